@@ -1,0 +1,79 @@
+// Builds the fastify app (routes, validation, errors, OpenAPI) without listening; tests use inject().
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Logger } from '../logger.js';
+import type { AppContext } from './context.js';
+import { installErrorHandler, sendError } from './error-handler.js';
+import { healthRoutes } from './routes/health.js';
+import { originalTaskRoutes } from './routes/tasks-original.js';
+import { leaseRoutes } from './routes/tasks-lease.js';
+import { taskAdminRoutes } from './routes/tasks-admin.js';
+import { statsRoutes } from './routes/stats.js';
+import { bulkRoutes } from './routes/bulk.js';
+
+export type BuildAppOptions = { logger?: Logger; docs?: boolean };
+
+/** Paths under these prefixes need a valid API key. */
+export const PROTECTED_PREFIXES = ['/api/', '/mcp'];
+
+export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.BODY_LIMIT_BYTES,
+    routerOptions: { maxParamLength: 200 },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  // An empty body with Content-Type: application/json means "no fields", as curl -X POST sends.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(Object.assign(new SyntaxError(`Malformed JSON: ${(err as Error).message}`), { statusCode: 400 }) as never, undefined);
+    }
+  });
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    if (!PROTECTED_PREFIXES.some((p) => path.startsWith(p) || path === p.replace(/\/$/, ''))) return;
+    const header = request.headers['x-api-key'];
+    const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
+    const key = (Array.isArray(header) ? header[0] : header) ?? bearer;
+    const principal = await ctx.authenticate(key);
+    if (!principal) return sendError(reply, 401, 'UNAUTHORIZED', 'Invalid API key');
+    request.principal = principal;
+  });
+
+  if (options.docs !== false) {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Athena', description: 'Task queue for AI coding agents', version: '1.0.0' },
+        components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
+        security: [{ apiKey: [] }],
+      },
+      transform: jsonSchemaTransform,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+  }
+
+  await app.register(async (scope) => {
+    healthRoutes(scope, ctx);
+    originalTaskRoutes(scope, ctx);
+    leaseRoutes(scope, ctx);
+    taskAdminRoutes(scope, ctx);
+    statsRoutes(scope, ctx);
+    bulkRoutes(scope, ctx);
+  });
+  return app;
+}

@@ -1,0 +1,24 @@
+// What the HTTP routes need from the rest of the service.
+import type { Config } from '../config.js';
+import type { Queue } from '../core/queue.js';
+import type { ClaimWaiters } from '../core/waiters.js';
+import type { Authenticator, Principal } from './auth.js';
+
+export type HealthReport = { status: 'healthy' | 'degraded'; checks: Record<string, { ok: boolean; detail?: string }> };
+
+export type AppContext = {
+  queue: Queue;
+  waiters: ClaimWaiters;
+  config: Pick<Config, 'LONG_POLL_MAX_SECONDS' | 'BODY_LIMIT_BYTES' | 'METRICS_AUTH'>;
+  authenticate: Authenticator;
+  /** Extra health checks (loops, Discord) contributed by the server. */
+  health?: () => Promise<HealthReport['checks']> | HealthReport['checks'];
+  /** Whether the server is ready to take traffic (false while starting or draining). */
+  ready?: () => boolean;
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}

@@ -1,0 +1,100 @@
+// Bulk actions (retry failed, cancel pending, purge) and export/import of the whole queue.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ForbiddenError } from '../../errors.js';
+import { TASK_STATUSES, PRIORITIES } from '../../core/types.js';
+import type { AppContext } from '../context.js';
+import { bulkFilter, purgeBody } from '../schemas.js';
+
+const exportSchema = z.object({
+  version: z.literal(1),
+  exportedAt: z.string(),
+  tasks: z.array(
+    z.object({
+      id: z.number().int().positive(),
+      description: z.string(),
+      status: z.enum(TASK_STATUSES),
+      priority: z.enum(PRIORITIES),
+      instanceId: z.string().nullable(),
+      instanceName: z.string().nullable(),
+      createdAt: z.number(),
+      claimedAt: z.number().nullable(),
+      completedAt: z.number().nullable(),
+      updatedAt: z.number(),
+      notes: z.string().nullable(),
+      submittedBy: z.string().nullable(),
+      project: z.string().nullable(),
+      labels: z.array(z.string()),
+      dependsOn: z.array(z.number().int()),
+      attempts: z.number().int(),
+      maxAttempts: z.number().int(),
+      runAfter: z.number(),
+      leaseExpiresAt: z.number().nullable(),
+      leaseToken: z.string().nullable(),
+      result: z.unknown(),
+      error: z.string().nullable(),
+      question: z.string().nullable(),
+      answer: z.string().nullable(),
+      blockedReason: z.string().nullable(),
+      idempotencyKey: z.string().nullable(),
+    }),
+  ),
+  logs: z.array(
+    z.object({
+      id: z.number().int(),
+      taskId: z.number().int().nullable(),
+      action: z.string(),
+      details: z.string().nullable(),
+      instanceId: z.string().nullable(),
+      timestamp: z.number(),
+    }),
+  ),
+  instances: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string().nullable(),
+      lastSeen: z.number().nullable(),
+      currentTaskId: z.number().nullable(),
+      status: z.enum(['idle', 'working', 'offline']),
+    }),
+  ),
+});
+
+export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { queue } = ctx;
+  const adminOnly = (role: string | undefined) => {
+    if (role !== 'admin') throw new ForbiddenError('This action needs an admin key');
+  };
+
+  r.post('/api/tasks/retry-failed', { schema: { tags: ['bulk'], summary: 'Retry every failed task (optionally by label/project)', body: bulkFilter.nullish() } }, async (request) => {
+    adminOnly(request.principal?.role);
+    const f = request.body ?? {};
+    const count = await queue.retryFailed({ label: f.label, project: f.project, priority: f.priority, search: f.q });
+    return { count };
+  });
+
+  r.post('/api/tasks/cancel-pending', { schema: { tags: ['bulk'], summary: 'Cancel every pending task matching the filter', body: bulkFilter.nullish() } }, async (request) => {
+    adminOnly(request.principal?.role);
+    const f = request.body ?? {};
+    const count = await queue.cancelPending({ label: f.label, project: f.project, priority: f.priority, search: f.q }, f.by ?? request.principal?.name);
+    return { count };
+  });
+
+  r.post('/api/tasks/purge', { schema: { tags: ['bulk'], summary: 'Delete completed/cancelled tasks older than N days', body: purgeBody } }, async (request) => {
+    adminOnly(request.principal?.role);
+    return { count: await queue.purge(request.body.older_than_days) };
+  });
+
+  r.get('/api/export', { schema: { tags: ['bulk'], summary: 'Every task, log row and instance as JSON' } }, async (request, reply) => {
+    adminOnly(request.principal?.role);
+    reply.header('content-disposition', `attachment; filename="athena-export-${new Date().toISOString().slice(0, 10)}.json"`);
+    return queue.exportAll();
+  });
+
+  r.post('/api/import', { schema: { tags: ['bulk'], summary: 'Restore an export into an empty queue', body: exportSchema }, bodyLimit: 256 * 1024 * 1024 }, async (request) => {
+    adminOnly(request.principal?.role);
+    return queue.importAll(request.body as never);
+  });
+}

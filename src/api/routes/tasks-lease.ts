@@ -1,0 +1,98 @@
+// The lease protocol beside the original routes: claim-next (long-poll), heartbeat, fail, release, ask/answer.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { AppContext } from '../context.js';
+import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody } from '../schemas.js';
+import { claimedTaskJson, taskJson } from '../serialize.js';
+
+export function leaseRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { queue, waiters } = ctx;
+
+  r.post(
+    '/api/tasks/claim-next',
+    {
+      schema: {
+        tags: ['lease'],
+        summary: 'Atomically claim the best task this agent can serve; with `wait`, hold the request until one appears',
+        body: claimNextBody,
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const agent = {
+        instanceId: b.instance_id,
+        instanceName: b.instance_name ?? b.instance_id,
+        labels: b.labels ?? [],
+        leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
+      };
+      const waitMs = Math.min(b.wait ?? 0, ctx.config.LONG_POLL_MAX_SECONDS) * 1000;
+      let task;
+      if (waitMs > 0) {
+        const abort = new AbortController();
+        const onClose = () => {
+          if (!reply.raw.writableFinished) abort.abort();
+        };
+        reply.raw.on('close', onClose);
+        try {
+          task = await waiters.claimOrWait(agent, waitMs, abort.signal);
+        } finally {
+          reply.raw.off('close', onClose);
+        }
+        if (task && abort.signal.aborted) {
+          // The agent hung up after we claimed for it: give the task back at once.
+          await queue.release(task.id, { leaseToken: task.leaseToken, reason: 'agent disconnected during long-poll' });
+          return reply;
+        }
+      } else {
+        task = await queue.claimNext(agent);
+      }
+      return { task: task ? claimedTaskJson(task) : null };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/heartbeat',
+    { schema: { tags: ['lease'], summary: 'Extend the lease of a task you hold', params: idParams, body: heartbeatBody } },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.heartbeat(request.params.id, {
+        leaseToken: b.lease_token,
+        instanceId: b.instance_id,
+        leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
+        progress: b.progress,
+      });
+      return { status: task.status, task_id: task.id, lease_expires_at: taskJson(task).lease_expires_at, task: taskJson(task) };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/fail',
+    { schema: { tags: ['lease'], summary: 'Report failure; with retry:true the task is retried with backoff while attempts remain', params: idParams, body: failBody } },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.fail(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, error: b.error ?? '', retry: b.retry });
+      return { status: task.status, task_id: task.id, task: taskJson(task) };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/release',
+    { schema: { tags: ['lease'], summary: 'Give a task back to the queue', params: idParams, body: releaseBody } },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.release(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, reason: b.reason });
+      return { status: task.status, task_id: task.id, task: taskJson(task) };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/ask',
+    { schema: { tags: ['lease'], summary: 'Ask a human a question: the task moves to needs_input until answered', params: idParams, body: askBody } },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.askForInput(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, question: b.question });
+      return { status: task.status, task_id: task.id, task: taskJson(task) };
+    },
+  );
+}

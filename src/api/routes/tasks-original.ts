@@ -1,0 +1,109 @@
+// The original Athena task routes, kept byte-compatible for existing agents and scripts.
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { TaskStatus } from '../../core/types.js';
+import type { AppContext } from '../context.js';
+import { agentBody, completeBody, createTaskBody, idParams, listQuery } from '../schemas.js';
+import { claimedTaskJson, taskJson } from '../serialize.js';
+
+const toMs = (v: string | number | null | undefined): number | null =>
+  v === null || v === undefined ? null : typeof v === 'number' ? v : Date.parse(v);
+
+export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { queue } = ctx;
+
+  r.get(
+    '/api/tasks',
+    { schema: { tags: ['tasks'], summary: 'List tasks (pending in queue order by default)', querystring: listQuery } },
+    async (request) => {
+      const q = request.query;
+      const statuses = q.status ?? ['pending'];
+      const all = statuses.includes('all');
+      const status = all ? undefined : (statuses as TaskStatus[]);
+      const onlyPending = !all && statuses.length === 1 && statuses[0] === 'pending';
+      const page = await queue.list({
+        status,
+        priority: q.priority,
+        instanceId: q.instance_id,
+        label: q.label,
+        project: q.project,
+        search: q.q,
+        order: q.order ?? (onlyPending ? 'queue' : 'newest'),
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return { tasks: page.tasks.map(taskJson), next_cursor: page.nextCursor };
+    },
+  );
+
+  r.post(
+    '/api/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Create a task (Idempotency-Key header makes retries safe)',
+        body: createTaskBody,
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }).passthrough(),
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const { task, created } = await queue.create({
+        description: body.description,
+        priority: body.priority,
+        submittedBy: body.submitted_by ?? request.principal?.name ?? 'api',
+        notes: body.notes,
+        project: body.project,
+        labels: body.labels,
+        dependsOn: body.depends_on,
+        runAfter: toMs(body.run_after),
+        maxAttempts: body.max_attempts,
+        idempotencyKey: body.idempotency_key ?? request.headers['idempotency-key'] ?? null,
+      });
+      reply.code(created ? 201 : 200);
+      return { task_id: task.id, status: task.status, created, task: taskJson(task) };
+    },
+  );
+
+  r.get('/api/tasks/next', { schema: { tags: ['tasks'], summary: 'Peek at the next task in queue order (does not claim)' } }, async () => {
+    const task = await queue.peekNext();
+    return { task: task ? taskJson(task) : null };
+  });
+
+  r.post(
+    '/api/tasks/:id/claim',
+    { schema: { tags: ['tasks'], summary: 'Claim a pending task by id (409 when it is not pending)', params: idParams, body: agentBody } },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.claim(request.params.id, {
+        instanceId: b.instance_id,
+        instanceName: b.instance_name ?? b.instance_id,
+        leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
+      });
+      return {
+        status: 'claimed',
+        task_id: task.id,
+        lease_token: task.leaseToken,
+        lease_expires_at: new Date(task.leaseExpiresAt!).toISOString(),
+        task: claimedTaskJson(task),
+      };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/complete',
+    { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id)', params: idParams, body: completeBody } },
+    async (request) => {
+      const b = request.body;
+      const { task, nextTask } = await queue.complete(request.params.id, {
+        leaseToken: b.lease_token,
+        instanceId: b.instance_id,
+        notes: b.notes,
+        result: b.result,
+      });
+      return { status: 'completed', task_id: task.id, next_task_id: nextTask?.id ?? null, task: taskJson(task) };
+    },
+  );
+}

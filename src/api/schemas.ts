@@ -1,0 +1,94 @@
+// zod schemas of request bodies, params and queries; they validate input and describe the API in OpenAPI.
+import { z } from 'zod';
+import { LABEL_PATTERN, LIMITS } from '../core/limits.js';
+import { PRIORITIES, TASK_STATUSES } from '../core/types.js';
+
+const lower = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
+
+export const prioritySchema = z.preprocess(lower, z.enum(PRIORITIES)).describe('high | medium | low');
+export const statusSchema = z.enum(TASK_STATUSES);
+
+export const idParams = z.object({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('task id'),
+});
+
+const label = z.string().min(1).max(LIMITS.labelMax).regex(LABEL_PATTERN, 'labels are letters, digits and _ . : / + -');
+const labels = z.array(label).max(LIMITS.labelsMax);
+const instanceId = z.string().trim().min(1).max(LIMITS.instanceIdMax);
+const instanceName = z.string().trim().max(LIMITS.instanceIdMax).nullish();
+const leaseSeconds = z.number().int().min(5).max(86_400).optional().describe('lease length in seconds (default LEASE_SECONDS)');
+const text = (max: number) => z.string().max(max);
+
+export const createTaskBody = z
+  .object({
+    description: z.string().max(LIMITS.descriptionMax).describe('what the agent should do'),
+    priority: prioritySchema.optional(),
+    submitted_by: z.string().max(200).nullish(),
+    notes: text(LIMITS.notesMax).nullish(),
+    project: z.string().trim().max(LIMITS.projectMax).nullish().describe('free-form project or repository'),
+    labels: labels.optional().describe('capabilities an agent needs to take this task'),
+    depends_on: z.array(z.number().int().positive()).max(LIMITS.dependsOnMax).optional().describe('task ids that must complete first'),
+    run_after: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).nullish().describe('not claimable before this time (ISO 8601 or epoch ms)'),
+    max_attempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).optional(),
+    idempotency_key: z.string().min(1).max(LIMITS.idempotencyKeyMax).optional(),
+  })
+  .describe('a new task');
+
+export const agentBody = z.object({
+  instance_id: instanceId.describe('stable id of the agent (the original CLI sends the hostname)'),
+  instance_name: instanceName,
+  lease_seconds: leaseSeconds,
+});
+
+export const claimNextBody = agentBody.extend({
+  labels: z.union([labels, z.literal('*')]).optional().describe('labels this agent serves; "*" takes any task'),
+  wait: z.number().min(0).max(600).optional().describe('seconds to wait for a task (long-poll), capped by LONG_POLL_MAX_SECONDS'),
+});
+
+const fence = {
+  lease_token: z.string().min(1).max(100).optional(),
+  instance_id: instanceId.optional(),
+};
+
+export const completeBody = z.object({
+  ...fence,
+  notes: text(LIMITS.notesMax).nullish(),
+  result: z.unknown().optional().describe('any JSON the agent wants to report'),
+});
+
+export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() });
+export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() });
+export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() });
+export const askBody = z.object({ ...fence, question: text(LIMITS.notesMax) });
+export const answerBody = z.object({ answer: text(LIMITS.notesMax), by: z.string().max(200).nullish() });
+export const cancelBody = z.object({ by: z.string().max(200).nullish(), reason: text(2000).nullish() }).nullish();
+export const priorityBody = z.object({ priority: prioritySchema, by: z.string().max(200).nullish() });
+export const dependenciesBody = z.object({ depends_on: z.array(z.number().int().positive()).min(1).max(LIMITS.dependsOnMax) });
+export const byBody = z.object({ by: z.string().max(200).nullish() }).nullish();
+
+const statusList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.union([statusSchema, z.literal('all')])));
+
+export const listQuery = z.object({
+  status: statusList.optional().describe('comma-separated states, or "all" (default pending)'),
+  priority: prioritySchema.optional(),
+  instance_id: z.string().max(LIMITS.instanceIdMax).optional(),
+  label: z.string().max(LIMITS.labelMax).optional(),
+  project: z.string().max(LIMITS.projectMax).optional(),
+  q: z.string().max(200).optional().describe('text search in descriptions'),
+  order: z.enum(['newest', 'queue']).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
+  cursor: z.string().regex(/^\d+(\.\d+)?$/).optional(),
+});
+
+export const bulkFilter = z.object({
+  label: z.string().max(LIMITS.labelMax).optional(),
+  project: z.string().max(LIMITS.projectMax).optional(),
+  priority: prioritySchema.optional(),
+  q: z.string().max(200).optional(),
+  by: z.string().max(200).nullish(),
+});
+
+export const purgeBody = z.object({ older_than_days: z.number().min(0).max(36_500) });

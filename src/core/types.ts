@@ -1,0 +1,120 @@
+// The domain's shapes: tasks, their log, agent instances and the events transitions emit.
+
+export const PRIORITIES = ['high', 'medium', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** Queue order: lower rank is served first. */
+export const PRIORITY_RANK: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
+
+export const TASK_STATUSES = [
+  'pending',
+  'in_progress',
+  'needs_input',
+  'completed',
+  'failed',
+  'cancelled',
+  'blocked',
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** States a task never leaves on its own (retry/import aside). */
+export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+/** States in which an agent holds the task under a lease. */
+export const HELD_STATUSES: readonly TaskStatus[] = ['in_progress', 'needs_input'];
+
+export type Task = {
+  id: number;
+  description: string;
+  status: TaskStatus;
+  priority: Priority;
+  instanceId: string | null;
+  instanceName: string | null;
+  createdAt: number;
+  claimedAt: number | null;
+  completedAt: number | null;
+  updatedAt: number;
+  notes: string | null;
+  submittedBy: string | null;
+  project: string | null;
+  labels: string[];
+  dependsOn: number[];
+  attempts: number;
+  maxAttempts: number;
+  runAfter: number;
+  leaseExpiresAt: number | null;
+  result: unknown;
+  error: string | null;
+  question: string | null;
+  answer: string | null;
+  blockedReason: string | null;
+  idempotencyKey: string | null;
+};
+
+/** A task as handed to the agent that holds it: the lease token fences every later call. */
+export type ClaimedTask = Task & { leaseToken: string };
+
+export type TaskLog = {
+  id: number;
+  taskId: number | null;
+  action: string;
+  details: string | null;
+  instanceId: string | null;
+  timestamp: number;
+};
+
+export const INSTANCE_STATUSES = ['idle', 'working', 'offline'] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
+
+export type Instance = {
+  id: string;
+  name: string | null;
+  lastSeen: number | null;
+  currentTaskId: number | null;
+  status: InstanceStatus;
+};
+
+/** One row of task_logs as seen by subscribers (notifier, dashboard, long-poll waiters). */
+export type TaskEvent = {
+  id: number;
+  type: string;
+  taskId: number | null;
+  task: Task | null;
+  instanceId: string | null;
+  details: string | null;
+  at: number;
+};
+
+export type Stats = {
+  byStatus: Record<TaskStatus, number>;
+  total: number;
+  oldestPendingAt: number | null;
+  instances: Instance[];
+};
+
+export type NewTask = {
+  description: string;
+  priority: Priority;
+  submittedBy: string | null;
+  notes: string | null;
+  project: string | null;
+  labels: string[];
+  dependsOn: number[];
+  runAfter: number;
+  maxAttempts: number;
+  idempotencyKey: string | null;
+};
+
+export type TaskFilter = {
+  status?: TaskStatus[];
+  priority?: Priority;
+  instanceId?: string;
+  label?: string;
+  project?: string;
+  search?: string;
+  order?: 'newest' | 'queue';
+  limit?: number;
+  /** Opaque position from a previous page. */
+  cursor?: string;
+};
+
+export type TaskPage = { tasks: Task[]; nextCursor: string | null };

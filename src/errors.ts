@@ -1,0 +1,65 @@
+// Typed errors of the domain; each edge (API, bot, CLI) maps them once to its own form.
+
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'NOT_PENDING'
+  | 'NOT_CLAIMABLE'
+  | 'LEASE_MISMATCH'
+  | 'WIP_LIMIT'
+  | 'INVALID'
+  | 'DEPENDENCY_CYCLE'
+  | 'UNKNOWN_DEPENDENCY'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'UNAVAILABLE';
+
+export class AthenaError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'AthenaError';
+  }
+}
+
+export class NotFoundError extends AthenaError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('NOT_FOUND', message, details);
+  }
+}
+
+/** A state transition was refused because the task is not in a state that allows it. */
+export class ConflictError extends AthenaError {
+  constructor(code: Extract<ErrorCode, 'CONFLICT' | 'NOT_PENDING' | 'NOT_CLAIMABLE' | 'LEASE_MISMATCH' | 'WIP_LIMIT'>, message: string, details?: Record<string, unknown>) {
+    super(code, message, details);
+  }
+}
+
+export class InvalidError extends AthenaError {
+  constructor(message: string, details?: Record<string, unknown>, code: Extract<ErrorCode, 'INVALID' | 'DEPENDENCY_CYCLE' | 'UNKNOWN_DEPENDENCY'> = 'INVALID') {
+    super(code, message, details);
+  }
+}
+
+export class UnauthorizedError extends AthenaError {
+  constructor(message = 'Invalid API key') {
+    super('UNAUTHORIZED', message);
+  }
+}
+
+export class ForbiddenError extends AthenaError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
+/** The store cannot serve right now (database down, disk full, read-only). */
+export class UnavailableError extends AthenaError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('UNAVAILABLE', message, details);
+  }
+}

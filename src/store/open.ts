@@ -1,0 +1,20 @@
+// Opens the configured store: PostgreSQL when DATABASE_URL is set, otherwise the SQLite file.
+import type { Config } from '../config.js';
+import type { Db } from './db.js';
+import { SqliteDb } from './sqlite/driver.js';
+import { SqlStore } from './sql-store.js';
+import type { Store } from './store.js';
+
+export type OpenedStore = { store: Store; db: Db };
+
+export async function openStore(config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'>): Promise<OpenedStore> {
+  if (config.DATABASE_URL) {
+    const { openPostgres } = await import('./postgres/driver.js');
+    const db = await openPostgres(config.DATABASE_URL, { poolSize: config.PG_POOL_SIZE });
+    await db.migrate();
+    return { store: new SqlStore(db), db };
+  }
+  const db = new SqliteDb(config.DB_PATH, { synchronous: config.SQLITE_SYNCHRONOUS });
+  await db.migrate();
+  return { store: new SqlStore(db), db };
+}

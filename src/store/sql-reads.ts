@@ -1,0 +1,194 @@
+// The Store's read side over SQL shared by SQLite and PostgreSQL.
+import { HELD_STATUSES, TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
+import { LIMITS } from '../core/limits.js';
+import { placeholders, type Db, type Queryable } from './db.js';
+import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
+import type { BulkFilter, ExportData } from './store.js';
+
+const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
+
+/** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export class SqlReads {
+  constructor(protected readonly db: Db) {}
+
+  get backend(): 'sqlite' | 'postgres' {
+    return this.db.dialect.name;
+  }
+
+  /** WHERE fragment over alias t for the filters bulk actions and lists share. */
+  protected filterSql(filter: BulkFilter & { instanceId?: string }, params: unknown[]): string {
+    const where = ['1 = 1'];
+    if (filter.label) {
+      where.push('EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label = ?)');
+      params.push(filter.label);
+    }
+    if (filter.project) {
+      where.push('t.project = ?');
+      params.push(filter.project);
+    }
+    if (filter.priority) {
+      where.push('t.priority = ?');
+      params.push(filter.priority);
+    }
+    if (filter.instanceId) {
+      where.push('t.instance_id = ?');
+      params.push(filter.instanceId);
+    }
+    if (filter.search) {
+      where.push(`t.description ${this.db.dialect.ilike} ? ESCAPE '\\'`);
+      params.push(likePattern(filter.search));
+    }
+    return where.join(' AND ');
+  }
+
+  async getTask(id: number) {
+    const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
+    return row ? rowToTask(row) : null;
+  }
+
+  async leaseTokenOf(id: number): Promise<string | null> {
+    const row = await this.db.get<{ lease_token: string | null }>('SELECT lease_token FROM tasks WHERE id = ?', [id]);
+    return row?.lease_token ?? null;
+  }
+
+  async logsFor(taskId: number): Promise<TaskLog[]> {
+    const rows = await this.db.all<TaskRow>('SELECT * FROM task_logs WHERE task_id = ? ORDER BY id', [taskId]);
+    return rows.map(rowToLog);
+  }
+
+  async listTasks(filter: TaskFilter): Promise<TaskPage> {
+    const params: unknown[] = [];
+    const where = [this.filterSql(filter, params)];
+    if (filter.status && filter.status.length > 0) {
+      where.push(`t.status IN (${placeholders(filter.status.length)})`);
+      params.push(...filter.status);
+    }
+    const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
+    const queueOrder = filter.order === 'queue';
+    if (filter.cursor) {
+      if (queueOrder) {
+        const [r, i] = filter.cursor.split('.').map(Number);
+        where.push('(t.priority_rank > ? OR (t.priority_rank = ? AND t.id > ?))');
+        params.push(r, r, i);
+      } else {
+        where.push('t.id < ?');
+        params.push(Number(filter.cursor));
+      }
+    }
+    params.push(limit + 1);
+    const rows = await this.db.all<TaskRow>(
+      `SELECT t.* FROM tasks t WHERE ${where.join(' AND ')} ORDER BY ${queueOrder ? 't.priority_rank, t.id' : 't.id DESC'} LIMIT ?`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = rows.length > limit && last ? (queueOrder ? `${last.priority_rank}.${last.id}` : String(last.id)) : null;
+    return { tasks: page.map(rowToTask), nextCursor };
+  }
+
+  async stats(): Promise<Stats> {
+    const rows = await this.db.all<{ status: TaskStatus; n: number }>('SELECT status, COUNT(*) AS n FROM tasks GROUP BY status');
+    const byStatus = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    let total = 0;
+    for (const row of rows) {
+      byStatus[row.status] = Number(row.n);
+      total += Number(row.n);
+    }
+    const oldest = await this.db.get<{ at: number | null }>(`SELECT MIN(created_at) AS at FROM tasks WHERE status = 'pending'`);
+    return {
+      byStatus,
+      total,
+      oldestPendingAt: oldest?.at === null || oldest?.at === undefined ? null : Number(oldest.at),
+      instances: await this.listInstances(),
+    };
+  }
+
+  async listInstances(): Promise<Instance[]> {
+    const rows = await this.db.all<TaskRow>('SELECT * FROM instances ORDER BY last_seen DESC, id');
+    return rows.map(rowToInstance);
+  }
+
+  protected async heldCountIn(q: Queryable, instanceId: string): Promise<number> {
+    const row = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE instance_id = ? AND status IN (${HELD_SQL})`, [instanceId]);
+    return Number(row?.n ?? 0);
+  }
+
+  heldCount(instanceId: string): Promise<number> {
+    return this.heldCountIn(this.db, instanceId);
+  }
+
+  async existingIds(ids: number[]): Promise<Map<number, TaskStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.db.all<{ id: number; status: TaskStatus }>(`SELECT id, status FROM tasks WHERE id IN (${placeholders(ids.length)})`, ids);
+    return new Map(rows.map((r) => [Number(r.id), r.status]));
+  }
+
+  async dependencyClosure(from: number[]): Promise<Set<number>> {
+    if (from.length === 0) return new Set();
+    const rows = await this.db.all<{ id: number }>(
+      `WITH RECURSIVE reach(id) AS (
+         SELECT depends_on FROM task_deps WHERE task_id IN (${placeholders(from.length)})
+         UNION SELECT d.depends_on FROM task_deps d JOIN reach r ON d.task_id = r.id
+       ) SELECT id FROM reach`,
+      from,
+    );
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
+  async expiredLeases(now: number, limit: number) {
+    const rows = await this.db.all<TaskRow>(
+      `SELECT id, lease_token, attempts, max_attempts FROM tasks WHERE status = 'in_progress' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
+      [now, limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), leaseToken: String(r.lease_token), attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts) }));
+  }
+
+  async nextRunAfter(now: number): Promise<number | null> {
+    const row = await this.db.get<{ at: number | null }>(`SELECT MIN(run_after) AS at FROM tasks WHERE status = 'pending' AND run_after > ?`, [now]);
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
+  async countPurgeable(before: number): Promise<number> {
+    const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('completed', 'cancelled') AND updated_at < ?`, [before]);
+    return Number(row?.n ?? 0);
+  }
+
+  async eventsSince(afterId: number, limit: number): Promise<TaskEvent[]> {
+    const rows = await this.db.all<TaskRow>('SELECT * FROM task_logs WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
+    return rows.map(rowToEvent);
+  }
+
+  async lastEventId(): Promise<number> {
+    const row = await this.db.get<{ id: number | null }>('SELECT MAX(id) AS id FROM task_logs');
+    return Number(row?.id ?? 0);
+  }
+
+  async getCursor(name: string): Promise<number | null> {
+    const row = await this.db.get<{ position: number }>('SELECT position FROM cursors WHERE name = ?', [name]);
+    return row ? Number(row.position) : null;
+  }
+
+  async exportAll(): Promise<ExportData> {
+    const tasks = await this.db.all<TaskRow>('SELECT * FROM tasks ORDER BY id');
+    const logs = await this.db.all<TaskRow>('SELECT * FROM task_logs ORDER BY id');
+    return {
+      version: 1,
+      exportedAt: new Date().toISOString(),
+      tasks: tasks.map((r) => ({ ...rowToTask(r), leaseToken: (r.lease_token as string | null) ?? null })),
+      logs: logs.map(rowToLog),
+      instances: await this.listInstances(),
+    };
+  }
+
+  ping(): Promise<void> {
+    return this.db.ping();
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

@@ -1,0 +1,181 @@
+// SQLite driver on better-sqlite3: WAL, busy timeout, cached statements, one writer transaction at a time.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UnavailableError } from '../../errors.js';
+import type { Db, Dialect, Queryable } from '../db.js';
+import { loadMigrations } from '../migrations-files.js';
+
+export const sqliteDialect: Dialect = { name: 'sqlite', claimLock: '', rowLock: '', ilike: 'LIKE', resetSequence: null };
+
+/** Error codes that mean the storage itself is failing, not the request. */
+const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+
+export type SqliteOptions = { synchronous?: 'NORMAL' | 'FULL'; busyTimeoutMs?: number; readonly?: boolean };
+
+function toParam(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+function mapError(err: unknown): never {
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+    throw new UnavailableError(`database unavailable: ${(err as Error).message}`, { code });
+  }
+  throw err;
+}
+
+export class SqliteDb implements Db {
+  readonly dialect = sqliteDialect;
+  readonly raw: Database.Database;
+  private readonly statements = new Map<string, Database.Statement>();
+  private locked = false;
+  private readonly waiting: Array<() => void> = [];
+  private readonly direct: Queryable;
+
+  constructor(readonly path: string, options: SqliteOptions = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.raw = new Database(path, { readonly: options.readonly ?? false });
+      if (!options.readonly) this.raw.pragma('journal_mode = WAL');
+      this.raw.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      this.raw.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+      this.raw.pragma('foreign_keys = ON');
+    } catch (err) {
+      mapError(err);
+    }
+    const self = this;
+    this.direct = {
+      all: async (sql, params = []) => self.execAll(sql, params) as never,
+      get: async (sql, params = []) => self.execGet(sql, params) as never,
+      run: async (sql, params = []) => self.execRun(sql, params),
+    };
+  }
+
+  private statement(sql: string): Database.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private execAll(sql: string, params: readonly unknown[]): unknown[] {
+    try {
+      return this.statement(sql).all(...params.map(toParam));
+    } catch (err) {
+      return mapError(err);
+    }
+  }
+
+  private execGet(sql: string, params: readonly unknown[]): unknown {
+    try {
+      const stmt = this.statement(sql);
+      return stmt.reader ? stmt.get(...params.map(toParam)) : (stmt.run(...params.map(toParam)), undefined);
+    } catch (err) {
+      return mapError(err);
+    }
+  }
+
+  private execRun(sql: string, params: readonly unknown[]): number {
+    try {
+      const stmt = this.statement(sql);
+      if (stmt.reader) return stmt.all(...params.map(toParam)).length;
+      return stmt.run(...params.map(toParam)).changes;
+    } catch (err) {
+      return mapError(err);
+    }
+  }
+
+  // better-sqlite3 is synchronous, but transaction bodies are async: while one awaits, no other
+  // caller may run statements on this connection, so every caller takes this lock.
+  private acquire(): Promise<void> | undefined {
+    if (!this.locked) {
+      this.locked = true;
+      return undefined;
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.locked = false;
+  }
+
+  private async locked_<T>(fn: () => T): Promise<T> {
+    const wait = this.acquire();
+    if (wait) await wait;
+    try {
+      return fn();
+    } finally {
+      this.release();
+    }
+  }
+
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    if (!this.locked) return Promise.resolve(this.execAll(sql, params) as T[]);
+    return this.locked_(() => this.execAll(sql, params) as T[]);
+  }
+
+  get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    if (!this.locked) return Promise.resolve(this.execGet(sql, params) as T | undefined);
+    return this.locked_(() => this.execGet(sql, params) as T | undefined);
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    if (!this.locked) return Promise.resolve(this.execRun(sql, params));
+    return this.locked_(() => this.execRun(sql, params));
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const wait = this.acquire();
+    if (wait) await wait;
+    try {
+      try {
+        this.statement('BEGIN IMMEDIATE').run();
+      } catch (err) {
+        mapError(err);
+      }
+      try {
+        const result = await fn(this.direct);
+        this.statement('COMMIT').run();
+        return result;
+      } catch (err) {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        if ((err as { code?: string }).code) mapError(err);
+        throw err;
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  async migrate(): Promise<string[]> {
+    const applied: string[] = [];
+    this.raw.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const done = new Set(
+      (this.raw.prepare('SELECT name FROM schema_migrations').all() as Array<{ name: string }>).map((r) => r.name),
+    );
+    for (const migration of loadMigrations('sqlite')) {
+      if (done.has(migration.name)) continue;
+      this.raw.transaction(() => {
+        this.raw.exec(migration.sql);
+        this.raw.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(migration.name, Date.now());
+      }).immediate();
+      applied.push(migration.name);
+    }
+    return applied;
+  }
+
+  async ping(): Promise<void> {
+    this.execGet('SELECT 1', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.raw.open) this.raw.close();
+  }
+}

@@ -1,0 +1,138 @@
+// The Store contract the core depends on; sqlite/ and postgres/ provide it over the same SQL.
+import type {
+  Instance,
+  NewTask,
+  Stats,
+  Task,
+  TaskEvent,
+  TaskFilter,
+  TaskLog,
+  TaskPage,
+  TaskStatus,
+} from '../core/types.js';
+
+/** Columns a transition may set, by their domain names. */
+export type TaskPatch = Partial<
+  Pick<
+    Task,
+    | 'status'
+    | 'priority'
+    | 'instanceId'
+    | 'instanceName'
+    | 'claimedAt'
+    | 'completedAt'
+    | 'notes'
+    | 'runAfter'
+    | 'leaseExpiresAt'
+    | 'result'
+    | 'error'
+    | 'question'
+    | 'answer'
+    | 'blockedReason'
+    | 'attempts'
+  > & { leaseToken: string | null }
+>;
+
+export type LogEntry = { action: string; details?: string | null; instanceId?: string | null };
+
+/** The agent acting in a transition; `seen` refreshes its last_seen (a sweep does not). */
+export type InstanceUpdate = { id: string; name?: string | null; seen: boolean };
+
+/** Which agent labels a claim serves: '*' serves every task. */
+export type LabelScope = string[] | '*';
+
+/**
+ * One state change of one task. The store turns `from`, `leaseToken`, `instanceId`,
+ * `leaseExpiredBefore` and `claimable` into the UPDATE's WHERE clause, so the check and the
+ * change are one atomic statement.
+ */
+export type TransitionSpec = {
+  taskId: number;
+  from: readonly TaskStatus[];
+  leaseToken?: string;
+  instanceId?: string;
+  leaseExpiredBefore?: number;
+  /** Also require: run_after passed and every dependency completed. */
+  claimable?: boolean;
+  /** Refuse when the instance already holds this many tasks. */
+  wipLimit?: { instanceId: string; max: number };
+  set: TaskPatch;
+  incrementAttempts?: boolean;
+  log: LogEntry;
+  /** The agent acting, when it is not the holder (claims); recorded as seen now. */
+  instance?: InstanceUpdate;
+  /** The holder itself acted (heartbeat, complete, fail…): record it as seen now. */
+  holderSeen?: boolean;
+  /** After a task ends badly, block its pending dependants; after a retry, unblock them. */
+  cascade?: 'block' | 'unblock';
+  now: number;
+};
+
+export type TransitionOutcome =
+  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: false; current: Task | null; heldByInstance?: number };
+
+export type ClaimNextSpec = {
+  instanceId: string;
+  instanceName: string | null;
+  labels: LabelScope;
+  leaseToken: string;
+  leaseExpiresAt: number;
+  wipLimit: number;
+  now: number;
+};
+
+export type ClaimNextOutcome =
+  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: false; reason: 'empty' | 'wip_limit'; held: number };
+
+export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string };
+
+export type ExportData = {
+  version: 1;
+  exportedAt: string;
+  tasks: Array<Task & { leaseToken: string | null }>;
+  logs: TaskLog[];
+  instances: Instance[];
+};
+
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+
+  createTask(task: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }>;
+  claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome>;
+  transition(spec: TransitionSpec): Promise<TransitionOutcome>;
+  addDependencies(taskId: number, dependsOn: number[], now: number): Promise<{ task: Task; events: TaskEvent[] }>;
+
+  getTask(id: number): Promise<Task | null>;
+  leaseTokenOf(id: number): Promise<string | null>;
+  logsFor(taskId: number): Promise<TaskLog[]>;
+  listTasks(filter: TaskFilter): Promise<TaskPage>;
+  stats(): Promise<Stats>;
+  listInstances(): Promise<Instance[]>;
+  touchInstance(id: string, name: string | null, now: number): Promise<void>;
+  markInstancesOffline(seenBefore: number): Promise<string[]>;
+  heldCount(instanceId: string): Promise<number>;
+  existingIds(ids: number[]): Promise<Map<number, TaskStatus>>;
+  /** Ids reachable from `from` by following depends_on edges (to detect cycles). */
+  dependencyClosure(from: number[]): Promise<Set<number>>;
+  expiredLeases(now: number, limit: number): Promise<Array<{ id: number; leaseToken: string; attempts: number; maxAttempts: number }>>;
+  /** Earliest future run_after among pending tasks, to wake long-poll waiters on time. */
+  nextRunAfter(now: number): Promise<number | null>;
+
+  retryFailed(filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }>;
+  cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }>;
+  purgeFinished(before: number, now: number): Promise<{ count: number; events: TaskEvent[] }>;
+  countPurgeable(before: number): Promise<number>;
+
+  eventsSince(afterId: number, limit: number): Promise<TaskEvent[]>;
+  lastEventId(): Promise<number>;
+  getCursor(name: string): Promise<number | null>;
+  setCursor(name: string, position: number, now: number): Promise<void>;
+
+  exportAll(): Promise<ExportData>;
+  importAll(data: ExportData, now: number): Promise<{ tasks: number; logs: number }>;
+
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
