@@ -32,6 +32,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   installErrorHandler(app);
 
   // An empty body with Content-Type: application/json means "no fields", as curl -X POST sends.
+  // Every body is JSON: anything else is refused with 415 rather than half-parsed.
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();

@@ -78,7 +78,7 @@ export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof se
         if (left <= 0 || closed || signal?.aborted) return null;
         if (generation !== seen) continue; // something changed while we looked: look again
         const next = await queue.store.nextRunAfter(queue.now());
-        if (next !== null) scheduleAt(next);
+        if (generation !== seen) continue;
         const woken = await new Promise<boolean>((resolve) => {
           const waiter: Waiter = {
             labels,
@@ -104,6 +104,7 @@ export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof se
           }
           signal?.addEventListener('abort', onAbort, { once: true });
           waiters.push(waiter);
+          if (next !== null) scheduleAt(next);
         });
         if (!woken || closed) return null;
       }

@@ -1,0 +1,96 @@
+// Bad input answers a 4xx JSON error with a stable code: never a 500, never a stack trace.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
+import { backends } from '../helpers/stores.js';
+
+describe.each(backends)('bad input on $name', (backend) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await openTestApp(backend);
+  });
+  afterEach(async () => t.close());
+
+  const expectError = (res: { status: number; json: any }, status: number, code: string) => {
+    expect(res.status).toBe(status);
+    expect(res.json).toMatchObject({ code });
+    expect(typeof res.json.error).toBe('string');
+    expect(JSON.stringify(res.json)).not.toMatch(/\bat .+\.(ts|js):\d+/);
+  };
+
+  it('malformed JSON -> 400 INVALID_JSON', async () => {
+    expectError(await t.call('POST', '/api/tasks', '{"description": "x",'), 400, 'INVALID_JSON');
+    expectError(await t.call('POST', '/api/tasks', 'not json'), 400, 'INVALID_JSON');
+  });
+
+  it('wrong types, unknown priority, missing or empty description -> 4xx', async () => {
+    expectError(await t.call('POST', '/api/tasks', { description: 42 }), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks', { description: 'x', priority: 'urgent' }), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks', {}), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks'), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks', { description: '   ' }), 422, 'INVALID');
+    expectError(await t.call('POST', '/api/tasks', [1, 2]), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks', { description: 'x', labels: ['has space'] }), 400, 'VALIDATION_ERROR');
+  });
+
+  it('priority is case-insensitive as the original choices', async () => {
+    const res = await t.call('POST', '/api/tasks', { description: 'x', priority: 'High' });
+    expect(res.status).toBe(201);
+    expect(res.json.task.priority).toBe('high');
+  });
+
+  it('huge descriptions and bodies are refused', async () => {
+    expectError(await t.call('POST', '/api/tasks', { description: 'x'.repeat(10_001) }), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('POST', '/api/tasks', { description: 'x'.repeat(2 * 1024 * 1024) }), 413, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('non-JSON content types -> 415', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { 'x-api-key': TEST_KEY, 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    const form = await t.app.inject({ method: 'POST', url: '/api/tasks', headers: { 'x-api-key': TEST_KEY, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'description=x' });
+    expect(form.statusCode).toBe(415);
+  });
+
+  it('non-numeric, negative and huge ids -> 400; unknown ids -> 404', async () => {
+    for (const id of ['abc', '-1', '0', '1.5', '99999999999999999999', '%00']) {
+      const res = await t.call('GET', `/api/tasks/${id}`);
+      expect(res.status, id).toBe(400);
+      expect(res.json.code).toBeDefined();
+    }
+    expectError(await t.call('GET', '/api/tasks/12345'), 404, 'NOT_FOUND');
+    expectError(await t.call('POST', '/api/tasks/12345/claim', { instance_id: 'h' }), 404, 'NOT_FOUND');
+    expectError(await t.call('POST', '/api/tasks/12345/cancel'), 404, 'NOT_FOUND');
+  });
+
+  it('claim without instance_id, complete without token or instance -> 4xx', async () => {
+    await t.call('POST', '/api/tasks', { description: 'a' });
+    expectError(await t.call('POST', '/api/tasks/1/claim', {}), 400, 'VALIDATION_ERROR');
+    await t.call('POST', '/api/tasks/1/claim', { instance_id: 'h' });
+    expectError(await t.call('POST', '/api/tasks/1/complete', { notes: 'x' }), 422, 'INVALID');
+  });
+
+  it('bad query strings -> 400', async () => {
+    expectError(await t.call('GET', '/api/tasks?status=nonsense'), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('GET', '/api/tasks?limit=0'), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('GET', '/api/tasks?limit=abc'), 400, 'VALIDATION_ERROR');
+    expectError(await t.call('GET', '/api/tasks?cursor=DROP'), 400, 'VALIDATION_ERROR');
+  });
+
+  it('unknown routes -> 404 JSON', async () => {
+    expectError(await t.call('GET', '/api/nothing'), 404, 'NOT_FOUND');
+    const res = await t.app.inject({ method: 'GET', url: '/nothing-here' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('NOT_FOUND');
+  });
+
+  it('refused requests change nothing', async () => {
+    await t.call('POST', '/api/tasks', { description: 'keep' });
+    const before = await t.queue.exportAll();
+    await t.call('POST', '/api/tasks', { description: 42 });
+    await t.call('POST', '/api/tasks/1/complete', { lease_token: 'nope' });
+    await t.call('PATCH', '/api/tasks/1', { priority: 'urgent' });
+    const after = await t.queue.exportAll();
+    expect(after.tasks).toEqual(before.tasks);
+    expect(after.logs).toEqual(before.logs);
+  });
+});

@@ -1,0 +1,96 @@
+// Long-poll claims: wake-up on create, label matching, one task wakes one waiter, timeout, disconnect.
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
+import { backends, testClock } from '../helpers/stores.js';
+
+describe.each(backends)('long-poll claim-next on $name', (backend) => {
+  let t: TestApp;
+  beforeEach(async () => {
+    // A real clock: waits are measured in wall time.
+    t = await openTestApp(backend, { clock: { ...testClock(), fn: Date.now } as never, queue: { wipLimit: 0 } });
+  });
+  afterEach(async () => t.close());
+
+  it('a waiting agent gets a task created after it started waiting', async () => {
+    const started = Date.now();
+    const waiting = t.call('POST', '/api/tasks/claim-next', { instance_id: 'w1', wait: 5 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.waiters.size()).toBe(1);
+    await t.call('POST', '/api/tasks', { description: 'fresh' });
+    const res = await waiting;
+    expect(res.status).toBe(200);
+    expect(res.json.task).toMatchObject({ description: 'fresh', status: 'in_progress', instance_id: 'w1' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(t.waiters.size()).toBe(0);
+  });
+
+  it('times out with {"task":null} when nothing comes', async () => {
+    const started = Date.now();
+    const res = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'w1', wait: 0.3 });
+    expect(res.json).toEqual({ task: null });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+    expect(t.waiters.size()).toBe(0);
+  });
+
+  it('a new task wakes exactly as many waiters as it can serve, matching labels', async () => {
+    const gpuWaiter = t.call('POST', '/api/tasks/claim-next', { instance_id: 'gpu', labels: ['gpu'], wait: 3 });
+    const plainWaiters = [1, 2, 3].map((i) => t.call('POST', '/api/tasks/claim-next', { instance_id: `p${i}`, wait: 1.5 }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(t.waiters.size()).toBe(4);
+    await t.call('POST', '/api/tasks', { description: 'needs gpu', labels: ['gpu'] });
+    const gpu = await gpuWaiter;
+    expect(gpu.json.task).toMatchObject({ description: 'needs gpu', instance_id: 'gpu' });
+    expect(t.waiters.size()).toBe(3);
+    await t.call('POST', '/api/tasks', { description: 'plain' });
+    const plain = await Promise.all(plainWaiters);
+    const winners = plain.filter((r) => r.json.task !== null);
+    expect(winners).toHaveLength(1);
+    expect(winners[0]!.json.task.description).toBe('plain');
+  });
+
+  it('a task scheduled for later is handed to a waiter when its time comes', async () => {
+    await t.call('POST', '/api/tasks', { description: 'soon', run_after: Date.now() + 400 });
+    const started = Date.now();
+    const res = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'w', wait: 3 });
+    expect(res.json.task).toMatchObject({ description: 'soon' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('completing a dependency wakes a waiter for the dependant', async () => {
+    const a = await t.call('POST', '/api/tasks', { description: 'a' });
+    await t.call('POST', '/api/tasks', { description: 'b', depends_on: [a.json.task_id] });
+    const held = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h' });
+    const waiting = t.call('POST', '/api/tasks/claim-next', { instance_id: 'w', wait: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    await t.call('POST', `/api/tasks/${held.json.task.id}/complete`, { lease_token: held.json.task.lease_token });
+    expect((await waiting).json.task).toMatchObject({ description: 'b' });
+  });
+
+  it('closing the connection removes the waiter and claims nothing', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/tasks/claim-next', headers: { 'x-api-key': TEST_KEY, 'content-type': 'application/json' } });
+    req.on('error', () => {});
+    req.end(JSON.stringify({ instance_id: 'gone', wait: 10 }));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(t.waiters.size()).toBe(1);
+    const closed = new Promise((resolve) => req.once('close', resolve));
+    req.destroy();
+    await closed;
+    for (let i = 0; i < 50 && t.waiters.size() > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(t.waiters.size()).toBe(0);
+    await t.call('POST', '/api/tasks', { description: 'nobody waits' });
+    const task = await t.queue.get(1);
+    expect(task.status).toBe('pending');
+  });
+
+  it('wait is capped by LONG_POLL_MAX_SECONDS and validated', async () => {
+    const bad = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'w', wait: -1 });
+    expect(bad.status).toBe(400);
+    const tooLong = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'w', wait: 100000 });
+    expect(tooLong.status).toBe(400);
+  });
+});

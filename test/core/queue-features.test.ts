@@ -1,0 +1,166 @@
+// Labels, dependencies, scheduling, idempotency, bulk actions and export/import.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AthenaError } from '../../src/errors.js';
+import { backends, openTestQueue, type TestQueue } from '../helpers/stores.js';
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof AthenaError) return err.code;
+    throw err;
+  }
+  throw new Error('expected the call to be refused');
+}
+
+describe.each(backends)('queue features on $name', (backend) => {
+  let t: TestQueue;
+  beforeEach(async () => {
+    t = await openTestQueue(backend, { wipLimit: 0 });
+  });
+  afterEach(async () => t.cleanup());
+
+  describe('labels', () => {
+    it('an agent gets only tasks whose labels it covers', async () => {
+      const gpu = await t.queue.create({ description: 'train', labels: ['gpu', 'python'] });
+      const web = await t.queue.create({ description: 'css', labels: ['repo:web'] });
+      const plain = await t.queue.create({ description: 'anything' });
+      expect((await t.queue.claimNext({ instanceId: 'py', labels: ['python'] }))!.id).toBe(plain.task.id);
+      expect(await t.queue.claimNext({ instanceId: 'py', labels: ['python'] })).toBeNull();
+      expect((await t.queue.claimNext({ instanceId: 'big', labels: ['python', 'gpu', 'rust'] }))!.id).toBe(gpu.task.id);
+      expect(await t.queue.claimNext({ instanceId: 'none' })).toBeNull();
+      expect((await t.queue.claimNext({ instanceId: 'any', labels: '*' }))!.id).toBe(web.task.id);
+    });
+
+    it('labels are stored sorted and deduplicated and shown on the task', async () => {
+      const { task } = await t.queue.create({ description: 'x', labels: ['b', 'a', 'b'], project: 'web' });
+      expect(task.labels).toEqual(['a', 'b']);
+      expect(task.project).toBe('web');
+    });
+  });
+
+  describe('dependencies', () => {
+    it('a dependant is not claimable until every dependency completed', async () => {
+      const a = await t.queue.create({ description: 'a' });
+      const b = await t.queue.create({ description: 'b' });
+      const c = await t.queue.create({ description: 'c', dependsOn: [a.task.id, b.task.id], priority: 'high' });
+      const first = (await t.queue.claimNext({ instanceId: 'x' }))!;
+      expect(first.id).toBe(a.task.id);
+      expect(await codeOf(t.queue.claim(c.task.id, { instanceId: 'y' }))).toBe('NOT_CLAIMABLE');
+      await t.queue.complete(first.id, { leaseToken: first.leaseToken });
+      const second = (await t.queue.claimNext({ instanceId: 'x' }))!;
+      expect(second.id).toBe(b.task.id);
+      expect(await t.queue.claimNext({ instanceId: 'z' })).toBeNull();
+      await t.queue.complete(second.id, { leaseToken: second.leaseToken });
+      expect((await t.queue.claimNext({ instanceId: 'x' }))!.id).toBe(c.task.id);
+    });
+
+    it('a failed or cancelled dependency blocks the chain, with the reason; retry unblocks it', async () => {
+      const a = await t.queue.create({ description: 'a', maxAttempts: 1 });
+      const b = await t.queue.create({ description: 'b', dependsOn: [a.task.id] });
+      const c = await t.queue.create({ description: 'c', dependsOn: [b.task.id] });
+      const claimed = (await t.queue.claimNext({ instanceId: 'x' }))!;
+      await t.queue.fail(claimed.id, { leaseToken: claimed.leaseToken, error: 'boom' });
+      expect(await t.queue.get(b.task.id)).toMatchObject({ status: 'blocked', blockedReason: `dependency #${a.task.id} is failed` });
+      expect((await t.queue.get(c.task.id)).status).toBe('blocked');
+      const late = await t.queue.create({ description: 'd', dependsOn: [a.task.id] });
+      expect(late.task.status).toBe('blocked');
+
+      await t.queue.retry(a.task.id);
+      expect((await t.queue.get(b.task.id)).status).toBe('pending');
+      expect((await t.queue.get(c.task.id)).status).toBe('pending');
+      expect((await t.queue.get(late.task.id))).toMatchObject({ status: 'pending', blockedReason: null });
+
+      await t.queue.cancel(a.task.id);
+      expect((await t.queue.get(c.task.id)).status).toBe('blocked');
+    });
+
+    it('unknown dependency ids and cycles are refused', async () => {
+      expect(await codeOf(t.queue.create({ description: 'x', dependsOn: [999] }))).toBe('UNKNOWN_DEPENDENCY');
+      const a = await t.queue.create({ description: 'a' });
+      const b = await t.queue.create({ description: 'b', dependsOn: [a.task.id] });
+      const c = await t.queue.create({ description: 'c', dependsOn: [b.task.id] });
+      expect(await codeOf(t.queue.addDependencies(a.task.id, [c.task.id]))).toBe('DEPENDENCY_CYCLE');
+      expect(await codeOf(t.queue.addDependencies(a.task.id, [a.task.id]))).toBe('DEPENDENCY_CYCLE');
+      expect(await codeOf(t.queue.addDependencies(a.task.id, [12345]))).toBe('UNKNOWN_DEPENDENCY');
+      const d = await t.queue.create({ description: 'd' });
+      const updated = await t.queue.addDependencies(a.task.id, [d.task.id]);
+      expect(updated.dependsOn).toEqual([d.task.id]);
+      expect((await t.queue.claimNext({ instanceId: 'x' }))!.id).toBe(d.task.id);
+    });
+  });
+
+  describe('run_after', () => {
+    it('a scheduled task is not claimable before its time', async () => {
+      const { task } = await t.queue.create({ description: 'later', runAfter: t.clock.now + 60_000 });
+      expect(await t.queue.claimNext({ instanceId: 'x' })).toBeNull();
+      expect(await codeOf(t.queue.claim(task.id, { instanceId: 'x' }))).toBe('NOT_CLAIMABLE');
+      expect(await t.store.nextRunAfter(t.clock.now)).toBe(t.clock.now + 60_000);
+      t.clock.advance(60_000);
+      expect((await t.queue.claimNext({ instanceId: 'x' }))!.id).toBe(task.id);
+    });
+  });
+
+  describe('idempotency', () => {
+    it('the same key returns the same task instead of a duplicate', async () => {
+      const first = await t.queue.create({ description: 'once', idempotencyKey: 'k-1' });
+      const again = await t.queue.create({ description: 'once', idempotencyKey: 'k-1' });
+      expect(first.created).toBe(true);
+      expect(again).toMatchObject({ created: false, task: { id: first.task.id } });
+      expect((await t.queue.stats()).total).toBe(1);
+    });
+
+    it('concurrent creates with one key make exactly one task', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => t.queue.create({ description: 'race', idempotencyKey: 'same' })));
+      expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect((await t.queue.stats()).total).toBe(1);
+    });
+  });
+
+  describe('bulk actions', () => {
+    it('retry all failed (by label), cancel pending by filter, purge old finished tasks', async () => {
+      for (const labels of [['web'], ['web'], ['api']]) {
+        await t.queue.create({ description: 'f', labels, maxAttempts: 1 });
+        const c = (await t.queue.claimNext({ instanceId: 'x', labels: '*' }))!;
+        await t.queue.fail(c.id, { leaseToken: c.leaseToken, error: 'e' });
+      }
+      expect(await t.queue.retryFailed({ label: 'web' })).toBe(2);
+      expect((await t.queue.stats()).byStatus).toMatchObject({ pending: 2, failed: 1 });
+
+      await t.queue.create({ description: 'keep me', project: 'a' });
+      await t.queue.create({ description: 'drop me', project: 'b' });
+      expect(await t.queue.cancelPending({ project: 'b' }, 'ops')).toBe(1);
+      expect(await t.queue.cancelPending({ label: 'web' })).toBe(2);
+      expect((await t.queue.stats()).byStatus).toMatchObject({ pending: 1, cancelled: 3 });
+
+      expect(await t.queue.purge(1)).toBe(0);
+      t.clock.advance(2 * 86_400_000);
+      expect(await t.queue.purge(1)).toBe(3);
+      expect((await t.queue.stats()).total).toBe(2);
+    });
+  });
+
+  describe('export and import', () => {
+    it('an export restores into an empty queue with ids, logs and leases intact', async () => {
+      const a = await t.queue.create({ description: 'a', labels: ['x'] });
+      await t.queue.create({ description: 'b', dependsOn: [a.task.id] });
+      const held = (await t.queue.claimNext({ instanceId: 'h', labels: ['x'] }))!;
+      const data = await t.queue.exportAll();
+
+      const other = await openTestQueue(backend);
+      try {
+        expect(await other.queue.importAll(data)).toEqual({ tasks: 2, logs: data.logs.length });
+        expect(await codeOf(other.queue.importAll(data))).toBe('CONFLICT');
+        const restored = await other.queue.exportAll();
+        expect(restored.tasks).toEqual(data.tasks);
+        // The holder keeps working against the restored queue with its lease token.
+        expect((await other.queue.complete(held.id, { leaseToken: held.leaseToken })).task.status).toBe('completed');
+        const next = await other.queue.create({ description: 'c' });
+        expect(next.task.id).toBe(3);
+      } finally {
+        await other.cleanup();
+      }
+    });
+  });
+});
