@@ -7,11 +7,32 @@ import type { Store } from './store.js';
 
 export type OpenedStore = { store: Store; db: Db };
 
-export async function openStore(config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'>): Promise<OpenedStore> {
+export type OpenStoreOptions = {
+  log?: { warn(obj: object, msg: string): void };
+  /** How long to wait for an unreachable PostgreSQL at start (default 30 s). */
+  startupRetryMs?: number;
+};
+
+export async function openStore(
+  config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'>,
+  options: OpenStoreOptions = {},
+): Promise<OpenedStore> {
   if (config.DATABASE_URL) {
+    // Loaded on demand so a SQLite install never loads pg.
     const { openPostgres } = await import('./postgres/driver.js');
-    const db = await openPostgres(config.DATABASE_URL, { poolSize: config.PG_POOL_SIZE });
-    await db.migrate();
+    const db = await openPostgres(config.DATABASE_URL, {
+      poolSize: config.PG_POOL_SIZE,
+      log: options.log,
+      startupRetryMs: options.startupRetryMs,
+      onRetry: ({ target, attempt, delayMs, error }) =>
+        options.log?.warn({ target, attempt, retryInMs: delayMs, error }, 'PostgreSQL not reachable yet; retrying'),
+    });
+    try {
+      await db.migrate();
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
     return { store: new SqlStore(db), db };
   }
   const db = new SqliteDb(config.DB_PATH, { synchronous: config.SQLITE_SYNCHRONOUS });

@@ -117,13 +117,14 @@ describe.each(backends)('transitions on $name', (backend) => {
     const second = (await t.queue.claimNext(agentB))!;
     expect(second.id).toBe(task.id);
     expect(second.attempts).toBe(2);
+    // One at a time: started together, a later rejection would go unobserved until its turn.
     for (const call of [
-      t.queue.complete(task.id, { leaseToken: first.leaseToken }),
-      t.queue.heartbeat(task.id, { leaseToken: first.leaseToken }),
-      t.queue.fail(task.id, { leaseToken: first.leaseToken, error: 'x' }),
-      t.queue.release(task.id, { leaseToken: first.leaseToken }),
+      () => t.queue.complete(task.id, { leaseToken: first.leaseToken }),
+      () => t.queue.heartbeat(task.id, { leaseToken: first.leaseToken }),
+      () => t.queue.fail(task.id, { leaseToken: first.leaseToken, error: 'x' }),
+      () => t.queue.release(task.id, { leaseToken: first.leaseToken }),
     ]) {
-      expect(await codeOf(call)).toBe('LEASE_MISMATCH');
+      expect(await codeOf(call())).toBe('LEASE_MISMATCH');
     }
     const after = await t.queue.get(task.id);
     expect(after).toMatchObject({ status: 'in_progress', instanceId: 'host-b' });

@@ -1,10 +1,13 @@
-// Fresh stores for tests: a temp SQLite file per call (and a fresh Postgres schema when that backend exists).
+// Fresh stores for tests: a temp SQLite file per call, or a fresh PostgreSQL schema dropped in cleanup.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { createEventBus, type EventBus } from '../../src/core/events.js';
 import { createQueue, type Queue, type QueueConfig } from '../../src/core/queue.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
+import { openPostgres } from '../../src/store/postgres/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/store/store.js';
@@ -33,8 +36,59 @@ export const sqliteBackend: TestBackend = {
   },
 };
 
+/** The PostgreSQL the tests use (CI starts it in .ci/run). Without it the Postgres tests fail, never skip. */
+export const TEST_DATABASE_URL = process.env.ATHENA_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The same URL with every connection's search_path set to `schema`. */
+export function withSearchPath(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('options', `-c search_path=${schema}`);
+  return parsed.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new Error(
+      `The PostgreSQL tests need a server at ${TEST_DATABASE_URL} (set ATHENA_TEST_DATABASE_URL to use another): ${(err as Error).message}`,
+    );
+  }
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new empty schema on the test database; `url` points every connection at it. */
+export async function createTestSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
+  const schema = `athena_test_${randomBytes(6).toString('hex')}`;
+  await adminQuery(`CREATE SCHEMA ${schema}`);
+  return { schema, url: withSearchPath(TEST_DATABASE_URL, schema), drop: () => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
+}
+
+export const postgresBackend: TestBackend = {
+  name: 'postgres',
+  async open() {
+    const schema = await createTestSchema();
+    const db = await openPostgres(schema.url, { poolSize: 5, startupRetryMs: 0 });
+    await db.migrate();
+    return {
+      db,
+      store: new SqlStore(db),
+      async cleanup() {
+        await db.close();
+        await schema.drop();
+      },
+    };
+  },
+};
+
 /** Backends every store/core/API test runs against. */
-export const backends: TestBackend[] = [sqliteBackend];
+export const backends: TestBackend[] = [sqliteBackend, postgresBackend];
 
 export const defaultQueueConfig: QueueConfig = { leaseMs: 60_000, maxAttempts: 3, retryBaseMs: 1000, wipLimit: 1 };
 

@@ -1,6 +1,283 @@
-// PostgreSQL driver: not built yet (see the PostgreSQL backend issue).
-import type { Db } from '../db.js';
+// PostgreSQL driver on pg: a pool for statements and transactions, `?` placeholders numbered,
+// BIGINT and COUNT(*) returned as JS numbers, failures mapped to typed errors.
+import pg from 'pg';
+import { UnavailableError } from '../../errors.js';
+import type { Db, Queryable, Row } from '../db.js';
+import { loadMigrations } from '../migrations-files.js';
+import { postgresDialect } from './dialect.js';
+import { isRetryable, isUnavailable, mapPgError } from './errors.js';
+import { numberPlaceholders } from './placeholders.js';
 
-export async function openPostgres(_url: string, _options: { poolSize: number }): Promise<Db> {
-  throw new Error('DATABASE_URL is set, but the PostgreSQL backend is not available in this build yet');
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+/**
+ * pg returns int8 and numeric as strings so no precision is lost; our int8 values are ids and
+ * millisecond times, far below 2^53, and the rest of Athena expects numbers (as on SQLite).
+ */
+const typeParsers = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (value: string) => Number(value);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+} as pg.CustomTypesConfig;
+
+/** Transactions that hit a serialization failure or deadlock run again this many times in all. */
+const TX_ATTEMPTS = 5;
+
+export type DriverLog = { warn(obj: object, msg: string): void };
+
+export type PostgresOptions = {
+  poolSize: number;
+  log?: DriverLog;
+  /** How long a statement waits for a free pooled connection (or a new one) before 503. */
+  connectTimeoutMs?: number;
+};
+
+function toParam(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'boolean') return value ? 1 : 0;
+  return value;
+}
+
+const toParams = (params: readonly unknown[]): unknown[] => params.map(toParam);
+
+/** `host:port/database` of a connection string, without user or password, for messages. */
+export function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const host = decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || process.env.PGHOST || 'localhost';
+    const port = parsed.port || process.env.PGPORT || '5432';
+    const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || process.env.PGDATABASE || '(default database)';
+    return `${host}:${port}/${database}`;
+  } catch {
+    return 'the PostgreSQL server in DATABASE_URL';
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function queryable(run: (sql: string, params: readonly unknown[]) => Promise<pg.QueryResult>): Queryable {
+  return {
+    all: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows as T[],
+    get: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows[0] as T | undefined,
+    run: async (sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rowCount ?? 0,
+  };
+}
+
+export class PostgresDb implements Db {
+  readonly dialect = postgresDialect;
+  /** `host:port/database`, for messages that must name the server but not the password. */
+  readonly target: string;
+  private readonly pool: pg.Pool;
+  private readonly direct: Queryable;
+  private readonly log: DriverLog | undefined;
+  private closed = false;
+
+  constructor(
+    readonly url: string,
+    options: PostgresOptions,
+  ) {
+    this.target = describeTarget(url);
+    this.log = options.log;
+    this.pool = new pg.Pool({
+      ...this.clientConfig(),
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle pooled connection that dies (server restart) emits here; without a listener it would crash the process.
+    this.pool.on('error', (err) => this.log?.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'idle PostgreSQL connection failed'));
+    this.direct = queryable((sql, params) => this.query(this.pool, sql, params));
+  }
+
+  /** Connection settings shared by the pool and dedicated clients (LISTEN, leader lock). */
+  clientConfig(): pg.ClientConfig {
+    return { connectionString: this.url, types: typeParsers, keepAlive: true, application_name: 'athena' };
+  }
+
+  /**
+   * A connection outside the pool, for sessions that must stay open: LISTEN and the leader's
+   * advisory lock. The caller owns it (attach an 'error' listener, end it).
+   */
+  async connectDedicated(): Promise<pg.Client> {
+    const client = new pg.Client({ ...this.clientConfig(), connectionTimeoutMillis: 10_000 });
+    client.on('error', () => {}); // callers attach their own; this one keeps a late error from crashing
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      client.end().catch(() => {});
+      return mapPgError(err);
+    }
+  }
+
+  private async query(target: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
+    try {
+      if (params.length === 0) return await target.query(numberPlaceholders(sql));
+      return await target.query(numberPlaceholders(sql), toParams(params));
+    } catch (err) {
+      return mapPgError(err);
+    }
+  }
+
+  all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+
+  get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return this.direct.get<T>(sql, params);
+  }
+
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  /**
+   * One pooled connection, BEGIN … COMMIT. READ COMMITTED is enough because every transition
+   * checks its state in the UPDATE's WHERE clause (and claims lock with SKIP LOCKED); deadlocks
+   * and serialization failures (possible when transactions lock rows in different orders) run
+   * the whole function again, which is safe because it only touches the database.
+   */
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(fn);
+      } catch (err) {
+        if (!isRetryable(err) || attempt >= TX_ATTEMPTS) return mapPgError(err);
+        await sleep(Math.round(5 * 2 ** attempt * (0.5 + Math.random())));
+      }
+    }
+  }
+
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      return mapPgError(err);
+    }
+    // A checked-out client whose connection drops emits 'error'; the failing query reports it.
+    const onError = () => {};
+    client.on('error', onError);
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
+      const q = queryable((sql, params) =>
+        params.length === 0 ? client.query(numberPlaceholders(sql)) : client.query(numberPlaceholders(sql), toParams(params)),
+      );
+      const result = await fn(q);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      if (isUnavailable(err)) broken = err;
+      else {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          broken = rollbackErr;
+        }
+      }
+      throw err;
+    } finally {
+      client.off('error', onError);
+      // A connection that failed is destroyed rather than handed to the next caller.
+      client.release(broken instanceof Error ? broken : broken ? new Error('connection failed') : undefined);
+    }
+  }
+
+  /**
+   * Applies the numbered migrations in one transaction under an advisory lock keyed by the
+   * schema, so replicas starting together wait for each other instead of racing.
+   */
+  async migrate(): Promise<string[]> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      return mapPgError(err);
+    }
+    const onError = () => {};
+    client.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      const schema = (await client.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema;
+      if (!schema) {
+        const path = (await client.query<{ search_path: string }>('SHOW search_path')).rows[0]?.search_path;
+        throw new UnavailableError(`no schema to create Athena's tables in: none of search_path (${path}) exists in ${this.target}`);
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('athena_migrate'), hashtext(current_schema()))`);
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
+        const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
+        const applied: string[] = [];
+        for (const migration of loadMigrations('postgres')) {
+          if (done.has(migration.name)) continue;
+          await client.query(migration.sql);
+          await client.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [migration.name, Date.now()]);
+          applied.push(migration.name);
+        }
+        await client.query('COMMIT');
+        return applied;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+        throw err;
+      }
+    } catch (err) {
+      if (isUnavailable(err)) broken ??= err as Error;
+      return mapPgError(err);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.query(this.pool, 'SELECT 1', []);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}
+
+export type OpenPostgresOptions = PostgresOptions & {
+  /** Keep retrying an unreachable server this long at start, then give up (default 30 s). */
+  startupRetryMs?: number;
+  onRetry?: (info: { target: string; attempt: number; delayMs: number; error: string }) => void;
+};
+
+/**
+ * Opens the pool and waits until the server answers: a database that is still starting (compose,
+ * a restart) gets about 30 s with backoff; then the error names the host so the operator knows
+ * which setting to fix. Errors that waiting cannot fix (bad password, no such database) fail at once.
+ */
+export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDb> {
+  const db = new PostgresDb(url, options);
+  const deadline = Date.now() + (options.startupRetryMs ?? 30_000);
+  let delayMs = 250;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.ping();
+      return db;
+    } catch (err) {
+      const reason = (err as Error).message.replace(/^database unavailable: /, '');
+      const left = deadline - Date.now();
+      if (!(err instanceof UnavailableError) || left <= 0) {
+        await db.close().catch(() => {});
+        const waited = err instanceof UnavailableError ? ` (gave up after ${Math.round((options.startupRetryMs ?? 30_000) / 1000)} s)` : '';
+        throw new UnavailableError(`cannot connect to PostgreSQL at ${db.target}${waited}: ${reason}`);
+      }
+      const wait = Math.min(delayMs, left);
+      options.onRetry?.({ target: db.target, attempt, delayMs: wait, error: reason });
+      await sleep(wait);
+      delayMs = Math.min(delayMs * 2, 5_000);
+    }
+  }
 }

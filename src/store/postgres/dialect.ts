@@ -1,0 +1,13 @@
+// How PostgreSQL differs from SQLite for the shared SQL, as data (see Dialect in ../db.ts).
+import type { Dialect } from '../db.js';
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  // Concurrent claimers skip rows another transaction is claiming instead of queueing behind it.
+  claimLock: 'FOR UPDATE OF t SKIP LOCKED',
+  rowLock: 'FOR UPDATE',
+  ilike: 'ILIKE',
+  // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
+  resetSequence: (table) =>
+    `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`,
+};
