@@ -19,13 +19,23 @@ function toParam(value: unknown): unknown {
   return value;
 }
 
-function mapError(err: unknown): never {
+/** Storage failures become UnavailableError (503); anything else passes through unchanged. */
+function toDomainError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
-    throw new UnavailableError(`database unavailable: ${(err as Error).message}`, { code });
+    return new UnavailableError(`database unavailable: ${(err as Error).message}`, { code });
   }
-  throw err;
+  return err;
 }
+
+function mapError(err: unknown): never {
+  throw toDomainError(err);
+}
+
+/** Transactions committed together at most; bounds the latency one batch adds. */
+const MAX_GROUP_COMMIT = 64;
+
+type PendingTx = { fn: (q: Queryable) => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void };
 
 export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
@@ -33,6 +43,8 @@ export class SqliteDb implements Db {
   private readonly statements = new Map<string, Database.Statement>();
   private locked = false;
   private readonly waiting: Array<() => void> = [];
+  private readonly pendingTx: PendingTx[] = [];
+  private draining = false;
   private readonly direct: Queryable;
 
   constructor(readonly path: string, options: SqliteOptions = {}) {
@@ -131,27 +143,78 @@ export class SqliteDb implements Db {
     return this.locked_(() => this.execRun(sql, params));
   }
 
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    const wait = this.acquire();
-    if (wait) await wait;
+  /**
+   * Runs fn in a write transaction. Transactions that arrive while one is running are committed
+   * together (group commit): each body runs in its own SAVEPOINT, so one body's failure undoes only
+   * its own writes, and every caller's promise settles only after the shared COMMIT.
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pendingTx.push({ fn: fn as PendingTx['fn'], resolve: resolve as PendingTx['resolve'], reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
     try {
-      try {
-        this.statement('BEGIN IMMEDIATE').run();
-      } catch (err) {
-        mapError(err);
-      }
-      try {
-        const result = await fn(this.direct);
-        this.statement('COMMIT').run();
-        return result;
-      } catch (err) {
-        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-        if ((err as { code?: string }).code) mapError(err);
-        throw err;
+      while (this.pendingTx.length > 0) {
+        const wait = this.acquire();
+        if (wait) await wait;
+        const batch = this.pendingTx.splice(0, MAX_GROUP_COMMIT);
+        try {
+          await this.runBatch(batch);
+        } finally {
+          this.release();
+        }
       }
     } finally {
-      this.release();
+      this.draining = false;
     }
+  }
+
+  private async runBatch(batch: PendingTx[]): Promise<void> {
+    const run = (sql: string) => this.statement(sql).run();
+    try {
+      run('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const item of batch) item.reject(toDomainError(err));
+      return;
+    }
+    const grouped = batch.length > 1;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    for (const item of batch) {
+      if (grouped) run('SAVEPOINT group_item');
+      try {
+        const value = await item.fn(this.direct);
+        if (grouped) run('RELEASE group_item');
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        if (!this.raw.inTransaction) {
+          // The storage aborted the whole transaction: nothing in this batch was kept.
+          for (const each of batch) each.reject(toDomainError(error));
+          return;
+        }
+        if (grouped) {
+          run('ROLLBACK TO group_item');
+          run('RELEASE group_item');
+        }
+        outcomes.push({ ok: false, error: toDomainError(error) });
+      }
+    }
+    try {
+      if (!grouped && !outcomes[0]!.ok) this.raw.exec('ROLLBACK');
+      else run('COMMIT');
+    } catch (err) {
+      if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+      for (const item of batch) item.reject(toDomainError(err));
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.error);
+    });
   }
 
   async migrate(): Promise<string[]> {
