@@ -17,6 +17,7 @@ import type {
 
 const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
+const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;
 
 /** WHERE fragment: the task's labels are all covered by the agent's labels. */
 export function labelCondition(labels: LabelScope, params: unknown[]): string {
@@ -337,9 +338,11 @@ export class SqlStore extends SqlReads implements Store {
       const ids = (
         await q.all<{ id: number }>(
           `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
+             AND (t.idempotency_key IS NULL OR t.created_at < ?)
              AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks c ON c.id = d.task_id
                              WHERE d.depends_on = t.id AND c.status NOT IN ('completed', 'cancelled'))`,
-          [before],
+          // Idempotency keys are honoured for at least a day, so their tasks stay that long.
+          [before, now - IDEMPOTENCY_KEEP_MS],
         )
       ).map((r) => Number(r.id));
       for (let i = 0; i < ids.length; i += 500) {

@@ -116,6 +116,17 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect((await t.queue.stats()).total).toBe(1);
     });
+
+    it('a key is honoured for at least 24 hours, even through a purge', async () => {
+      const first = await t.queue.create({ description: 'once', idempotencyKey: 'day' });
+      await t.queue.cancel(first.task.id);
+      t.clock.advance(60_000);
+      expect(await t.queue.purge(0)).toBe(0);
+      expect((await t.queue.create({ description: 'once', idempotencyKey: 'day' })).created).toBe(false);
+      t.clock.advance(24 * 60 * 60 * 1000);
+      expect(await t.queue.purge(0)).toBe(1);
+      expect((await t.queue.create({ description: 'once', idempotencyKey: 'day' })).created).toBe(true);
+    });
   });
 
   describe('bulk actions', () => {
