@@ -13,5 +13,6 @@ export function secretsEqual(a: string, b: string): boolean {
 }
 
 export function singleKeyAuthenticator(apiKey: string): Authenticator {
-  return (key) => (key !== undefined && secretsEqual(key, apiKey) ? { name: 'api', role: 'admin', instanceId: null } : null);
+  const expected = digest(apiKey);
+  return (key) => (key !== undefined && timingSafeEqual(digest(key), expected) ? { name: 'api', role: 'admin', instanceId: null } : null);
 }

@@ -150,18 +150,25 @@ export class SqlStore extends SqlReads implements Store {
       const event = await this.appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
-      await this.refreshInstance(q, spec.instanceId, spec.instanceName, true, spec.now);
+      // The claimer now holds this task: one upsert records it (no need to recount what it holds).
+      await q.run(
+        `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, ?, 'working')
+         ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen,
+           current_task_id = excluded.current_task_id, status = 'working'`,
+        [spec.instanceId, spec.instanceName, spec.now, task.id],
+      );
       return { ok: true, task, events: [event] };
     });
   }
 
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     return this.db.tx(async (q) => {
-      const before = await q.get<{ instance_id: string | null }>(
-        `SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`,
-        [spec.taskId],
-      );
-      if (!before) return { ok: false, current: null };
+      // Only a change of holder needs the previous holder, to refresh its instance row afterwards.
+      const changesHolder = spec.set.instanceId !== undefined;
+      const before = changesHolder
+        ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
+        : undefined;
+      if (changesHolder && !before) return { ok: false, current: null };
 
       const { sql: setSql, params } = patchToSql(spec.set, rank);
       setSql.push('updated_at = ?');
@@ -206,9 +213,10 @@ export class SqlStore extends SqlReads implements Store {
         await this.refreshInstance(q, spec.instance.id, spec.instance.name, spec.instance.seen, spec.now);
         touched.add(spec.instance.id);
       }
-      for (const id of [before.instance_id, task.instanceId]) {
+      const previousHolder = before ? before.instance_id : task.instanceId;
+      for (const id of [previousHolder, task.instanceId]) {
         if (id && !touched.has(id)) {
-          await this.refreshInstance(q, id, undefined, spec.holderSeen === true && id === before.instance_id, spec.now);
+          await this.refreshInstance(q, id, undefined, spec.holderSeen === true && id === previousHolder, spec.now);
           touched.add(id);
         }
       }
