@@ -11,6 +11,9 @@ import { singleKeyAuthenticator } from './api/auth.js';
 import { resolveApiKey, type ResolvedKey } from './api-key.js';
 import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
+import { emitOnce } from './cluster/emit-once.js';
+import { startEventFeed } from './cluster/event-feed.js';
+import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 
 export type RunningServer = {
   app: FastifyInstance;
@@ -20,13 +23,16 @@ export type RunningServer = {
   waiters: ClaimWaiters;
   db: Db;
   apiKey: ResolvedKey;
+  /** Whether this replica runs the loops and the Discord gateway (always, on SQLite). */
+  leadership: Leadership;
   /** Stops taking requests, releases long-poll waiters, stops loops, closes the database. */
   close(): Promise<void>;
 };
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const { store, db } = await openStore(config);
-  const bus = createEventBus((err) => log.error({ err }, 'event listener failed'));
+  const { store, db } = await openStore(config, { log: log.child({ room: 'store' }) });
+  // On Postgres, events reach the bus both from this process and from the cross-replica feed.
+  const bus = emitOnce(createEventBus((err) => log.error({ err }, 'event listener failed')));
   const queue = createQueue({
     store,
     bus,
@@ -40,9 +46,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const waiters = createClaimWaiters(queue);
   const apiKey = resolveApiKey(config.API_KEY, dirname(config.DB_PATH));
   let ready = false;
+  let leadership: Leadership | null = null;
+  const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
 
   const app = await buildApp(
-    { queue, waiters, config, authenticate: singleKeyAuthenticator(apiKey.key), ready: () => ready },
+    { queue, waiters, config, authenticate: singleKeyAuthenticator(apiKey.key), ready: () => ready, health: leadershipCheck },
     { logger: log.child({ room: 'api' }) },
   );
 
@@ -50,11 +58,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (swept.requeued + swept.failed > 0) log.info(swept, 'requeued tasks whose lease expired while the server was down');
 
   const stopLoops = new AbortController();
-  const sweeper = setInterval(() => {
-    queue.sweepExpiredLeases().catch((err) => log.error({ err, loop: 'sweeper' }, 'lease sweep failed'));
-  }, config.SWEEP_INTERVAL_SECONDS * 1000);
-  sweeper.unref();
-  stopLoops.signal.addEventListener('abort', () => clearInterval(sweeper));
+  const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
+  // Exactly one replica runs the periodic loops and the Discord gateway; on SQLite, this one.
+  leadership = runWhileLeader(
+    db,
+    stopLoops.signal,
+    (leaderSignal) => {
+      const sweeper = setInterval(() => {
+        queue.sweepExpiredLeases().catch((err) => log.error({ err, loop: 'sweeper' }, 'lease sweep failed'));
+      }, config.SWEEP_INTERVAL_SECONDS * 1000);
+      sweeper.unref();
+      leaderSignal.addEventListener('abort', () => clearInterval(sweeper));
+    },
+    { log },
+  );
+  const running = leadership;
 
   await app.listen({ host: config.API_HOST, port: config.API_PORT });
   const address = app.server.address();
@@ -72,12 +90,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     waiters,
     db,
     apiKey,
+    leadership: running,
     close() {
       closing ??= (async () => {
         ready = false;
         stopLoops.abort();
         waiters.releaseAll();
         await app.close();
+        await Promise.all([running.stopped, feed.stopped]);
         await db.close();
       })();
       return closing;

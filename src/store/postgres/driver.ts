@@ -101,7 +101,7 @@ export class PostgresDb implements Db {
    * advisory lock. The caller owns it (attach an 'error' listener, end it).
    */
   async connectDedicated(): Promise<pg.Client> {
-    const client = new pg.Client({ ...this.clientConfig(), connectionTimeoutMillis: 10_000 });
+    const client = new pg.Client({ ...this.clientConfig(), connectionTimeoutMillis: 10_000, keepAliveInitialDelayMillis: 10_000 });
     client.on('error', () => {}); // callers attach their own; this one keeps a late error from crashing
     try {
       await client.connect();

@@ -1,0 +1,114 @@
+// Leader election among replicas: exactly one runs the Discord gateway and the periodic loops.
+import type pg from 'pg';
+import type { Logger } from '../logger.js';
+import type { Db } from '../store/db.js';
+import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
+import { aborted, sleep, withDeadline } from './wait.js';
+
+/** Work only the leader does; it must stop when `leaderSignal` aborts (leadership lost or shutdown). */
+export type LeaderWork = (leaderSignal: AbortSignal) => Promise<void> | void;
+
+export type Leadership = {
+  isLeader(): boolean;
+  /** Settles once `signal` aborted and the leader work (if running) has stopped. */
+  stopped: Promise<void>;
+};
+
+export type LeadershipOptions = {
+  log: Logger;
+  /** How often a follower tries to take the lock (so takeover happens within about this long). */
+  retryMs?: number;
+  /** How often the leader checks its lock connection still answers; it steps down when it does not. */
+  checkMs?: number;
+};
+
+// A session-level advisory lock, keyed by the schema so queues sharing one database elect apart.
+// The server releases it the moment the holder's session ends (process killed, connection lost),
+// which is what lets a follower take over within `retryMs`.
+const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader'), hashtext(current_schema())) AS locked`;
+
+/**
+ * Runs `onElected` while this replica is the leader. On SQLite (one process) it is always the
+ * leader. On PostgreSQL each replica keeps one dedicated connection and tries the lock every
+ * `retryMs`; the holder pings that connection every `checkMs` and aborts its leader work when the
+ * ping fails. A leader cut off from the database only learns so at its next ping, while the
+ * server may already have dropped its session and let another replica take over: leader work
+ * must tolerate a brief overlap (the loops' statements are atomic transitions; the notification
+ * outbox advances a shared cursor).
+ */
+export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWork, options: LeadershipOptions): Leadership {
+  let leader = false;
+  const connections = dedicatedConnections(db);
+  const log = options.log.child({ room: 'leadership' });
+
+  const lead = async (whileHeld: (leaderSignal: AbortSignal) => Promise<void>): Promise<void> => {
+    const leaderAbort = new AbortController();
+    leader = true;
+    const work = Promise.resolve()
+      .then(() => onElected(leaderAbort.signal))
+      .catch((err) => log.error({ err }, 'leader work failed'));
+    try {
+      await whileHeld(leaderAbort.signal);
+    } finally {
+      leader = false;
+      leaderAbort.abort();
+      await work;
+    }
+  };
+
+  const stopped = connections
+    ? campaign(connections, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
+    : lead(() => aborted(signal));
+  return { isLeader: () => leader, stopped };
+}
+
+async function campaign(
+  connections: DedicatedConnections,
+  signal: AbortSignal,
+  lead: (whileHeld: (leaderSignal: AbortSignal) => Promise<void>) => Promise<void>,
+  log: Logger,
+  retryMs: number,
+  checkMs: number,
+): Promise<void> {
+  let warnedAt = 0;
+  while (!signal.aborted) {
+    let client: pg.Client | undefined;
+    let led = false;
+    try {
+      client = await connections.connectDedicated();
+      const lost = connectionLost(client).then((err) => {
+        throw err;
+      });
+      lost.catch(() => {}); // observed by the races below; this keeps an unraced loss quiet
+      let locked = false;
+      while (!signal.aborted && !locked) {
+        const answer = await Promise.race([withDeadline(client.query<{ locked: boolean }>(TRY_LOCK), checkMs * 3, 'leader lock query timed out'), lost]);
+        locked = answer.rows[0]?.locked === true;
+        if (!locked) await Promise.race([sleep(retryMs, signal), lost]);
+      }
+      if (signal.aborted) break;
+      log.info('this replica is now the leader (runs the periodic loops and the Discord gateway)');
+      const held = client;
+      led = true;
+      await lead(async () => {
+        while (!signal.aborted) {
+          await Promise.race([sleep(checkMs, signal), lost]);
+          if (signal.aborted) break;
+          await Promise.race([withDeadline(held.query('SELECT 1'), checkMs * 2, 'leader lock connection stopped answering'), lost]);
+        }
+      });
+    } catch (err) {
+      if (led && !signal.aborted) {
+        log.warn({ err: { message: (err as Error).message } }, 'stepped down as leader: its lock connection failed');
+      } else if (!signal.aborted && Date.now() - warnedAt > 30_000) {
+        // Not reachable: keep trying, warning at most every 30 s.
+        warnedAt = Date.now();
+        log.warn({ err: { message: (err as Error).message } }, 'leader election: database connection failed; retrying');
+      }
+    } finally {
+      // Ending the session releases the advisory lock at once.
+      if (client) await withDeadline(client.end(), 2000, 'close timed out').catch(() => {});
+    }
+    if (!signal.aborted) await sleep(retryMs, signal);
+  }
+}
