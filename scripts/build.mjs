@@ -13,7 +13,8 @@ if (existsSync('src/cli/standalone.ts')) {
     ...common,
     entryPoints: ['src/cli/standalone.ts'],
     outfile: 'dist/athena-cli.mjs',
-    banner: { js: '#!/usr/bin/env node' },
+    // Bundled CommonJS packages (commander, ajv) call require() for Node built-ins: give the ESM bundle one.
+    banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
   });
   chmodSync('dist/athena-cli.mjs', 0o755);
 }

@@ -3,9 +3,11 @@
 import { Command } from 'commander';
 import { ConfigError } from './config.js';
 import { registerServerCommands } from './server-commands.js';
+import { registerClientCommands } from './cli/program.js';
 
 const program = new Command('athena').description('Athena: a task queue for AI coding agents').showHelpAfterError();
 registerServerCommands(program);
+registerClientCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -12,6 +12,7 @@ import { leaseRoutes } from './routes/tasks-lease.js';
 import { taskAdminRoutes } from './routes/tasks-admin.js';
 import { statsRoutes } from './routes/stats.js';
 import { bulkRoutes } from './routes/bulk.js';
+import { mcpRoutes } from '../mcp/http-route.js';
 
 export type BuildAppOptions = { logger?: Logger; docs?: boolean };
 
@@ -77,5 +78,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     statsRoutes(scope, ctx);
     bulkRoutes(scope, ctx);
   });
+  // On the root instance: its tools call the REST routes through app.inject.
+  mcpRoutes(app);
   return app;
 }

@@ -1,0 +1,69 @@
+// Commands an agent runs on the tasks it works on: claim, wait, heartbeat, complete, fail, release.
+import { fenceFor } from '../client.js';
+import { duration, shortTime, taskTitle } from '../format.js';
+import type { ClaimedTaskJson } from '../wire.js';
+import { leaseTokenFor, type CommandContext, type CommandOutput } from './context.js';
+
+/** Longest single long-poll request; the server caps it at LONG_POLL_MAX_SECONDS anyway. */
+const POLL_SECONDS = 60;
+
+function claimedText(ctx: CommandContext, t: ClaimedTaskJson): string {
+  return [
+    `✅ Task #${t.id} claimed`,
+    `   ${taskTitle(t, ctx.style, ctx.width - 10)}`,
+    ctx.style.dim(`   lease token ${t.lease_token} (until ${shortTime(t.lease_expires_at)})`),
+  ].join('\n');
+}
+
+export async function claim(ctx: CommandContext, id: number, leaseSeconds?: number): Promise<CommandOutput> {
+  const res = await ctx.client.claim(id, ctx.agent, leaseSeconds);
+  return { json: res, text: claimedText(ctx, res.task) };
+}
+
+/** Long-polls until a task can be claimed for this agent, or `timeoutSeconds` pass (forever without one). */
+export async function wait(ctx: CommandContext, input: { labels?: string[]; timeoutSeconds?: number; leaseSeconds?: number }): Promise<CommandOutput> {
+  const started = Date.now();
+  const deadline = input.timeoutSeconds === undefined ? Infinity : started + input.timeoutSeconds * 1000;
+  while (!ctx.signal?.aborted) {
+    const left = (deadline - Date.now()) / 1000;
+    if (left <= 0) break;
+    const res = await ctx.client.claimNext(ctx.agent, { labels: input.labels, wait: Math.min(POLL_SECONDS, left), leaseSeconds: input.leaseSeconds }, { signal: ctx.signal });
+    if (res.task) return { json: res, text: claimedText(ctx, res.task) };
+  }
+  const waited = duration(Date.now() - started);
+  return { json: { task: null }, text: ctx.signal?.aborted ? `📭 Stopped waiting after ${waited}` : `📭 No task within ${waited}` };
+}
+
+export type FenceInput = { leaseToken?: string };
+
+export async function heartbeat(ctx: CommandContext, id: number, input: FenceInput & { progress?: string; leaseSeconds?: number }): Promise<CommandOutput> {
+  const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
+  const res = await ctx.client.heartbeat(id, fence, { progress: input.progress, leaseSeconds: input.leaseSeconds });
+  const until = res.lease_expires_at ? `lease extended until ${shortTime(res.lease_expires_at)}` : `still ${res.status}`;
+  return { json: res, text: `💓 Task #${id} ${until}` };
+}
+
+export async function complete(ctx: CommandContext, id: number, input: FenceInput & { notes?: string; result?: unknown }): Promise<CommandOutput> {
+  const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
+  const res = await ctx.client.complete(id, fence, { notes: input.notes, result: input.result });
+  const lines = [`✅ Task #${id} completed`];
+  if (res.next_task_id) lines.push(ctx.style.dim(`   next in queue: #${res.next_task_id}`));
+  return { json: res, text: lines.join('\n') };
+}
+
+export async function fail(ctx: CommandContext, id: number, input: FenceInput & { error?: string; retry?: boolean }): Promise<CommandOutput> {
+  const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
+  const res = await ctx.client.fail(id, fence, { error: input.error, retry: input.retry });
+  const t = res.task;
+  const text =
+    res.status === 'pending'
+      ? `🔁 Task #${id} will be retried${t.run_after ? ` after ${shortTime(t.run_after)}` : ''} (attempt ${t.attempts} of ${t.max_attempts} used)`
+      : `❌ Task #${id} failed`;
+  return { json: res, text };
+}
+
+export async function release(ctx: CommandContext, id: number, input: FenceInput & { reason?: string }): Promise<CommandOutput> {
+  const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
+  const res = await ctx.client.release(id, fence, input.reason);
+  return { json: res, text: `↩️  Task #${id} released back to the queue` };
+}

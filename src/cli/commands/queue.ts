@@ -1,0 +1,132 @@
+// Commands that read or steer the queue: check, list, next, status, show, add, cancel, priority.
+import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
+import type { ListQuery, NewTaskJson } from '../client.js';
+import type { Priority, TaskJson } from '../wire.js';
+import type { CommandContext, CommandOutput } from './context.js';
+
+const HELD = 'in_progress,needs_input';
+
+/** Startup summary for an agent: how much is pending, what comes next, and what this instance holds. */
+export async function check(ctx: CommandContext): Promise<CommandOutput> {
+  const { client, agent, style } = ctx;
+  const [stats, upcoming, held] = await Promise.all([
+    client.stats(),
+    client.list({ status: 'pending', limit: 5 }),
+    client.list({ status: HELD, instance_id: agent.instanceId, limit: 50 }),
+  ]);
+  const lines = [`📋 ${stats.pending} task(s) pending`];
+  for (const t of upcoming.tasks) lines.push(`   ${taskTitle(t, style, ctx.width - 20)}`);
+  if (stats.pending > upcoming.tasks.length) lines.push(style.dim(`   … and ${stats.pending - upcoming.tasks.length} more (athena list)`));
+  if (held.tasks.length === 0) {
+    lines.push(`🔧 ${agent.instanceId} holds no task`);
+  } else {
+    lines.push(`🔧 ${agent.instanceId} holds ${held.tasks.length} task(s):`);
+    for (const t of held.tasks) lines.push(`   ${heldLine(t, ctx)}`);
+  }
+  return { json: { pending: stats.pending, instance_id: agent.instanceId, next: upcoming.tasks, held: held.tasks }, text: lines.join('\n') };
+}
+
+function heldLine(t: TaskJson, ctx: CommandContext): string {
+  const state =
+    t.status === 'needs_input' ? ctx.style.yellow(`waiting for an answer: ${truncate(t.question ?? '', 60)}`) : `lease until ${shortTime(t.lease_expires_at)}`;
+  return `${taskTitle(t, ctx.style, ctx.width - 40)}  ${ctx.style.dim(`(${state})`)}`;
+}
+
+export type ListInput = { status?: string; priority?: string; label?: string; project?: string; search?: string; mine?: boolean; limit?: number; cursor?: string };
+
+export async function list(ctx: CommandContext, input: ListInput): Promise<CommandOutput> {
+  const q: ListQuery = {
+    status: input.status,
+    priority: input.priority,
+    label: input.label,
+    project: input.project,
+    q: input.search,
+    limit: input.limit,
+    cursor: input.cursor,
+    instance_id: input.mine ? ctx.agent.instanceId : undefined,
+  };
+  if (input.mine && !q.status) q.status = HELD;
+  const page = await ctx.client.list(q);
+  const what = q.status && q.status !== 'pending' ? q.status.replace(/,/g, ' or ') : 'pending';
+  const lines = page.tasks.length === 0 ? [`📭 No ${what} tasks`] : taskRows(page.tasks, ctx.style, ctx.width);
+  if (page.next_cursor) lines.push(ctx.style.dim(`… more: add --cursor ${page.next_cursor}`));
+  return { json: page, text: lines.join('\n') };
+}
+
+/** Peeks at the task a claim would get next (does not claim). */
+export async function next(ctx: CommandContext): Promise<CommandOutput> {
+  const res = await ctx.client.next();
+  return { json: res, text: res.task ? `⏭️  Next: ${taskTitle(res.task, ctx.style, ctx.width - 20)}` : '📭 No pending tasks' };
+}
+
+export async function status(ctx: CommandContext): Promise<CommandOutput> {
+  const { style } = ctx;
+  const s = await ctx.client.stats();
+  const states = ['pending', 'in_progress', 'needs_input', 'blocked', 'completed', 'failed', 'cancelled'] as const;
+  const lines = ['📊 Queue', ...columns([...states.map((k) => [statusText(k, style), String(s[k] ?? 0)]), [style.bold('total'), String(s.total)]], '   ')];
+  if (s.oldest_pending_age_seconds !== null) lines.push(style.dim(`   oldest pending: ${age(new Date(Date.now() - s.oldest_pending_age_seconds * 1000).toISOString())}`));
+  if (s.instances.length === 0) {
+    lines.push('🤖 No agents seen yet');
+  } else {
+    lines.push('🤖 Agents');
+    const rows = s.instances.map((i) => [
+      style.bold(i.name ?? i.id),
+      i.status === 'working' ? style.cyan(i.status) : i.status === 'offline' ? style.dim(i.status) : i.status,
+      i.current_task_id ? `#${i.current_task_id}` : '',
+      style.dim(`seen ${age(i.last_seen)} ago`),
+    ]);
+    lines.push(...columns(rows, '   '));
+  }
+  return { json: s, text: lines.join('\n') };
+}
+
+export async function show(ctx: CommandContext, id: number): Promise<CommandOutput> {
+  const { style } = ctx;
+  const { task: t, logs } = await ctx.client.get(id);
+  const holder = t.instance_name ?? t.instance_id;
+  const fields: Array<[string, string | null | undefined]> = [
+    ['status', `${statusText(t.status, style)}${holder ? ` (${holder})` : ''}`],
+    ['priority', priorityText(t.priority, style)],
+    ['project', t.project],
+    ['labels', t.labels.length ? t.labels.join(', ') : null],
+    ['depends on', t.depends_on.length ? t.depends_on.map((d) => `#${d}`).join(', ') : null],
+    ['attempts', `${t.attempts}/${t.max_attempts}`],
+    ['submitted', `${shortTime(t.created_at)} (${age(t.created_at)} ago)${t.submitted_by ? ` by ${t.submitted_by}` : ''}`],
+    ['claimed', t.claimed_at ? shortTime(t.claimed_at) : null],
+    ['lease until', t.lease_expires_at ? shortTime(t.lease_expires_at) : null],
+    ['run after', t.run_after ? shortTime(t.run_after) : null],
+    ['finished', t.completed_at ? shortTime(t.completed_at) : null],
+    ['blocked', t.blocked_reason],
+    ['question', t.question],
+    ['answer', t.answer],
+    ['notes', t.notes],
+    ['error', t.error ? style.red(t.error) : null],
+    ['result', t.result === null || t.result === undefined ? null : JSON.stringify(t.result)],
+  ];
+  const lines = [`${style.bold(`#${t.id}`)}  ${t.description}`];
+  lines.push(...columns(fields.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [style.dim(k), String(v).replace(/\n/g, '\n      ')]), '   '));
+  if (logs.length > 0) {
+    lines.push(style.dim('   log:'));
+    lines.push(...columns(logs.map((l) => [style.dim(shortTime(l.timestamp)), l.action, l.instance_id ?? '', truncate(l.details ?? '', 80)]), '     '));
+  }
+  return { json: { task: t, logs }, text: lines.join('\n') };
+}
+
+export async function add(ctx: CommandContext, input: Omit<NewTaskJson, 'submitted_by'>): Promise<CommandOutput> {
+  const res = await ctx.client.create({ ...input, submitted_by: ctx.agent.instanceName });
+  const t = res.task;
+  const text = res.created
+    ? `📋 Task #${t.id} added (${priorityText(t.priority, ctx.style)})${t.status === 'blocked' ? ctx.style.dim(' — blocked until its dependencies complete') : ''}`
+    : `📋 Task #${t.id} already exists for this idempotency key (${statusText(t.status, ctx.style)})`;
+  return { json: res, text };
+}
+
+export async function cancel(ctx: CommandContext, id: number, reason?: string): Promise<CommandOutput> {
+  const res = await ctx.client.cancel(id, { by: ctx.agent.instanceName, reason });
+  return { json: res, text: `🚫 Task #${id} cancelled` };
+}
+
+export async function priority(ctx: CommandContext, id: number, level: Priority): Promise<CommandOutput> {
+  const res = await ctx.client.setPriority(id, level, ctx.agent.instanceName);
+  return { json: res, text: `✅ Task #${id} priority set to ${priorityText(level, ctx.style)}` };
+}

@@ -1,0 +1,280 @@
+// The agent-side commands of `athena` (check, list, claim, complete, work, mcp …). Client only: it talks
+// HTTP to a server and never imports server code, so it also ships as the one-file dist/athena-cli.mjs.
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { createClient } from './client.js';
+import * as lease from './commands/lease.js';
+import * as queue from './commands/queue.js';
+import type { CommandContext, CommandOutput } from './commands/context.js';
+import { ApiError, UsageError, errorCode } from './errors.js';
+import { makeStyle, wantsColor } from './format.js';
+import { resolveSettings, type ClientFlags, type ClientSettings } from './settings.js';
+import { PRIORITIES, type Priority } from './wire.js';
+import { work } from './work-command.js';
+
+type CommonFlags = ClientFlags & { json?: boolean };
+
+const parseId = (value: string): number => {
+  const n = Number(value.replace(/^#/, ''));
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a task id such as 12');
+  return n;
+};
+const parsePositive = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
+  return n;
+};
+const parseCount = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number greater than 0');
+  return n;
+};
+const parseList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const parseIds = (value: string): number[] => parseList(value).map(parseId);
+const parseJson = (value: string): unknown => {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected JSON, e.g. \'{"pr": 42}\'');
+  }
+};
+
+/** --url, --key, --instance and --json on every client command. */
+function clientCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--url <url>', 'server URL (default: ATHENA_API_URL or http://localhost:5051)')
+    .option('--key <key>', 'API key (default: ATHENA_API_KEY)')
+    .option('--instance <id>', 'this agent\'s instance id (default: CLAUDE_INSTANCE or the hostname)')
+    .option('--json', 'print JSON for scripts');
+}
+
+function printError(err: unknown, settings: ClientSettings | null): void {
+  const code = errorCode(err);
+  let line = `Error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`;
+  if (err instanceof ApiError && err.status === 401) {
+    line += settings?.apiKey ? '\n  the API key was refused: check ATHENA_API_KEY or --key' : '\n  no API key given: set ATHENA_API_KEY or pass --key';
+  }
+  process.stderr.write(`${line}\n`);
+}
+
+/** Builds the context, runs one command, prints its output; errors go to stderr with exit code 1. */
+async function run(flags: CommonFlags, fn: (ctx: CommandContext, settings: ClientSettings) => Promise<CommandOutput | null>, o: { interruptible?: boolean } = {}) {
+  let settings: ClientSettings | null = null;
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  if (o.interruptible) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  }
+  try {
+    settings = resolveSettings(flags);
+    const color = !flags.json && wantsColor(process.stdout);
+    const ctx: CommandContext = {
+      client: createClient({ baseUrl: settings.url, apiKey: settings.apiKey }),
+      agent: settings.agent,
+      style: makeStyle(color),
+      width: process.stdout.isTTY ? (process.stdout.columns ?? 100) : 10_000,
+      env: process.env,
+      signal: interrupt.signal,
+    };
+    const out = await fn(ctx, settings);
+    if (out) process.stdout.write(`${flags.json ? JSON.stringify(out.json, null, 2) : out.text}\n`);
+  } catch (err) {
+    printError(err, settings);
+    process.exitCode = 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export type ClientCommandOptions = {
+  /** The one-file client has no server inside: `serve` explains where to get it. */
+  standalone?: boolean;
+};
+
+export function registerClientCommands(program: Command, options: ClientCommandOptions = {}): void {
+  clientCommand(program, 'check', 'startup summary: tasks pending, and what this instance holds').action((f: CommonFlags) => run(f, (ctx) => queue.check(ctx)));
+
+  clientCommand(program, 'list', 'list tasks (pending, in queue order, by default)')
+    .option('-s, --status <states>', 'comma-separated states or "all" (pending, in_progress, needs_input, blocked, completed, failed, cancelled)')
+    .addOption(new Option('-p, --priority <level>', 'only this priority').choices(PRIORITIES))
+    .option('-l, --label <label>', 'only tasks with this label')
+    .option('--project <project>', 'only this project')
+    .option('-q, --search <text>', 'text in the description')
+    .option('--mine', 'only tasks this instance holds')
+    .option('--limit <n>', 'at most n tasks', parseCount)
+    .option('--cursor <cursor>', 'continue a previous page')
+    .action((f: CommonFlags & queue.ListInput) => run(f, (ctx) => queue.list(ctx, f)));
+
+  clientCommand(program, 'next', 'show the task a claim would get next (does not claim)').action((f: CommonFlags) => run(f, (ctx) => queue.next(ctx)));
+
+  clientCommand(program, 'status', 'queue statistics and agents').action((f: CommonFlags) => run(f, (ctx) => queue.status(ctx)));
+
+  clientCommand(program, 'show', 'one task with its log')
+    .argument('<id>', 'task id', parseId)
+    .action((id: number, f: CommonFlags) => run(f, (ctx) => queue.show(ctx, id)));
+
+  clientCommand(program, 'add', 'add a task')
+    .argument('<description...>', 'what to do (quote it, or it is joined with spaces)')
+    .addOption(new Option('-p, --priority <level>', 'priority').choices(PRIORITIES).default('medium'))
+    .option('-l, --labels <labels>', 'comma-separated labels an agent needs to take it', parseList)
+    .option('--project <project>', 'project or repository')
+    .option('--depends-on <ids>', 'comma-separated task ids that must complete first', parseIds)
+    .option('-n, --notes <notes>', 'notes for the agent')
+    .option('--max-attempts <n>', 'attempts before it fails for good', parseCount)
+    .option('--idempotency-key <key>', 'adding twice with the same key creates one task')
+    .action((words: string[], f: CommonFlags & { priority: Priority; labels?: string[]; project?: string; dependsOn?: number[]; notes?: string; maxAttempts?: number; idempotencyKey?: string }) =>
+      run(f, (ctx) =>
+        queue.add(ctx, {
+          description: words.join(' '),
+          priority: f.priority,
+          labels: f.labels,
+          project: f.project,
+          depends_on: f.dependsOn,
+          notes: f.notes,
+          max_attempts: f.maxAttempts,
+          idempotency_key: f.idempotencyKey,
+        }),
+      ),
+    );
+
+  clientCommand(program, 'cancel', 'cancel a task that has not finished')
+    .argument('<id>', 'task id', parseId)
+    .option('-r, --reason <reason>', 'why')
+    .action((id: number, f: CommonFlags & { reason?: string }) => run(f, (ctx) => queue.cancel(ctx, id, f.reason)));
+
+  clientCommand(program, 'priority', 'change a task\'s priority')
+    .argument('<id>', 'task id', parseId)
+    .addArgument(new Argument('<level>', 'new priority').choices(PRIORITIES))
+    .action((id: number, level: Priority, f: CommonFlags) => run(f, (ctx) => queue.priority(ctx, id, level)));
+
+  clientCommand(program, 'claim', 'claim a pending task by id')
+    .argument('<id>', 'task id', parseId)
+    .option('--lease-seconds <s>', 'lease length (default: the server\'s LEASE_SECONDS)', parseCount)
+    .action((id: number, f: CommonFlags & { leaseSeconds?: number }) => run(f, (ctx) => lease.claim(ctx, id, f.leaseSeconds)));
+
+  clientCommand(program, 'wait', 'wait (long-poll) for the next task this agent can take, and claim it')
+    .option('-l, --labels <labels>', 'comma-separated labels this agent serves ("*" for any task)', parseList)
+    .option('-t, --timeout <seconds>', 'give up after this long (default: wait until a task comes)', parsePositive)
+    .option('--lease-seconds <s>', 'lease length', parseCount)
+    .action((f: CommonFlags & { labels?: string[]; timeout?: number; leaseSeconds?: number }) =>
+      run(f, (ctx) => lease.wait(ctx, { labels: f.labels, timeoutSeconds: f.timeout, leaseSeconds: f.leaseSeconds }), { interruptible: true }),
+    );
+
+  const leaseToken = '--lease-token <token>';
+  const leaseTokenHelp = 'the token from the claim (default: ATHENA_LEASE_TOKEN inside `athena work`, else this instance id fences)';
+
+  clientCommand(program, 'heartbeat', 'extend the lease of a task you hold')
+    .argument('<id>', 'task id', parseId)
+    .option('-m, --progress <text>', 'what you are doing, for the log')
+    .option('--lease-seconds <s>', 'new lease length', parseCount)
+    .option(leaseToken, leaseTokenHelp)
+    .action((id: number, f: CommonFlags & { progress?: string; leaseSeconds?: number; leaseToken?: string }) => run(f, (ctx) => lease.heartbeat(ctx, id, f)));
+
+  clientCommand(program, 'complete', 'mark a task you hold completed')
+    .argument('<id>', 'task id', parseId)
+    .option('-n, --notes <notes>', 'what was done')
+    .option('--result <json>', 'any JSON to attach as the result', parseJson)
+    .option(leaseToken, leaseTokenHelp)
+    .action((id: number, f: CommonFlags & { notes?: string; result?: unknown; leaseToken?: string }) => run(f, (ctx) => lease.complete(ctx, id, f)));
+
+  clientCommand(program, 'fail', 'report that a task you hold failed')
+    .argument('<id>', 'task id', parseId)
+    .option('-e, --error <text>', 'what went wrong')
+    .option('--retry', 'requeue it (with backoff) while attempts remain')
+    .option(leaseToken, leaseTokenHelp)
+    .action((id: number, f: CommonFlags & { error?: string; retry?: boolean; leaseToken?: string }) => run(f, (ctx) => lease.fail(ctx, id, f)));
+
+  clientCommand(program, 'release', 'give a task you hold back to the queue')
+    .argument('<id>', 'task id', parseId)
+    .option('-r, --reason <reason>', 'why')
+    .option(leaseToken, leaseTokenHelp)
+    .action((id: number, f: CommonFlags & { reason?: string; leaseToken?: string }) => run(f, (ctx) => lease.release(ctx, id, f)));
+
+  clientCommand(program, 'work', 'worker loop: claim a task, run a command for it, report the result, repeat')
+    .requiredOption('-x, --exec <command>', 'shell command to run per task (task in ATHENA_TASK_* env vars and as JSON on stdin)')
+    .option('-l, --labels <labels>', 'comma-separated labels this worker serves ("*" for any task)', parseList)
+    .option('--max-tasks <n>', 'stop after n tasks', parseCount)
+    .option('--once', 'take at most one task, then stop (stop at once if none comes within --poll seconds)')
+    .option('-t, --timeout <seconds>', 'stop the command and fail the task after this long', parsePositive)
+    .option('--retry', 'when the command fails or times out, requeue the task (with backoff) while attempts remain')
+    .option('--grace <seconds>', 'on SIGTERM/SIGINT, how long the running command may finish before its task is released', parsePositive, 30)
+    .option('--poll <seconds>', 'long-poll length of each claim request', parsePositive, 30)
+    .option('--lease-seconds <s>', 'lease length to ask for', parseCount)
+    .option('--heartbeat <seconds>', 'heartbeat interval (default: a third of the lease, at most 60)', parsePositive)
+    .option('--quiet', 'do not show the command\'s output (it is still reported)')
+    .action(
+      (
+        f: CommonFlags & {
+          exec: string;
+          labels?: string[];
+          maxTasks?: number;
+          once?: boolean;
+          timeout?: number;
+          retry?: boolean;
+          grace: number;
+          poll: number;
+          leaseSeconds?: number;
+          heartbeat?: number;
+          quiet?: boolean;
+        },
+      ) =>
+        run(f, async (ctx, settings) => {
+          if (!f.exec.trim()) throw new UsageError('--exec needs a command');
+          const io = { stdout: process.stdout, stderr: process.stderr };
+          await work(
+            ctx,
+            settings,
+            {
+              exec: f.exec,
+              labels: f.labels,
+              maxTasks: f.maxTasks,
+              once: f.once,
+              timeoutSeconds: f.timeout,
+              graceSeconds: f.grace,
+              pollSeconds: f.poll,
+              leaseSeconds: f.leaseSeconds,
+              heartbeatSeconds: f.heartbeat,
+              retry: f.retry,
+              quiet: f.quiet,
+              json: f.json,
+            },
+            io,
+          );
+          return null;
+        }),
+    );
+
+  program
+    .command('mcp')
+    .description('MCP server over stdio: the queue as tools for Claude Code and other MCP clients')
+    .option('--url <url>', 'server URL (default: ATHENA_API_URL or http://localhost:5051)')
+    .option('--key <key>', 'API key (default: ATHENA_API_KEY)')
+    .option('--instance <id>', 'this agent\'s instance id (default: CLAUDE_INSTANCE or the hostname)')
+    .action(async (f: ClientFlags) => {
+      try {
+        const settings = resolveSettings(f);
+        const { serveMcpStdio } = await import('../mcp/stdio.js');
+        await serveMcpStdio(settings);
+      } catch (err) {
+        printError(err, null);
+        process.exitCode = 1;
+      }
+    });
+
+  if (options.standalone) {
+    program
+      .command('serve')
+      .description('run the server (not in the one-file client)')
+      .action(() => {
+        process.stderr.write('Error: this one-file client cannot run the server; install the athena package and run `athena serve` (USAGE)\n');
+        process.exitCode = 1;
+      });
+  }
+}

@@ -1,0 +1,142 @@
+// `athena work`: runs the worker loop in this process, turns its events into log lines (or JSON lines)
+// and a status line, and maps SIGINT/SIGTERM to "finish the current task, then stop" (twice: stop now).
+import type { CommandContext } from './commands/context.js';
+import { duration, shortTime, taskTitle } from './format.js';
+import type { ClientSettings } from './settings.js';
+import { createStatusLine } from './status-line.js';
+import { runWorker, type WorkerEvent, type WorkerSummary } from './worker.js';
+
+export type WorkInput = {
+  exec: string;
+  labels?: string[];
+  maxTasks?: number;
+  once?: boolean;
+  timeoutSeconds?: number;
+  graceSeconds: number;
+  pollSeconds: number;
+  leaseSeconds?: number;
+  heartbeatSeconds?: number;
+  retry?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+};
+
+export type WorkIo = {
+  stdout: { write(s: string | Buffer): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(s: string | Buffer): unknown; isTTY?: boolean; columns?: number };
+};
+
+const OUTCOME_ICON = { completed: '✅', failed: '❌', requeued: '🔁', released: '↩️ ', lost: '⚠️ ', unreported: '⚠️ ' } as const;
+
+export async function work(ctx: CommandContext, settings: ClientSettings, input: WorkInput, io: WorkIo): Promise<WorkerSummary> {
+  const { style } = ctx;
+  const status = createStatusLine(io.stdout, io.stderr, !input.json && io.stderr.isTTY === true);
+  const counts = { done: 0, failed: 0 };
+  let running: { id: number; title: string; since: number; lease: string | null } | null = null;
+  let stopping = false;
+
+  const stop = new AbortController();
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stop.signal.aborted) {
+      stopping = true;
+      stop.abort();
+      if (!running) status.log(`⏹  ${signal}: stopping`);
+    } else {
+      status.log(`⏹  ${signal} again: stopping the command now`);
+      abort.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const tally = () => style.dim(`${counts.done} done, ${counts.failed} failed`);
+  const redraw = () => {
+    if (running) {
+      const lease = running.lease ? ` · lease until ${shortTime(running.lease)}` : '';
+      status.set(`${stopping ? '⏹  finishing' : '▶️  running'} ${running.title} · ${duration(Date.now() - running.since)}${lease} · ${tally()}`);
+    } else if (!stopping) {
+      status.set(`⏳ waiting for a task${input.labels?.length ? ` (labels ${input.labels.join(', ')})` : ''} as ${ctx.agent.instanceId} · ${tally()}`);
+    }
+  };
+  const ticker = setInterval(redraw, 1000);
+  ticker.unref();
+
+  const onEvent = (e: WorkerEvent) => {
+    if (input.json) {
+      const { type, ...rest } = e;
+      io.stdout.write(`${JSON.stringify({ event: type, at: new Date().toISOString(), ...rest })}\n`);
+      return;
+    }
+    switch (e.type) {
+      case 'waiting':
+        break;
+      case 'claimed':
+        running = { id: e.task.id, title: taskTitle(e.task, style, 60), since: Date.now(), lease: e.task.lease_expires_at };
+        status.log(`▶️  claimed ${taskTitle(e.task, style, (io.stdout.columns ?? 120) - 14)}`);
+        break;
+      case 'heartbeat':
+        if (running) running.lease = e.leaseExpiresAt;
+        break;
+      case 'heartbeat_failed':
+        status.log(style.yellow(`⚠️  heartbeat for #${e.taskId} failed: ${e.error}`));
+        break;
+      case 'lease_lost':
+        status.log(style.yellow(`⚠️  #${e.taskId} is no longer ours (${e.error}): stopping the command`));
+        break;
+      case 'timed_out':
+        status.log(style.yellow(`⏱️  #${e.taskId} timed out after ${duration(e.timeoutMs)}: stopping the command`));
+        break;
+      case 'draining':
+        status.log(`⏹  stopping: #${e.taskId} may finish within ${duration(e.graceMs)}, then it is released (signal again to stop now)`);
+        break;
+      case 'finished': {
+        running = null;
+        if (e.outcome === 'completed') counts.done++;
+        else if (e.outcome === 'failed' || e.outcome === 'requeued') counts.failed++;
+        const verb = e.outcome === 'requeued' ? 'failed, will be retried' : e.outcome === 'unreported' ? 'not reported' : e.outcome;
+        const detail = e.detail ? `: ${e.detail}` : '';
+        const line = `${OUTCOME_ICON[e.outcome]} #${e.taskId} ${verb} after ${duration(e.durationMs)}${detail}`;
+        status.log(e.outcome === 'completed' ? style.green(line) : e.outcome === 'released' ? line : style.red(line));
+        break;
+      }
+      case 'claim_failed':
+        status.log(style.yellow(`⚠️  could not claim: ${e.error}; retrying in ${duration(e.retryInMs)}`));
+        break;
+    }
+    redraw();
+  };
+
+  try {
+    const summary = await runWorker({
+      client: ctx.client,
+      agent: ctx.agent,
+      command: input.exec,
+      labels: input.labels,
+      maxTasks: input.maxTasks,
+      once: input.once,
+      timeoutMs: input.timeoutSeconds === undefined ? undefined : input.timeoutSeconds * 1000,
+      graceMs: input.graceSeconds * 1000,
+      pollSeconds: input.pollSeconds,
+      leaseSeconds: input.leaseSeconds,
+      heartbeatMs: input.heartbeatSeconds === undefined ? undefined : input.heartbeatSeconds * 1000,
+      retryFailures: input.retry,
+      env: ctx.env,
+      apiUrl: settings.url,
+      apiKey: settings.apiKey,
+      onOutput: input.quiet ? undefined : (_stream, chunk) => (input.json ? io.stderr.write(chunk) : status.passthrough(chunk)),
+      onEvent,
+      stop: stop.signal,
+      abort: abort.signal,
+    });
+    status.clear();
+    if (input.json) io.stdout.write(`${JSON.stringify({ event: 'stopped', at: new Date().toISOString(), ...summary })}\n`);
+    else io.stdout.write(`👋 stopped after ${summary.tasks} task(s): ${summary.completed} completed, ${summary.failed + summary.requeued} failed, ${summary.released} released\n`);
+    return summary;
+  } finally {
+    status.clear();
+    clearInterval(ticker);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,252 @@
+// The worker loop of `athena work`: claim (long-poll), run the command, heartbeat while it runs,
+// then complete or fail; on stop it takes no more work and lets the running command finish within a grace period.
+import type { AthenaClient } from './client.js';
+import { ApiError, NetworkError, isPermanent } from './errors.js';
+import { startCommand, type CommandExit } from './run-command.js';
+import type { AgentIdentity, ClaimedTaskJson } from './wire.js';
+
+/** The tail of the command's output that goes into the task's notes or error. */
+export const REPORT_TAIL_CHARS = 4000;
+
+export type WorkerOptions = {
+  client: AthenaClient;
+  agent: AgentIdentity;
+  command: string;
+  labels?: string[];
+  /** Stop after this many tasks. */
+  maxTasks?: number;
+  /** Poll once: take at most one task, and stop when none comes within `pollSeconds`. */
+  once?: boolean;
+  /** Per task: stop the command and fail the task after this long. */
+  timeoutMs?: number;
+  /** After a stop request, how long the running command may continue before its task is released. */
+  graceMs: number;
+  /** Between SIGTERM and SIGKILL when the command must stop. */
+  killAfterMs?: number;
+  /** Seconds per long-poll claim request. */
+  pollSeconds: number;
+  leaseSeconds?: number;
+  /** Default: a third of the lease, at most a minute. */
+  heartbeatMs?: number;
+  /** Ask for a retry (with backoff, while attempts remain) when the command fails or times out. */
+  retryFailures?: boolean;
+  /** Environment of the command, before the task's variables are added. */
+  env: NodeJS.ProcessEnv;
+  /** Passed on to the command so it can call `athena` itself. */
+  apiUrl: string;
+  apiKey?: string;
+  cwd?: string;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onEvent?: (event: WorkerEvent) => void;
+  /** First SIGINT/SIGTERM: take no more work, let the running command finish within `graceMs`. */
+  stop: AbortSignal;
+  /** Second signal: stop the command now and release its task. */
+  abort?: AbortSignal;
+};
+
+export type TaskOutcome = 'completed' | 'failed' | 'requeued' | 'released' | 'lost' | 'unreported';
+
+export type WorkerEvent =
+  | { type: 'waiting' }
+  | { type: 'claimed'; task: ClaimedTaskJson }
+  | { type: 'heartbeat'; taskId: number; leaseExpiresAt: string | null }
+  | { type: 'heartbeat_failed'; taskId: number; error: string }
+  | { type: 'lease_lost'; taskId: number; error: string }
+  | { type: 'timed_out'; taskId: number; timeoutMs: number }
+  | { type: 'draining'; taskId: number; graceMs: number }
+  | { type: 'finished'; taskId: number; outcome: TaskOutcome; exitCode: number | null; durationMs: number; detail: string | null }
+  | { type: 'claim_failed'; error: string; retryInMs: number };
+
+type Sent<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export type WorkerSummary = Record<TaskOutcome, number> & { tasks: number };
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+const message = (err: unknown) => (err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err));
+
+/** Errors that mean "this task is no longer ours": cancelled, lease expired and re-claimed, deleted. */
+const lostTask = (err: unknown) => err instanceof ApiError && (err.status === 404 || err.status === 409);
+
+const transient = (err: unknown) => err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+
+export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'apiUrl' | 'apiKey' | 'agent'>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...o.env,
+    ATHENA_API_URL: o.apiUrl,
+    CLAUDE_INSTANCE: o.agent.instanceId,
+    CLAUDE_INSTANCE_NAME: o.agent.instanceName,
+    ATHENA_TASK_ID: String(task.id),
+    ATHENA_TASK_DESCRIPTION: task.description,
+    ATHENA_TASK_PRIORITY: task.priority,
+    ATHENA_TASK_PROJECT: task.project ?? '',
+    ATHENA_TASK_LABELS: task.labels.join(','),
+    ATHENA_TASK_NOTES: task.notes ?? '',
+    ATHENA_TASK_ATTEMPT: String(task.attempts),
+    ATHENA_TASK_MAX_ATTEMPTS: String(task.max_attempts),
+    ATHENA_LEASE_TOKEN: task.lease_token,
+  };
+  if (o.apiKey) env.ATHENA_API_KEY = o.apiKey;
+  return env;
+}
+
+const tail = (s: string, max = REPORT_TAIL_CHARS) => {
+  const t = s.trim();
+  return t.length <= max ? t : `…${t.slice(t.length - max + 1)}`;
+};
+
+function failureText(exit: CommandExit, timedOutAfterMs: number | null): string {
+  const why =
+    timedOutAfterMs !== null
+      ? `timed out after ${Math.round(timedOutAfterMs / 1000)}s`
+      : exit.spawnError
+        ? `could not start: ${exit.spawnError}`
+        : exit.exitCode !== null
+          ? `exit code ${exit.exitCode}`
+          : `killed by ${exit.signal ?? 'a signal'}`;
+  const output = tail(exit.stderrTail) || tail(exit.stdoutTail);
+  return output ? `${why}\n${output}` : why;
+}
+
+export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
+  const summary: WorkerSummary = { tasks: 0, completed: 0, failed: 0, requeued: 0, released: 0, lost: 0, unreported: 0 };
+  const emit = (e: WorkerEvent) => o.onEvent?.(e);
+  const fence = (task: ClaimedTaskJson) => ({ lease_token: task.lease_token });
+  const killAfterMs = o.killAfterMs ?? 5000;
+  let backoffMs = 1000;
+
+  /** Reports a result, retrying while the server is unreachable; a 404/409 means someone else settled the task. */
+  async function report<T>(send: () => Promise<T>): Promise<Sent<T>> {
+    for (let attempt = 0, delay = 500; ; attempt++, delay *= 2) {
+      try {
+        return { ok: true, value: await send() };
+      } catch (err) {
+        if (!transient(err) || attempt >= 5 || o.abort?.aborted) return { ok: false, error: err };
+        await sleep(delay, o.abort);
+      }
+    }
+  }
+
+  async function runTask(task: ClaimedTaskJson): Promise<void> {
+    const run = startCommand(o.command, { env: taskEnv(task, o), stdin: `${JSON.stringify(task)}\n`, cwd: o.cwd, onOutput: o.onOutput });
+    let ended: 'timeout' | 'lost' | 'interrupted' | null = null;
+    let settled = false;
+    const stopCommand = (why: NonNullable<typeof ended>) => {
+      if (ended || settled) return;
+      ended = why;
+      run.stop(killAfterMs);
+    };
+
+    const leaseMs = task.lease_expires_at ? Date.parse(task.lease_expires_at) - Date.now() : 60_000;
+    const every = o.heartbeatMs ?? Math.min(60_000, Math.max(1000, leaseMs / 3));
+    let beating = false;
+    const beat = setInterval(async () => {
+      if (beating || settled) return;
+      beating = true;
+      try {
+        const res = await o.client.heartbeat(task.id, fence(task), { leaseSeconds: o.leaseSeconds });
+        if (!settled) emit({ type: 'heartbeat', taskId: task.id, leaseExpiresAt: res.lease_expires_at ?? null });
+      } catch (err) {
+        if (settled) return;
+        if (lostTask(err)) {
+          emit({ type: 'lease_lost', taskId: task.id, error: message(err) });
+          stopCommand('lost');
+        } else {
+          emit({ type: 'heartbeat_failed', taskId: task.id, error: message(err) });
+        }
+      } finally {
+        beating = false;
+      }
+    }, every);
+
+    const timeout = o.timeoutMs
+      ? setTimeout(() => {
+          emit({ type: 'timed_out', taskId: task.id, timeoutMs: o.timeoutMs! });
+          stopCommand('timeout');
+        }, o.timeoutMs)
+      : undefined;
+
+    let grace: NodeJS.Timeout | undefined;
+    const onStop = () => {
+      emit({ type: 'draining', taskId: task.id, graceMs: o.graceMs });
+      grace = setTimeout(() => stopCommand('interrupted'), o.graceMs);
+    };
+    const onAbort = () => stopCommand('interrupted');
+    if (o.stop.aborted) onStop();
+    else o.stop.addEventListener('abort', onStop, { once: true });
+    if (o.abort?.aborted) onAbort();
+    else o.abort?.addEventListener('abort', onAbort, { once: true });
+
+    const exit = await run.done;
+    settled = true;
+    clearInterval(beat);
+    clearTimeout(timeout);
+    clearTimeout(grace);
+    o.stop.removeEventListener('abort', onStop);
+    o.abort?.removeEventListener('abort', onAbort);
+
+    const finished = (outcome: TaskOutcome, detail: string | null) => {
+      summary[outcome]++;
+      emit({ type: 'finished', taskId: task.id, outcome, exitCode: exit.exitCode, durationMs: exit.durationMs, detail });
+    };
+    // Read after the await: the timers above may have set it.
+    const why = ended as typeof ended;
+
+    if (why === 'lost') return finished('lost', 'the task was cancelled or its lease was taken over');
+
+    let sent: Sent<{ status: string }>;
+    let detail: string | null = null;
+    if (why === 'interrupted') {
+      sent = await report(() => o.client.release(task.id, fence(task), 'the worker was stopped before the command finished'));
+    } else if (why === null && exit.exitCode === 0) {
+      const notes = tail(exit.stdoutTail) || undefined;
+      sent = await report(() => o.client.complete(task.id, fence(task), { notes, result: { exit_code: 0, duration_ms: exit.durationMs } }));
+    } else {
+      const error = failureText(exit, why === 'timeout' ? o.timeoutMs! : null);
+      detail = error.split('\n')[0] ?? null;
+      sent = await report(() => o.client.fail(task.id, fence(task), { error, retry: o.retryFailures === true }));
+    }
+    if (sent.ok) {
+      const status = sent.value.status;
+      const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
+      return finished(outcome, detail);
+    }
+    if (lostTask(sent.error)) return finished('lost', `the server refused the report: ${message(sent.error)}`);
+    return finished('unreported', `could not report to the server: ${message(sent.error)}; the lease will expire`);
+  }
+
+  while (!o.stop.aborted) {
+    if (o.maxTasks !== undefined && summary.tasks >= o.maxTasks) break;
+    emit({ type: 'waiting' });
+    let task: ClaimedTaskJson | null;
+    try {
+      const res = await o.client.claimNext(o.agent, { labels: o.labels, wait: o.pollSeconds, leaseSeconds: o.leaseSeconds }, { signal: o.stop });
+      task = res.task;
+      backoffMs = 1000;
+    } catch (err) {
+      if (o.stop.aborted) break;
+      if (isPermanent(err)) throw err;
+      emit({ type: 'claim_failed', error: message(err), retryInMs: backoffMs });
+      await sleep(backoffMs, o.stop);
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+      continue;
+    }
+    if (task) {
+      summary.tasks++;
+      emit({ type: 'claimed', task });
+      await runTask(task);
+    }
+    if (o.once) break;
+  }
+  return summary;
+}
