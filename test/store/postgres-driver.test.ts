@@ -1,0 +1,125 @@
+// The PostgreSQL driver: placeholders, numbers, startup retries, transactions, migrations, errors.
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidError, UnavailableError } from '../../src/errors.js';
+import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.js';
+import { numberPlaceholders } from '../../src/store/postgres/placeholders.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';
+
+describe('numberPlaceholders', () => {
+  it('numbers ? in order and leaves literals, quoted names and comments alone', () => {
+    expect(numberPlaceholders('SELECT * FROM t WHERE a = ? AND b IN (?, ?)')).toBe('SELECT * FROM t WHERE a = $1 AND b IN ($2, $3)');
+    expect(numberPlaceholders(`SELECT '?', 'it''s ?', "q?" FROM t WHERE x = ? -- why?\n AND y = ? /* ? */`)).toBe(
+      `SELECT '?', 'it''s ?', "q?" FROM t WHERE x = $1 -- why?\n AND y = $2 /* ? */`,
+    );
+    expect(numberPlaceholders(`SELECT 1 WHERE d LIKE ? ESCAPE '\\' AND e = ?`)).toBe(`SELECT 1 WHERE d LIKE $1 ESCAPE '\\' AND e = $2`);
+  });
+});
+
+describe('PostgreSQL driver', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function freshDb(): Promise<{ db: PostgresDb; url: string; schema: string }> {
+    const schema = await createTestSchema();
+    cleanups.push(() => schema.drop());
+    const db = await openPostgres(schema.url, { poolSize: 4, startupRetryMs: 0 });
+    cleanups.push(() => db.close());
+    await db.migrate();
+    return { db, url: schema.url, schema: schema.schema };
+  }
+
+  it('returns BIGINT ids, times and COUNT(*) as JS numbers', async () => {
+    const { db } = await freshDb();
+    const store = new SqlStore(db);
+    const { task } = await store.createTask(
+      { description: 'x', priority: 'high', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: 1_767_225_600_000, idempotencyKey: null },
+      1_767_225_600_000,
+    );
+    expect(task.id).toBe(1);
+    expect(task.createdAt).toBe(1_767_225_600_000);
+    const row = await db.get<{ n: unknown; max: unknown; created: unknown }>('SELECT COUNT(*) AS n, MAX(id) AS max, MAX(created_at) AS created FROM tasks');
+    expect(row).toEqual({ n: 1, max: 1, created: 1_767_225_600_000 });
+    expect((await store.stats()).byStatus.pending).toBe(1);
+  });
+
+  it('an unreachable server is retried at start, then the error names the host but not the password', async () => {
+    const started = Date.now();
+    const err = await openPostgres('postgres://athena:sekret@127.0.0.1:1/queue', { poolSize: 1, startupRetryMs: 1200 }).catch((e: unknown) => e);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as Error).message).toContain('cannot connect to PostgreSQL at 127.0.0.1:1/queue');
+    expect((err as Error).message).not.toContain('sekret');
+    expect(took).toBeGreaterThanOrEqual(1100);
+    expect(took).toBeLessThan(5000);
+  });
+
+  it('an error that waiting cannot fix (no such database) fails at once', async () => {
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = '/athena_no_such_database';
+    const started = Date.now();
+    const err = await openPostgres(url.toString(), { poolSize: 1, startupRetryMs: 10_000 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/cannot connect to PostgreSQL at 127\.0\.0\.1:5432\/athena_no_such_database: .*does not exist/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a transaction rolls back when its function throws', async () => {
+    const { db } = await freshDb();
+    await expect(
+      db.tx(async (q) => {
+        await q.run(`INSERT INTO cursors (name, position, updated_at) VALUES (?, ?, ?)`, ['c', 1, 1]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await db.get('SELECT * FROM cursors')).toBeUndefined();
+  });
+
+  it('a deadlock between two transactions is retried, and both commit', async () => {
+    const { db } = await freshDb();
+    await db.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 0, 0), ('b', 0, 0)`);
+    let attempts = 0;
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+    const crossing = (first: string, second: string) =>
+      db.tx(async (q) => {
+        attempts++;
+        await q.run('UPDATE cursors SET position = position + 1 WHERE name = ?', [first]);
+        if (++arrived === 2) release();
+        await bothHoldOne; // each holds one row and now wants the other's
+        await q.run('UPDATE cursors SET position = position + 1 WHERE name = ?', [second]);
+      });
+    await Promise.all([crossing('a', 'b'), crossing('b', 'a')]);
+    expect(attempts).toBe(3); // the deadlock victim ran once more
+    expect(await db.all('SELECT name, position FROM cursors ORDER BY name')).toEqual([
+      { name: 'a', position: 2 },
+      { name: 'b', position: 2 },
+    ]);
+  });
+
+  it('replicas migrating one schema at the same time apply each migration once', async () => {
+    const schema = await createTestSchema();
+    cleanups.push(() => schema.drop());
+    const dbs = await Promise.all([1, 2, 3, 4].map(() => openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 })));
+    cleanups.push(async () => void (await Promise.all(dbs.map((d) => d.close()))));
+    const applied = await Promise.all(dbs.map((d) => d.migrate()));
+    expect(applied.filter((a) => a.length > 0)).toEqual([['001_init.sql', '002_event_notify.sql']]);
+    expect(await dbs[0]!.all('SELECT name FROM schema_migrations ORDER BY name')).toEqual([{ name: '001_init.sql' }, { name: '002_event_notify.sql' }]);
+    expect(await dbs[1]!.migrate()).toEqual([]);
+  });
+
+  it('a search_path naming no existing schema is refused with a clear message', async () => {
+    const db = await openPostgres(withSearchPath(TEST_DATABASE_URL, 'athena_missing_schema'), { poolSize: 1, startupRetryMs: 0 });
+    cleanups.push(() => db.close());
+    await expect(db.migrate()).rejects.toThrow(/no schema to create Athena's tables in: none of search_path \(athena_missing_schema\) exists/);
+  });
+
+  it('text PostgreSQL cannot store (NUL) is an InvalidError, not a crash', async () => {
+    const { db } = await freshDb();
+    const err = await db.run('INSERT INTO cursors (name, position, updated_at) VALUES (?, 1, 1)', ['a\u0000b']).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidError);
+    expect((err as InvalidError).code).toBe('INVALID');
+  });
+});
