@@ -45,6 +45,17 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+async function migrateDataCommand(options: { from: string; to: string }): Promise<void> {
+  const { migrateData } = await import('./store/migrate-data.js');
+  await migrateData({ from: options.from, to: options.to, write: (line) => process.stderr.write(line) });
+}
+
 export function registerServerCommands(program: Command): void {
   program.command('serve').description('run the server (REST API, dashboard, Discord bot, background loops)').action(serve);
+  program
+    .command('migrate-data')
+    .description('copy a whole queue into an empty store, e.g. SQLite to PostgreSQL (stop the servers first)')
+    .requiredOption('--from <store>', 'source: sqlite:<path> or postgres://user@host:5432/db')
+    .requiredOption('--to <store>', 'target (must be empty): postgres://… or sqlite:<path>')
+    .action(migrateDataCommand);
 }

@@ -1,0 +1,103 @@
+// Copies a whole queue, table by table in chunks, from one store to another empty one (any backends).
+import { InvalidError } from '../errors.js';
+import type { Db, Queryable, Row } from './db.js';
+
+/** Every table of a queue in foreign-key order, with the columns both backends share. */
+const TABLES = [
+  {
+    name: 'tasks',
+    columns: [
+      'id', 'description', 'status', 'priority', 'priority_rank', 'instance_id', 'instance_name', 'created_at', 'claimed_at',
+      'completed_at', 'notes', 'submitted_by', 'project', 'labels', 'depends_on', 'attempts', 'max_attempts', 'run_after',
+      'lease_token', 'lease_expires_at', 'result', 'error', 'question', 'answer', 'blocked_reason', 'idempotency_key', 'updated_at',
+    ],
+    key: 'id',
+  },
+  // Keyed by task_id: a page holds whole tasks' rows (see copyTable).
+  { name: 'task_labels', columns: ['task_id', 'label'], key: 'task_id' },
+  { name: 'task_deps', columns: ['task_id', 'depends_on'], key: 'task_id' },
+  { name: 'task_logs', columns: ['id', 'task_id', 'action', 'details', 'instance_id', 'timestamp', 'payload'], key: 'id' },
+  { name: 'instances', columns: ['id', 'name', 'last_seen', 'current_task_id', 'status'], key: 'id' },
+  { name: 'cursors', columns: ['name', 'position', 'updated_at'], key: 'name' },
+] as const;
+
+type Table = (typeof TABLES)[number];
+
+export type CopyProgress = { table: string; copied: number; total: number };
+export type CopyResult = Record<Table['name'], number>;
+
+/** Rows read per page; inserts are further split to stay under SQLite's 32766 bound parameters. */
+const PAGE_ROWS = 2000;
+const MAX_PARAMS = 30_000;
+
+async function count(q: Queryable, table: string): Promise<number> {
+  const row = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * Copies every row with its id, in one transaction on the target: a failure leaves the target
+ * empty, so the copy can simply be run again. The source should not be written meanwhile (stop
+ * the servers first); it is read page by page in key order, so memory stays bounded.
+ */
+export async function copyQueue(source: Db, target: Db, onProgress: (progress: CopyProgress) => void = () => {}): Promise<CopyResult> {
+  for (const table of TABLES) {
+    const existing = await count(target, table.name);
+    if (existing > 0) {
+      throw new InvalidError(`the target already holds ${existing} row(s) in ${table.name}; migrate-data copies into an empty queue only`);
+    }
+  }
+  const totals = {} as CopyResult;
+  for (const table of TABLES) totals[table.name] = await count(source, table.name);
+
+  await target.tx(async (q) => {
+    for (const table of TABLES) await copyTable(source, q, table, totals[table.name], onProgress);
+    const reset = target.dialect.resetSequence;
+    if (reset) {
+      await q.run(reset('tasks'));
+      await q.run(reset('task_logs'));
+    }
+  });
+
+  const copied = {} as CopyResult;
+  for (const table of TABLES) {
+    copied[table.name] = await count(target, table.name);
+    if (copied[table.name] !== totals[table.name]) {
+      throw new Error(`copied ${copied[table.name]} of ${totals[table.name]} rows of ${table.name}: was the source written during the copy?`);
+    }
+  }
+  return copied;
+}
+
+async function copyTable(source: Db, target: Queryable, table: Table, total: number, onProgress: (p: CopyProgress) => void): Promise<void> {
+  const columns = table.columns.join(', ');
+  const orderBy = table.columns.slice(0, table.key === 'task_id' ? 2 : 1).join(', ');
+  const perInsert = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / table.columns.length)));
+  let copied = 0;
+  let after: unknown = null;
+  onProgress({ table: table.name, copied, total });
+  for (;;) {
+    const where = after === null ? '' : `WHERE ${table.key} > ?`;
+    let rows = await source.all<Row>(`SELECT ${columns} FROM ${table.name} ${where} ORDER BY ${orderBy} LIMIT ?`, after === null ? [PAGE_ROWS] : [after, PAGE_ROWS]);
+    const full = rows.length === PAGE_ROWS;
+    if (full && table.key === 'task_id') {
+      // Several rows share a task_id: end the page before the last task, whose rows may continue.
+      const last = rows[rows.length - 1]![table.key];
+      const whole = rows.filter((r) => r[table.key] !== last);
+      if (whole.length > 0) rows = whole;
+      else rows = await source.all<Row>(`SELECT ${columns} FROM ${table.name} WHERE ${table.key} = ? ORDER BY ${orderBy}`, [last]);
+    }
+    for (let i = 0; i < rows.length; i += perInsert) {
+      const chunk = rows.slice(i, i + perInsert);
+      const tuple = `(${table.columns.map(() => '?').join(', ')})`;
+      await target.run(
+        `INSERT INTO ${table.name} (${columns}) VALUES ${chunk.map(() => tuple).join(', ')}`,
+        chunk.flatMap((row) => table.columns.map((c) => row[c] ?? null)),
+      );
+    }
+    copied += rows.length;
+    if (rows.length > 0) onProgress({ table: table.name, copied, total });
+    if (!full || rows.length === 0) break;
+    after = rows[rows.length - 1]![table.key];
+  }
+}
