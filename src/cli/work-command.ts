@@ -37,15 +37,15 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
 
   const stop = new AbortController();
   const abort = new AbortController();
+  const jsonLine = (event: string, fields: object) => io.stdout.write(`${JSON.stringify({ event, at: new Date().toISOString(), ...fields })}\n`);
   const onSignal = (signal: NodeJS.Signals) => {
-    if (!stop.signal.aborted) {
-      stopping = true;
-      stop.abort();
-      if (!running) status.log(`⏹  ${signal}: stopping`);
-    } else {
-      status.log(`⏹  ${signal} again: stopping the command now`);
-      abort.abort();
-    }
+    const now = stop.signal.aborted;
+    if (input.json) jsonLine('signal', { signal, action: now ? 'stop_now' : 'stop' });
+    else if (now) status.log(`⏹  ${signal} again: stopping the command now`);
+    else if (!running) status.log(`⏹  ${signal}: stopping`);
+    stopping = true;
+    if (now) abort.abort();
+    else stop.abort();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -65,8 +65,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
   const onEvent = (e: WorkerEvent) => {
     if (input.json) {
       const { type, ...rest } = e;
-      io.stdout.write(`${JSON.stringify({ event: type, at: new Date().toISOString(), ...rest })}\n`);
-      return;
+      return void jsonLine(type, rest);
     }
     switch (e.type) {
       case 'waiting':
@@ -130,7 +129,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       abort: abort.signal,
     });
     status.clear();
-    if (input.json) io.stdout.write(`${JSON.stringify({ event: 'stopped', at: new Date().toISOString(), ...summary })}\n`);
+    if (input.json) jsonLine('stopped', summary);
     else io.stdout.write(`👋 stopped after ${summary.tasks} task(s): ${summary.completed} completed, ${summary.failed + summary.requeued} failed, ${summary.released} released\n`);
     return summary;
   } finally {

@@ -1,0 +1,319 @@
+// Each `athena` client command against a real server: human output, --json shapes, exit codes and errors.
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnv, json, KEY, runCli, startTestServer, type TestServer } from './harness.js';
+
+let t: TestServer;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  t = await startTestServer({ WIP_LIMIT: '0', RETRY_BASE_SECONDS: '0' });
+  env = cliEnv(t.url);
+});
+afterAll(async () => t?.close());
+
+const add = async (description: string, extra: Record<string, unknown> = {}) =>
+  (await t.server.queue.create({ description, submittedBy: 'test', ...extra } as never)).task.id;
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+describe('queue commands', () => {
+  it('add creates a task with priority, labels and project; --json gives the server answer', async () => {
+    const human = await runCli(['add', 'Fix the flaky login test', '-p', 'high'], env);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^📋 Task #\d+ added \(high\)$/m);
+
+    const r = await runCli(['add', 'Tune', 'the', 'index', '--labels', 'db,postgres', '--project', 'athena', '-n', 'see issue 7', '--json'], env);
+    expect(r.code).toBe(0);
+    const body = json(r);
+    expect(body).toMatchObject({ status: 'pending', created: true, task: { description: 'Tune the index', labels: ['db', 'postgres'], project: 'athena', notes: 'see issue 7', priority: 'medium', submitted_by: 'Agent A' } });
+    expect(body.task_id).toBe(body.task.id);
+    const stored = await t.server.queue.get(body.task_id);
+    expect(stored.labels).toEqual(['db', 'postgres']);
+  });
+
+  it('add refuses a priority that does not exist before sending anything', async () => {
+    const before = (await t.server.queue.stats()).total;
+    const r = await runCli(['add', 'x', '-p', 'urgent'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/urgent.*invalid|Allowed choices are high, medium, low/i);
+    expect((await t.server.queue.stats()).total).toBe(before);
+  });
+
+  it('check prints the pending count, the next tasks and what this instance holds', async () => {
+    const stats = await t.server.queue.stats();
+    const r = await runCli(['check'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`📋 ${stats.byStatus.pending} task(s) pending`);
+    expect(r.stdout).toContain('agent-a holds no task');
+
+    const id = await add('held by agent-a');
+    await t.server.queue.claim(id, { instanceId: 'agent-a', instanceName: 'Agent A' });
+    const held = await runCli(['check'], env);
+    expect(held.stdout).toContain('agent-a holds 1 task(s)');
+    expect(held.stdout).toContain(`#${id} [medium] held by agent-a`);
+
+    const j = json(await runCli(['check', '--json'], env));
+    expect(j).toMatchObject({ pending: stats.byStatus.pending, instance_id: 'agent-a' });
+    expect(j.held.map((x: { id: number }) => x.id)).toEqual([id]);
+    expect(Array.isArray(j.next)).toBe(true);
+    await t.server.queue.cancel(id);
+  });
+
+  it('list shows pending tasks in queue order; --status, --label and --json work', async () => {
+    const low = await add('a low one', { priority: 'low' });
+    const high = await add('an urgent one', { priority: 'high' });
+    const r = await runCli(['list'], env);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+PRIORITY\s+STATUS\s+AGE\s+DESCRIPTION$/);
+    const order = lines.slice(1).map((l) => Number(l.match(/^#(\d+)/)?.[1]));
+    expect(order.indexOf(high)).toBeLessThan(order.indexOf(low));
+
+    const page = json(await runCli(['list', '--json', '--limit', '2'], env));
+    expect(page.tasks).toHaveLength(2);
+    expect(page.tasks[0]).toMatchObject({ status: 'pending', priority: 'high' });
+    expect(typeof page.next_cursor).toBe('string');
+
+    const labelled = json(await runCli(['list', '--label', 'postgres', '--json'], env));
+    expect(labelled.tasks.map((x: { description: string }) => x.description)).toEqual(['Tune the index']);
+
+    await t.server.queue.cancel(low);
+    const cancelled = json(await runCli(['list', '-s', 'cancelled', '--json'], env));
+    expect(cancelled.tasks.map((x: { id: number }) => x.id)).toContain(low);
+    expect(cancelled.tasks.every((x: { status: string }) => x.status === 'cancelled')).toBe(true);
+    await t.server.queue.cancel(high);
+  });
+
+  it('list says so when nothing matches', async () => {
+    const r = await runCli(['list', '--label', 'no-such-label'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('📭 No pending tasks');
+  });
+
+  it('next peeks without claiming', async () => {
+    const peek = json(await runCli(['next', '--json'], env));
+    expect(peek.task).not.toBeNull();
+    const human = await runCli(['next'], env);
+    expect(human.stdout).toContain(`⏭️  Next: #${peek.task.id}`);
+    expect((await t.server.queue.get(peek.task.id)).status).toBe('pending');
+  });
+
+  it('status prints counts and agents; --json is the stats object', async () => {
+    const r = await runCli(['status'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('📊 Queue');
+    expect(r.stdout).toMatch(/pending\s+\d+/);
+    expect(r.stdout).toContain('Agent A');
+    const s = json(await runCli(['status', '--json'], env));
+    for (const k of ['pending', 'in_progress', 'completed', 'cancelled', 'failed', 'needs_input', 'blocked', 'total', 'instances']) expect(s).toHaveProperty(k);
+  });
+
+  it('show prints one task with its log; a missing task is NOT_FOUND with exit 1', async () => {
+    const id = await add('show me');
+    const r = await runCli(['show', String(id)], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`#${id}  show me`);
+    expect(r.stdout).toMatch(/log:\n.*created/);
+    const j = json(await runCli(['show', `#${id}`, '--json'], env));
+    expect(j.task).toMatchObject({ id, description: 'show me' });
+    expect(j.logs[0]).toMatchObject({ action: 'created', task_id: id });
+
+    const missing = await runCli(['show', '999999'], env);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim()).toBe('Error: Task #999999 not found (NOT_FOUND)');
+    await t.server.queue.cancel(id);
+  });
+
+  it('priority and cancel change the task', async () => {
+    const id = await add('steer me');
+    const p = await runCli(['priority', String(id), 'high'], env);
+    expect(p.code).toBe(0);
+    expect(p.stdout.trim()).toBe(`✅ Task #${id} priority set to high`);
+    expect((await t.server.queue.get(id)).priority).toBe('high');
+    const c = json(await runCli(['cancel', String(id), '-r', 'not needed', '--json'], env));
+    expect(c).toMatchObject({ status: 'cancelled', task_id: id });
+    const again = await runCli(['cancel', String(id)], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^Error: Cannot cancel task #\d+: it is cancelled \(CONFLICT\)/);
+  });
+
+  it('a task id that is not a number is refused by the CLI', async () => {
+    const r = await runCli(['show', 'abc'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('expected a task id');
+  });
+});
+
+describe('lease commands', () => {
+  it('claim → heartbeat → complete, as the original client printed them', async () => {
+    const id = await add('the original flow');
+    const claim = await runCli(['claim', String(id)], env);
+    expect(claim.code).toBe(0);
+    expect(claim.stdout.split('\n')[0]).toBe(`✅ Task #${id} claimed`);
+    const task = await t.server.queue.get(id);
+    expect(task).toMatchObject({ status: 'in_progress', instanceId: 'agent-a', instanceName: 'Agent A' });
+
+    const hb = await runCli(['heartbeat', String(id), '-m', 'halfway'], env);
+    expect(hb.code).toBe(0);
+    expect(hb.stdout).toMatch(new RegExp(`^💓 Task #${id} lease extended until \\d\\d:\\d\\d:\\d\\d`));
+
+    const done = await runCli(['complete', String(id), '-n', 'Done!'], env);
+    expect(done.code).toBe(0);
+    expect(done.stdout.split('\n')[0]).toBe(`✅ Task #${id} completed`);
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'completed', notes: 'Done!' });
+  });
+
+  it('--json answers carry lease_token, lease_expires_at and next_task_id', async () => {
+    const id = await add('json flow');
+    const claim = json(await runCli(['claim', String(id), '--json'], env));
+    expect(claim).toMatchObject({ status: 'claimed', task_id: id, task: { id, status: 'in_progress' } });
+    expect(claim.lease_token).toMatch(/\S{8,}/);
+    expect(Date.parse(claim.lease_expires_at)).toBeGreaterThan(Date.now());
+
+    const hb = json(await runCli(['heartbeat', String(id), '--lease-token', claim.lease_token, '--json'], env));
+    expect(hb).toMatchObject({ status: 'in_progress', task_id: id });
+    expect(typeof hb.lease_expires_at).toBe('string');
+
+    const done = json(await runCli(['complete', String(id), '--lease-token', claim.lease_token, '--result', '{"pr":42}', '--json'], env));
+    expect(done).toMatchObject({ status: 'completed', task_id: id, task: { result: { pr: 42 } } });
+    expect(done).toHaveProperty('next_task_id');
+  });
+
+  it('claiming a task that is not pending fails with the server message and code', async () => {
+    const id = await add('claimed twice');
+    expect((await runCli(['claim', String(id)], env)).code).toBe(0);
+    const second = await runCli(['claim', String(id)], cliEnv(t.url, { CLAUDE_INSTANCE: 'agent-b' }));
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(`Error: Cannot claim task #${id}: it is in_progress (NOT_PENDING)`);
+    await t.server.queue.cancel(id);
+  });
+
+  it('another instance cannot complete my task (LEASE_MISMATCH)', async () => {
+    const id = await add('mine');
+    await runCli(['claim', String(id)], env);
+    const r = await runCli(['complete', String(id)], cliEnv(t.url, { CLAUDE_INSTANCE: 'agent-b' }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('(LEASE_MISMATCH)');
+    expect((await t.server.queue.get(id)).status).toBe('in_progress');
+    await t.server.queue.cancel(id);
+  });
+
+  it('inside a worker, ATHENA_TASK_ID + ATHENA_LEASE_TOKEN fence the call for that task', async () => {
+    const id = await add('token from env');
+    const claim = json(await runCli(['claim', String(id), '--json'], env));
+    // Another instance name, but the worker's token for this very task: accepted.
+    const r = await runCli(['complete', String(id)], cliEnv(t.url, { CLAUDE_INSTANCE: 'agent-b', ATHENA_TASK_ID: String(id), ATHENA_LEASE_TOKEN: claim.lease_token }));
+    expect(r.code).toBe(0);
+    expect((await t.server.queue.get(id)).status).toBe('completed');
+  });
+
+  it('fail marks failed, or requeues with --retry', async () => {
+    const id = await add('fails once', { maxAttempts: 3 });
+    await runCli(['claim', String(id)], env);
+    const retry = await runCli(['fail', String(id), '-e', 'flaky network', '--retry'], env);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(new RegExp(`^🔁 Task #${id} will be retried`));
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', error: 'flaky network' });
+
+    await t.server.queue.claim(id, { instanceId: 'agent-a', instanceName: 'Agent A' });
+    const fail = json(await runCli(['fail', String(id), '-e', 'broken for good', '--json'], env));
+    expect(fail).toMatchObject({ status: 'failed', task_id: id, task: { error: 'broken for good' } });
+    const human = await runCli(['fail', String(id), '-e', 'again'], env);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(/it is failed \((CONFLICT|NOT_CLAIMABLE)\)/);
+  });
+
+  it('release gives the task back', async () => {
+    const id = await add('give back');
+    await runCli(['claim', String(id)], env);
+    const r = await runCli(['release', String(id), '-r', 'wrong machine'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(`↩️  Task #${id} released back to the queue`);
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', instanceId: null });
+    await t.server.queue.cancel(id);
+  });
+
+  it('wait claims a task created while it waits', async () => {
+    await t.server.queue.cancelPending({});
+    const waiting = runCli(['wait', '--timeout', '10', '--labels', 'gpu', '--json'], env);
+    await new Promise((r) => setTimeout(r, 700));
+    const id = await add('needs a gpu', { labels: ['gpu'] });
+    const r = await waiting;
+    expect(r.code).toBe(0);
+    expect(json(r).task).toMatchObject({ id, status: 'in_progress', instance_id: 'agent-a', labels: ['gpu'] });
+    await t.server.queue.cancel(id);
+  });
+
+  it('wait gives up after --timeout with {"task": null} and exit 0', async () => {
+    const started = Date.now();
+    const r = await runCli(['wait', '--timeout', '0.5', '--labels', 'nothing-has-this'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^📭 No task within/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+    const j = json(await runCli(['wait', '--timeout', '0.2', '--labels', 'nothing-has-this', '--json'], env));
+    expect(j).toEqual({ task: null });
+  });
+});
+
+describe('connection and key errors', () => {
+  it('a server that is not there: the error names the URL and the reason, exit 1', async () => {
+    const port = await closedPort();
+    const r = await runCli(['check'], cliEnv(`http://127.0.0.1:${port}`));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toMatch(new RegExp(`^Error: cannot reach http://127\\.0\\.0\\.1:${port}/api/stats: .*ECONNREFUSED.* \\(NETWORK\\)$`));
+  });
+
+  it('a URL that is not a URL is a usage error', async () => {
+    const r = await runCli(['list'], cliEnv('not a url'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('"not a url" is not a URL');
+    expect(r.stderr).toContain('(USAGE)');
+  });
+
+  it('a wrong key prints the server\'s 401 message and code', async () => {
+    const r = await runCli(['list'], cliEnv(t.url, { ATHENA_API_KEY: 'wrong' }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Error: Invalid API key (UNAUTHORIZED)');
+    expect(r.stderr).toContain('check ATHENA_API_KEY or --key');
+    const none = await runCli(['list'], cliEnv(t.url, { ATHENA_API_KEY: undefined }));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no API key given');
+  });
+
+  it('--url and --key override the environment', async () => {
+    const badEnv = cliEnv('http://127.0.0.1:1', { ATHENA_API_KEY: 'wrong' });
+    const r = await runCli(['status', '--json', '--url', t.url, '--key', KEY], badEnv);
+    expect(r.code).toBe(0);
+    expect(json(r)).toHaveProperty('total');
+  });
+
+  it('something that is not an Athena server answers BAD_RESPONSE, not a crash', async () => {
+    const { createServer: createHttp } = await import('node:http');
+    const srv = createHttp((_req, res) => res.end('<html>hello</html>'));
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    try {
+      const port = (srv.address() as { port: number }).port;
+      const r = await runCli(['next'], cliEnv(`http://127.0.0.1:${port}`));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/is not JSON; is this an Athena server\? \(BAD_RESPONSE\)/);
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('`athena serve` is still there', async () => {
+    const r = await runCli(['serve', '--help'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('run the server');
+  });
+});
