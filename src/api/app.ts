@@ -5,7 +5,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
-import { installErrorHandler, sendError } from './error-handler.js';
+import { installErrorHandler } from './error-handler.js';
+import { createAccessControl } from './keys-access.js';
+import { keysRoutes } from './keys-routes.js';
 import { healthRoutes } from './routes/health.js';
 import { originalTaskRoutes } from './routes/tasks-original.js';
 import { leaseRoutes } from './routes/tasks-lease.js';
@@ -13,6 +15,7 @@ import { taskAdminRoutes } from './routes/tasks-admin.js';
 import { statsRoutes } from './routes/stats.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { mcpRoutes } from '../mcp/http-route.js';
+import { dashboardRoutes } from '../web/routes.js';
 
 export type BuildAppOptions = { logger?: Logger; docs?: boolean };
 
@@ -47,16 +50,10 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   });
 
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?')[0] ?? '';
-    if (!PROTECTED_PREFIXES.some((p) => path.startsWith(p) || path === p.replace(/\/$/, ''))) return;
-    const header = request.headers['x-api-key'];
-    const bearer = request.headers.authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-    const key = (Array.isArray(header) ? header[0] : header) ?? bearer;
-    const principal = await ctx.authenticate(key);
-    if (!principal) return sendError(reply, 401, 'UNAUTHORIZED', 'Invalid API key');
-    request.principal = principal;
-  });
+  // Key check, wrong-key rate limit and the role table (keys-policy.ts), in one place for every route.
+  const access = createAccessControl(ctx, PROTECTED_PREFIXES);
+  app.addHook('onRequest', access.onRequest);
+  app.addHook('preValidation', access.preValidation);
 
   if (options.docs !== false) {
     await app.register(swagger, {
@@ -77,6 +74,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     taskAdminRoutes(scope, ctx);
     statsRoutes(scope, ctx);
     bulkRoutes(scope, ctx);
+    dashboardRoutes(scope, ctx);
+    if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now);
   });
   // On the root instance: its tools call the REST routes through app.inject.
   mcpRoutes(app);

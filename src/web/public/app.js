@@ -1,0 +1,278 @@
+// The dashboard's entry: sign-in, loading the board, the live event stream, filters and actions.
+import { createApi, withQuery } from './api.js';
+import { byId, h, refreshClocks } from './dom.js';
+import { openEventStream } from './stream.js';
+import { COLUMNS, applyEvent, createState, mergeLoaded } from './state.js';
+import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
+import { createDetail } from './detail.js';
+
+const KEY_STORAGE = 'athena.apiKey';
+const PAGE_SIZE = 100;
+const FILTER_NAMES = ['q', 'label', 'project', 'agent'];
+
+let state = createState();
+let stream = null;
+let activeStatus = 'pending';
+let signedIn = false;
+
+const getKey = () => sessionStorage.getItem(KEY_STORAGE);
+const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
+const detail = createDetail({ api, toast });
+
+// ---------------------------------------------------------------- feedback
+
+function toast(message, kind = 'ok') {
+  const el = h('div', { class: `toast ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
+  byId('toasts').append(el);
+  setTimeout(() => el.remove(), kind === 'error' ? 6000 : 3000);
+}
+
+function setConnection(status) {
+  const el = byId('conn');
+  el.dataset.state = status;
+  el.textContent = { connecting: 'connecting…', live: 'live', retrying: 'reconnecting…' }[status] ?? status;
+}
+
+// ---------------------------------------------------------------- drawing (batched per frame)
+
+let renderQueued = false;
+function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    renderBoard(state, activeStatus, openTask);
+  });
+}
+
+function renderSummary() {
+  renderCounters(state, activeStatus, selectStatus);
+  renderInstances(state, openTask);
+}
+
+function openTask(id) {
+  detail.open(id);
+}
+
+/** On a phone one column shows at a time; on a wide screen the board scrolls to it. */
+function selectStatus(status) {
+  activeStatus = status;
+  renderSummary();
+  renderBoard(state, activeStatus, openTask);
+  byId(`col-${status}`)?.scrollIntoView({ behavior: 'smooth', block: 'nearest', inline: 'start' });
+}
+
+// ---------------------------------------------------------------- loading
+
+function listUrl(status, cursor) {
+  const f = state.filters;
+  return withQuery('api/tasks', { status, limit: PAGE_SIZE, q: f.q, label: f.label, project: f.project, instance_id: f.agent, cursor });
+}
+
+let loadSeq = 0;
+/** Reloads every column (first connect, a stream that could not resume, a filter change). */
+async function loadAll() {
+  const seq = ++loadSeq;
+  const startedAt = state.lastEventId;
+  try {
+    const pages = await Promise.all(COLUMNS.map((c) => api.get(listUrl(c.status))));
+    if (seq !== loadSeq) return; // a newer load (e.g. the next keystroke in search) replaced this one
+    COLUMNS.forEach((c, i) => state.cursors.set(c.status, pages[i].next_cursor));
+    mergeLoaded(state, pages.flatMap((p) => p.tasks), startedAt, { replace: true });
+    scheduleRender();
+  } catch (err) {
+    if (err.status !== 401) toast(`Could not load tasks: ${err.message}`, 'error');
+  }
+}
+
+async function loadMore(status) {
+  const cursor = state.cursors.get(status);
+  if (!cursor) return;
+  const startedAt = state.lastEventId;
+  try {
+    const page = await api.get(listUrl(status, cursor));
+    state.cursors.set(status, page.next_cursor);
+    mergeLoaded(state, page.tasks, startedAt, { replace: false });
+    scheduleRender();
+  } catch (err) {
+    toast(err.message, 'error');
+  }
+}
+
+let statsTimer = null;
+let statsRunning = false;
+/** Counters and agents follow events, at most a few times a second however busy the queue is. */
+function scheduleStats(delay = 300) {
+  if (statsTimer) return;
+  statsTimer = setTimeout(async () => {
+    statsTimer = null;
+    if (statsRunning) return scheduleStats();
+    statsRunning = true;
+    try {
+      state.stats = await api.get('api/stats');
+      renderSummary();
+    } catch (err) {
+      if (err.status !== 401) toast(`Could not load counts: ${err.message}`, 'error');
+    } finally {
+      statsRunning = false;
+    }
+  }, delay);
+}
+
+// ---------------------------------------------------------------- live events
+
+function connect() {
+  stream?.stop();
+  stream = openEventStream(getKey, {
+    onStatus: setConnection,
+    onUnauthorized: () => signOut('The server refused this key. Enter it again.'),
+    onReady(info) {
+      if (typeof info.last_id === 'number' && info.last_id > state.lastEventId) state.lastEventId = info.last_id;
+      // Missed events were replayed when resumed; otherwise the view is reloaded as of now.
+      if (!info.resumed) loadAll();
+      scheduleStats(0);
+    },
+    onTask(data, id) {
+      applyEvent(state, data, id);
+      scheduleRender();
+      scheduleStats();
+      if (data.task_id !== null) detail.changed(data.task_id);
+    },
+  });
+}
+
+// ---------------------------------------------------------------- filters
+
+function readFilters() {
+  const params = new URLSearchParams(location.search);
+  for (const name of FILTER_NAMES) {
+    state.filters[name] = params.get(name) ?? '';
+    byId(`f-${name}`).value = state.filters[name];
+  }
+}
+
+let filterTimer = null;
+function filtersChanged() {
+  clearTimeout(filterTimer);
+  filterTimer = setTimeout(() => {
+    for (const name of FILTER_NAMES) state.filters[name] = byId(`f-${name}`).value.trim();
+    // Filters live in the address so a filtered board can be bookmarked or shared (never the key).
+    const params = new URLSearchParams();
+    for (const name of FILTER_NAMES) if (state.filters[name]) params.set(name, state.filters[name]);
+    const query = params.toString();
+    history.replaceState(null, '', query ? `?${query}` : location.pathname);
+    byId('f-clear').hidden = !query;
+    scheduleRender();
+    loadAll();
+  }, 250);
+}
+
+for (const name of FILTER_NAMES) {
+  byId(`f-${name}`).addEventListener(name === 'agent' ? 'change' : 'input', filtersChanged);
+}
+byId('f-clear').addEventListener('click', () => {
+  for (const name of FILTER_NAMES) byId(`f-${name}`).value = '';
+  filtersChanged();
+});
+
+// ---------------------------------------------------------------- new task
+
+const newDialog = byId('new-dialog');
+byId('new-task').addEventListener('click', () => {
+  byId('new-error').textContent = '';
+  newDialog.showModal();
+  byId('new-description').focus();
+});
+byId('new-cancel').addEventListener('click', () => newDialog.close());
+byId('new-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const description = byId('new-description').value.trim();
+  if (!description) return;
+  const labels = byId('new-labels').value.split(/[\s,]+/).filter(Boolean);
+  const project = byId('new-project').value.trim();
+  const submit = byId('new-submit');
+  submit.disabled = true;
+  try {
+    const body = { description, priority: byId('new-priority').value, labels };
+    if (project) body.project = project;
+    const created = await api.post('api/tasks', body);
+    newDialog.close();
+    byId('new-form').reset();
+    toast(`Task #${created.task_id} added`);
+  } catch (err) {
+    byId('new-error').textContent = err.message;
+  } finally {
+    submit.disabled = false;
+  }
+});
+
+async function retryAllFailed() {
+  const f = state.filters;
+  try {
+    const body = {};
+    if (f.label) body.label = f.label;
+    if (f.project) body.project = f.project;
+    if (f.q) body.q = f.q;
+    const { count } = await api.post('api/tasks/retry-failed', body);
+    toast(count === 1 ? '1 failed task is pending again' : `${count} failed tasks are pending again`);
+  } catch (err) {
+    toast(err.message, 'error');
+  }
+}
+
+// ---------------------------------------------------------------- sign-in
+
+function showLogin(message = '') {
+  byId('app').hidden = true;
+  byId('login').hidden = false;
+  byId('login-error').textContent = message;
+  byId('login-key').focus();
+}
+
+function start() {
+  signedIn = true;
+  state = createState();
+  byId('login').hidden = true;
+  byId('app').hidden = false;
+  readFilters();
+  byId('f-clear').hidden = !FILTER_NAMES.some((n) => state.filters[n]);
+  buildBoard({ onMore: loadMore, onRetryAll: retryAllFailed });
+  renderSummary();
+  renderBoard(state, activeStatus, openTask);
+  connect();
+}
+
+function signOut(message = '') {
+  sessionStorage.removeItem(KEY_STORAGE);
+  stream?.stop();
+  stream = null;
+  if (byId('detail').open) byId('detail').close();
+  signedIn = false;
+  showLogin(message);
+}
+
+byId('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const key = byId('login-key').value.trim();
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORAGE, key);
+  byId('login-error').textContent = '';
+  try {
+    await api.get('api/stats'); // a refused key signs out again with a message
+    byId('login-key').value = '';
+    start();
+  } catch (err) {
+    if (err.status !== 401) {
+      sessionStorage.removeItem(KEY_STORAGE);
+      byId('login-error').textContent = err.message;
+    }
+  }
+});
+byId('sign-out').addEventListener('click', () => signOut());
+
+setInterval(() => {
+  if (signedIn) refreshClocks();
+}, 1000);
+
+if (getKey()) start();
+else showLogin();

@@ -1,0 +1,178 @@
+// The task detail dialog: every field, the full log, and the actions a person may take on the task.
+import { byId, fullTime, h, refreshClocks } from './dom.js';
+import { FINAL } from './state.js';
+import { statusTitle } from './board.js';
+
+function section(title, ...body) {
+  return h('section', { class: 'detail-section' }, h('h3', null, title), ...body);
+}
+
+function fact(name, ...value) {
+  return [h('dt', null, name), h('dd', null, ...(value.length && value.some((v) => v !== null && v !== '') ? value : ['—']))];
+}
+
+export function createDetail({ api, toast }) {
+  const dialog = byId('detail');
+  let openId = null;
+  let refreshTimer = null;
+  let loadSeq = 0;
+
+  dialog.addEventListener('click', (e) => {
+    if (e.target === dialog) dialog.close(); // a click on the backdrop
+  });
+  dialog.addEventListener('close', () => (openId = null));
+
+  async function load() {
+    const id = openId;
+    const seq = ++loadSeq;
+    try {
+      const data = await api.get(`api/tasks/${id}`);
+      if (seq === loadSeq && id === openId) render(data.task, data.logs);
+    } catch (err) {
+      if (seq !== loadSeq) return;
+      if (err.status === 404) {
+        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (purged).'));
+      } else toast(err.message, 'error');
+    }
+  }
+
+  /** Runs an action, reports the outcome, and redraws the dialog from the server's answer. */
+  async function act(label, fn) {
+    try {
+      await fn();
+      toast(label);
+      await load();
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  }
+
+  function closeBar(title, status) {
+    return h(
+      'header',
+      { class: 'detail-head' },
+      h('h2', null, title),
+      status ? h('span', { class: `badge s-${status}` }, statusTitle(status)) : null,
+      h('button', { type: 'button', class: 'ghost close', 'aria-label': 'Close', onclick: () => dialog.close() }, '×'),
+    );
+  }
+
+  function actions(task) {
+    const out = [];
+    if (!FINAL.has(task.status)) {
+      const select = h(
+        'select',
+        { id: 'detail-priority', 'aria-label': 'Priority' },
+        ['high', 'medium', 'low'].map((p) => h('option', { value: p, selected: p === task.priority }, p)),
+      );
+      select.addEventListener('change', () =>
+        act(`Priority of #${task.id} set to ${select.value}`, () => api.patch(`api/tasks/${task.id}`, { priority: select.value })),
+      );
+      out.push(h('label', { class: 'inline' }, 'Priority ', select));
+
+      // Two clicks to cancel: a stray tap on a phone should not end someone's task.
+      const cancel = h('button', { type: 'button', class: 'danger', id: 'detail-cancel' }, 'Cancel task');
+      let armed = null;
+      cancel.addEventListener('click', () => {
+        if (!armed) {
+          cancel.textContent = 'Click again to cancel';
+          armed = setTimeout(() => {
+            armed = null;
+            cancel.textContent = 'Cancel task';
+          }, 4000);
+          return;
+        }
+        clearTimeout(armed);
+        act(`Task #${task.id} cancelled`, () => api.post(`api/tasks/${task.id}/cancel`, {}));
+      });
+      out.push(cancel);
+    }
+    if (task.status === 'failed') {
+      out.push(
+        h('button', { type: 'button', class: 'primary', id: 'detail-retry', onclick: () => act(`Task #${task.id} is pending again`, () => api.post(`api/tasks/${task.id}/retry`, {})) }, 'Retry'),
+      );
+    }
+    return out.length ? h('div', { class: 'detail-actions' }, out) : null;
+  }
+
+  function answerForm(task) {
+    const text = h('textarea', { id: 'detail-answer', rows: '3', required: true, maxlength: '20000', placeholder: 'Your answer goes back to the agent' });
+    const form = h('form', { class: 'answer-form' }, text, h('button', { type: 'submit', class: 'primary' }, 'Send answer'));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const answer = text.value.trim();
+      if (!answer) return;
+      act(`Answer sent to #${task.id}`, () => api.post(`api/tasks/${task.id}/answer`, { answer }));
+    });
+    return form;
+  }
+
+  function render(task, logs) {
+    // A redraw (another event on this task) must not eat an answer being typed.
+    const typing = dialog.querySelector('#detail-answer');
+    const draft = typing?.value ?? '';
+    const hadFocus = typing !== null && document.activeElement === typing;
+    const resultText = task.result === null || task.result === undefined ? null : typeof task.result === 'string' ? task.result : JSON.stringify(task.result, null, 2);
+    dialog.replaceChildren(
+      closeBar(`Task #${task.id}`, task.status),
+      h('div', { class: 'detail-body' },
+        h('p', { class: 'desc-full' }, task.description),
+        actions(task),
+        task.status === 'needs_input' || task.question
+          ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
+          : null,
+        h('dl', { class: 'facts' },
+          fact('Priority', task.priority),
+          fact('Project', task.project),
+          fact('Labels', task.labels.map((l) => h('span', { class: 'chip' }, l))),
+          fact('Agent', task.instance_name || task.instance_id),
+          fact('Lease', task.lease_expires_at && task.status === 'in_progress' ? h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }) : null),
+          fact('Attempts', `${task.attempts} of ${task.max_attempts}`),
+          fact('Submitted by', task.submitted_by),
+          fact('Created', fullTime(task.created_at)),
+          fact('Claimed', task.claimed_at ? fullTime(task.claimed_at) : null),
+          fact('Finished', task.completed_at ? fullTime(task.completed_at) : null),
+          fact('Run after', task.run_after ? fullTime(task.run_after) : null),
+          fact('Depends on', task.depends_on.map((d) => `#${d}`).join(', ')),
+          task.blocked_reason ? fact('Blocked', task.blocked_reason) : null,
+        ),
+        task.error ? section('Error', h('pre', { class: 'error-text' }, task.error)) : null,
+        task.notes ? section('Notes', h('p', { class: 'pre' }, task.notes)) : null,
+        resultText !== null ? section('Result', h('pre', null, resultText)) : null,
+        section(
+          `Log (${logs.length})`,
+          h('ol', { class: 'log' },
+            logs.map((log) =>
+              h('li', null,
+                h('time', { datetime: log.timestamp, title: log.timestamp }, fullTime(log.timestamp)),
+                h('span', { class: `action a-${log.action}` }, log.action),
+                log.instance_id ? h('span', { class: 'muted' }, log.instance_id) : null,
+                log.details ? h('span', { class: 'details' }, log.details) : null,
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+    const answer = dialog.querySelector('#detail-answer');
+    if (answer && draft) answer.value = draft;
+    if (answer && hadFocus) answer.focus();
+    refreshClocks(dialog);
+  }
+
+  return {
+    async open(id) {
+      openId = id;
+      dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'Loading…'));
+      if (!dialog.open) dialog.showModal();
+      await load();
+    },
+    /** Called for every event: the open task is re-read (coalesced) so its log stays live. */
+    changed(id) {
+      if (!dialog.open || id !== openId) return;
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(load, 150);
+    },
+    openId: () => (dialog.open ? openId : null),
+  };
+}

@@ -1,0 +1,73 @@
+// What the dashboard knows: tasks by id (from list loads and live events), filters, and how columns sort.
+
+export const COLUMNS = [
+  { status: 'pending', title: 'Pending', hint: 'in queue order' },
+  { status: 'in_progress', title: 'In progress' },
+  { status: 'needs_input', title: 'Needs input' },
+  { status: 'blocked', title: 'Blocked' },
+  { status: 'completed', title: 'Completed' },
+  { status: 'failed', title: 'Failed' },
+  { status: 'cancelled', title: 'Cancelled' },
+];
+
+export const FINAL = new Set(['completed', 'failed', 'cancelled']);
+const RANK = { high: 0, medium: 1, low: 2 };
+
+export function createState() {
+  return {
+    /** id → { task (wire JSON), eventId: the last event that set it, or the position a list load started at } */
+    tasks: new Map(),
+    /** status → next_cursor of its column (null: everything is loaded) */
+    cursors: new Map(),
+    filters: { q: '', label: '', project: '', agent: '' },
+    stats: null,
+    /** Highest event id seen on the stream. */
+    lastEventId: 0,
+  };
+}
+
+/** The same filters the server applies to GET api/tasks, for tasks that arrive as events. */
+export function matches(task, filters) {
+  if (filters.label && !task.labels.includes(filters.label)) return false;
+  if (filters.project && task.project !== filters.project) return false;
+  if (filters.agent && task.instance_id !== filters.agent) return false;
+  if (filters.q && !task.description.toLowerCase().includes(filters.q.toLowerCase())) return false;
+  return true;
+}
+
+/** Pending in queue order (priority, then age); every other column newest first, as the API lists them. */
+export function compareIn(status) {
+  if (status === 'pending') return (a, b) => RANK[a.priority] - RANK[b.priority] || a.id - b.id;
+  return (a, b) => b.id - a.id;
+}
+
+export function tasksIn(state, status) {
+  const out = [];
+  for (const { task } of state.tasks.values()) if (task.status === status && matches(task, state.filters)) out.push(task);
+  return out.sort(compareIn(status));
+}
+
+/** Applies one live event; events arrive in order, so the newest snapshot always wins. */
+export function applyEvent(state, data, id) {
+  if (id !== null && id > state.lastEventId) state.lastEventId = id;
+  if (data.type === 'purged' || !data.task) {
+    if (data.task_id !== null) state.tasks.delete(data.task_id);
+    return;
+  }
+  state.tasks.set(data.task.id, { task: data.task, eventId: id ?? state.lastEventId });
+}
+
+/**
+ * Merges list results loaded while events kept arriving: a task an event changed after the load
+ * started keeps the event's version (a later event will correct it if the list was newer).
+ */
+export function mergeLoaded(state, loadedTasks, startedAt, { replace }) {
+  const next = replace ? new Map() : new Map(state.tasks);
+  for (const task of loadedTasks) {
+    const current = state.tasks.get(task.id);
+    if (current && current.eventId > startedAt) continue;
+    next.set(task.id, { task, eventId: startedAt });
+  }
+  if (replace) for (const [id, entry] of state.tasks) if (entry.eventId > startedAt) next.set(id, entry);
+  state.tasks = next;
+}
