@@ -1,0 +1,224 @@
+// `npm run bench`: HTTP cycles with N agents, in-process core rate, long-poll hand-off and idle CPU.
+// Writes bench/RESULTS.md with the machine and date.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createEventBus } from '../src/core/events.js';
+import { createQueue } from '../src/core/queue.js';
+import { SqliteDb } from '../src/store/sqlite/driver.js';
+import { SqlStore } from '../src/store/sql-store.js';
+import { createClient, percentile } from './http-client.js';
+
+const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
+const KEY = 'bench-key-0123456789';
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const AGENTS = Number(args.get('agents') ?? 16);
+const SECONDS = Number(args.get('seconds') ?? 8);
+const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
+
+type Server = { url: string; proc: ChildProcess; pid: number; stop(): Promise<void> };
+
+async function startServer(dir: string, env: Record<string, string> = {}): Promise<Server> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: KEY, DB_PATH: join(dir, 'athena.db'), LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...(DATABASE_URL ? { DATABASE_URL } : {}), ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((ok, fail) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(/serving at (http:\/\/\S+)/);
+      if (m) ok(m[1]!);
+    });
+    proc.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
+  });
+  return {
+    url,
+    proc,
+    pid: proc.pid!,
+    stop: () =>
+      new Promise((ok) => {
+        proc.once('exit', () => ok());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s)
+}
+
+async function seed(client: ReturnType<typeof createClient>, count: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < count) {
+        next++;
+        const res = await client.call('POST', '/api/tasks', { description: `bench task ${next}`, priority: (['high', 'medium', 'low'] as const)[next % 3] });
+        if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.json)}`);
+      }
+    }),
+  );
+}
+
+type CycleResult = { cycles: number; perSecond: number; claimP50: number; claimP99: number; conflicts: number; doubleClaims: number };
+
+/** Agents loop until the deadline; returns successful cycles and claim latencies. */
+async function runCycles(url: string, mode: 'claim-next' | 'next-claim'): Promise<CycleResult> {
+  const client = createClient(url, KEY, AGENTS * 2);
+  await seed(client, 40_000);
+  const claimLatencies: number[] = [];
+  const claimedBy = new Map<number, number>();
+  let cycles = 0;
+  let conflicts = 0;
+  let doubleClaims = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: AGENTS }, async (_, agent) => {
+      const me = { instance_id: `bench-${agent}`, instance_name: `Bench ${agent}` };
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        let id: number;
+        let token: string;
+        if (mode === 'claim-next') {
+          const res = await client.call('POST', '/api/tasks/claim-next', me);
+          if (!res.json?.task) break;
+          id = res.json.task.id;
+          token = res.json.task.lease_token;
+        } else {
+          const peek = await client.call('GET', '/api/tasks/next');
+          if (!peek.json?.task) break;
+          const res = await client.call('POST', `/api/tasks/${peek.json.task.id}/claim`, me);
+          if (res.status === 409) {
+            conflicts++;
+            continue;
+          }
+          id = res.json.task_id;
+          token = res.json.lease_token;
+        }
+        claimLatencies.push(performance.now() - t0);
+        if (claimedBy.has(id)) doubleClaims++;
+        claimedBy.set(id, agent);
+        const done = await client.call('POST', `/api/tasks/${id}/complete`, { lease_token: token, notes: 'bench' });
+        if (done.status !== 200) throw new Error(`complete failed: ${done.status} ${JSON.stringify(done.json)}`);
+        cycles++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  client.close();
+  claimLatencies.sort((a, b) => a - b);
+  return { cycles, perSecond: cycles / elapsed, claimP50: percentile(claimLatencies, 50), claimP99: percentile(claimLatencies, 99), conflicts, doubleClaims };
+}
+
+async function inProcessRate(dir: string): Promise<{ perSecond: number; createPerSecond: number }> {
+  const db = new SqliteDb(join(dir, 'inproc.db'));
+  await db.migrate();
+  const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { leaseMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, wipLimit: 1 } });
+  const count = 40_000;
+  const c0 = performance.now();
+  for (let i = 0; i < count; i++) await queue.create({ description: `task ${i}` });
+  const createPerSecond = count / ((performance.now() - c0) / 1000);
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const task = await queue.claimNext({ instanceId: 'inproc' });
+    await queue.complete(task!.id, { leaseToken: task!.leaseToken });
+  }
+  const perSecond = count / ((performance.now() - t0) / 1000);
+  await db.close();
+  return { perSecond, createPerSecond };
+}
+
+async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: number; handed: number; idleCpuPercent: number }> {
+  // Idle: 100 agents waiting, nothing to do.
+  const idleClient = createClient(url, KEY, 256);
+  const idle = Array.from({ length: 100 }, (_, i) => idleClient.call('POST', '/api/tasks/claim-next', { instance_id: `idle-${i}`, wait: 8, labels: ['never'] }).catch(() => null));
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = cpuTicks(pid);
+  const window = 5;
+  await new Promise((r) => setTimeout(r, window * 1000));
+  const idleCpuPercent = ((cpuTicks(pid) - before) / 100 / window) * 100;
+  await Promise.all(idle);
+  idleClient.close();
+
+  // Hand-off: 50 agents waiting; tasks created one at a time.
+  const client = createClient(url, KEY, 256);
+  const latencies: number[] = [];
+  let stop = false;
+  const agents = Array.from({ length: 50 }, async (_, i) => {
+    const me = { instance_id: `lp-${i}`, wait: 5 };
+    while (!stop) {
+      const res = await client.call('POST', '/api/tasks/claim-next', me);
+      const task = res.json?.task;
+      if (!task) continue;
+      latencies.push(Date.now() - Date.parse(task.created_at));
+      await client.call('POST', `/api/tasks/${task.id}/complete`, { lease_token: task.lease_token });
+    }
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  for (let i = 0; i < 500; i++) {
+    await client.call('POST', '/api/tasks', { description: `handoff ${i}` });
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  stop = true;
+  await Promise.all(agents);
+  client.close();
+  latencies.sort((a, b) => a - b);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), handed: latencies.length, idleCpuPercent };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
+  const backend = DATABASE_URL ? 'PostgreSQL' : 'SQLite';
+  const lines: string[] = [];
+  const log = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  try {
+    log(`# Benchmark results (${backend})`);
+    log('');
+    log(`- Date: ${new Date().toISOString()}`);
+    log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
+    log(`- Server: \`node dist/athena.mjs serve\` in its own process on 127.0.0.1, ${backend}${DATABASE_URL ? '' : ' (WAL, synchronous=NORMAL)'}; load from a second process on the same machine.`);
+    log(`- Agents: ${AGENTS}, ${SECONDS} s per HTTP run.`);
+    log('');
+    log('| measurement | result | target |');
+    log('|---|---|---|');
+
+    for (const mode of ['claim-next', 'next-claim'] as const) {
+      const server = await startServer(join(dir, mode));
+      const r = await runCycles(server.url, mode);
+      await server.stop();
+      const label = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete (original protocol)';
+      log(`| HTTP cycles/s, ${label}, ${AGENTS} agents | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles${r.conflicts ? `, ${fmt(r.conflicts)} lost claim races answered 409` : ''}) | ≥ 3,000 |`);
+      log(`| claim latency p50 / p99, ${mode} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | |`);
+      log(`| double claims, ${mode} | ${r.doubleClaims} | 0 |`);
+    }
+
+    if (!DATABASE_URL) {
+      const inproc = await inProcessRate(dir);
+      log(`| in-process claim+complete/s (core + SQLite, one connection) | ${fmt(inproc.perSecond)} | ≥ 20,000 |`);
+      log(`| in-process creates/s | ${fmt(inproc.createPerSecond)} | |`);
+    }
+
+    const server = await startServer(join(dir, 'longpoll'));
+    const lp = await longPoll(server.url, server.pid);
+    await server.stop();
+    log(`| long-poll hand-off latency p50 / p99, 50 waiting agents (${lp.handed} tasks) | ${fmt(lp.p50, 1)} ms / ${fmt(lp.p99, 1)} ms | |`);
+    log(`| server CPU with 100 idle long-poll waiters | ${fmt(lp.idleCpuPercent, 2)} % of a core | < 3 % |`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const out = resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md');
+  writeFileSync(out, `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${out}`);
+}
+
+await main();
