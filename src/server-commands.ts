@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
+import { registerKeysCommands } from './keys-commands.js';
 
 async function serve(): Promise<void> {
   const config = loadConfig();
@@ -58,4 +59,5 @@ export function registerServerCommands(program: Command): void {
     .requiredOption('--from <store>', 'source: sqlite:<path> or postgres://user@host:5432/db')
     .requiredOption('--to <store>', 'target (must be empty): postgres://… or sqlite:<path>')
     .action(migrateDataCommand);
+  registerKeysCommands(program);
 }

@@ -7,11 +7,12 @@ import { createQueue, type Queue } from './core/queue.js';
 import { createClaimWaiters, type ClaimWaiters } from './core/waiters.js';
 import type { Logger } from './logger.js';
 import { buildApp } from './api/app.js';
-import { singleKeyAuthenticator } from './api/auth.js';
+import { keyAuthenticator } from './api/auth.js';
+import { SqlKeyStore } from './store/keys-store.js';
 import { resolveApiKey, type ResolvedKey } from './api-key.js';
 import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
-import { emitOnce } from './cluster/emit-once.js';
+import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 
@@ -32,7 +33,7 @@ export type RunningServer = {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const { store, db } = await openStore(config, { log: log.child({ room: 'store' }) });
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
-  const bus = emitOnce(createEventBus((err) => log.error({ err }, 'event listener failed')));
+  const bus = createReplicaBus(createEventBus((err) => log.error({ err }, 'event listener failed')));
   const queue = createQueue({
     store,
     bus,
@@ -45,12 +46,21 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const waiters = createClaimWaiters(queue);
   const apiKey = resolveApiKey(config.API_KEY, dirname(config.DB_PATH));
+  const keys = new SqlKeyStore(db);
   let ready = false;
   let leadership: Leadership | null = null;
   const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
 
   const app = await buildApp(
-    { queue, waiters, config, authenticate: singleKeyAuthenticator(apiKey.key), ready: () => ready, health: leadershipCheck },
+    {
+      queue,
+      waiters,
+      config,
+      authenticate: keyAuthenticator({ adminKey: apiKey.key, keys, now: queue.now }),
+      keys,
+      ready: () => ready,
+      health: leadershipCheck,
+    },
     { logger: log.child({ room: 'api' }) },
   );
 

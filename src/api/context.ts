@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Queue } from '../core/queue.js';
 import type { ClaimWaiters } from '../core/waiters.js';
 import type { Authenticator, Principal } from './auth.js';
+import type { KeyStore } from '../store/keys-store.js';
 
 export type HealthReport = { status: 'healthy' | 'degraded'; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -11,6 +12,8 @@ export type AppContext = {
   waiters: ClaimWaiters;
   config: Pick<Config, 'LONG_POLL_MAX_SECONDS' | 'BODY_LIMIT_BYTES' | 'METRICS_AUTH'>;
   authenticate: Authenticator;
+  /** Per-agent API keys; when present, admins manage them at /api/keys. */
+  keys?: KeyStore;
   /** Extra health checks (loops, Discord) contributed by the server. */
   health?: () => Promise<HealthReport['checks']> | HealthReport['checks'];
   /** Whether the server is ready to take traffic (false while starting or draining). */

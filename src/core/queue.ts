@@ -122,10 +122,13 @@ export function createQueue(deps: QueueDeps) {
     throw new ConflictError('CONFLICT', `Cannot ${verb} task #${id} right now; it changed concurrently, try again`, { taskId: id });
   }
 
+  /** Both, when both are given: an agent whose identity is fixed (by its key) may not use another's token. */
   function fenceOf(fence: Fence, verb: string): Pick<TransitionSpec, 'leaseToken' | 'instanceId'> {
-    if (fence.leaseToken) return { leaseToken: fence.leaseToken };
-    if (fence.instanceId) return { instanceId: fence.instanceId };
-    throw new InvalidError(`lease_token (or instance_id) is required to ${verb} a task`);
+    if (!fence.leaseToken && !fence.instanceId) throw new InvalidError(`lease_token (or instance_id) is required to ${verb} a task`);
+    return {
+      ...(fence.leaseToken ? { leaseToken: fence.leaseToken } : {}),
+      ...(fence.instanceId ? { instanceId: fence.instanceId } : {}),
+    };
   }
 
   async function validateDependencies(dependsOn: number[], selfId?: number): Promise<void> {
@@ -263,7 +266,10 @@ export function createQueue(deps: QueueDeps) {
       } catch (err) {
         // Waiting for a human answer is not a lost lease: the holder may keep asking.
         const task = await store.getTask(id);
-        const holds = task?.status === 'needs_input' && (spec.leaseToken ? (await store.leaseTokenOf(id)) === spec.leaseToken : task.instanceId === spec.instanceId);
+        const holds =
+          task?.status === 'needs_input' &&
+          (spec.leaseToken === undefined || (await store.leaseTokenOf(id)) === spec.leaseToken) &&
+          (spec.instanceId === undefined || task.instanceId === spec.instanceId);
         if (task && holds) {
           if (task.instanceId) await store.touchInstance(task.instanceId, null, t);
           return task;
