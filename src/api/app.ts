@@ -16,6 +16,8 @@ import { statsRoutes } from './routes/stats.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { mcpRoutes } from '../mcp/http-route.js';
 import { dashboardRoutes } from '../web/routes.js';
+import { summaryRoutes } from './routes/summary.js';
+import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
 
 export type BuildAppOptions = { logger?: Logger; docs?: boolean };
 
@@ -34,6 +36,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  if (ctx.metrics) installHttpMetrics(app, ctx.metrics);
 
   // An empty body with Content-Type: application/json means "no fields", as curl -X POST sends.
   // Every body is JSON: anything else is refused with 415 rather than half-parsed.
@@ -51,7 +54,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
 
   app.decorateRequest('principal', null);
   // Key check, wrong-key rate limit and the role table (keys-policy.ts), in one place for every route.
-  const access = createAccessControl(ctx, PROTECTED_PREFIXES);
+  // GET /metrics needs a key too unless METRICS_AUTH=false (a scraper inside a private network).
+  const access = createAccessControl(ctx, ctx.config.METRICS_AUTH === false ? PROTECTED_PREFIXES : [...PROTECTED_PREFIXES, '/metrics']);
   app.addHook('onRequest', access.onRequest);
   app.addHook('preValidation', access.preValidation);
 
@@ -75,6 +79,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     statsRoutes(scope, ctx);
     bulkRoutes(scope, ctx);
     dashboardRoutes(scope, ctx);
+    summaryRoutes(scope, ctx);
+    if (ctx.metrics) metricsRoute(scope, ctx.metrics);
     if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now);
   });
   // On the root instance: its tools call the REST routes through app.inject.

@@ -4,6 +4,8 @@ import type { Queue } from '../core/queue.js';
 import type { ClaimWaiters } from '../core/waiters.js';
 import type { Authenticator, Principal } from './auth.js';
 import type { KeyStore } from '../store/keys-store.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { DailySummary } from '../jobs/summary.js';
 
 export type HealthReport = { status: 'healthy' | 'degraded'; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -18,6 +20,10 @@ export type AppContext = {
   health?: () => Promise<HealthReport['checks']> | HealthReport['checks'];
   /** Whether the server is ready to take traffic (false while starting or draining). */
   ready?: () => boolean;
+  /** Prometheus metrics: when present, every request is timed and GET /metrics serves them. */
+  metrics?: Metrics;
+  /** The daily summary of the last 24 h, for GET /api/summary. */
+  summary?: () => Promise<DailySummary>;
 };
 
 declare module 'fastify' {

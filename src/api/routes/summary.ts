@@ -1,0 +1,46 @@
+// GET /api/summary: the daily summary of the last 24 hours, on demand.
+import type { FastifyInstance } from 'fastify';
+import type { DailySummary } from '../../jobs/summary.js';
+import type { AppContext } from '../context.js';
+import { sendError } from '../error-handler.js';
+import { iso } from '../serialize.js';
+
+export function summaryJson(s: DailySummary) {
+  return {
+    from: iso(s.from),
+    to: iso(s.to),
+    created: s.created,
+    completed: s.completed,
+    failed: s.failed,
+    requeued: s.requeued,
+    cancelled: s.cancelled,
+    now: { ...s.byStatus, oldest_pending_at: iso(s.oldestPendingAt) },
+    slowest: s.slowest.map((t) => ({
+      task_id: t.taskId,
+      description: t.description,
+      instance_id: t.instanceId,
+      instance_name: t.instanceName,
+      duration_seconds: Math.round(t.durationMs / 1000),
+      completed_at: iso(t.completedAt),
+    })),
+    busiest_agents: s.busiestAgents.map((a) => ({
+      instance_id: a.instanceId,
+      instance_name: a.instanceName,
+      completed: a.completed,
+      failed: a.failed,
+      claimed: a.claimed,
+    })),
+    purgeable_within_day: s.purgeableWithinDay,
+  };
+}
+
+export function summaryRoutes(app: FastifyInstance, ctx: AppContext): void {
+  app.get(
+    '/api/summary',
+    { schema: { tags: ['queue'], summary: 'Last 24 h: created/completed/failed counts, slowest tasks, busiest agents (what the daily summary posts)' } },
+    async (_request, reply) => {
+      if (!ctx.summary) return sendError(reply, 404, 'NOT_FOUND', 'The summary is not available on this server');
+      return summaryJson(await ctx.summary());
+    },
+  );
+}

@@ -1,0 +1,122 @@
+// Prometheus metrics of one server, on its own registry: queue state, transitions, claim latency, loops, outbox, HTTP.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventBus } from '../core/events.js';
+import type { Queue } from '../core/queue.js';
+import { TASK_STATUSES, type TaskEvent } from '../core/types.js';
+import type { LoopRunOutcome } from '../jobs/loop-runner.js';
+
+export type Metrics = {
+  registry: Registry;
+  /** One finished HTTP request; `route` is the route pattern (e.g. /api/tasks/:id), never the raw URL. */
+  observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /** One finished loop run (the loop runner's onRunEnd). */
+  observeLoopRun(outcome: LoopRunOutcome): void;
+  /** Notification events not yet delivered (the Discord notifier reports it). */
+  setOutboxBacklog(count: number): void;
+  /** Stops listening to the event bus. */
+  close(): void;
+};
+
+const TRANSITION_COUNTERS = {
+  created: ['athena_tasks_created_total', 'Tasks created'],
+  claimed: ['athena_tasks_claimed_total', 'Claims (a task claimed again after a requeue counts again)'],
+  completed: ['athena_tasks_completed_total', 'Tasks completed'],
+  failed: ['athena_tasks_failed_total', 'Tasks that ended failed (out of attempts, or failed without retry)'],
+  requeued: ['athena_tasks_requeued_total', 'Tasks put back to pending after a failed attempt or an expired lease'],
+} as const;
+
+export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bus: EventBus }; defaultMetrics?: boolean }): Metrics {
+  const { queue } = deps;
+  const registry = new Registry();
+  if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+
+  const databaseUp = new Gauge({ name: 'athena_database_up', help: '1 when the last scrape could read the queue from the database', registers: [registry] });
+  const oldestPending = new Gauge({
+    name: 'athena_oldest_pending_task_age_seconds',
+    help: 'Age of the oldest pending task (0 when none is pending)',
+    registers: [registry],
+  });
+  const instances = new Gauge({ name: 'athena_instances', help: 'Agents by status (idle, working, offline)', labelNames: ['status'], registers: [registry] });
+  new Gauge({
+    name: 'athena_tasks',
+    help: 'Tasks by state, read from the database at scrape time',
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      try {
+        const stats = await queue.stats();
+        for (const state of TASK_STATUSES) this.set({ state }, stats.byStatus[state] ?? 0);
+        oldestPending.set(stats.oldestPendingAt === null ? 0 : Math.max(0, (queue.now() - stats.oldestPendingAt) / 1000));
+        instances.reset();
+        for (const instance of stats.instances) instances.inc({ status: instance.status });
+        databaseUp.set(1);
+      } catch {
+        // The scrape still answers; the failure shows as athena_database_up 0.
+        databaseUp.set(0);
+      }
+    },
+  });
+
+  const transitions = Object.fromEntries(
+    Object.entries(TRANSITION_COUNTERS).map(([type, [name, help]]) => [type, new Counter({ name, help, registers: [registry] })]),
+  ) as Record<keyof typeof TRANSITION_COUNTERS, Counter>;
+  const claimLatency = new Histogram({
+    name: 'athena_claim_latency_seconds',
+    help: 'Time a task waited from becoming claimable (created, or its run_after) to its claim',
+    buckets: [0.05, 0.25, 1, 5, 15, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600],
+    registers: [registry],
+  });
+
+  const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
+    const counter = transitions[event.type as keyof typeof TRANSITION_COUNTERS];
+    if (!counter) return;
+    counter.inc();
+    if (event.type === 'claimed' && event.task?.claimedAt) {
+      const claimableSince = Math.max(event.task.createdAt, event.task.runAfter ?? 0);
+      claimLatency.observe(Math.max(0, (event.task.claimedAt - claimableSince) / 1000));
+    }
+  });
+
+  const loopRuns = new Counter({ name: 'athena_loop_runs_total', help: 'Background loop runs', labelNames: ['loop'], registers: [registry] });
+  const loopErrors = new Counter({ name: 'athena_loop_errors_total', help: 'Background loop runs that failed', labelNames: ['loop'], registers: [registry] });
+  const loopDuration = new Histogram({
+    name: 'athena_loop_duration_seconds',
+    help: 'Duration of background loop runs',
+    labelNames: ['loop'],
+    buckets: [0.001, 0.01, 0.05, 0.25, 1, 5, 30, 120, 600],
+    registers: [registry],
+  });
+  const loopLastSuccess = new Gauge({
+    name: 'athena_loop_last_success_timestamp_seconds',
+    help: 'When each loop last ran without error (Unix time)',
+    labelNames: ['loop'],
+    registers: [registry],
+  });
+
+  const outboxBacklog = new Gauge({ name: 'athena_outbox_backlog', help: 'Notification events not yet delivered to Discord', registers: [registry] });
+
+  const httpDuration = new Histogram({
+    name: 'athena_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    observeHttp(method, route, status, seconds) {
+      httpDuration.observe({ method, route, status: String(status) }, seconds);
+    },
+    observeLoopRun(outcome) {
+      loopRuns.inc({ loop: outcome.name });
+      loopDuration.observe({ loop: outcome.name }, outcome.durationMs / 1000);
+      if (outcome.ok) loopLastSuccess.set({ loop: outcome.name }, outcome.finishedAt / 1000);
+      else loopErrors.inc({ loop: outcome.name });
+    },
+    setOutboxBacklog(count) {
+      outboxBacklog.set(count);
+    },
+    close: unsubscribe,
+  };
+}
