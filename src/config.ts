@@ -44,6 +44,8 @@ export const configSchema = z.object({
   NOTIFICATION_CHANNEL: z.string().default('claude-tasks'),
   DISCORD_ADMIN_ROLE: optionalString,
   DISCORD_THREADS: bool.default(true),
+  DISCORD_NOTIFY_COALESCE_MS: int(0, 60_000).default(1000),
+  DISCORD_NOTIFY_BURST: int(1, 1000).default(5),
 
   RETENTION_DAYS: int(0, 36_500).default(30),
   BACKUP_DIR: optionalString,

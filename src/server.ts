@@ -15,6 +15,7 @@ import type { Db } from './store/db.js';
 import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
+import { startDiscordBot, type DiscordBot } from './bot/bot.js';
 
 export type RunningServer = {
   app: FastifyInstance;
@@ -50,6 +51,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let ready = false;
   let leadership: Leadership | null = null;
   const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
+  let discord: DiscordBot | null = null;
 
   const app = await buildApp(
     {
@@ -59,7 +61,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       authenticate: keyAuthenticator({ adminKey: apiKey.key, keys, now: queue.now }),
       keys,
       ready: () => ready,
-      health: leadershipCheck,
+      health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}) }),
     },
     { logger: log.child({ room: 'api' }) },
   );
@@ -74,6 +76,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     db,
     stopLoops.signal,
     (leaderSignal) => {
+      // Connects in the background: Discord being down or refusing the token never blocks the API.
+      if (config.DISCORD_TOKEN) discord = startDiscordBot({ token: config.DISCORD_TOKEN, config, queue, log: log.child({ room: 'discord' }) }, leaderSignal);
       const sweeper = setInterval(() => {
         queue.sweepExpiredLeases().catch((err) => log.error({ err, loop: 'sweeper' }, 'lease sweep failed'));
       }, config.SWEEP_INTERVAL_SECONDS * 1000);
@@ -107,7 +111,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         stopLoops.abort();
         waiters.releaseAll();
         await app.close();
-        await Promise.all([running.stopped, feed.stopped]);
+        await Promise.all([running.stopped, feed.stopped, discord?.stopped]);
         await db.close();
       })();
       return closing;

@@ -1,0 +1,24 @@
+// Builds the discord.js client: Guilds intent only, REST (and so the gateway URL) from DISCORD_API_BASE.
+import { Client, GatewayIntentBits } from 'discord.js';
+
+/**
+ * discord.js wants the base without the version ("https://discord.com/api"); a value ending in
+ * "/v10" or a slash is accepted too. The gateway URL comes from GET /gateway/bot on this base,
+ * so the WebSocket follows it.
+ */
+export function discordApiBase(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  return value.trim().replace(/\/+$/, '').replace(/\/v\d+$/, '');
+}
+
+export function createDiscordClient(apiBase: string | undefined): Client {
+  const api = discordApiBase(apiBase);
+  return new Client({
+    // Slash commands, buttons and autocomplete arrive without privileged intents; Guilds fills the
+    // channel, role and thread caches the bot looks names up in.
+    intents: [GatewayIntentBits.Guilds],
+    rest: api ? { api } : {},
+    // Task text is user input: never let it ping @everyone, roles or users.
+    allowedMentions: { parse: [] },
+  });
+}

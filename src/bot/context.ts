@@ -1,0 +1,14 @@
+// What the bot's command, button and autocomplete handlers receive.
+import type { Config } from '../config.js';
+import type { Queue } from '../core/queue.js';
+import type { Logger } from '../logger.js';
+import type { ThreadDirectory } from './threads.js';
+
+export type BotConfig = Pick<Config, 'ALLOWED_CHANNELS' | 'NOTIFICATION_CHANNEL' | 'DISCORD_ADMIN_ROLE' | 'DISCORD_THREADS' | 'DISCORD_GUILD_ID'>;
+
+export type BotContext = {
+  queue: Queue;
+  config: BotConfig;
+  log: Logger;
+  threads: ThreadDirectory;
+};

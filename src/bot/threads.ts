@@ -1,0 +1,33 @@
+// Finds the thread of a task (created from its "Task Queued" or claim message) among the bot's threads.
+import type { AnyThreadChannel, Client } from 'discord.js';
+import { threadPrefix } from './messages.js';
+
+export type ThreadDirectory = {
+  find(taskId: number): AnyThreadChannel | null;
+  remember(taskId: number, thread: AnyThreadChannel): void;
+};
+
+/**
+ * Threads are found by name ("#5 · …") among the bot's own threads in the client's cache, which
+ * GUILD_CREATE fills with the active threads at every start, so no table is needed. An archived
+ * thread is not in that list: the task's later messages then go to the channel.
+ */
+export function createThreadDirectory(client: Client): ThreadDirectory {
+  const known = new Map<number, string>();
+  return {
+    find(taskId) {
+      const id = known.get(taskId);
+      const cached = id ? client.channels.cache.get(id) : undefined;
+      if (cached?.isThread()) return cached;
+      const prefix = threadPrefix(taskId);
+      const found = client.channels.cache.find(
+        (c): c is AnyThreadChannel => c.isThread() && c.ownerId === client.user?.id && c.name.startsWith(prefix) && !c.locked,
+      ) as AnyThreadChannel | undefined;
+      if (found) known.set(taskId, found.id);
+      return found ?? null;
+    },
+    remember(taskId, thread) {
+      known.set(taskId, thread.id);
+    },
+  };
+}
