@@ -1,9 +1,11 @@
 // POST/GET/DELETE /mcp on the server: the same MCP tools over streamable HTTP, stateless (one MCP server per
-// request). Tools call the REST routes in-process (inject) with the caller's own key, so rules and errors match.
+// request). The tools are an HTTP client of this very server over loopback, with the caller's own key, so rules,
+// errors and long-poll disconnects behave exactly as for a remote agent.
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { createClient, type HttpTransport } from '../cli/client.js';
-import { NetworkError } from '../cli/errors.js';
+import { sendError } from '../api/error-handler.js';
+import { createClient } from '../cli/client.js';
 import { createMcpServer } from './tools.js';
 
 /** MCP clients over HTTP say who they are with these headers (one per agent, so WIP limits apply per agent). */
@@ -17,15 +19,15 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
   return s ? s.slice(0, 200) : undefined;
 };
 
-function injectTransport(app: FastifyInstance, auth: Record<string, string>): HttpTransport {
-  return async ({ method, url, headers, body, signal }) => {
-    try {
-      const res = await app.inject({ method: method as 'GET', url, headers: { ...headers, ...auth }, payload: body, signal });
-      return { status: res.statusCode, text: res.body };
-    } catch (err) {
-      throw new NetworkError(url, (err as Error).message);
-    }
-  };
+/**
+ * This server's own address. Not app.inject: an in-process request cannot be aborted once its body is read,
+ * so a long-poll claim would outlive the MCP client that hung up and claim a task for nobody.
+ */
+function loopbackUrl(app: FastifyInstance): string {
+  const a = app.server.address() as AddressInfo | string | null;
+  if (!a || typeof a === 'string') return 'http://127.0.0.1:0';
+  const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
 }
 
 export function mcpRoutes(app: FastifyInstance): void {
@@ -35,9 +37,10 @@ export function mcpRoutes(app: FastifyInstance): void {
       const v = header(request, name);
       if (v) auth[name] = v;
     }
-    const instanceId = header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
+    // An agent key fixes the identity (the REST routes refuse any other instance_id under it).
+    const instanceId = request.principal?.instanceId ?? header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
     const agent = { instanceId, instanceName: header(request, INSTANCE_NAME_HEADER) ?? instanceId };
-    const server = createMcpServer({ client: createClient({ baseUrl: '', transport: injectTransport(app, auth) }), agent });
+    const server = createMcpServer({ client: createClient({ baseUrl: loopbackUrl(app), headers: auth }), agent });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).
     reply.hijack();
@@ -48,8 +51,11 @@ export function mcpRoutes(app: FastifyInstance): void {
     await server.connect(transport);
     await transport.handleRequest(request.raw, reply.raw, request.body);
   };
-  const schema = { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api' };
-  app.post('/mcp', { schema }, handle);
-  app.get('/mcp', { schema }, handle);
-  app.delete('/mcp', { schema }, handle);
+  app.post('/mcp', { schema: { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api' } }, handle);
+  // Stateless: no session to delete, and no server-initiated messages to stream, so no GET stream that
+  // would stay open for nothing (the MCP spec allows 405 here).
+  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
+    sendError(reply.header('allow', 'POST'), 405, 'METHOD_NOT_ALLOWED', 'This MCP endpoint is stateless: send requests with POST');
+  app.get('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
+  app.delete('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
 }

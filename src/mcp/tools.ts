@@ -18,8 +18,9 @@ const leaseToken = z
   .describe('lease_token returned by claim_next_task; when omitted, this agent\'s instance id proves that it holds the task');
 const label = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$/, 'labels are letters, digits and _ . : / + -');
 
+/** A summary for the model to read, then the data as JSON for the details. */
 const text = (summary: string, data?: unknown): CallToolResult => ({
-  content: [{ type: 'text', text: data === undefined ? summary : `${summary}\n\n${JSON.stringify(data, null, 2)}` }],
+  content: [{ type: 'text', text: summary }, ...(data === undefined ? [] : [{ type: 'text' as const, text: JSON.stringify(data, null, 2) }])],
 });
 
 /** Runs a tool body; a refusal from the server becomes a tool error the model can read and act on. */
