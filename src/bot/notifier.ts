@@ -20,7 +20,7 @@ const BATCH_SENT = `${NOTIFIER_CURSOR}:batch-sent`;
 export type NotifierStore = Pick<Store, 'eventsSince' | 'lastEventId' | 'getCursor' | 'setCursor'>;
 
 export type NotifierOptions = PlanOptions & {
-  /** After the first new event, wait this long so a burst lands in one batch. */
+  /** A batch waits until its first event is this old (or the batch is full), so a burst lands in one batch. */
   coalesceMs: number;
   batchSize?: number;
   retryBaseMs?: number;
@@ -115,8 +115,13 @@ export function createNotifier(deps: NotifierDeps) {
     const events = await store.eventsSince(position!, batchSize);
     if (events.length === 0) {
       await newEvents.wait(idleCheckMs, signal);
-      // Let a burst finish arriving so it becomes one batch (and one summary).
-      await sleep(options.coalesceMs, signal);
+      return null;
+    }
+    // A batch spans at least `coalesceMs` from its first event (unless full), so a burst of
+    // changes lands in few batches and each becomes one summary instead of a message per task.
+    const youngFor = events[0]!.at + options.coalesceMs - now();
+    if (events.length < batchSize && youngFor > 0) {
+      await sleep(youngFor, signal);
       return null;
     }
     const ready = settled(events, position!);
