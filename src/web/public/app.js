@@ -59,7 +59,12 @@ function selectStatus(status) {
   activeStatus = status;
   renderSummary();
   renderBoard(state, activeStatus, openTask);
-  byId(`col-${status}`)?.scrollIntoView({ behavior: 'smooth', block: 'nearest', inline: 'start' });
+  const column = byId(`col-${status}`);
+  if (!column || matchMedia('(max-width: 760px)').matches) return;
+  column.scrollIntoView({ behavior: 'smooth', block: 'nearest' });
+  column.classList.remove('flash');
+  void column.offsetWidth; // restart the animation on a second click
+  column.classList.add('flash');
 }
 
 // ---------------------------------------------------------------- loading

@@ -16,14 +16,20 @@ export function createDetail({ api, toast }) {
   let openId = null;
   let refreshTimer = null;
   let loadSeq = 0;
+  /** { taskId, timer } while the first click on "Cancel task" waits for the second. */
+  let cancelArmed = null;
 
   dialog.addEventListener('click', (e) => {
     if (e.target === dialog) dialog.close(); // a click on the backdrop
   });
-  dialog.addEventListener('close', () => (openId = null));
+  dialog.addEventListener('close', () => {
+    openId = null;
+    clearTimeout(refreshTimer); // a redraw queued by an event must not outlive the dialog
+  });
 
   async function load() {
     const id = openId;
+    if (id === null) return;
     const seq = ++loadSeq;
     try {
       const data = await api.get(`api/tasks/${id}`);
@@ -70,19 +76,23 @@ export function createDetail({ api, toast }) {
       );
       out.push(h('label', { class: 'inline' }, 'Priority ', select));
 
-      // Two clicks to cancel: a stray tap on a phone should not end someone's task.
-      const cancel = h('button', { type: 'button', class: 'danger', id: 'detail-cancel' }, 'Cancel task');
-      let armed = null;
+      // Two clicks to cancel: a stray tap on a phone should not end someone's task. The armed
+      // state lives outside the button, which a live redraw of the dialog replaces.
+      const armed = cancelArmed?.taskId === task.id;
+      const cancel = h('button', { type: 'button', class: 'danger', id: 'detail-cancel' }, armed ? 'Click again to cancel' : 'Cancel task');
       cancel.addEventListener('click', () => {
-        if (!armed) {
+        if (cancelArmed?.taskId !== task.id) {
+          clearTimeout(cancelArmed?.timer);
           cancel.textContent = 'Click again to cancel';
-          armed = setTimeout(() => {
-            armed = null;
-            cancel.textContent = 'Cancel task';
+          const timer = setTimeout(() => {
+            cancelArmed = null;
+            if (cancel.isConnected) cancel.textContent = 'Cancel task';
           }, 4000);
+          cancelArmed = { taskId: task.id, timer };
           return;
         }
-        clearTimeout(armed);
+        clearTimeout(cancelArmed.timer);
+        cancelArmed = null;
         act(`Task #${task.id} cancelled`, () => api.post(`api/tasks/${task.id}/cancel`, {}));
       });
       out.push(cancel);

@@ -15,7 +15,7 @@ const RANK = { high: 0, medium: 1, low: 2 };
 
 export function createState() {
   return {
-    /** id → { task (wire JSON), eventId: the last event that set it, or the position a list load started at } */
+    /** id → { task (wire JSON), eventId: the event that set it or the position a list load started at, fromEvent } */
     tasks: new Map(),
     /** status → next_cursor of its column (null: everything is loaded) */
     cursors: new Map(),
@@ -47,14 +47,21 @@ export function tasksIn(state, status) {
   return out.sort(compareIn(status));
 }
 
-/** Applies one live event; events arrive in order, so the newest snapshot always wins. */
+/**
+ * Applies one live event. Events of one task come in id order, except that on PostgreSQL a row
+ * committed late can arrive after higher ids: an event older than what the card shows is skipped.
+ */
 export function applyEvent(state, data, id) {
   if (id !== null && id > state.lastEventId) state.lastEventId = id;
   if (data.type === 'purged' || !data.task) {
     if (data.task_id !== null) state.tasks.delete(data.task_id);
     return;
   }
-  state.tasks.set(data.task.id, { task: data.task, eventId: id ?? state.lastEventId });
+  const current = state.tasks.get(data.task.id);
+  if (current && id !== null) {
+    if (current.fromEvent ? current.eventId > id : Date.parse(data.task.updated_at) < Date.parse(current.task.updated_at)) return;
+  }
+  state.tasks.set(data.task.id, { task: data.task, eventId: id ?? state.lastEventId, fromEvent: true });
 }
 
 /**
@@ -66,7 +73,7 @@ export function mergeLoaded(state, loadedTasks, startedAt, { replace }) {
   for (const task of loadedTasks) {
     const current = state.tasks.get(task.id);
     if (current && current.eventId > startedAt) continue;
-    next.set(task.id, { task, eventId: startedAt });
+    next.set(task.id, { task, eventId: startedAt, fromEvent: false });
   }
   if (replace) for (const [id, entry] of state.tasks) if (entry.eventId > startedAt) next.set(id, entry);
   state.tasks = next;

@@ -1,0 +1,327 @@
+// The dashboard in a real browser (Debian's chromium via playwright-core) against a real server on a loopback port.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { tempDir } from '../helpers/stores.js';
+import { restClient, seedFleet, type Rest } from './seed.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const KEY = 'test-key';
+const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+if (!existsSync(CHROMIUM)) console.warn(`dashboard browser tests skipped: ${CHROMIUM} is missing (apt-get install chromium)`);
+
+describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
+  const dir = tempDir();
+  let server: RunningServer;
+  let browser: Browser;
+  let rest: Rest;
+  /** Console errors and uncaught exceptions of the test's pages, checked at its end. */
+  const problems: string[] = [];
+  const pages: Page[] = [];
+  /** Console messages a test expects (e.g. the cut stream in the reconnect test). */
+  let expectedConsole: RegExp | null = null;
+
+  beforeAll(async () => {
+    server = await startServer(
+      loadConfig({ API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: KEY, DB_PATH: join(dir.path, 'athena.db'), LOG_LEVEL: 'silent' }),
+      silentLogger,
+    );
+    rest = restClient(server.url, KEY);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    });
+  });
+
+  afterEach(async () => {
+    for (const page of pages.splice(0)) await page.close();
+    problems.length = 0;
+    expectedConsole = null;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    dir.cleanup();
+  });
+
+  async function newPage(options: { signedIn?: boolean; width?: number; height?: number; url?: string } = {}): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: options.height ?? 860 } });
+    page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+    pages.push(page);
+    page.setDefaultTimeout(8000); // well under the test's timeout, so a failure names the step
+    page.on('console', (msg) => {
+      // HTTP failures are reported below with their URL; anything else logged as an error is a bug (CSP violations included).
+      if (msg.type() !== 'error' || /the server responded with a status/.test(msg.text()) || expectedConsole?.test(msg.text())) return;
+      problems.push(`console: ${msg.text()}`);
+    });
+    page.on('response', async (res) => {
+      // A refused key is an expected 401 in the sign-in test; any other error answer is a bug.
+      if (res.status() < 400 || res.status() === 401) return;
+      problems.push(`${res.status()} ${res.request().method()} ${res.url()} ${await res.text().catch(() => '')}`);
+    });
+    if (options.signedIn !== false) await page.addInitScript((key) => sessionStorage.setItem('athena.apiKey', key), KEY);
+    await page.goto(options.url ?? server.url);
+    if (options.signedIn !== false) await live(page);
+    return page;
+  }
+
+  const live = (page: Page) => page.locator('#conn[data-state="live"]').waitFor();
+  const cardIn = (page: Page, status: string, id: number) => page.locator(`.column[data-status="${status}"] .card[data-task-id="${id}"]`);
+  const create = async (description: string, extra: Record<string, unknown> = {}) => (await rest('POST', '/api/tasks', { description, ...extra })).task_id as number;
+  const statusOf = async (id: number) => (await rest('GET', `/api/tasks/${id}`)).task;
+  /** Claims this very task (tests share one queue, so claim-next could pick another). */
+  const claimTask = async (id: number, instance: string, name: string) =>
+    (await rest('POST', `/api/tasks/${id}/claim`, { instance_id: instance, instance_name: name })) as { task_id: number; lease_token: string };
+
+  async function openDetail(page: Page, id: number) {
+    await page.locator(`.card[data-task-id="${id}"]`).click();
+    await page.locator('#detail .detail-head h2', { hasText: `Task #${id}` }).waitFor();
+    await page.locator('#detail .detail-body').waitFor();
+  }
+
+  function noProblems() {
+    expect(problems.splice(0)).toEqual([]);
+  }
+
+  it('shows nothing without the key, refuses a wrong one, then shows the live board', async () => {
+    const secret = await create('a task only signed-in people may see');
+    const page = await newPage({ signedIn: false });
+    await page.locator('#login-key').waitFor();
+    expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(await page.content()).not.toContain('only signed-in people');
+
+    await page.fill('#login-key', 'wrong-key');
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#login-error', { hasText: /refused/ }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('athena.apiKey'))).toBeNull();
+
+    await page.fill('#login-key', KEY);
+    await page.click('#login-form button[type=submit]');
+    await live(page);
+    await cardIn(page, 'pending', secret).waitFor();
+    // The key stays in this tab's session storage, never in the address bar.
+    expect(page.url()).not.toContain(KEY);
+    expect(await page.evaluate(() => sessionStorage.getItem('athena.apiKey'))).toBe(KEY);
+
+    await page.click('#sign-out');
+    await page.locator('#login-key').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('athena.apiKey'))).toBeNull();
+    noProblems();
+  });
+
+  it('a task created through REST appears live, without a reload, and counters follow', async () => {
+    const page = await newPage();
+    await page.evaluate(() => ((window as any).__sameDocument = true));
+    const before = Number(await page.locator('.counter[data-status="pending"] .n').textContent());
+
+    const id = await create('appears without reload', { priority: 'high', labels: ['live'], project: 'dash' });
+    const card = cardIn(page, 'pending', id);
+    await card.waitFor();
+    expect(await card.locator('.desc').textContent()).toBe('appears without reload');
+    expect(await card.locator('.chip').allTextContents()).toEqual(['dash', 'live']);
+    await page.locator(`.counter[data-status="pending"] .n`, { hasText: String(before + 1) }).waitFor();
+    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+    // A claim moves it to In progress with the agent's name and a lease countdown.
+    await rest('POST', `/api/tasks/${id}/claim`, { instance_id: 'host-live', instance_name: 'agent-live', lease_seconds: 600 });
+    const working = cardIn(page, 'in_progress', id);
+    await working.waitFor();
+    expect(await working.locator('.agent').textContent()).toBe('agent-live');
+    expect(await working.locator('.lease').textContent()).toMatch(/^lease (9:5\d|10:00)$/);
+    await page.locator('#instances .instance-name', { hasText: 'agent-live' }).waitFor();
+    noProblems();
+  });
+
+  it('shows an XSS payload as text everywhere and never runs it', async () => {
+    const page = await newPage();
+    const id = await create(XSS, { project: XSS });
+    await cardIn(page, 'pending', id).waitFor();
+    const held = await claimTask(id, 'host-xss', XSS);
+    await rest('POST', `/api/tasks/${id}/ask`, { lease_token: held.lease_token, question: XSS });
+    const card = cardIn(page, 'needs_input', id);
+    await card.waitFor();
+    expect(await card.locator('.desc').textContent()).toBe(XSS);
+    expect(await card.locator('.question').textContent()).toBe(XSS);
+    expect(await card.locator('.agent').textContent()).toBe(XSS);
+
+    await openDetail(page, id);
+    expect(await page.locator('#detail .desc-full').textContent()).toBe(XSS);
+    expect(await page.locator('#detail .log').textContent()).toContain(XSS);
+    await page.waitForTimeout(300); // give a broken image's onerror the chance to fire
+    expect(await page.evaluate(() => document.querySelectorAll('img[src="x"]').length)).toBe(0);
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    noProblems();
+  });
+
+  it('adds a task with the form, then cancels it and changes a priority from the UI', async () => {
+    const page = await newPage();
+    await page.click('#new-task');
+    await page.fill('#new-description', 'made in the browser');
+    await page.selectOption('#new-priority', 'low');
+    await page.fill('#new-labels', 'ui, web');
+    await page.fill('#new-project', 'athena');
+    await page.click('#new-submit');
+    const made = page.locator('.column[data-status="pending"] .card', { hasText: 'made in the browser' });
+    await made.waitFor();
+    const id = Number(await made.getAttribute('data-task-id'));
+    expect(await statusOf(id)).toMatchObject({ status: 'pending', priority: 'low', labels: ['ui', 'web'], project: 'athena' });
+
+    // Priority: the low task jumps ahead of a medium one in the pending column.
+    const medium = await create('a medium task');
+    await cardIn(page, 'pending', medium).waitFor();
+    const order = () => page.locator('.column[data-status="pending"] .card').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.taskId)));
+    expect((await order()).indexOf(id)).toBeGreaterThan((await order()).indexOf(medium));
+    await openDetail(page, id);
+    await page.selectOption('#detail-priority', 'high');
+    await page.locator('.toast', { hasText: `Priority of #${id} set to high` }).waitFor();
+    await page.locator(`.column[data-status="pending"] .card[data-task-id="${id}"] .prio`, { hasText: 'high' }).waitFor();
+    expect((await order()).indexOf(id)).toBeLessThan((await order()).indexOf(medium));
+    expect((await statusOf(id)).priority).toBe('high');
+
+    // Cancel takes two clicks.
+    await page.click('#detail-cancel');
+    expect((await statusOf(id)).status).toBe('pending');
+    await page.click('#detail-cancel');
+    await cardIn(page, 'cancelled', id).waitFor();
+    await page.locator('#detail .badge', { hasText: 'Cancelled' }).waitFor();
+    expect((await statusOf(id)).status).toBe('cancelled');
+    expect(await page.locator('#detail .log .action').allTextContents()).toEqual(['created', 'priority', 'cancelled']);
+    noProblems();
+  });
+
+  it('answers a task that needs input and retries a failed one', async () => {
+    const page = await newPage();
+    const asking = await create('needs a human', { labels: ['qa'] });
+    const held = await claimTask(asking, 'host-q', 'agent-q');
+    await rest('POST', `/api/tasks/${asking}/ask`, { lease_token: held.lease_token, question: 'Which branch?' });
+    await cardIn(page, 'needs_input', asking).waitFor();
+    await openDetail(page, asking);
+    await page.fill('#detail-answer', 'use main');
+    await page.click('.answer-form button[type=submit]');
+    await cardIn(page, 'in_progress', asking).waitFor();
+    expect(await statusOf(asking)).toMatchObject({ status: 'in_progress', answer: 'use main', instance_id: 'host-q' });
+    await page.keyboard.press('Escape');
+
+    const failing = await create('will fail', { labels: ['fails'] });
+    const f = await claimTask(failing, 'host-f', 'agent-f');
+    await rest('POST', `/api/tasks/${failing}/fail`, { lease_token: f.lease_token, error: 'boom' });
+    const failedCard = cardIn(page, 'failed', failing);
+    await failedCard.waitFor();
+    expect(await failedCard.locator('.error-text').textContent()).toBe('boom');
+    await openDetail(page, failing);
+    await page.click('#detail-retry');
+    await cardIn(page, 'pending', failing).waitFor();
+    expect((await statusOf(failing)).status).toBe('pending');
+    noProblems();
+  });
+
+  it('filters by label, project and agent, and searches text, for loaded and live tasks', async () => {
+    const page = await newPage();
+    const red = await create('paint the shed red', { labels: ['paint'], project: 'garden' });
+    const blue = await create('paint the fence blue', { labels: ['paint'], project: 'house' });
+    const other = await create('mow the lawn', { project: 'garden' });
+    await cardIn(page, 'pending', other).waitFor();
+    const visible = () => page.locator('.column[data-status="pending"] .card').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.taskId)));
+
+    await page.fill('#f-label', 'paint');
+    await page.waitForFunction((ids) => ids.every((id) => document.querySelector(`.card[data-task-id="${id}"]`)) && document.querySelectorAll('.column[data-status="pending"] .card').length === 2, [red, blue]);
+    expect((await visible()).sort()).toEqual([red, blue].sort());
+    expect(page.url()).toContain('label=paint');
+
+    await page.fill('#f-project', 'garden');
+    await page.waitForFunction(() => document.querySelectorAll('.column[data-status="pending"] .card').length === 1);
+    expect(await visible()).toEqual([red]);
+
+    // A live task that does not match stays out; one that matches comes in.
+    const later = await create('paint the gate', { labels: ['paint'], project: 'garden' });
+    await create('paint elsewhere', { labels: ['paint'], project: 'elsewhere' });
+    await cardIn(page, 'pending', later).waitFor();
+    expect((await visible()).sort()).toEqual([red, later].sort());
+
+    await page.click('#f-clear');
+    await page.fill('#f-q', 'FENCE');
+    await page.waitForFunction(() => document.querySelectorAll('.column[data-status="pending"] .card').length === 1);
+    expect(await visible()).toEqual([blue]);
+
+    await page.fill('#f-q', '');
+    const held = await claimTask(red, 'host-filter', 'agent-filter');
+    await page.locator('#f-agent option[value="host-filter"]').waitFor({ state: 'attached' });
+    await page.selectOption('#f-agent', 'host-filter');
+    await page.waitForFunction(() => document.querySelectorAll('.column .card').length === 1);
+    expect(await page.locator(`.column[data-status="in_progress"] .card`).getAttribute('data-task-id')).toBe(String(held.task_id));
+    noProblems();
+  });
+
+  it('after the connection drops, reconnects with Last-Event-ID and gets what it missed without reloading', async () => {
+    const page = await newPage();
+    await page.waitForTimeout(500); // let the first counters load settle: no request in flight when we cut
+    const eventRequests: string[] = [];
+    const listLoads: string[] = [];
+    page.on('request', (req) => {
+      if (req.url().includes('/api/events')) eventRequests.push(req.headers()['last-event-id'] ?? '(none)');
+      if (/\/api\/tasks\?/.test(req.url())) listLoads.push(req.url());
+    });
+    const lastSeen = await server.queue.store.lastEventId();
+
+    expectedConsole = /ERR_INCOMPLETE_CHUNKED_ENCODING/; // the browser's note about the cut stream
+    server.app.server.closeAllConnections(); // the stream (and every other socket) drops at once
+    // In-process (every socket was just cut), well before the client's first retry after ≥0.75 s.
+    const { task: missedTask } = await server.queue.create({ description: 'created while the dashboard was disconnected' });
+    const missed = missedTask.id;
+    await page.locator('#conn[data-state="retrying"]').waitFor();
+    await cardIn(page, 'pending', missed).waitFor();
+    await live(page);
+
+    expect(eventRequests[0]).toBe(String(lastSeen));
+    expect(listLoads).toEqual([]); // resumed from the stream, not by reloading the columns
+    noProblems();
+  });
+
+  it('fits a phone: one column at a time, switched with the counters', async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    expect(await page.locator('.column[data-status="pending"]').isVisible()).toBe(true);
+    expect(await page.locator('.column[data-status="completed"]').isVisible()).toBe(false);
+    await page.click('.counter[data-status="completed"]');
+    expect(await page.locator('.column[data-status="completed"]').isVisible()).toBe(true);
+    expect(await page.locator('.column[data-status="pending"]').isVisible()).toBe(false);
+    // Nothing is wider than the screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    noProblems();
+  });
+
+  it('renders a busy fleet (screenshot for the README)', async () => {
+    // Its own server, so the picture shows a realistic fleet rather than the other tests' leftovers.
+    const fleetDir = tempDir();
+    const fleet = await startServer(
+      loadConfig({ API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: KEY, DB_PATH: join(fleetDir.path, 'athena.db'), LOG_LEVEL: 'silent' }),
+      silentLogger,
+    );
+    try {
+      await seedFleet(restClient(fleet.url, KEY));
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const page = await newPage({ width: 1440, height: 900, url: fleet.url });
+      await page.locator('.column[data-status="needs_input"] .card').first().waitFor();
+      await page.locator('.counter.total .n', { hasText: '9' }).waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png') });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-phone.png') });
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await openDetail(page, Number(await page.locator('.column[data-status="needs_input"] .card').first().getAttribute('data-task-id')));
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard-detail.png') });
+      expect(existsSync(join(ARTIFACTS, 'dashboard.png'))).toBe(true);
+      await page.close();
+      noProblems();
+    } finally {
+      await fleet.close();
+      fleetDir.cleanup();
+    }
+  });
+});
