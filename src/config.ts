@@ -35,7 +35,17 @@ export const configSchema = z.object({
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TZ: z.string().default('UTC'),
+  TZ: z
+    .string()
+    .default('UTC')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'unknown time zone (use an IANA name such as UTC or Europe/Paris)'),
 
   DISCORD_TOKEN: optionalString,
   DISCORD_GUILD_ID: optionalString,

@@ -25,17 +25,15 @@ async function serve(): Promise<void> {
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    log.info({ signal }, 'shutting down');
+    log.info({ signal }, 'shutting down (a second signal exits at once)');
+    // server.close() bounds each step itself; this is the last resort if something still hangs.
     const force = setTimeout(() => {
       log.error('shutdown took too long: exiting');
       process.exit(1);
-    }, 10_000);
+    }, 8_000);
     force.unref();
     server.close().then(
-      () => {
-        log.flush?.();
-        process.exit(0);
-      },
+      () => process.exit(0),
       (err) => {
         log.error({ err }, 'shutdown failed');
         process.exit(1);
@@ -44,6 +42,34 @@ async function serve(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function backupCommand(options: { out?: string }): Promise<void> {
+  const config = loadConfig();
+  if (config.DATABASE_URL) {
+    throw new Error('DATABASE_URL is set: back PostgreSQL up with pg_dump, e.g. pg_dump "$DATABASE_URL" > athena.sql');
+  }
+  const { join } = await import('node:path');
+  const { backupDatabase, backupDirFor, backupFileName } = await import('./ops/backup.js');
+  const out = options.out ?? join(backupDirFor(config), backupFileName(config.DB_PATH, Date.now()));
+  const result = await backupDatabase(config.DB_PATH, out);
+  process.stdout.write(
+    `Backup written to ${result.path}\n  ${result.tasks} task(s), ${result.logs} log row(s), ${(result.bytes / 1_048_576).toFixed(1)} MB, integrity_check ok, ${result.durationMs} ms\n`,
+  );
+}
+
+async function restoreCommand(file: string, options: { force?: boolean }): Promise<void> {
+  const config = loadConfig();
+  if (config.DATABASE_URL) {
+    throw new Error('DATABASE_URL is set: restore PostgreSQL with psql or pg_restore from your pg_dump file');
+  }
+  const { restoreDatabase } = await import('./ops/restore.js');
+  const result = await restoreDatabase({ from: file, dbPath: config.DB_PATH, force: options.force });
+  process.stdout.write(
+    `Restored ${file} into ${config.DB_PATH} (${result.restored.tasks} task(s), integrity_check ok)\n` +
+      (result.previousCopy ? `  The database it replaced is kept as ${result.previousCopy}\n` : '') +
+      '  Start the server again: athena serve\n',
+  );
 }
 
 async function migrateDataCommand(options: { from: string; to: string }): Promise<void> {
@@ -59,5 +85,16 @@ export function registerServerCommands(program: Command): void {
     .requiredOption('--from <store>', 'source: sqlite:<path> or postgres://user@host:5432/db')
     .requiredOption('--to <store>', 'target (must be empty): postgres://… or sqlite:<path>')
     .action(migrateDataCommand);
+  program
+    .command('backup')
+    .description('write a verified snapshot of the SQLite database (safe while the server runs)')
+    .option('--out <file>', 'where to write it (default: BACKUP_DIR/athena-<time>.db)')
+    .action(backupCommand);
+  program
+    .command('restore')
+    .description('replace the SQLite database with a backup (stop the server first; the replaced file is kept)')
+    .argument('<file>', 'backup file to restore')
+    .option('--force', 'take over a lock written on another host (only when that server is surely stopped)')
+    .action(restoreCommand);
   registerKeysCommands(program);
 }

@@ -16,6 +16,11 @@ import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 import { startDiscordBot, type DiscordBot } from './bot/bot.js';
+import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
+import { startServerLoops } from './jobs/server-loops.js';
+import { buildDailySummary, summaryText } from './jobs/summary.js';
+import { createMetrics, type Metrics } from './metrics/registry.js';
+import { acquireDbLock, describeHolder, type DbLock } from './ops/lock.js';
 
 export type RunningServer = {
   app: FastifyInstance;
@@ -27,12 +32,41 @@ export type RunningServer = {
   apiKey: ResolvedKey;
   /** Whether this replica runs the loops and the Discord gateway (always, on SQLite). */
   leadership: Leadership;
+  /** The background loops' runner: their state, and where more loops start. */
+  loops: LoopRunner;
+  metrics: Metrics;
   /** Stops taking requests, releases long-poll waiters, stops loops, closes the database. */
   close(): Promise<void>;
 };
 
+/** How long shutdown waits for in-flight requests, then for loop runs, before cutting them off. */
+const DRAIN_REQUESTS_MS = 3000;
+const DRAIN_LOOPS_MS = 3000;
+
+function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout>;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  return Promise.race([promise.then(() => true), late]).finally(() => clearTimeout(timer));
+}
+
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
-  const { store, db } = await openStore(config, { log: log.child({ room: 'store' }) });
+  // One server per SQLite file: a second one refuses to start, and `athena restore` checks this lock.
+  let dbLock: DbLock | null = null;
+  if (!config.DATABASE_URL && config.DB_PATH !== ':memory:') {
+    const lock = acquireDbLock(config.DB_PATH, 'serve', { takeForeign: true });
+    if (lock.replaced.kind === 'foreign' || lock.replaced.kind === 'stale') {
+      log.warn({ previous: describeHolder(lock.replaced.holder), lock: lock.path }, 'took over the database lock of a process that is gone');
+    }
+    dbLock = lock;
+  }
+  let opened: Awaited<ReturnType<typeof openStore>>;
+  try {
+    opened = await openStore(config, { log: log.child({ room: 'store' }) });
+  } catch (err) {
+    dbLock?.release();
+    throw err;
+  }
+  const { store, db } = opened;
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
   const bus = createReplicaBus(createEventBus((err) => log.error({ err }, 'event listener failed')));
   const queue = createQueue({
@@ -52,6 +86,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let leadership: Leadership | null = null;
   const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
   let discord: DiscordBot | null = null;
+  const metrics = createMetrics({ queue });
+  const loops = createLoopRunner({ log, onRunEnd: metrics.observeLoopRun });
 
   const app = await buildApp(
     {
@@ -61,7 +97,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       authenticate: keyAuthenticator({ adminKey: apiKey.key, keys, now: queue.now }),
       keys,
       ready: () => ready,
-      health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}) }),
+      health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
+      metrics,
+      summary: () => buildDailySummary(db, queue.now(), { retentionDays: config.RETENTION_DAYS }),
     },
     { logger: log.child({ room: 'api' }) },
   );
@@ -71,29 +109,50 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const stopLoops = new AbortController();
   const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
-  // Exactly one replica runs the periodic loops and the Discord gateway; on SQLite, this one.
+
+  // Long-poll claims answer at once when shutdown starts — after new requests get 503, before the
+  // server waits for in-flight ones, each of which a waiting claim would otherwise hold up.
+  app.addHook('preClose', async () => waiters.releaseAll());
+
+  try {
+    await app.listen({ host: config.API_HOST, port: config.API_PORT });
+  } catch (err) {
+    stopLoops.abort();
+    await feed.stopped;
+    await db.close();
+    dbLock?.release();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
+  const shownHost = config.API_HOST === '0.0.0.0' || config.API_HOST === '::' ? 'localhost' : config.API_HOST;
+  const url = `http://${shownHost}:${port}`;
+  ready = true;
+
+  // Once the app serves: exactly one replica runs the periodic loops and the Discord gateway; on SQLite, this one.
   leadership = runWhileLeader(
     db,
     stopLoops.signal,
     (leaderSignal) => {
       // Connects in the background: Discord being down or refusing the token never blocks the API.
       if (config.DISCORD_TOKEN) discord = startDiscordBot({ token: config.DISCORD_TOKEN, config, queue, log: log.child({ room: 'discord' }) }, leaderSignal);
-      const sweeper = setInterval(() => {
-        queue.sweepExpiredLeases().catch((err) => log.error({ err, loop: 'sweeper' }, 'lease sweep failed'));
-      }, config.SWEEP_INTERVAL_SECONDS * 1000);
-      sweeper.unref();
-      leaderSignal.addEventListener('abort', () => clearInterval(sweeper));
+      const background = startServerLoops(
+        {
+          config,
+          queue,
+          db,
+          log,
+          runner: loops,
+          // Logged here; the Discord notifier can post it as well.
+          onSummary: (summary) => log.info({ loop: 'summary' }, summaryText(summary, config.TZ)),
+        },
+        leaderSignal,
+      );
+      return background.stopped;
     },
     { log },
   );
   const running = leadership;
-
-  await app.listen({ host: config.API_HOST, port: config.API_PORT });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.API_PORT;
-  const shownHost = config.API_HOST === '0.0.0.0' || config.API_HOST === '::' ? 'localhost' : config.API_HOST;
-  const url = `http://${shownHost}:${port}`;
-  ready = true;
 
   let closing: Promise<void> | null = null;
   return {
@@ -105,14 +164,29 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     db,
     apiKey,
     leadership: running,
+    loops,
+    metrics,
     close() {
       closing ??= (async () => {
         ready = false;
+        // 1. Stop accepting (new requests get 503), release long-poll waiters (the preClose hook),
+        //    let in-flight requests finish — for a few seconds, then cut their connections.
+        const appClosed = app.close();
+        if (!(await within(appClosed, DRAIN_REQUESTS_MS))) {
+          log.warn({ waitedMs: DRAIN_REQUESTS_MS }, 'requests still running at shutdown: closing their connections');
+          app.server.closeAllConnections();
+          await appClosed;
+        }
+        // 2. Loops, the bot, leadership and the event feed stop through their signal; work in flight gets a moment.
         stopLoops.abort();
-        waiters.releaseAll();
-        await app.close();
-        await Promise.all([running.stopped, feed.stopped, discord?.stopped]);
+        if (!(await within(Promise.all([running.stopped, feed.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
+          log.warn({ waitedMs: DRAIN_LOOPS_MS }, 'background work still running at shutdown: closing the database under it');
+        }
+        metrics.close();
+        // 3. Logs written out, then the database closed and its lock released.
+        await within(new Promise<void>((resolve) => log.flush(() => resolve())), 1000);
         await db.close();
+        dbLock?.release();
       })();
       return closing;
     },

@@ -2,7 +2,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../core/events.js';
 import type { Queue } from '../core/queue.js';
-import { TASK_STATUSES, type TaskEvent } from '../core/types.js';
+import { INSTANCE_STATUSES, TASK_STATUSES, type Stats, type TaskEvent } from '../core/types.js';
 import type { LoopRunOutcome } from '../jobs/loop-runner.js';
 
 export type Metrics = {
@@ -30,30 +30,52 @@ export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bu
   const registry = new Registry();
   if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const databaseUp = new Gauge({ name: 'athena_database_up', help: '1 when the last scrape could read the queue from the database', registers: [registry] });
-  const oldestPending = new Gauge({
-    name: 'athena_oldest_pending_task_age_seconds',
-    help: 'Age of the oldest pending task (0 when none is pending)',
+  // One stats read per scrape, shared by the gauges below (the registry collects them concurrently).
+  let reading: Promise<Stats | null> | null = null;
+  const readStats = (): Promise<Stats | null> =>
+    (reading ??= queue
+      .stats()
+      .catch(() => null)
+      .finally(() => {
+        reading = null;
+      }));
+
+  new Gauge({
+    name: 'athena_database_up',
+    help: '1 when this scrape could read the queue from the database',
     registers: [registry],
+    async collect() {
+      this.set((await readStats()) ? 1 : 0);
+    },
   });
-  const instances = new Gauge({ name: 'athena_instances', help: 'Agents by status (idle, working, offline)', labelNames: ['status'], registers: [registry] });
   new Gauge({
     name: 'athena_tasks',
     help: 'Tasks by state, read from the database at scrape time',
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      try {
-        const stats = await queue.stats();
-        for (const state of TASK_STATUSES) this.set({ state }, stats.byStatus[state] ?? 0);
-        oldestPending.set(stats.oldestPendingAt === null ? 0 : Math.max(0, (queue.now() - stats.oldestPendingAt) / 1000));
-        instances.reset();
-        for (const instance of stats.instances) instances.inc({ status: instance.status });
-        databaseUp.set(1);
-      } catch {
-        // The scrape still answers; the failure shows as athena_database_up 0.
-        databaseUp.set(0);
-      }
+      const stats = await readStats();
+      if (stats) for (const state of TASK_STATUSES) this.set({ state }, stats.byStatus[state] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'athena_oldest_pending_task_age_seconds',
+    help: 'Age of the oldest pending task (0 when none is pending)',
+    registers: [registry],
+    async collect() {
+      const stats = await readStats();
+      if (stats) this.set(stats.oldestPendingAt === null ? 0 : Math.max(0, (queue.now() - stats.oldestPendingAt) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'athena_instances',
+    help: 'Agents by status (idle, working, offline)',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const stats = await readStats();
+      if (!stats) return;
+      for (const status of INSTANCE_STATUSES) this.set({ status }, stats.instances.filter((i) => i.status === status).length);
     },
   });
 
@@ -67,7 +89,11 @@ export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bu
     registers: [registry],
   });
 
-  const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
+  // Each replica counts the transitions it made itself (a replica's bus also carries the others'
+  // events), so summing a counter over replicas gives the cluster's total.
+  const bus = queue.bus as EventBus & { onLocalEvent?: EventBus['subscribe'] };
+  const listen = bus.onLocalEvent ? bus.onLocalEvent.bind(bus) : bus.subscribe.bind(bus);
+  const unsubscribe = listen((event: TaskEvent) => {
     const counter = transitions[event.type as keyof typeof TRANSITION_COUNTERS];
     if (!counter) return;
     counter.inc();
