@@ -1,24 +1,14 @@
 // The task lifecycle: each transition validates, runs one atomic store call, and emits its events.
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import type { BulkFilter, ExportData, LabelScope, Store, TransitionOutcome, TransitionSpec } from '../store/store.js';
+import type { LabelScope, Store, TransitionOutcome, TransitionSpec } from '../store/store.js';
 import { retryDelayMs } from './backoff.js';
+import { refusalError } from './refusals.js';
+import { createQueueReads } from './queue-reads.js';
+import { createBulkActions } from './bulk-actions.js';
 import type { EventBus } from './events.js';
 import { LIMITS } from './limits.js';
-import {
-  HELD_STATUSES,
-  type ClaimedTask,
-  type Instance,
-  type NewTask,
-  type Priority,
-  type Stats,
-  type Task,
-  type TaskEvent,
-  type TaskFilter,
-  type TaskLog,
-  type TaskPage,
-  type TaskStatus,
-} from './types.js';
+import type { ClaimedTask, NewTask, Priority, Task, TaskEvent, TaskStatus } from './types.js';
 
 export type QueueConfig = {
   /** Default lease length; an agent may ask for another within [leaseMinMs, leaseMaxMs]. */
@@ -79,11 +69,7 @@ export function createQueue(deps: QueueDeps) {
     return ms;
   };
 
-  async function mustGet(id: number): Promise<Task> {
-    const task = await store.getTask(id);
-    if (!task) throw new NotFoundError(`Task #${id} not found`, { taskId: id });
-    return task;
-  }
+  const reads = createQueueReads(store, now);
 
   /** Runs a transition; on refusal, explains why with the task's current state. */
   async function transition(spec: TransitionSpec, verb: string): Promise<Task> {
@@ -92,34 +78,7 @@ export function createQueue(deps: QueueDeps) {
       publish(outcome.events);
       return outcome.task;
     }
-    const current = outcome.current;
-    const id = spec.taskId;
-    if (!current) throw new NotFoundError(`Task #${id} not found`, { taskId: id });
-    if (!spec.from.includes(current.status)) {
-      const code = spec.from.length === 1 && spec.from[0] === 'pending' ? 'NOT_PENDING' : 'CONFLICT';
-      throw new ConflictError(code, `Cannot ${verb} task #${id}: it is ${current.status}`, { taskId: id, status: current.status });
-    }
-    if (spec.leaseToken !== undefined || spec.instanceId !== undefined) {
-      const holder = current.instanceName ?? current.instanceId;
-      if (spec.instanceId !== undefined && current.instanceId !== spec.instanceId) {
-        throw new ConflictError('LEASE_MISMATCH', `Cannot ${verb} task #${id}: it is held by ${holder ?? 'nobody'}, not ${spec.instanceId}`, { taskId: id });
-      }
-      if (spec.leaseToken !== undefined) {
-        throw new ConflictError(
-          'LEASE_MISMATCH',
-          `Cannot ${verb} task #${id}: the lease token is stale (the lease expired and the task was requeued or claimed by another agent)`,
-          { taskId: id },
-        );
-      }
-    }
-    if (spec.wipLimit && (outcome.heldByInstance ?? 0) >= spec.wipLimit.max) {
-      throw new ConflictError('WIP_LIMIT', `Instance ${spec.wipLimit.instanceId} already holds ${outcome.heldByInstance} task(s) (limit ${spec.wipLimit.max}); finish one first`, { limit: spec.wipLimit.max });
-    }
-    if (spec.claimable) {
-      const waiting = current.runAfter > spec.now ? `it is scheduled for ${new Date(current.runAfter).toISOString()}` : 'its dependencies are not all completed';
-      throw new ConflictError('NOT_CLAIMABLE', `Cannot ${verb} task #${id}: ${waiting}`, { taskId: id, dependsOn: current.dependsOn, runAfter: current.runAfter });
-    }
-    throw new ConflictError('CONFLICT', `Cannot ${verb} task #${id} right now; it changed concurrently, try again`, { taskId: id });
+    throw refusalError(spec, outcome.current, outcome.heldByInstance, verb);
   }
 
   /** Both, when both are given: an agent whose identity is fixed (by its key) may not use another's token. */
@@ -294,7 +253,7 @@ export function createQueue(deps: QueueDeps) {
 
     async fail(id: number, fence: Fence & { error: string; retry?: boolean }): Promise<Task> {
       const spec = fenceOf(fence, 'fail');
-      const task = await mustGet(id);
+      const task = await reads.get(id);
       const error = fence.error?.trim() || 'failed without a message';
       return requeueOrFail(task, { ...spec, holderSeen: true }, error, fence.retry === true, ['in_progress', 'needs_input']);
     },
@@ -376,7 +335,7 @@ export function createQueue(deps: QueueDeps) {
     },
 
     async addDependencies(id: number, dependsOn: number[]): Promise<Task> {
-      const task = await mustGet(id);
+      const task = await reads.get(id);
       if (!['pending', 'blocked'].includes(task.status)) {
         throw new ConflictError('CONFLICT', `Cannot add dependencies to task #${id}: it is ${task.status}`, { taskId: id });
       }
@@ -385,25 +344,6 @@ export function createQueue(deps: QueueDeps) {
       const result = await store.addDependencies(id, unique, now());
       publish(result.events);
       return result.task;
-    },
-
-    async retryFailed(filter: BulkFilter = {}): Promise<number> {
-      const result = await store.retryFailed(filter, now());
-      publish(result.events);
-      return result.count;
-    },
-
-    async cancelPending(filter: BulkFilter = {}, by?: string | null): Promise<number> {
-      const result = await store.cancelPending(filter, now(), by ?? null);
-      publish(result.events);
-      return result.count;
-    },
-
-    async purge(olderThanDays: number): Promise<number> {
-      if (!Number.isFinite(olderThanDays) || olderThanDays < 0) throw new InvalidError('older_than_days must be a number >= 0');
-      const result = await store.purgeFinished(now() - olderThanDays * 86_400_000, now());
-      publish(result.events);
-      return result.count;
     },
 
     /** Requeues (or fails, after the last attempt) tasks whose lease ran out. Returns how many moved. */
@@ -428,52 +368,7 @@ export function createQueue(deps: QueueDeps) {
       return { requeued, failed };
     },
 
-    async get(id: number): Promise<Task> {
-      return mustGet(id);
-    },
-
-    async getWithLogs(id: number): Promise<{ task: Task; logs: TaskLog[] }> {
-      const task = await mustGet(id);
-      return { task, logs: await store.logsFor(id) };
-    },
-
-    /** The task the next claim without labels would get (the original "next" peek). */
-    async peekNext(): Promise<Task | null> {
-      const page = await store.listTasks({ status: ['pending'], order: 'queue', limit: 1 });
-      return page.tasks[0] ?? null;
-    },
-
-    list(filter: TaskFilter): Promise<TaskPage> {
-      return store.listTasks(filter);
-    },
-
-    stats(): Promise<Stats> {
-      return store.stats();
-    },
-
-    instances(): Promise<Instance[]> {
-      return store.listInstances();
-    },
-
-    touchInstance(agent: Agent): Promise<void> {
-      return store.touchInstance(agent.instanceId, agent.instanceName ?? null, now());
-    },
-
-    heldBy(instanceId: string): Promise<TaskPage> {
-      return store.listTasks({ instanceId, status: [...HELD_STATUSES], order: 'newest', limit: LIMITS.listLimitMax });
-    },
-
-    exportAll(): Promise<ExportData> {
-      return store.exportAll();
-    },
-
-    /** Restores an export into an empty queue (ids, logs and instances kept). */
-    async importAll(data: ExportData): Promise<{ tasks: number; logs: number }> {
-      const stats = await store.stats();
-      if (stats.total > 0) {
-        throw new ConflictError('CONFLICT', `The queue already has ${stats.total} task(s); import into an empty queue`, { total: stats.total });
-      }
-      return store.importAll(data, now());
-    },
+    ...reads,
+    ...createBulkActions(store, publish, now),
   };
 }
