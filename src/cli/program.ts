@@ -42,15 +42,17 @@ const parseJson = (value: string): unknown => {
   }
 };
 
-/** --url, --key, --instance and --json on every client command. */
-function clientCommand(parent: Command, name: string, description: string): Command {
-  return parent
-    .command(name)
-    .description(description)
+/** Where to connect and as whom: --url, --key, --instance. */
+function withConnection(command: Command): Command {
+  return command
     .option('--url <url>', 'server URL (default: ATHENA_API_URL or http://localhost:5051)')
     .option('--key <key>', 'API key (default: ATHENA_API_KEY)')
-    .option('--instance <id>', 'this agent\'s instance id (default: CLAUDE_INSTANCE or the hostname)')
-    .option('--json', 'print JSON for scripts');
+    .option('--instance <id>', 'this agent\'s instance id (default: CLAUDE_INSTANCE or the hostname)');
+}
+
+/** A client command: connection flags plus --json. */
+function clientCommand(parent: Command, name: string, description: string): Command {
+  return withConnection(parent.command(name).description(description)).option('--json', 'print JSON for scripts');
 }
 
 function printError(err: unknown, settings: ClientSettings | null): void {
@@ -251,12 +253,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
         }),
     );
 
-  program
-    .command('mcp')
-    .description('MCP server over stdio: the queue as tools for Claude Code and other MCP clients')
-    .option('--url <url>', 'server URL (default: ATHENA_API_URL or http://localhost:5051)')
-    .option('--key <key>', 'API key (default: ATHENA_API_KEY)')
-    .option('--instance <id>', 'this agent\'s instance id (default: CLAUDE_INSTANCE or the hostname)')
+  withConnection(program.command('mcp').description('MCP server over stdio: the queue as tools for Claude Code and other MCP clients'))
     .action(async (f: ClientFlags) => {
       try {
         const settings = resolveSettings(f);

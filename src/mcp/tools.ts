@@ -3,7 +3,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { agentSummary } from '../cli/agent-summary.js';
 import { fenceFor, type AthenaClient } from '../cli/client.js';
+import { LABEL_PATTERN, LIMITS } from '../core/limits.js';
 import { ApiError, errorCode } from '../cli/errors.js';
 import { PRIORITIES, type AgentIdentity, type TaskJson } from '../cli/wire.js';
 
@@ -16,7 +18,8 @@ const leaseToken = z
   .max(100)
   .optional()
   .describe('lease_token returned by claim_next_task; when omitted, this agent\'s instance id proves that it holds the task');
-const label = z.string().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_.:/+-]*$/, 'labels are letters, digits and _ . : / + -');
+const label = z.string().min(1).max(LIMITS.labelMax).regex(LABEL_PATTERN, 'labels are letters, digits and _ . : / + -');
+const labels = z.array(label).max(LIMITS.labelsMax);
 
 /** A summary for the model to read, then the data as JSON for the details. */
 const text = (summary: string, data?: unknown): CallToolResult => ({
@@ -57,9 +60,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
         'you work and finish with complete_task, fail_task or ask_for_input. Refused with WIP_LIMIT while you already hold a task.',
       inputSchema: {
         task_id: taskId.optional().describe('claim this pending task instead of the next one'),
-        labels: z
-          .array(label)
-          .max(20)
+        labels: labels
           .optional()
           .describe('capabilities this agent has (e.g. ["gpu","python"]); labelled tasks go only to agents with all their labels'),
         wait_seconds: z.number().min(0).max(60).optional().describe('when the queue is empty, wait up to this long for a task (default 0)'),
@@ -118,7 +119,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       inputSchema: {
         task_id: taskId,
         lease_token: leaseToken,
-        notes: z.string().max(20_000).optional().describe('summary of the work done, for humans'),
+        notes: z.string().max(LIMITS.notesMax).optional().describe('summary of the work done, for humans'),
         result: z.record(z.string(), z.unknown()).optional().describe('structured result, e.g. {"pr": 42, "branch": "fix/login"}'),
       },
       annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
@@ -142,7 +143,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       inputSchema: {
         task_id: taskId,
         lease_token: leaseToken,
-        error: z.string().min(1).max(20_000).describe('what went wrong, with the error message'),
+        error: z.string().min(1).max(LIMITS.errorMax).describe('what went wrong, with the error message'),
         retry: z.boolean().optional().describe('requeue for another attempt (default false)'),
       },
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
@@ -170,7 +171,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       inputSchema: {
         task_id: taskId,
         lease_token: leaseToken,
-        question: z.string().min(1).max(20_000).describe('a question a person can answer without more context'),
+        question: z.string().min(1).max(LIMITS.notesMax).describe('a question a person can answer without more context'),
       },
       annotations: { readOnlyHint: false, openWorldHint: true },
     },
@@ -189,12 +190,12 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
         'Add a new task to the queue, for example follow-up work you found that is outside your current task. Describe it so ' +
         'another agent can do it without your context. Returns the new task id.',
       inputSchema: {
-        description: z.string().min(1).max(10_000).describe('what to do, self-contained'),
+        description: z.string().min(1).max(LIMITS.descriptionMax).describe('what to do, self-contained'),
         priority: z.enum(PRIORITIES).optional().describe('high, medium (default) or low'),
-        labels: z.array(label).max(20).optional().describe('capabilities an agent needs to take it'),
-        project: z.string().max(200).optional().describe('project or repository it belongs to'),
-        depends_on: z.array(z.number().int().positive()).max(50).optional().describe('task ids that must complete before it can start'),
-        notes: z.string().max(20_000).optional().describe('extra context for the agent that takes it'),
+        labels: labels.optional().describe('capabilities an agent needs to take it'),
+        project: z.string().max(LIMITS.projectMax).optional().describe('project or repository it belongs to'),
+        depends_on: z.array(z.number().int().positive()).max(LIMITS.dependsOnMax).optional().describe('task ids that must complete before it can start'),
+        notes: z.string().max(LIMITS.notesMax).optional().describe('extra context for the agent that takes it'),
       },
       annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
     },
@@ -221,19 +222,15 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
           const res = await client.get(args.task_id);
           return text(brief(res.task), res);
         }
-        const [stats, upcoming, held] = await Promise.all([
-          client.stats(),
-          client.list({ status: 'pending', limit: 5 }),
-          client.list({ status: 'in_progress,needs_input', instance_id: agent.instanceId, limit: 20 }),
-        ]);
+        const { stats, next, held } = await agentSummary(client, agent);
         const lines = [
           `${stats.pending} pending, ${stats.in_progress} in progress, ${stats.needs_input} waiting for input, ${stats.blocked} blocked, ` +
             `${stats.completed} completed, ${stats.failed} failed, ${stats.cancelled} cancelled.`,
-          held.tasks.length ? `You (${agent.instanceId}) hold: ${held.tasks.map(brief).join('; ')}` : `You (${agent.instanceId}) hold no task.`,
-          upcoming.tasks.length ? `Next pending: ${upcoming.tasks.map(brief).join('; ')}` : 'No task is pending.',
+          held.length ? `You (${agent.instanceId}) hold: ${held.map(brief).join('; ')}` : `You (${agent.instanceId}) hold no task.`,
+          next.length ? `Next pending: ${next.map(brief).join('; ')}` : 'No task is pending.',
         ];
         const counts = Object.fromEntries((['pending', 'in_progress', 'needs_input', 'blocked', 'completed', 'failed', 'cancelled', 'total'] as const).map((k) => [k, stats[k]]));
-        return text(lines.join('\n'), { counts, held: held.tasks, next: upcoming.tasks, instances: stats.instances });
+        return text(lines.join('\n'), { counts, held, next, instances: stats.instances });
       }),
   );
 

@@ -1,29 +1,25 @@
 // Commands that read or steer the queue: check, list, next, status, show, add, cancel, priority.
+import { agentSummary, HELD_STATUSES } from '../agent-summary.js';
 import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
 import type { ListQuery, NewTaskJson } from '../client.js';
 import type { Priority, TaskJson } from '../wire.js';
 import type { CommandContext, CommandOutput } from './context.js';
 
-const HELD = 'in_progress,needs_input';
 
 /** Startup summary for an agent: how much is pending, what comes next, and what this instance holds. */
 export async function check(ctx: CommandContext): Promise<CommandOutput> {
-  const { client, agent, style } = ctx;
-  const [stats, upcoming, held] = await Promise.all([
-    client.stats(),
-    client.list({ status: 'pending', limit: 5 }),
-    client.list({ status: HELD, instance_id: agent.instanceId, limit: 50 }),
-  ]);
+  const { agent, style } = ctx;
+  const { stats, next, held } = await agentSummary(ctx.client, agent);
   const lines = [`📋 ${stats.pending} task(s) pending`];
-  for (const t of upcoming.tasks) lines.push(`   ${taskTitle(t, style, ctx.width - 20)}`);
-  if (stats.pending > upcoming.tasks.length) lines.push(style.dim(`   … and ${stats.pending - upcoming.tasks.length} more (athena list)`));
-  if (held.tasks.length === 0) {
+  for (const t of next) lines.push(`   ${taskTitle(t, style, ctx.width - 20)}`);
+  if (stats.pending > next.length) lines.push(style.dim(`   … and ${stats.pending - next.length} more (athena list)`));
+  if (held.length === 0) {
     lines.push(`🔧 ${agent.instanceId} holds no task`);
   } else {
-    lines.push(`🔧 ${agent.instanceId} holds ${held.tasks.length} task(s):`);
-    for (const t of held.tasks) lines.push(`   ${heldLine(t, ctx)}`);
+    lines.push(`🔧 ${agent.instanceId} holds ${held.length} task(s):`);
+    for (const t of held) lines.push(`   ${heldLine(t, ctx)}`);
   }
-  return { json: { pending: stats.pending, instance_id: agent.instanceId, next: upcoming.tasks, held: held.tasks }, text: lines.join('\n') };
+  return { json: { pending: stats.pending, instance_id: agent.instanceId, next, held }, text: lines.join('\n') };
 }
 
 function heldLine(t: TaskJson, ctx: CommandContext): string {
@@ -45,7 +41,7 @@ export async function list(ctx: CommandContext, input: ListInput): Promise<Comma
     cursor: input.cursor,
     instance_id: input.mine ? ctx.agent.instanceId : undefined,
   };
-  if (input.mine && !q.status) q.status = HELD;
+  if (input.mine && !q.status) q.status = HELD_STATUSES;
   const page = await ctx.client.list(q);
   const what = q.status && q.status !== 'pending' ? q.status.replace(/,/g, ' or ') : 'pending';
   const lines = page.tasks.length === 0 ? [`📭 No ${what} tasks`] : taskRows(page.tasks, ctx.style, ctx.width);
