@@ -1,0 +1,58 @@
+// Hand-driven clock and timers for the loop runner: advance() fires due timers in order and lets their async work settle.
+import type { LoopTimers } from '../../src/jobs/loop-runner.js';
+import type { TestClock } from '../helpers/stores.js';
+
+export type FakeTimers = LoopTimers & {
+  /** Moves time forward by `ms`, firing every timer due on the way. */
+  advance(ms: number): Promise<void>;
+  /** When the earliest pending timer fires, or null. */
+  nextAt(): number | null;
+  pending(): number;
+};
+
+/** Lets promise chains started by a timer (including a few awaited SQLite calls) run to their end. */
+export async function settle(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+export function fakeTimers(clock: TestClock): FakeTimers {
+  let seq = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  const earliest = (until: number) => {
+    let found: [number, { at: number; fn: () => void }] | null = null;
+    for (const entry of timers) {
+      if (entry[1].at <= until && (!found || entry[1].at < found[1].at || (entry[1].at === found[1].at && entry[0] < found[0]))) found = entry;
+    }
+    return found;
+  };
+  return {
+    now: () => clock.now,
+    setTimeout(fn, ms) {
+      const id = ++seq;
+      timers.set(id, { at: clock.now + Math.max(0, ms), fn });
+      return id;
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number);
+    },
+    async advance(ms) {
+      const target = clock.now + ms;
+      for (;;) {
+        const due = earliest(target);
+        if (!due) break;
+        timers.delete(due[0]);
+        clock.now = Math.max(clock.now, due[1].at);
+        due[1].fn();
+        await settle();
+      }
+      clock.now = target;
+      await settle();
+    },
+    nextAt() {
+      let at: number | null = null;
+      for (const t of timers.values()) if (at === null || t.at < at) at = t.at;
+      return at;
+    },
+    pending: () => timers.size,
+  };
+}
