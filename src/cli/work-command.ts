@@ -55,7 +55,9 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
     if (running) {
       const lease = running.lease ? ` · lease until ${shortTime(running.lease)}` : '';
       status.set(`${stopping ? '⏹  finishing' : '▶️  running'} ${running.title} · ${duration(Date.now() - running.since)}${lease} · ${tally()}`);
-    } else if (!stopping) {
+    } else if (stopping) {
+      status.set('⏹  stopping');
+    } else {
       status.set(`⏳ waiting for a task${input.labels?.length ? ` (labels ${input.labels.join(', ')})` : ''} as ${ctx.agent.instanceId} · ${tally()}`);
     }
   };

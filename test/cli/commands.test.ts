@@ -1,7 +1,7 @@
 // Each `athena` client command against a real server: human output, --json shapes, exit codes and errors.
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, json, KEY, runCli, startTestServer, type TestServer } from './harness.js';
+import { cliEnv, json, KEY, runCli, spawnCli, startTestServer, until, type TestServer } from './harness.js';
 
 let t: TestServer;
 let env: NodeJS.ProcessEnv;
@@ -250,6 +250,20 @@ describe('lease commands', () => {
     const r = await waiting;
     expect(r.code).toBe(0);
     expect(json(r).task).toMatchObject({ id, status: 'in_progress', instance_id: 'agent-a', labels: ['gpu'] });
+    await t.server.queue.cancel(id);
+  });
+
+  it('wait stops at Ctrl-C without an error and claims nothing afterwards', async () => {
+    const w = spawnCli(['wait', '--labels', 'interrupt-me'], env);
+    await until(() => t.server.waiters.size() > 0, 10_000, 'the long-poll');
+    w.child.kill('SIGINT');
+    const r = await w.done;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^📭 Stopped waiting after/);
+    expect(r.stderr).toBe('');
+    await until(() => t.server.waiters.size() === 0, 5000, 'the long-poll to end');
+    const id = await add('for nobody', { labels: ['interrupt-me'] });
+    expect((await t.server.queue.get(id)).status).toBe('pending');
     await t.server.queue.cancel(id);
   });
 

@@ -27,7 +27,14 @@ export async function wait(ctx: CommandContext, input: { labels?: string[]; time
   while (!ctx.signal?.aborted) {
     const left = (deadline - Date.now()) / 1000;
     if (left <= 0) break;
-    const res = await ctx.client.claimNext(ctx.agent, { labels: input.labels, wait: Math.min(POLL_SECONDS, left), leaseSeconds: input.leaseSeconds }, { signal: ctx.signal });
+    let res;
+    try {
+      res = await ctx.client.claimNext(ctx.agent, { labels: input.labels, wait: Math.min(POLL_SECONDS, left), leaseSeconds: input.leaseSeconds }, { signal: ctx.signal });
+    } catch (err) {
+      // Interrupted: the server sees the hang-up and gives back anything it claimed for us.
+      if (ctx.signal?.aborted) break;
+      throw err;
+    }
     if (res.task) return { json: res, text: claimedText(ctx, res.task) };
   }
   const waited = duration(Date.now() - started);
