@@ -7,7 +7,7 @@ import { installErrorHandler } from '../../src/api/error-handler.js';
 import type { Task, TaskEvent } from '../../src/core/types.js';
 import { eventStreamRoutes, type EventStreamOptions } from '../../src/web/event-stream.js';
 import { openTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
-import { openTestQueue, sqliteBackend, type TestQueue } from '../helpers/stores.js';
+import { backends, openTestQueue, type TestBackend, type TestQueue } from '../helpers/stores.js';
 import { openSse, type SseClient } from './sse-client.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -23,16 +23,16 @@ async function listen(app: FastifyInstance): Promise<string> {
 }
 
 /** The full app (auth hook included) on a real port. */
-async function fullApp(): Promise<TestApp & { url: string }> {
-  const t = await openTestApp(sqliteBackend);
+async function fullApp(backend: TestBackend): Promise<TestApp & { url: string }> {
+  const t = await openTestApp(backend);
   const url = await listen(t.app);
   cleanups.push(() => t.close());
   return Object.assign(t, { url });
 }
 
 /** Only the event route, with test-sized options (short heartbeat, small replay window). */
-async function streamOnly(options: EventStreamOptions): Promise<TestQueue & { url: string; app: FastifyInstance }> {
-  const t = await openTestQueue(sqliteBackend);
+async function streamOnly(backend: TestBackend, options: EventStreamOptions): Promise<TestQueue & { url: string; app: FastifyInstance }> {
+  const t = await openTestQueue(backend);
   const app = Fastify() as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -78,9 +78,9 @@ async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
 
 const create = (t: TestQueue, description: string) => t.queue.create({ description });
 
-describe('GET /api/events', () => {
+describe.each(backends)('GET /api/events on $name', (backend) => {
   it('needs the API key in a header; a key in the URL is not accepted', async () => {
-    const t = await fullApp();
+    const t = await fullApp(backend);
     expect((await fetch(`${t.url}/api/events`)).status).toBe(401);
     const inUrl = await fetch(`${t.url}/api/events?key=${TEST_KEY}`);
     expect(inUrl.status).toBe(401);
@@ -88,7 +88,7 @@ describe('GET /api/events', () => {
   });
 
   it('a fresh client gets ready (not resumed) then each change as an event with the wire task', async () => {
-    const t = await fullApp();
+    const t = await fullApp(backend);
     await create(t, 'before connecting');
     const client = await sse(`${t.url}/api/events`, { 'x-api-key': TEST_KEY });
     expect(client.status).toBe(200);
@@ -117,7 +117,7 @@ describe('GET /api/events', () => {
   });
 
   it('Last-Event-ID replays exactly the missed events, then continues live without duplicates', async () => {
-    const t = await fullApp();
+    const t = await fullApp(backend);
     for (let i = 1; i <= 5; i++) await create(t, `task ${i}`);
     const client = await sse(`${t.url}/api/events`, { 'x-api-key': TEST_KEY, 'last-event-id': '2' });
     const ready = await client.waitFor((f) => f.event === 'ready');
@@ -131,7 +131,7 @@ describe('GET /api/events', () => {
   });
 
   it('?after= resumes like Last-Event-ID; bad positions are a 400, not a 500', async () => {
-    const t = await fullApp();
+    const t = await fullApp(backend);
     for (let i = 1; i <= 3; i++) await create(t, `task ${i}`);
     const client = await sse(`${t.url}/api/events?after=1`, { 'x-api-key': TEST_KEY });
     await client.waitFor((f) => f.event === 'ready');
@@ -145,7 +145,7 @@ describe('GET /api/events', () => {
   });
 
   it('events committed while the replay is read are neither lost nor sent twice', async () => {
-    const t = await streamOnly({});
+    const t = await streamOnly(backend, {});
     for (let i = 1; i <= 3; i++) await create(t, `task ${i}`);
     const read = t.store.eventsSince.bind(t.store);
     let round = 0;
@@ -173,7 +173,7 @@ describe('GET /api/events', () => {
   });
 
   it('a client too far behind, or with an id this database never issued, is told to reload instead', async () => {
-    const t = await streamOnly({ replayLimit: 3 });
+    const t = await streamOnly(backend, { replayLimit: 3 });
     for (let i = 1; i <= 6; i++) await create(t, `task ${i}`);
     const behind = await sse(`${t.url}/api/events`, { 'last-event-id': '1' });
     const ready = await behind.waitFor((f) => f.event === 'ready');
@@ -189,7 +189,7 @@ describe('GET /api/events', () => {
   });
 
   it('sends heartbeat comments and lets go of its listener when the client leaves', async () => {
-    const t = await streamOnly({ heartbeatMs: 40 });
+    const t = await streamOnly(backend, { heartbeatMs: 40 });
     const active = countSubscriptions(t);
     const client = await sse(`${t.url}/api/events`);
     await client.waitFor((f) => f.event === 'ready');
@@ -202,13 +202,19 @@ describe('GET /api/events', () => {
   });
 
   it('cuts off a client that stops reading instead of queueing without bound', async () => {
-    const t = await streamOnly({ maxQueuedBytes: 64 * 1024 });
+    const t = await streamOnly(backend, { maxQueuedBytes: 64 * 1024 });
     const active = countSubscriptions(t);
     const http = await import('node:http');
     const { port } = new URL(t.url);
     const res = await new Promise<import('node:http').IncomingMessage>((resolve) => http.get({ host: '127.0.0.1', port, path: '/api/events' }, resolve));
-    res.pause(); // a reader that never reads
-    await until(() => active() === 1);
+    // Read up to `ready` (the stream is live from there), then never read again.
+    let seen = '';
+    const reading = (chunk: Buffer) => (seen += chunk.toString());
+    res.on('data', reading);
+    await until(() => seen.includes('event: ready'));
+    res.off('data', reading);
+    res.pause();
+    expect(active()).toBe(1);
     const big = { id: 1, description: 'x'.repeat(50_000), labels: [], dependsOn: [] } as unknown as Task;
     for (let id = 1; id <= 400 && active() === 1; id++) {
       t.bus.emit({ id, type: 'heartbeat', taskId: 1, task: { ...big, id }, instanceId: null, details: null, at: Date.now() } satisfies TaskEvent);
@@ -218,7 +224,7 @@ describe('GET /api/events', () => {
   });
 
   it('app.close() ends open streams instead of waiting for them', async () => {
-    const t = await openTestApp(sqliteBackend);
+    const t = await openTestApp(backend);
     const url = await listen(t.app);
     const client = await openSse(`${url}/api/events`, { 'x-api-key': TEST_KEY });
     await client.waitFor((f) => f.event === 'ready');
