@@ -1,15 +1,41 @@
 // The Store's read side over SQL shared by SQLite and PostgreSQL.
-import { HELD_STATUSES, TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
+import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
-import { placeholders, type Db, type Queryable } from './db.js';
+import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
+import { HELD_SQL } from './sql-task-writes.js';
 import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { BulkFilter, ExportData } from './store.js';
 
-const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** WHERE fragment over alias t for the filters bulk actions and lists share. */
+export function filterSql(dialect: Dialect, filter: BulkFilter & { instanceId?: string }, params: unknown[]): string {
+  const where = ['1 = 1'];
+  if (filter.label) {
+    where.push('EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label = ?)');
+    params.push(filter.label);
+  }
+  if (filter.project) {
+    where.push('t.project = ?');
+    params.push(filter.project);
+  }
+  if (filter.priority) {
+    where.push('t.priority = ?');
+    params.push(filter.priority);
+  }
+  if (filter.instanceId) {
+    where.push('t.instance_id = ?');
+    params.push(filter.instanceId);
+  }
+  if (filter.search) {
+    where.push(`t.description ${dialect.ilike} ? ESCAPE '\\'`);
+    params.push(likePattern(filter.search));
+  }
+  return where.join(' AND ');
 }
 
 export class SqlReads {
@@ -19,31 +45,6 @@ export class SqlReads {
     return this.db.dialect.name;
   }
 
-  /** WHERE fragment over alias t for the filters bulk actions and lists share. */
-  protected filterSql(filter: BulkFilter & { instanceId?: string }, params: unknown[]): string {
-    const where = ['1 = 1'];
-    if (filter.label) {
-      where.push('EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label = ?)');
-      params.push(filter.label);
-    }
-    if (filter.project) {
-      where.push('t.project = ?');
-      params.push(filter.project);
-    }
-    if (filter.priority) {
-      where.push('t.priority = ?');
-      params.push(filter.priority);
-    }
-    if (filter.instanceId) {
-      where.push('t.instance_id = ?');
-      params.push(filter.instanceId);
-    }
-    if (filter.search) {
-      where.push(`t.description ${this.db.dialect.ilike} ? ESCAPE '\\'`);
-      params.push(likePattern(filter.search));
-    }
-    return where.join(' AND ');
-  }
 
   async getTask(id: number) {
     const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
@@ -62,7 +63,7 @@ export class SqlReads {
 
   async listTasks(filter: TaskFilter): Promise<TaskPage> {
     const params: unknown[] = [];
-    const where = [this.filterSql(filter, params)];
+    const where = [filterSql(this.db.dialect, filter, params)];
     if (filter.status && filter.status.length > 0) {
       where.push(`t.status IN (${placeholders(filter.status.length)})`);
       params.push(...filter.status);

@@ -1,7 +1,9 @@
-// The Store over SQL shared by SQLite and PostgreSQL: writes (transitions, creates, bulk actions).
-import { PRIORITY_RANK, HELD_STATUSES, type NewTask, type Task, type TaskEvent, type TaskStatus } from '../core/types.js';
-import { placeholders, type Db, type Queryable } from './db.js';
+// The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
+import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/types.js';
+import { placeholders, type Db } from './db.js';
 import { SqlReads } from './sql-reads.js';
+import * as bulk from './sql-bulk.js';
+import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, refreshInstance, unblockDependants } from './sql-task-writes.js';
 import { patchToSql, rowToTask, type TaskRow } from './rows.js';
 import type {
   BulkFilter,
@@ -9,15 +11,12 @@ import type {
   ClaimNextSpec,
   ExportData,
   LabelScope,
-  LogEntry,
   Store,
   TransitionOutcome,
   TransitionSpec,
 } from './store.js';
 
-const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
-const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;
 
 /** WHERE fragment: the task's labels are all covered by the agent's labels. */
 export function labelCondition(labels: LabelScope, params: unknown[]): string {
@@ -38,34 +37,7 @@ export class SqlStore extends SqlReads implements Store {
     super(db);
   }
 
-  private async appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
-    const details = entry.details ?? null;
-    const instanceId = entry.instanceId ?? null;
-    const row = await q.get<{ id: number }>(
-      'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-      [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null],
-    );
-    return { id: Number(row!.id), type: entry.action, taskId, task, instanceId, details, at: now };
-  }
 
-  /** Recomputes an instance's row from the tasks it holds; `seen` also records it as alive now. */
-  private async refreshInstance(q: Queryable, id: string, name: string | null | undefined, seen: boolean, now: number): Promise<void> {
-    if (seen) {
-      await q.run(
-        `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, NULL, 'idle')
-         ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen`,
-        [id, name ?? null, now],
-      );
-    }
-    await q.run(
-      `UPDATE instances SET
-         current_task_id = (SELECT MAX(t.id) FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})),
-         status = CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})) THEN 'working'
-                       WHEN status = 'offline' AND ? = 0 THEN 'offline' ELSE 'idle' END
-       WHERE id = ?`,
-      [id, id, seen ? 1 : 0, id],
-    );
-  }
 
   async createTask(input: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }> {
     return this.db.tx(async (q) => {
@@ -93,9 +65,9 @@ export class SqlStore extends SqlReads implements Store {
         await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [id, dep]);
       }
       let task = rowToTask(row);
-      const events = [await this.appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
+      const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
       if (input.dependsOn.length > 0) {
-        const blocked = await this.blockIfDependencyEnded(q, id, now);
+        const blocked = await blockIfDependencyEnded(q, id, now);
         if (blocked) {
           task = blocked.task;
           events.push(blocked.event);
@@ -105,22 +77,6 @@ export class SqlStore extends SqlReads implements Store {
     });
   }
 
-  private async blockIfDependencyEnded(q: Queryable, id: number, now: number): Promise<{ task: Task; event: TaskEvent } | null> {
-    const dead = await q.get<{ id: number; status: string }>(
-      `SELECT p.id, p.status FROM task_deps d JOIN tasks p ON p.id = d.depends_on
-       WHERE d.task_id = ? AND p.status IN ('failed', 'cancelled', 'blocked') ORDER BY p.id LIMIT 1`,
-      [id],
-    );
-    if (!dead) return null;
-    const reason = `dependency #${dead.id} is ${dead.status}`;
-    const row = await q.get<TaskRow>(
-      `UPDATE tasks SET status = 'blocked', blocked_reason = ?, updated_at = ? WHERE id = ? AND status = 'pending' RETURNING *`,
-      [reason, now, id],
-    );
-    if (!row) return null;
-    const task = rowToTask(row);
-    return { task, event: await this.appendLog(q, id, { action: 'blocked', details: reason }, now, task) };
-  }
 
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.db.tx(async (q) => {
@@ -143,11 +99,11 @@ export class SqlStore extends SqlReads implements Store {
       if (!row) {
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
-        await this.refreshInstance(q, spec.instanceId, spec.instanceName, true, spec.now);
+        await refreshInstance(q, spec.instanceId, spec.instanceName, true, spec.now);
         return { ok: false, reason: 'empty', held };
       }
       const task = rowToTask(row);
-      const event = await this.appendLog(
+      const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
       // The claimer now holds this task: one upsert records it (no need to recount what it holds).
@@ -206,71 +162,27 @@ export class SqlStore extends SqlReads implements Store {
         return { ok: false, current: current ? rowToTask(current) : null, heldByInstance };
       }
       const task = rowToTask(row);
-      const events = [await this.appendLog(q, task.id, spec.log, spec.now, task)];
+      const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
 
       const touched = new Set<string>();
       if (spec.instance) {
-        await this.refreshInstance(q, spec.instance.id, spec.instance.name, spec.instance.seen, spec.now);
+        await refreshInstance(q, spec.instance.id, spec.instance.name, spec.instance.seen, spec.now);
         touched.add(spec.instance.id);
       }
       const previousHolder = before ? before.instance_id : task.instanceId;
       for (const id of [previousHolder, task.instanceId]) {
         if (id && !touched.has(id)) {
-          await this.refreshInstance(q, id, undefined, spec.holderSeen === true && id === previousHolder, spec.now);
+          await refreshInstance(q, id, undefined, spec.holderSeen === true && id === previousHolder, spec.now);
           touched.add(id);
         }
       }
-      if (spec.cascade === 'block') events.push(...(await this.blockDependants(q, task.id, spec.now)));
-      if (spec.cascade === 'unblock') events.push(...(await this.unblockDependants(q, task.id, spec.now)));
+      if (spec.cascade === 'block') events.push(...(await blockDependants(q, task.id, spec.now)));
+      if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, task.id, spec.now)));
       return { ok: true, task, events };
     });
   }
 
-  /** Marks pending dependants (transitively) blocked after a task failed or was cancelled. */
-  private async blockDependants(q: Queryable, rootId: number, now: number): Promise<TaskEvent[]> {
-    const root = await q.get<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [rootId]);
-    const reason = `dependency #${rootId} is ${root?.status ?? 'gone'}`;
-    const events: TaskEvent[] = [];
-    let frontier = [rootId];
-    while (frontier.length > 0) {
-      const rows = await q.all<TaskRow>(
-        `UPDATE tasks SET status = 'blocked', blocked_reason = ?, updated_at = ?
-         WHERE status = 'pending' AND id IN (SELECT task_id FROM task_deps WHERE depends_on IN (${placeholders(frontier.length)}))
-         RETURNING *`,
-        [reason, now, ...frontier],
-      );
-      frontier = [];
-      for (const row of rows) {
-        const task = rowToTask(row);
-        events.push(await this.appendLog(q, task.id, { action: 'blocked', details: reason }, now, task));
-        frontier.push(task.id);
-      }
-    }
-    return events;
-  }
 
-  /** After a retry, puts blocked dependants back to pending when nothing else blocks them. */
-  private async unblockDependants(q: Queryable, rootId: number, now: number): Promise<TaskEvent[]> {
-    const events: TaskEvent[] = [];
-    let frontier = [rootId];
-    while (frontier.length > 0) {
-      const rows = await q.all<TaskRow>(
-        `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?
-         WHERE status = 'blocked' AND id IN (SELECT task_id FROM task_deps WHERE depends_on IN (${placeholders(frontier.length)}))
-           AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on
-                           WHERE d.task_id = tasks.id AND p.status IN ('failed', 'cancelled', 'blocked'))
-         RETURNING *`,
-        [now, ...frontier],
-      );
-      frontier = [];
-      for (const row of rows) {
-        const task = rowToTask(row);
-        events.push(await this.appendLog(q, task.id, { action: 'unblocked', details: `dependency #${rootId} retried` }, now, task));
-        frontier.push(task.id);
-      }
-    }
-    return events;
-  }
 
   async addDependencies(taskId: number, dependsOn: number[], now: number): Promise<{ task: Task; events: TaskEvent[] }> {
     return this.db.tx(async (q) => {
@@ -281,8 +193,8 @@ export class SqlStore extends SqlReads implements Store {
       }
       const row = await q.get<TaskRow>('UPDATE tasks SET depends_on = ?, updated_at = ? WHERE id = ? RETURNING *', [JSON.stringify(merged), now, taskId]);
       let task = rowToTask(row!);
-      const events = [await this.appendLog(q, taskId, { action: 'dependencies', details: `now depends on ${merged.map((d) => `#${d}`).join(', ')}` }, now, task)];
-      const blocked = await this.blockIfDependencyEnded(q, taskId, now);
+      const events = [await appendLog(q, taskId, { action: 'dependencies', details: `now depends on ${merged.map((d) => `#${d}`).join(', ')}` }, now, task)];
+      const blocked = await blockIfDependencyEnded(q, taskId, now);
       if (blocked) {
         task = blocked.task;
         events.push(blocked.event);
@@ -291,77 +203,9 @@ export class SqlStore extends SqlReads implements Store {
     });
   }
 
-  private async bulkUpdate(
-    setSql: string,
-    setParams: unknown[],
-    status: TaskStatus,
-    filter: BulkFilter,
-    log: (task: Task) => LogEntry,
-    now: number,
-    after?: (q: Queryable, task: Task) => Promise<TaskEvent[]>,
-  ): Promise<{ count: number; events: TaskEvent[] }> {
-    return this.db.tx(async (q) => {
-      const params: unknown[] = [...setParams, now, status];
-      const where = this.filterSql(filter, params);
-      const rows = await q.all<TaskRow>(
-        `UPDATE tasks SET ${setSql}, updated_at = ? WHERE status = ? AND id IN (SELECT t.id FROM tasks t WHERE ${where}) RETURNING *`,
-        params,
-      );
-      const events: TaskEvent[] = [];
-      for (const row of rows.sort((a, b) => Number(a.id) - Number(b.id))) {
-        const task = rowToTask(row);
-        events.push(await this.appendLog(q, task.id, log(task), now, task));
-        if (after) events.push(...(await after(q, task)));
-      }
-      return { count: rows.length, events };
-    });
-  }
 
-  async retryFailed(filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }> {
-    return this.bulkUpdate(
-      `status = 'pending', attempts = 0, run_after = ?, instance_id = NULL, instance_name = NULL, lease_token = NULL, lease_expires_at = NULL, completed_at = NULL`,
-      [now],
-      'failed',
-      filter,
-      () => ({ action: 'retried', details: 'bulk retry of failed tasks' }),
-      now,
-      (q, task) => this.unblockDependants(q, task.id, now),
-    );
-  }
 
-  async cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }> {
-    return this.bulkUpdate(
-      `status = 'cancelled', completed_at = ?`,
-      [now],
-      'pending',
-      filter,
-      () => ({ action: 'cancelled', details: by ? `bulk cancel by ${by}` : 'bulk cancel' }),
-      now,
-      (q, task) => this.blockDependants(q, task.id, now),
-    );
-  }
 
-  async purgeFinished(before: number, now: number): Promise<{ count: number; events: TaskEvent[] }> {
-    return this.db.tx(async (q) => {
-      const ids = (
-        await q.all<{ id: number }>(
-          `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
-             AND (t.idempotency_key IS NULL OR t.created_at < ?)
-             AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks c ON c.id = d.task_id
-                             WHERE d.depends_on = t.id AND c.status NOT IN ('completed', 'cancelled'))`,
-          // Idempotency keys are honoured for at least a day, so their tasks stay that long.
-          [before, now - IDEMPOTENCY_KEEP_MS],
-        )
-      ).map((r) => Number(r.id));
-      for (let i = 0; i < ids.length; i += 500) {
-        const chunk = ids.slice(i, i + 500);
-        await q.run(`DELETE FROM task_logs WHERE task_id IN (${placeholders(chunk.length)})`, chunk);
-        await q.run(`DELETE FROM tasks WHERE id IN (${placeholders(chunk.length)})`, chunk);
-      }
-      const event = await this.appendLog(q, null, { action: 'purged', details: `${ids.length} finished task(s) older than ${new Date(before).toISOString()}` }, now, null);
-      return { count: ids.length, events: [event] };
-    });
-  }
 
   async setCursor(name: string, position: number, now: number): Promise<void> {
     await this.db.run(
@@ -372,7 +216,7 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async touchInstance(id: string, name: string | null, now: number): Promise<void> {
-    await this.db.tx((q) => this.refreshInstance(q, id, name, true, now));
+    await this.db.tx((q) => refreshInstance(q, id, name, true, now));
   }
 
   async markInstancesOffline(seenBefore: number): Promise<string[]> {
@@ -383,46 +227,19 @@ export class SqlStore extends SqlReads implements Store {
     return rows.map((r) => String(r.id));
   }
 
-  async importAll(data: ExportData, now: number): Promise<{ tasks: number; logs: number }> {
-    return this.db.tx(async (q) => {
-      for (const t of data.tasks) {
-        await q.run(
-          `INSERT INTO tasks (id, description, status, priority, priority_rank, instance_id, instance_name, created_at, claimed_at,
-             completed_at, notes, submitted_by, project, labels, depends_on, attempts, max_attempts, run_after, lease_token,
-             lease_expires_at, result, error, question, answer, blocked_reason, idempotency_key, updated_at)
-           VALUES (${placeholders(27)})`,
-          [
-            t.id, t.description, t.status, t.priority, rank(t.priority), t.instanceId, t.instanceName, t.createdAt, t.claimedAt,
-            t.completedAt, t.notes, t.submittedBy, t.project, JSON.stringify(t.labels), JSON.stringify(t.dependsOn), t.attempts,
-            t.maxAttempts, t.runAfter, t.leaseToken, t.leaseExpiresAt, t.result === null || t.result === undefined ? null : JSON.stringify(t.result),
-            t.error, t.question, t.answer, t.blockedReason, t.idempotencyKey, t.updatedAt,
-          ],
-        );
-      }
-      for (const t of data.tasks) {
-        for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);
-        for (const dep of t.dependsOn) await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [t.id, dep]);
-      }
-      for (const log of data.logs) {
-        await q.run('INSERT INTO task_logs (id, task_id, action, details, instance_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
-          log.id, log.taskId, log.action, log.details, log.instanceId, log.timestamp,
-        ]);
-      }
-      for (const inst of data.instances) {
-        await q.run(
-          `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen,
-             current_task_id = excluded.current_task_id, status = excluded.status`,
-          [inst.id, inst.name, inst.lastSeen, inst.currentTaskId, inst.status],
-        );
-      }
-      const reset = this.db.dialect.resetSequence;
-      if (reset) {
-        await q.run(reset('tasks'));
-        await q.run(reset('task_logs'));
-      }
-      await this.appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
-      return { tasks: data.tasks.length, logs: data.logs.length };
-    });
+  retryFailed(filter: BulkFilter, now: number) {
+    return bulk.retryFailed(this.db, filter, now);
+  }
+
+  cancelPending(filter: BulkFilter, now: number, by: string | null) {
+    return bulk.cancelPending(this.db, filter, now, by);
+  }
+
+  purgeFinished(before: number, now: number) {
+    return bulk.purgeFinished(this.db, before, now);
+  }
+
+  importAll(data: ExportData, now: number) {
+    return bulk.importAll(this.db, data, now);
   }
 }

@@ -1,0 +1,128 @@
+// Actions on many tasks in one transaction (retry failed, cancel pending, purge) and import of an export.
+import { PRIORITY_RANK, type Task, type TaskEvent, type TaskStatus } from '../core/types.js';
+import { placeholders, type Db, type Queryable } from './db.js';
+import { filterSql } from './sql-reads.js';
+import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
+import { rowToTask, type TaskRow } from './rows.js';
+import type { BulkFilter, ExportData, LogEntry } from './store.js';
+
+const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
+const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;
+
+async function bulkUpdate(
+  db: Db,
+  setSql: string,
+  setParams: unknown[],
+  status: TaskStatus,
+  filter: BulkFilter,
+  log: (task: Task) => LogEntry,
+  now: number,
+  after?: (q: Queryable, task: Task) => Promise<TaskEvent[]>,
+): Promise<{ count: number; events: TaskEvent[] }> {
+  return db.tx(async (q) => {
+    const params: unknown[] = [...setParams, now, status];
+    const where = filterSql(db.dialect, filter, params);
+    const rows = await q.all<TaskRow>(
+      `UPDATE tasks SET ${setSql}, updated_at = ? WHERE status = ? AND id IN (SELECT t.id FROM tasks t WHERE ${where}) RETURNING *`,
+      params,
+    );
+    const events: TaskEvent[] = [];
+    for (const row of rows.sort((a, b) => Number(a.id) - Number(b.id))) {
+      const task = rowToTask(row);
+      events.push(await appendLog(q, task.id, log(task), now, task));
+      if (after) events.push(...(await after(q, task)));
+    }
+    return { count: rows.length, events };
+  });
+}
+
+export async function retryFailed(db: Db, filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }> {
+  return bulkUpdate(
+  db,
+    `status = 'pending', attempts = 0, run_after = ?, instance_id = NULL, instance_name = NULL, lease_token = NULL, lease_expires_at = NULL, completed_at = NULL`,
+    [now],
+    'failed',
+    filter,
+    () => ({ action: 'retried', details: 'bulk retry of failed tasks' }),
+    now,
+    (q, task) => unblockDependants(q, task.id, now),
+  );
+}
+
+export async function cancelPending(db: Db, filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }> {
+  return bulkUpdate(
+  db,
+    `status = 'cancelled', completed_at = ?`,
+    [now],
+    'pending',
+    filter,
+    () => ({ action: 'cancelled', details: by ? `bulk cancel by ${by}` : 'bulk cancel' }),
+    now,
+    (q, task) => blockDependants(q, task.id, now),
+  );
+}
+
+export async function purgeFinished(db: Db, before: number, now: number): Promise<{ count: number; events: TaskEvent[] }> {
+  return db.tx(async (q) => {
+    const ids = (
+      await q.all<{ id: number }>(
+        `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
+           AND (t.idempotency_key IS NULL OR t.created_at < ?)
+           AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks c ON c.id = d.task_id
+                           WHERE d.depends_on = t.id AND c.status NOT IN ('completed', 'cancelled'))`,
+        // Idempotency keys are honoured for at least a day, so their tasks stay that long.
+        [before, now - IDEMPOTENCY_KEEP_MS],
+      )
+    ).map((r) => Number(r.id));
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      await q.run(`DELETE FROM task_logs WHERE task_id IN (${placeholders(chunk.length)})`, chunk);
+      await q.run(`DELETE FROM tasks WHERE id IN (${placeholders(chunk.length)})`, chunk);
+    }
+    const event = await appendLog(q, null, { action: 'purged', details: `${ids.length} finished task(s) older than ${new Date(before).toISOString()}` }, now, null);
+    return { count: ids.length, events: [event] };
+  });
+}
+
+export async function importAll(db: Db, data: ExportData, now: number): Promise<{ tasks: number; logs: number }> {
+  return db.tx(async (q) => {
+    for (const t of data.tasks) {
+      await q.run(
+        `INSERT INTO tasks (id, description, status, priority, priority_rank, instance_id, instance_name, created_at, claimed_at,
+           completed_at, notes, submitted_by, project, labels, depends_on, attempts, max_attempts, run_after, lease_token,
+           lease_expires_at, result, error, question, answer, blocked_reason, idempotency_key, updated_at)
+         VALUES (${placeholders(27)})`,
+        [
+          t.id, t.description, t.status, t.priority, rank(t.priority), t.instanceId, t.instanceName, t.createdAt, t.claimedAt,
+          t.completedAt, t.notes, t.submittedBy, t.project, JSON.stringify(t.labels), JSON.stringify(t.dependsOn), t.attempts,
+          t.maxAttempts, t.runAfter, t.leaseToken, t.leaseExpiresAt, t.result === null || t.result === undefined ? null : JSON.stringify(t.result),
+          t.error, t.question, t.answer, t.blockedReason, t.idempotencyKey, t.updatedAt,
+        ],
+      );
+    }
+    for (const t of data.tasks) {
+      for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);
+      for (const dep of t.dependsOn) await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [t.id, dep]);
+    }
+    for (const log of data.logs) {
+      await q.run('INSERT INTO task_logs (id, task_id, action, details, instance_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
+        log.id, log.taskId, log.action, log.details, log.instanceId, log.timestamp,
+      ]);
+    }
+    for (const inst of data.instances) {
+      await q.run(
+        `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen,
+           current_task_id = excluded.current_task_id, status = excluded.status`,
+        [inst.id, inst.name, inst.lastSeen, inst.currentTaskId, inst.status],
+      );
+    }
+    const reset = db.dialect.resetSequence;
+    if (reset) {
+      await q.run(reset('tasks'));
+      await q.run(reset('task_logs'));
+    }
+    await appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
+    return { tasks: data.tasks.length, logs: data.logs.length };
+  });
+}
