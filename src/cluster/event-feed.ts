@@ -1,22 +1,26 @@
 // Cross-replica event feed: brings events other replicas wrote to task_logs onto this process's bus.
 import type pg from 'pg';
-import type { EventBus } from '../core/events.js';
 import type { TaskEvent } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import { placeholders, type Db } from '../store/db.js';
 import { rowToEvent, type TaskRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
+import type { ReplicaBus } from './replica-bus.js';
 import { aborted, sleep, withDeadline } from './wait.js';
 
-/** The channel the task_logs trigger notifies (migrations/postgres/002_event_notify.sql). */
+/** The channel replicas notify after they wrote events; the payload is the schema. */
 export const EVENTS_CHANNEL = 'athena_events';
+
+// Its own transaction, after the writes committed, and without waiting for a disk flush: a lost
+// notification only delays delivery until the next poll.
+const NOTIFY_SQL = `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('${EVENTS_CHANNEL}', current_schema()); COMMIT`;
 
 export type EventFeedOptions = {
   db: Db;
   store: Store;
-  /** The bus the queue emits on, wrapped by emitOnce so rows this process wrote are not emitted twice. */
-  bus: EventBus;
+  /** The bus the queue emits on; rows this process wrote and emitted are not emitted again. */
+  bus: ReplicaBus;
   signal: AbortSignal;
   log: Logger;
   /** Reads even without a notification this often (LISTEN down, late rows). */
@@ -41,10 +45,16 @@ const MAX_GAPS = 10_000;
 /**
  * On SQLite there is one process and nothing to bring in: the feed does nothing.
  *
- * On PostgreSQL every transaction that writes task_logs notifies `athena_events` on commit.
- * On a notification (and every `pollMs`, in case LISTEN is down) the feed reads the rows after
- * the highest id it has read and emits them; the emitOnce bus drops the ones this process
- * already emitted itself.
+ * On PostgreSQL, after this process emits events (that is, after their transaction committed)
+ * the feed sends one NOTIFY on `athena_events` from its LISTEN connection; while one is on its
+ * way, further events fold into a single next one. The NOTIFY is deliberately not sent inside
+ * the writing transactions (say, by a trigger): PostgreSQL serializes the commits of all
+ * notifying transactions on one lock, held through the WAL flush, which capped a 3-replica run
+ * at under 100 tasks/s.
+ *
+ * On a notification from another session (and every `pollMs`, in case a notification was lost
+ * or LISTEN is down) the feed reads the rows after the highest id it has read and emits them;
+ * the replica bus drops the ones this process already emitted itself.
  *
  * Ids come from a sequence, so they are handed out at insert but become visible at commit: a
  * transaction holding id 5 can commit after the one holding id 6. Reading "after 6" would then
@@ -65,6 +75,10 @@ class ReplicaFeed {
   private reading: Promise<void> | null = null;
   private readAgain = false;
   private isListening = false;
+  /** The LISTEN connection, also used to send this replica's notifications. */
+  private client: pg.Client | null = null;
+  private notifying = false;
+  private notifyAgain = false;
   private warnedAt = 0;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -82,10 +96,34 @@ class ReplicaFeed {
   }
 
   start(): EventFeed {
+    const unsubscribe = this.options.bus.onLocalEvent(() => this.requestNotify());
     const stopped = Promise.all([this.listenLoop(), this.pollLoop()]).then(async () => {
+      unsubscribe();
       await this.reading;
     });
     return { listening: () => this.isListening, stopped };
+  }
+
+  /** Tells the other replicas to read; one NOTIFY in flight at a time, later requests fold into one more. */
+  private requestNotify(): void {
+    const client = this.client;
+    if (!client || this.options.signal.aborted) return; // not listening: the others' polls find our rows
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = true;
+    this.notifyAgain = false;
+    client.query(NOTIFY_SQL).then(
+      () => {
+        this.notifying = false;
+        if (this.notifyAgain) this.requestNotify();
+      },
+      (err: unknown) => {
+        this.notifying = false;
+        this.warn(err, 'NOTIFY failed; other replicas will find the events by polling');
+      },
+    );
   }
 
   /** Asks for a read; reads never overlap, and requests during one fold into one more read. */
@@ -128,7 +166,7 @@ class ReplicaFeed {
       }
       for (const event of late.sort((a, b) => a.id - b.id)) {
         this.gaps.delete(event.id);
-        bus.emit(event);
+        bus.emitFromFeed(event);
       }
       for (const [id, since] of this.gaps) {
         if (at - since > this.gapWaitMs) this.gaps.delete(id);
@@ -142,7 +180,7 @@ class ReplicaFeed {
           for (let id = this.high + 1; id < event.id && this.gaps.size < MAX_GAPS; id++) this.gaps.set(id, at);
         }
         this.high = event.id;
-        bus.emit(event);
+        bus.emitFromFeed(event);
       }
       if (events.length < PAGE || this.options.signal.aborted) break;
     }
@@ -166,11 +204,14 @@ class ReplicaFeed {
         client = await this.connections.connectDedicated();
         const lost = connectionLost(client);
         const schema = (await client.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema;
+        const ownPid = (client as pg.Client & { processID?: number }).processID;
         client.on('notification', (message) => {
-          // Other queues (schemas) on the same database notify the same channel.
-          if (message.channel === EVENTS_CHANNEL && message.payload === schema) this.requestRead();
+          // Other queues (schemas) on the same database notify the same channel; our own
+          // notifications announce events this process has emitted already.
+          if (message.channel === EVENTS_CHANNEL && message.payload === schema && message.processId !== ownPid) this.requestRead();
         });
         await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+        this.client = client;
         this.isListening = true;
         delayMs = 500;
         this.requestRead(); // whatever was committed while we were not listening
@@ -180,6 +221,8 @@ class ReplicaFeed {
         this.warn(err, 'LISTEN connection failed; retrying (polling meanwhile)');
       } finally {
         this.isListening = false;
+        this.client = null;
+        this.notifying = false;
         if (client) await withDeadline(client.end(), 2000, 'close timed out').catch(() => {});
       }
       if (signal.aborted) break;

@@ -3,28 +3,32 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClaimWaiters } from '../../src/core/waiters.js';
-import { emitOnce } from '../../src/cluster/emit-once.js';
+import { createReplicaBus } from '../../src/cluster/replica-bus.js';
 import { createEventBus } from '../../src/core/events.js';
 import type { TaskEvent } from '../../src/core/types.js';
 import { openReplicas, waitFor, type ReplicaSet } from '../helpers/replicas.js';
 
 const ofTask = (events: TaskEvent[], taskId: number, type: string) => events.filter((e) => e.taskId === taskId && e.type === type);
 
-describe('emitOnce', () => {
-  it('passes each event id through once and forgets ids after keepMs', () => {
+describe('replica bus', () => {
+  it('passes each event id through once, tells local listeners about local emits, and forgets ids after keepMs', () => {
     let now = 0;
-    const bus = emitOnce(createEventBus(), { keepMs: 1000, now: () => now });
+    const bus = createReplicaBus(createEventBus(), { keepMs: 1000, now: () => now });
     const seen: number[] = [];
+    const local: number[] = [];
     bus.subscribe((e) => seen.push(e.id));
+    bus.onLocalEvent((e) => local.push(e.id));
     const event = (id: number) => ({ id, type: 'created', taskId: id, task: null, instanceId: null, details: null, at: 0 });
     bus.emit(event(1));
+    bus.emitFromFeed(event(2));
+    bus.emitFromFeed(event(1));
     bus.emit(event(2));
-    bus.emit(event(1));
     expect(seen).toEqual([1, 2]);
+    expect(local).toEqual([1, 2]);
     expect(bus.lastId()).toBe(2);
     now = 5000;
     bus.emit(event(3)); // prunes 1 and 2
-    bus.emit(event(1));
+    bus.emitFromFeed(event(1));
     expect(seen).toEqual([1, 2, 3, 1]);
   });
 });
@@ -90,6 +94,7 @@ describe('event feed across replicas (postgres)', () => {
       await waitFor(() => ofTask(a.events, task.id, 'created').length > 0, 3000, 'A to see the later id');
       expect(a.events.find((e) => e.id === heldId)).toBeUndefined();
       await slow.query('COMMIT');
+      await b.queue.create({ description: 'next write' }); // its notification makes A look again
       await waitFor(() => a.events.some((e) => e.id === heldId), 3000, 'A to see the late row');
       const late = a.events.find((e) => e.id === heldId)!;
       expect(late).toMatchObject({ type: 'purged', details: 'slow writer' });
@@ -106,10 +111,9 @@ describe('event feed across replicas (postgres)', () => {
       const [a] = set.replicas as [typeof set.replicas[0]];
       await waitFor(() => a.feed!.listening(), 5000, 'LISTEN');
       await new Promise((r) => setTimeout(r, 300));
-      // A row inserted without the trigger firing (as if the NOTIFY was lost): only polling can find it.
+      // A row written without a notification (as if it was lost): only polling can find it.
       const direct = new pg.Client({ connectionString: set.url });
       await direct.connect();
-      await direct.query('ALTER TABLE task_logs DISABLE TRIGGER task_logs_notify');
       await direct.query(`INSERT INTO task_logs (task_id, action, details, timestamp) VALUES (NULL, 'purged', 'no notify', 1)`);
       await direct.end();
       await waitFor(() => a.events.some((e) => e.details === 'no notify'), 3000, 'the poll');

@@ -1,9 +1,9 @@
 // In-process "replicas" for cluster tests: several pools on one fresh PostgreSQL schema, each
-// with its own queue, bus (emitOnce) and optionally the cross-replica event feed.
-import { createEventBus, type EventBus } from '../../src/core/events.js';
+// with its own queue, replica bus and optionally the cross-replica event feed.
+import { createEventBus } from '../../src/core/events.js';
 import { createQueue, type Queue } from '../../src/core/queue.js';
 import type { TaskEvent } from '../../src/core/types.js';
-import { emitOnce } from '../../src/cluster/emit-once.js';
+import { createReplicaBus, type ReplicaBus } from '../../src/cluster/replica-bus.js';
 import { startEventFeed, type EventFeed } from '../../src/cluster/event-feed.js';
 import { silentLogger } from '../../src/logger.js';
 import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.js';
@@ -13,7 +13,7 @@ import { createTestSchema, defaultQueueConfig } from './stores.js';
 export type Replica = {
   db: PostgresDb;
   store: SqlStore;
-  bus: EventBus;
+  bus: ReplicaBus;
   queue: Queue;
   /** Every event this replica's bus emitted, in order. */
   events: TaskEvent[];
@@ -30,7 +30,7 @@ export async function openReplicas(count: number, options: { feed?: boolean; pol
     const db = await openPostgres(options.urlFor?.(i, schema.url) ?? schema.url, { poolSize: 4, startupRetryMs: 0 });
     await db.migrate();
     const store = new SqlStore(db);
-    const bus = emitOnce(createEventBus());
+    const bus = createReplicaBus(createEventBus());
     const events: TaskEvent[] = [];
     bus.subscribe((e) => events.push(e));
     const queue = createQueue({ store, bus, config: { ...defaultQueueConfig, wipLimit: 0 } });

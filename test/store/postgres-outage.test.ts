@@ -2,6 +2,7 @@
 // ready, and everything recovers by itself when the database is back, including the event feed.
 import { afterEach, expect, it } from 'vitest';
 import { startEventFeed } from '../../src/cluster/event-feed.js';
+import { createReplicaBus } from '../../src/cluster/replica-bus.js';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue } from '../../src/core/queue.js';
 import { silentLogger } from '../../src/logger.js';
@@ -35,7 +36,7 @@ it('503 while PostgreSQL is unreachable, then recovery without a restart; the fe
   const a: TestApp = await openTestApp(viaProxy, { clock: { now: 0, advance() {}, fn: Date.now } });
   cleanups.push(() => a.close());
   const stopFeed = new AbortController();
-  const feed = startEventFeed({ db: a.db, store: a.store, bus: a.bus, signal: stopFeed.signal, log: silentLogger, pollMs: 500 });
+  const feed = startEventFeed({ db: a.db, store: a.store, bus: createReplicaBus(a.bus), signal: stopFeed.signal, log: silentLogger, pollMs: 500 });
   cleanups.push(async () => {
     stopFeed.abort();
     await feed.stopped;

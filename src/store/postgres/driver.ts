@@ -82,6 +82,9 @@ export class PostgresDb implements Db {
     this.log = options.log;
     this.pool = new pg.Pool({
       ...this.clientConfig(),
+      // Statements are sent without waiting for the previous answer, so BEGIN travels with a
+      // transaction's first statement: one round trip fewer per transition.
+      pipeline: true,
       max: options.poolSize,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 15_000,
       idleTimeoutMillis: 30_000,
@@ -162,12 +165,14 @@ export class PostgresDb implements Db {
     client.on('error', onError);
     let broken: unknown;
     try {
-      await client.query('BEGIN');
+      const begun = client.query('BEGIN');
+      begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
       const q = queryable((sql, params) =>
         params.length === 0 ? client.query(numberPlaceholders(sql)) : client.query(numberPlaceholders(sql), toParams(params)),
       );
       const result = await fn(q);
+      await begun;
       await client.query('COMMIT');
       return result;
     } catch (err) {
