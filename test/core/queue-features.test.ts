@@ -1,17 +1,7 @@
 // Labels, dependencies, scheduling, idempotency, bulk actions and export/import.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AthenaError } from '../../src/errors.js';
+import { codeOf } from '../helpers/refusals.js';
 import { backends, openTestQueue, type TestQueue } from '../helpers/stores.js';
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AthenaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 describe.each(backends)('queue features on $name', (backend) => {
   let t: TestQueue;

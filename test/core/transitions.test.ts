@@ -1,21 +1,11 @@
 // Every task transition and its refusals, against each backend.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AthenaError } from '../../src/errors.js';
+import { codeOf } from '../helpers/refusals.js';
 import type { TaskEvent } from '../../src/core/types.js';
 import { backends, openTestQueue, type TestQueue } from '../helpers/stores.js';
 
 const agentA = { instanceId: 'host-a', instanceName: 'Agent A' };
 const agentB = { instanceId: 'host-b', instanceName: 'Agent B' };
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AthenaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected the call to be refused');
-}
 
 describe.each(backends)('transitions on $name', (backend) => {
   let t: TestQueue;
