@@ -10,7 +10,7 @@ export type AgentActivity = { instanceId: string; instanceName: string | null; c
 export type DailySummary = {
   from: number;
   to: number;
-  /** Transitions in the window, counted from the task log. */
+  /** Transitions in the window (from, to], counted from the task log. */
   created: number;
   completed: number;
   failed: number;
@@ -44,7 +44,7 @@ export async function buildDailySummary(db: Queryable, now: number, options: Sum
 
   const counts = Object.fromEntries(COUNTED.map((a) => [a, 0])) as Record<(typeof COUNTED)[number], number>;
   const actions = await db.all<{ action: string; n: unknown }>(
-    `SELECT action, COUNT(*) AS n FROM task_logs WHERE timestamp >= ? AND timestamp < ? AND action IN (${COUNTED.map(() => '?').join(', ')}) GROUP BY action`,
+    `SELECT action, COUNT(*) AS n FROM task_logs WHERE timestamp > ? AND timestamp <= ? AND action IN (${COUNTED.map(() => '?').join(', ')}) GROUP BY action`,
     [from, now, ...COUNTED],
   );
   for (const row of actions) counts[row.action as (typeof COUNTED)[number]] = num(row.n);
@@ -57,7 +57,7 @@ export async function buildDailySummary(db: Queryable, now: number, options: Sum
 
   const slowRows = await db.all<Record<string, unknown>>(
     `SELECT id, description, instance_id, instance_name, claimed_at, completed_at FROM tasks
-     WHERE status = 'completed' AND completed_at >= ? AND completed_at < ? AND claimed_at IS NOT NULL
+     WHERE status = 'completed' AND completed_at > ? AND completed_at <= ? AND claimed_at IS NOT NULL
      ORDER BY completed_at - claimed_at DESC, id LIMIT ?`,
     [from, now, limit],
   );
@@ -79,7 +79,7 @@ export async function buildDailySummary(db: Queryable, now: number, options: Sum
   };
   const claims = await db.all<Record<string, unknown>>(
     `SELECT l.instance_id, MAX(i.name) AS name, COUNT(*) AS n FROM task_logs l LEFT JOIN instances i ON i.id = l.instance_id
-     WHERE l.action = 'claimed' AND l.timestamp >= ? AND l.timestamp < ? AND l.instance_id IS NOT NULL GROUP BY l.instance_id`,
+     WHERE l.action = 'claimed' AND l.timestamp > ? AND l.timestamp <= ? AND l.instance_id IS NOT NULL GROUP BY l.instance_id`,
     [from, now],
   );
   for (const r of claims) agent(String(r.instance_id), str(r.name)).claimed = num(r.n);
@@ -87,7 +87,7 @@ export async function buildDailySummary(db: Queryable, now: number, options: Sum
     `SELECT instance_id, MAX(instance_name) AS name,
             SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
             SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed
-     FROM tasks WHERE status IN ('completed', 'failed') AND completed_at >= ? AND completed_at < ? AND instance_id IS NOT NULL
+     FROM tasks WHERE status IN ('completed', 'failed') AND completed_at > ? AND completed_at <= ? AND instance_id IS NOT NULL
      GROUP BY instance_id`,
     [from, now],
   );

@@ -15,7 +15,18 @@ export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-export function fakeTimers(clock: TestClock): FakeTimers {
+/**
+ * `busy` (e.g. "a loop run is in flight") makes advance() also wait in real time for work that needs
+ * real I/O, such as PostgreSQL round trips, before moving the clock on.
+ */
+export function fakeTimers(clock: TestClock, options: { busy?: () => boolean } = {}): FakeTimers {
+  const quiet = async () => {
+    await settle();
+    for (let waited = 0; options.busy?.() && waited < 10_000; waited += 2) {
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await settle(2);
+    }
+  };
   let seq = 0;
   const timers = new Map<number, { at: number; fn: () => void }>();
   const earliest = (until: number) => {
@@ -43,10 +54,10 @@ export function fakeTimers(clock: TestClock): FakeTimers {
         timers.delete(due[0]);
         clock.now = Math.max(clock.now, due[1].at);
         due[1].fn();
-        await settle();
+        await quiet();
       }
       clock.now = target;
-      await settle();
+      await quiet();
     },
     nextAt() {
       let at: number | null = null;
