@@ -1,12 +1,28 @@
-// Builds dist/athena.mjs (server + CLI, dependencies external) and, when present,
+// Builds dist/athena.mjs (server + CLI, dependencies external, server code in dist/athena-*.mjs chunks) and, when present,
 // dist/athena-cli.mjs (the agent client as one file with only Node built-ins).
 import { build } from 'esbuild';
-import { chmodSync, existsSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: false, logLevel: 'warning' };
 
-await build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/athena.mjs', packages: 'external' });
+// Split into chunks loaded on demand: client commands (check, claim, mcp …) then start without loading
+// fastify, SQLite, pg or discord.js, which only the server commands import (lazily).
+const main = await build({
+  ...common,
+  entryPoints: { athena: 'src/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'athena-[name]-[hash]',
+  packages: 'external',
+  metafile: true,
+});
 chmodSync('dist/athena.mjs', 0o755);
+// Chunks of earlier builds: removed once they are an hour old, so a process started from them still finds them.
+const current = new Set(Object.keys(main.metafile.outputs).map((path) => path.replace(/^dist\//, '')));
+for (const file of readdirSync('dist')) {
+  if (/^athena-.+-[A-Z0-9]{8}\.mjs$/.test(file) && !current.has(file) && Date.now() - statSync(`dist/${file}`).mtimeMs > 3_600_000) unlinkSync(`dist/${file}`);
+}
 
 if (existsSync('src/cli/standalone.ts')) {
   await build({
