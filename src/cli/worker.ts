@@ -225,9 +225,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     return finished('unreported', `could not report to the server: ${message(sent.error)}; the lease will expire`);
   }
 
+  // Said once per idle stretch, not once per long-poll request.
+  let waiting = false;
   while (!o.stop.aborted) {
     if (o.maxTasks !== undefined && summary.tasks >= o.maxTasks) break;
-    emit({ type: 'waiting' });
+    if (!waiting) emit({ type: 'waiting' });
+    waiting = true;
     let task: ClaimedTaskJson | null;
     try {
       const res = await o.client.claimNext(o.agent, { labels: o.labels, wait: o.pollSeconds, leaseSeconds: o.leaseSeconds }, { signal: o.stop });
@@ -237,11 +240,13 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       if (o.stop.aborted) break;
       if (isPermanent(err)) throw err;
       emit({ type: 'claim_failed', error: message(err), retryInMs: backoffMs });
+      waiting = false;
       await sleep(backoffMs, o.stop);
       backoffMs = Math.min(backoffMs * 2, 30_000);
       continue;
     }
     if (task) {
+      waiting = false;
       summary.tasks++;
       emit({ type: 'claimed', task });
       await runTask(task);

@@ -147,13 +147,17 @@ describe('athena work', () => {
   });
 
   it('SIGTERM while waiting for work exits at once and claims nothing afterwards', async () => {
-    const w = spawnCli(['work', '--poll', '30', '-x', 'true'], env);
+    const w = spawnCli(['work', '--poll', '0.3', '--json', '-x', 'true'], env);
     await until(() => t.server.waiters.size() > 0, 10_000, 'the worker to long-poll');
+    // Several empty long-polls go by: the worker says "waiting" once, not once per poll.
+    await new Promise((r) => setTimeout(r, 1000));
+    await until(() => t.server.waiters.size() > 0, 5000, 'a long-poll in flight');
     const started = Date.now();
     w.child.kill('SIGTERM');
     const r = await w.done;
     expect(r.code).toBe(0);
     expect(Date.now() - started).toBeLessThan(3000);
+    expect(events(r.stdout).map((e) => e.event)).toEqual(['waiting', 'signal', 'stopped']);
     await until(() => t.server.waiters.size() === 0, 5000, 'the long-poll to end');
     const id = await add('nobody is waiting');
     expect((await t.server.queue.get(id)).status).toBe('pending');
