@@ -26,6 +26,7 @@ export const configSchema = z.object({
   DB_PATH: z.string().default('./data/athena.db'),
   DATABASE_URL: optionalString,
   PG_POOL_SIZE: int(1, 200).default(10),
+  PG_CONNECT_RETRY_SECONDS: int(0, 3600).default(30),
   SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
   LEASE_SECONDS: int(5, 86_400).default(1800),
   MAX_ATTEMPTS: int(1, 100).default(3),

@@ -9,12 +9,10 @@ export type OpenedStore = { store: Store; db: Db };
 
 export type OpenStoreOptions = {
   log?: { warn(obj: object, msg: string): void };
-  /** How long to wait for an unreachable PostgreSQL at start (default 30 s). */
-  startupRetryMs?: number;
 };
 
 export async function openStore(
-  config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'>,
+  config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'> & Partial<Pick<Config, 'PG_CONNECT_RETRY_SECONDS'>>,
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   if (config.DATABASE_URL) {
@@ -23,7 +21,7 @@ export async function openStore(
     const db = await openPostgres(config.DATABASE_URL, {
       poolSize: config.PG_POOL_SIZE,
       log: options.log,
-      startupRetryMs: options.startupRetryMs,
+      startupRetryMs: (config.PG_CONNECT_RETRY_SECONDS ?? 30) * 1000,
       onRetry: ({ target, attempt, delayMs, error }) =>
         options.log?.warn({ target, attempt, retryInMs: delayMs, error }, 'PostgreSQL not reachable yet; retrying'),
     });
