@@ -48,7 +48,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(Object.assign(new SyntaxError(`Malformed JSON: ${(err as Error).message}`), { statusCode: 400 }) as never, undefined);
+      done(Object.assign(new SyntaxError((err as Error).message), { statusCode: 400 }) as never, undefined);
     }
   });
 

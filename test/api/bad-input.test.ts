@@ -19,7 +19,10 @@ describe.each(backends)('bad input on $name', (backend) => {
 
   it('malformed JSON -> 400 INVALID_JSON', async () => {
     expectError(await t.call('POST', '/api/tasks', '{"description": "x",'), 400, 'INVALID_JSON');
-    expectError(await t.call('POST', '/api/tasks', 'not json'), 400, 'INVALID_JSON');
+    const res = await t.call('POST', '/api/tasks', 'not json');
+    expectError(res, 400, 'INVALID_JSON');
+    expect(res.json.error).toMatch(/^Malformed JSON: /);
+    expect(res.json.error).not.toMatch(/Malformed JSON: Malformed JSON/);
   });
 
   it('wrong types, unknown priority, missing or empty description -> 4xx', async () => {
