@@ -45,6 +45,7 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
   let session: Session | null = null;
   let connecting: Client | null = null;
   let connectionDetail = 'connecting';
+  let registrationProblem: string | null = null;
 
   const notifier = createNotifier({
     store: queue.store,
@@ -67,9 +68,11 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
       try {
         // Bulk overwrite: the same definitions give the same commands, however often it runs.
         await client.rest.put(route, { body: commandDefinitions() });
+        registrationProblem = null;
         log.info({ scope: guildId ? `guild ${guildId}` : 'global' }, 'slash commands registered');
         return;
       } catch (err) {
+        registrationProblem = `could not register the slash commands${guildId ? ` in guild ${guildId}` : ''}: ${(err as Error).message}`;
         log.error({ err, guildId }, 'could not register the slash commands; retrying');
         await sleep(backoffMs(attempt, RECONNECT_BASE_MS, RECONNECT_MAX_MS), signal);
       }
@@ -143,6 +146,7 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
     stopped,
     health() {
       if (!session || !session.client.isReady()) return { ok: false, detail: connectionDetail };
+      if (registrationProblem) return { ok: false, detail: registrationProblem };
       const status = notifier.status();
       return status.ok ? { ok: true, detail: connectionDetail } : { ok: false, detail: status.detail };
     },

@@ -9,7 +9,8 @@ let h: Harness;
 let adminRole: string;
 
 beforeAll(async () => {
-  h = await startHarness({ env: { DISCORD_ADMIN_ROLE: 'athena-admin' }, fake: { roles: [{ name: 'athena-admin' }] } });
+  // No summaries here: the button tests need each task's own message.
+  h = await startHarness({ env: { DISCORD_ADMIN_ROLE: 'athena-admin', DISCORD_NOTIFY_BURST: '1000' }, fake: { roles: [{ name: 'athena-admin' }] } });
   adminRole = h.fake.roles['athena-admin']!.id;
   await h.ready();
 });
@@ -40,7 +41,7 @@ async function claim(id: number, agent = 'agent-1') {
 function queuedNotice(id: number) {
   return eventually(
     () => h.fake.channelMessages('claude-tasks').find((m) => m.embeds[0]?.title === '📋 Task Queued' && m.embeds[0]?.fields?.[0]?.value === `#${id}`),
-    5000,
+    15_000,
     `the queued notification of #${id}`,
   );
 }
@@ -77,8 +78,15 @@ describe('/task', () => {
     expect(task).toMatchObject({ description: 'Fix the login bug\nDetails follow', priority: 'high', status: 'pending', submitted_by: 'discord:alice' });
 
     const original = ix.original()!;
-    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.id === original.id), 3000, 'the task thread');
+    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.id === original.id), 15_000, 'the task thread');
     expect(thread.name).toBe(`#${id} · Fix the login bug`);
+  });
+
+  it('works inside a task thread of an allowed channel', async () => {
+    const thread = h.fake.threads('claude-tasks')[0]!;
+    const res = await h.fake.slashCommand('status', {}, { ...alice, channel: thread.id }).waitForResponse();
+    expect(res.data.flags ?? 0).toBe(0);
+    expect(res.data.embeds[0].title).toMatch(/^📊 Athena status/);
   });
 
   it('defaults to medium priority', async () => {
@@ -262,7 +270,7 @@ describe('buttons', () => {
     const id = await createTask({ description: 'Will fail once', max_attempts: 1 });
     const token = await claim(id, 'agent-5');
     await h.api('POST', `/api/tasks/${id}/fail`, { lease_token: token, error: 'tests are red' });
-    await eventually(() => findCustomId(`athena:retry:${id}`), 5000, 'the Retry button');
+    await eventually(() => findCustomId(`athena:retry:${id}`), 15_000, 'the Retry button');
     const res = await h.fake.button(`athena:retry:${id}`, admin()).waitForResponse();
     expect(res.data.content).toBe(`🔁 Task #${id} is back in the queue.`);
     expect((await getTask(id)).status).toBe('pending');

@@ -30,7 +30,7 @@ function messages(channel: string): FakeMessage[] {
 }
 
 function waitForMessage(channel: string, predicate: (m: FakeMessage) => boolean, what: string): Promise<FakeMessage> {
-  return eventually(() => messages(channel).find(predicate), 5000, what);
+  return eventually(() => messages(channel).find(predicate), 15_000, what);
 }
 
 const titled = (title: string) => (m: FakeMessage) => m.embeds[0]?.title === title;
@@ -66,7 +66,7 @@ describe('a task created through the REST API', () => {
     expect(post.body.nonce.length).toBeLessThanOrEqual(25);
     expect(post.body.allowed_mentions).toEqual({ parse: [] });
 
-    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.id === notice.id), 3000, 'the thread');
+    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.id === notice.id), 15_000, 'the thread');
     expect(thread.name).toBe(`#${id} · Refactor the billing module`);
     threadId = thread.id;
   });
@@ -110,7 +110,7 @@ describe('failures, retries and cancellations', () => {
   it('announces a requeue, then the final failure with a Retry button', async () => {
     const id = await createTask({ description: 'Deploy to staging', max_attempts: 2 });
     await waitForMessage('claude-tasks', (m) => m.embeds[0]?.fields?.[0]?.value === `#${id}`, 'queued');
-    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${id} · `)), 3000, 'thread');
+    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${id} · `)), 15_000, 'thread');
     const first = await claim(id, 'agent-2');
     await h.api('POST', `/api/tasks/${id}/fail`, { lease_token: first, error: 'ssh timeout', retry: true });
     const requeued = await waitForMessage(thread.id, titled(`🔁 Task #${id} back in the queue`), 'requeued');
@@ -126,7 +126,7 @@ describe('failures, retries and cancellations', () => {
   it('announces a cancellation made from Discord too', async () => {
     const res = await h.fake.slashCommand('task', { description: 'Cancel me from Discord' }, { user: { username: 'frank' } }).waitForResponse();
     const id = Number(res.data.embeds[0].fields[0].value.slice(1));
-    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${id} · `)), 3000, 'thread');
+    const thread = await eventually(() => h.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${id} · `)), 15_000, 'thread');
     await h.fake.slashCommand('cancel', { task_id: id }, { user: { username: 'frank' } }).waitForResponse();
     const cancelled = await waitForMessage(thread.id, titled(`🛑 Task #${id} cancelled`), 'cancelled');
     expect(cancelled.embeds[0].footer.text).toBe('by @frank');
@@ -138,10 +138,16 @@ describe('failures, retries and cancellations', () => {
 describe('bursts', () => {
   it('turns a bulk cancel of 30 tasks into one summary message', async () => {
     await h.api('POST', '/api/tasks/cancel-pending', {});
+    const mark = botMessagePosts().length;
     const ids: number[] = [];
     for (let i = 0; i < 30; i++) ids.push(await createTask({ description: `Bulk item ${i}`, labels: ['bulk'] }));
-    // Let the creations be announced first, then cancel them in one transaction.
-    await eventually(() => messages('claude-tasks').some((m) => JSON.stringify(m.embeds).includes(`#${ids.at(-1)}`)), 5000, 'the creations');
+    // Let the creations be announced first (one by one or in summaries), then cancel them in one transaction.
+    const queuedAnnounced = () =>
+      botMessagePosts()
+        .slice(mark)
+        .map((c) => c.body.embeds?.[0]?.title as string)
+        .reduce((n, title) => n + (title === '📋 Task Queued' ? 1 : Number(/^📋 (\d+) tasks queued$/.exec(title)?.[1] ?? 0)), 0);
+    await eventually(() => queuedAnnounced() >= 30, 15_000, 'the creations');
     const before = botMessagePosts().length;
     const res = await h.api('POST', '/api/tasks/cancel-pending', { label: 'bulk' });
     expect(res.json.count ?? res.json.cancelled).toBe(30);
@@ -194,5 +200,26 @@ describe('a burst of creations', () => {
       expect(messages.filter((m) => !m.summary).length).toBeLessThanOrEqual(5);
     }
     expect(new Set(posts().map((c) => c.body.nonce)).size).toBe(messages.length);
+  });
+});
+
+describe('with DISCORD_THREADS=false', () => {
+  let c: Harness;
+  beforeAll(async () => {
+    c = await startHarness({ env: { DISCORD_THREADS: 'false' } });
+    await c.ready();
+  });
+  afterAll(async () => c?.close());
+
+  it('posts every notification in the channel and starts no thread', async () => {
+    const created = await c.api('POST', '/api/tasks', { description: 'No threads here' });
+    const id = created.json.task_id as number;
+    await c.api('POST', `/api/tasks/${id}/claim`, { instance_id: 'agent-1', instance_name: 'agent-1' });
+    await eventually(() => c.fake.channelMessages('claude-tasks').some((m) => m.embeds[0]?.title === `🔨 Task #${id} claimed by agent-1`), 15_000, 'the claim');
+    const res = await c.fake.slashCommand('task', { description: 'Nor here' }, { user: { username: 'gina' } }).waitForResponse();
+    expect(res.data.embeds[0].title).toBe('📋 Task Queued');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.fake.threads()).toEqual([]);
+    expect(c.fake.calls({ path: /\/threads$/ })).toEqual([]);
   });
 });

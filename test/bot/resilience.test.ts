@@ -80,7 +80,7 @@ describe('rate limits and server errors', () => {
     await connected(w);
     const outage = w.fake.failNext(503, { method: 'POST', path: MESSAGE_POST, times: Infinity });
     const first = await create(s, 'During the outage 1');
-    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 503 }).length >= 4, 5000, 'failed attempts');
+    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 503 }).length >= 4, 15_000, 'failed attempts');
     const health = (await s.api('GET', '/health')).json;
     expect(health.status).toBe('degraded');
     expect(health.checks.discord.ok).toBe(false);
@@ -93,7 +93,7 @@ describe('rate limits and server errors', () => {
     const order = accepted(w.fake).map((c) => (mentions(c, first) ? first : mentions(c, second) ? second : null));
     expect(order).toEqual([first, second]);
     expectOncePerNonce(w.fake);
-    await eventually(async () => (await s.api('GET', '/health')).json.checks.discord.ok === true, 3000, 'health to recover');
+    await eventually(async () => (await s.api('GET', '/health')).json.checks.discord.ok === true, 15_000, 'health to recover');
   });
 });
 
@@ -107,7 +107,7 @@ describe('restarts', () => {
     const b = await create(s1, 'Also queued while Discord was down');
     const claimed = await s1.api('POST', `/api/tasks/${a}/claim`, { instance_id: 'agent-1', instance_name: 'agent-1' });
     expect(claimed.status).toBe(200);
-    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 502 }).length > 0, 5000, 'a failed attempt');
+    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 502 }).length > 0, 15_000, 'a failed attempt');
     await s1.stop();
     expect(accepted(w.fake)).toHaveLength(0);
 
@@ -115,8 +115,8 @@ describe('restarts', () => {
     await serve(w);
     await eventually(() => accepted(w.fake).length >= 2, 10_000, 'the pending messages');
     // The claim goes to the thread started from A's announcement.
-    const threadOfA = await eventually(() => w.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${a} · `)), 5000, 'the thread of A');
-    await eventually(() => w.fake.channelMessages(threadOfA.id).some((m) => m.embeds[0]?.title === `🔨 Task #${a} claimed by agent-1`), 5000, 'the claim');
+    const threadOfA = await eventually(() => w.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${a} · `)), 15_000, 'the thread of A');
+    await eventually(() => w.fake.channelMessages(threadOfA.id).some((m) => m.embeds[0]?.title === `🔨 Task #${a} claimed by agent-1`), 15_000, 'the claim');
     await new Promise((r) => setTimeout(r, 500));
     const inChannel = w.fake.channelMessages('claude-tasks').map((m) => m.embeds[0]?.fields?.[0]?.value);
     expect(inChannel).toEqual([`#${a}`, `#${b}`]);
@@ -132,8 +132,8 @@ describe('restarts', () => {
     const b = await create(s1, 'Second of the batch');
     // A is accepted; B keeps failing; then the server stops in the middle of the batch.
     w.fake.failNext(500, { method: 'POST', path: (c) => MESSAGE_POST.test(c.path) && mentions(c, b), times: Infinity });
-    await eventually(() => accepted(w.fake).some((c) => mentions(c, a)), 5000, 'A');
-    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 500 }).length > 0, 5000, 'B to fail');
+    await eventually(() => accepted(w.fake).some((c) => mentions(c, a)), 15_000, 'A');
+    await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 500 }).length > 0, 15_000, 'B to fail');
     await s1.stop();
 
     w.fake.clearFaults();
@@ -142,6 +142,21 @@ describe('restarts', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(accepted(w.fake).map((c) => (mentions(c, a) ? 'A' : mentions(c, b) ? 'B' : '?'))).toEqual(['A', 'B']);
     expectOncePerNonce(w.fake);
+  });
+
+  it('finds a task thread made before the restart and keeps posting there', async () => {
+    const w = await setUp();
+    const s1 = await serve(w);
+    await connected(w);
+    const id = await create(s1, 'Long-running task');
+    const thread = await eventually(() => w.fake.threads('claude-tasks').find((t) => t.name.startsWith(`#${id} · `)), 15_000, 'the thread');
+    await s1.stop();
+
+    const s2 = await serve(w);
+    await connected(w);
+    expect((await s2.api('POST', `/api/tasks/${id}/claim`, { instance_id: 'agent-1', instance_name: 'agent-1' })).status).toBe(200);
+    await eventually(() => w.fake.channelMessages(thread.id).some((m) => m.embeds[0]?.title === `🔨 Task #${id} claimed by agent-1`), 15_000, 'the claim in the old thread');
+    expect(w.fake.threads('claude-tasks')).toHaveLength(1);
   });
 
   it('starts at the newest event on first start instead of replaying history', async () => {
@@ -155,7 +170,7 @@ describe('restarts', () => {
     const s = await serve(w);
     await connected(w);
     const fresh = await create(s, 'Created with the bot running');
-    await eventually(() => accepted(w.fake).some((c) => mentions(c, fresh)), 5000, 'the new task');
+    await eventually(() => accepted(w.fake).some((c) => mentions(c, fresh)), 15_000, 'the new task');
     expect(accepted(w.fake).some((c) => mentions(c, old))).toBe(false);
   });
 });
@@ -171,7 +186,7 @@ describe('Discord unavailable', () => {
     const health = await eventually(async () => {
       const res = await s.api('GET', '/health');
       return res.json.checks.discord?.detail === 'Discord rejected DISCORD_TOKEN' ? res : undefined;
-    }, 5000, 'the token to be reported');
+    }, 15_000, 'the token to be reported');
     expect(health.status).toBe(200);
     expect(health.json.checks.discord.ok).toBe(false);
     expect((await s.api('GET', '/ready')).status).toBe(200);
@@ -205,7 +220,7 @@ describe('Discord unavailable', () => {
     const health = await eventually(async () => {
       const res = await s.api('GET', '/health');
       return /cannot reach Discord/.test(res.json.checks.discord?.detail ?? '') ? res.json : undefined;
-    }, 5000, 'the connection failure to be reported');
+    }, 15_000, 'the connection failure to be reported');
     expect(health.checks.discord.ok).toBe(false);
   });
 });
