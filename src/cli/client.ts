@@ -140,6 +140,7 @@ export function createClient(options: ClientOptions) {
       post<TaskChangeJson>(`/api/tasks/${id}/fail`, { ...fence, error: o.error, retry: o.retry }, opts),
     release: (id: number, fence: Fence, reason?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/release`, { ...fence, reason }, opts),
     ask: (id: number, fence: Fence, question: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/ask`, { ...fence, question }, opts),
+    answer: (id: number, answer: string, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/answer`, { answer, by }, opts),
 
     cancel: (id: number, o: { by?: string; reason?: string } = {}, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/cancel`, o, opts),
     setPriority: (id: number, priority: Priority, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/priority`, { priority, by }, opts),

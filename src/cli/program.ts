@@ -199,6 +199,20 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option(leaseToken, leaseTokenHelp)
     .action((id: number, f: CommonFlags & { reason?: string; leaseToken?: string }) => run(f, (ctx) => lease.release(ctx, id, f)));
 
+  clientCommand(program, 'ask', 'ask a human a question about a task you hold (it waits in needs_input)')
+    .argument('<id>', 'task id', parseId)
+    .argument('<question...>', 'the question (quote it, or it is joined with spaces)')
+    .option('-w, --wait', 'block until the answer comes and print it (for scripts run by `athena work`)')
+    .option(leaseToken, leaseTokenHelp)
+    .action((id: number, words: string[], f: CommonFlags & { wait?: boolean; leaseToken?: string }) =>
+      run(f, (ctx) => lease.ask(ctx, id, { question: words.join(' '), wait: f.wait, leaseToken: f.leaseToken }), { interruptible: true }),
+    );
+
+  clientCommand(program, 'answer', 'answer the question of a task in needs_input')
+    .argument('<id>', 'task id', parseId)
+    .argument('<answer...>', 'the answer (quote it, or it is joined with spaces)')
+    .action((id: number, words: string[], f: CommonFlags) => run(f, (ctx) => queue.answer(ctx, id, words.join(' '))));
+
   clientCommand(program, 'work', 'worker loop: claim a task, run a command for it, report the result, repeat')
     .requiredOption('-x, --exec <command>', 'shell command to run per task (task in ATHENA_TASK_* env vars and as JSON on stdin)')
     .option('-l, --labels <labels>', 'comma-separated labels this worker serves ("*" for any task)', parseList)

@@ -1,4 +1,4 @@
-// Commands an agent runs on the tasks it works on: claim, wait, heartbeat, complete, fail, release.
+// Commands an agent runs on the tasks it works on: claim, wait, heartbeat, complete, fail, release, ask.
 import { fenceFor } from '../client.js';
 import { duration, shortTime, taskTitle } from '../format.js';
 import type { ClaimedTaskJson } from '../wire.js';
@@ -73,4 +73,22 @@ export async function release(ctx: CommandContext, id: number, input: FenceInput
   const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
   const res = await ctx.client.release(id, fence, input.reason);
   return { json: res, text: `↩️  Task #${id} released back to the queue` };
+}
+
+/** How often `ask --wait` looks for the answer (each look is a heartbeat, which also keeps the agent seen). */
+const ANSWER_POLL_MS = 2000;
+
+/** The holder asks a human; with `wait`, blocks until the answer comes and prints it. */
+export async function ask(ctx: CommandContext, id: number, input: FenceInput & { question: string; wait?: boolean }): Promise<CommandOutput> {
+  const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
+  const res = await ctx.client.ask(id, fence, input.question);
+  if (!input.wait) return { json: res, text: `❓ Task #${id} waits for an answer: ${input.question}` };
+  while (!ctx.signal?.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
+    const beat = await ctx.client.heartbeat(id, fence);
+    if (beat.task.status !== 'needs_input') {
+      return { json: beat, text: beat.task.answer ?? '' };
+    }
+  }
+  return { json: res, text: `❓ Task #${id} still waits for an answer` };
 }

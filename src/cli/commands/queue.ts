@@ -126,3 +126,9 @@ export async function priority(ctx: CommandContext, id: number, level: Priority)
   const res = await ctx.client.setPriority(id, level, ctx.agent.instanceName);
   return { json: res, text: `✅ Task #${id} priority set to ${priorityText(level, ctx.style)}` };
 }
+
+/** A human answers the question of a task in needs_input; it returns to its agent. */
+export async function answer(ctx: CommandContext, id: number, text: string): Promise<CommandOutput> {
+  const res = await ctx.client.answer(id, text, ctx.agent.instanceName ?? ctx.agent.instanceId);
+  return { json: res, text: `💬 Task #${id} answered; back with ${res.task.instance_name ?? res.task.instance_id ?? 'its agent'}` };
+}
