@@ -1,13 +1,13 @@
-// The notifier on its own, over a real SQLite store, with a recording stand-in for Discord: the
+// The notifier on its own, over a real store (SQLite and PostgreSQL), with a recording stand-in for Discord: the
 // cursor rules (first start, resume, resend with the same nonce), gaps in the feed, and the plan.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createNotifier, NOTIFIER_CURSOR, type Delivery } from '../../src/bot/notifier.js';
 import { planNotifications } from '../../src/bot/notification-plan.js';
 import { silentLogger } from '../../src/logger.js';
 import type { TaskEvent, Task } from '../../src/core/types.js';
 import type { BotMessage } from '../../src/bot/messages.js';
 import { createEventBus } from '../../src/core/events.js';
-import { openTestQueue, sqliteBackend, type TestClock, type TestQueue } from '../helpers/stores.js';
+import { backends, openTestQueue, type TestBackend, type TestClock, type TestQueue } from '../helpers/stores.js';
 import { eventually } from './harness.js';
 
 type Sent = { nonce: string; title: string | undefined; eventIds: number[] };
@@ -21,10 +21,12 @@ afterEach(async () => {
   opened = null;
 });
 
+let backend: TestBackend;
+
 async function queue(): Promise<TestQueue> {
   // The notifier compares event times with the wall clock (coalescing, gaps): use real time.
   const wallClock: TestClock = { now: 0, advance() {}, fn: Date.now };
-  opened = await openTestQueue(sqliteBackend, {}, { clock: wallClock });
+  opened = await openTestQueue(backend, {}, { clock: wallClock });
   return opened;
 }
 
@@ -51,7 +53,11 @@ function recorder(sent: Sent[], fail?: (sent: Sent) => boolean): Delivery {
   };
 }
 
-describe('cursor', () => {
+describe.each(backends)('cursor ($name)', (b) => {
+  beforeEach(() => {
+    backend = b;
+  });
+
   it('starts at the newest event on first start and persists its position', async () => {
     const t = await queue();
     await t.queue.create({ description: 'history' });
