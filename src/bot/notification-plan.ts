@@ -86,8 +86,9 @@ function single(notice: Notice, options: PlanOptions): PlannedMessage {
       return { ...base, target: toTask, needsNextInLine: true, render: (next) => completedMessage(task, next) };
     case 'failed':
       return { ...base, target: toTask, render: () => failedMessage(task, event.details) };
+    // A question waits for a person: it goes where people look, not into the task's thread.
     case 'needs_input':
-      return { ...base, target: toTask, render: () => needsInputMessage(task) };
+      return { ...base, target: 'channel', render: () => needsInputMessage(task) };
     case 'requeued':
       return { ...base, target: toTask, render: () => requeuedMessage(task, event.details) };
     case 'cancelled':

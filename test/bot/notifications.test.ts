@@ -71,7 +71,7 @@ describe('a task created through the REST API', () => {
     threadId = thread.id;
   });
 
-  it('posts the claim, progress, question and result in the task thread', async () => {
+  it('posts the claim, progress and result in the task thread, and the question in the channel', async () => {
     const token = await claim(id, 'agent-1');
     const claimed = await waitForMessage(threadId, titled(`🔨 Task #${id} claimed by agent-1`), 'the claim message');
     expect(claimed.components[0].components[0].custom_id).toBe(`athena:cancel:${id}`);
@@ -82,7 +82,8 @@ describe('a task created through the REST API', () => {
     expect(progress).toBeDefined();
 
     await h.api('POST', `/api/tasks/${id}/ask`, { lease_token: token, question: 'Keep the old API?' });
-    const question = await waitForMessage(threadId, titled(`❓ Task #${id} needs input`), 'the question');
+    // A question needs a person: it is posted in the channel, not in the thread.
+    const question = await waitForMessage('claude-tasks', titled(`❓ Task #${id} needs input`), 'the question');
     expect(question.embeds[0].description).toBe('Keep the old API?');
     expect(question.embeds[0].fields[0].value).toBe(`\`/answer task_id:${id} text:…\``);
     await h.api('POST', `/api/tasks/${id}/answer`, { answer: 'yes' });
@@ -99,7 +100,6 @@ describe('a task created through the REST API', () => {
     expect(messages(threadId).map((m) => m.embeds[0]?.title ?? m.embeds[0]?.description)).toEqual([
       `🔨 Task #${id} claimed by agent-1`,
       `📝 **#${id}** Running the test suite`,
-      `❓ Task #${id} needs input`,
       `✅ Task #${id} completed by agent-1`,
     ]);
     expect(messages('claude-tasks').some((m) => m.embeds[0]?.title?.startsWith(`✅ Task #${id}`))).toBe(false);
