@@ -129,13 +129,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const url = `http://${shownHost}:${port}`;
   ready = true;
 
-  // Once the app serves: exactly one replica runs the periodic loops and the Discord gateway; on SQLite, this one.
+  // Once the app serves: exactly one replica runs the periodic loops; on SQLite, this one.
   leadership = runWhileLeader(
     db,
     stopLoops.signal,
     (leaderSignal) => {
-      // Connects in the background: Discord being down or refusing the token never blocks the API.
-      if (config.DISCORD_TOKEN) discord = startDiscordBot({ token: config.DISCORD_TOKEN, config, queue, log: log.child({ room: 'discord' }) }, leaderSignal);
       const background = startServerLoops(
         {
           config,
@@ -153,6 +151,22 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     { log },
   );
   const running = leadership;
+  // The gateway is elected apart, among the replicas that have a token (on SQLite: this one).
+  const discordLeadership = config.DISCORD_TOKEN
+    ? runWhileLeader(
+        db,
+        stopLoops.signal,
+        (leaderSignal) => {
+          // Connects in the background: Discord being down or refusing the token never blocks the API.
+          const bot = startDiscordBot({ token: config.DISCORD_TOKEN!, config, queue, log: log.child({ room: 'discord' }) }, leaderSignal);
+          discord = bot;
+          return bot.stopped.then(() => {
+            if (discord === bot) discord = null; // another replica runs the gateway now
+          });
+        },
+        { log, role: 'discord' },
+      )
+    : null;
 
   let closing: Promise<void> | null = null;
   return {
@@ -179,7 +193,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         }
         // 2. Loops, the bot, leadership and the event feed stop through their signal; work in flight gets a moment.
         stopLoops.abort();
-        if (!(await within(Promise.all([running.stopped, feed.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
+        if (!(await within(Promise.all([running.stopped, discordLeadership?.stopped, feed.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
           log.warn({ waitedMs: DRAIN_LOOPS_MS }, 'background work still running at shutdown: closing the database under it');
         }
         metrics.close();

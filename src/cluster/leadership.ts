@@ -1,4 +1,4 @@
-// Leader election among replicas: exactly one runs the Discord gateway and the periodic loops.
+// Leader election among replicas: exactly one runs the periodic loops, exactly one the Discord gateway.
 import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
@@ -16,16 +16,21 @@ export type Leadership = {
 
 export type LeadershipOptions = {
   log: Logger;
+  /**
+   * What the leader runs; each role is elected on its own. The Discord gateway is a role of its
+   * own so that only replicas that have a bot token compete for it.
+   */
+  role?: 'loops' | 'discord';
   /** How often a follower tries to take the lock (so takeover happens within about this long). */
   retryMs?: number;
   /** How often the leader checks its lock connection still answers; it steps down when it does not. */
   checkMs?: number;
 };
 
-// A session-level advisory lock, keyed by the schema so queues sharing one database elect apart.
-// The server releases it the moment the holder's session ends (process killed, connection lost),
-// which is what lets a follower take over within `retryMs`.
-const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader'), hashtext(current_schema())) AS locked`;
+// A session-level advisory lock, keyed by role and schema so queues sharing one database elect
+// apart. The server releases it the moment the holder's session ends (process killed, connection
+// lost), which is what lets a follower take over within `retryMs`.
+const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader:' || $1::text), hashtext(current_schema())) AS locked`;
 
 /**
  * Runs `onElected` while this replica is the leader. On SQLite (one process) it is always the
@@ -39,7 +44,8 @@ const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader'), hashtex
 export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWork, options: LeadershipOptions): Leadership {
   let leader = false;
   const connections = dedicatedConnections(db);
-  const log = options.log.child({ room: 'leadership' });
+  const role = options.role ?? 'loops';
+  const log = options.log.child({ room: 'leadership', role });
 
   const lead = async (whileHeld: (leaderSignal: AbortSignal) => Promise<void>): Promise<void> => {
     const leaderAbort = new AbortController();
@@ -57,13 +63,14 @@ export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWor
   };
 
   const stopped = connections
-    ? campaign(connections, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
+    ? campaign(connections, role, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
     : lead(() => aborted(signal));
   return { isLeader: () => leader, stopped };
 }
 
 async function campaign(
   connections: DedicatedConnections,
+  role: string,
   signal: AbortSignal,
   lead: (whileHeld: (leaderSignal: AbortSignal) => Promise<void>) => Promise<void>,
   log: Logger,
@@ -82,12 +89,12 @@ async function campaign(
       lost.catch(() => {}); // observed by the races below; this keeps an unraced loss quiet
       let locked = false;
       while (!signal.aborted && !locked) {
-        const answer = await Promise.race([withDeadline(client.query<{ locked: boolean }>(TRY_LOCK), checkMs * 3, 'leader lock query timed out'), lost]);
+        const answer = await Promise.race([withDeadline(client.query<{ locked: boolean }>(TRY_LOCK, [role]), checkMs * 3, 'leader lock query timed out'), lost]);
         locked = answer.rows[0]?.locked === true;
         if (!locked) await Promise.race([sleep(retryMs, signal), lost]);
       }
       if (signal.aborted) break;
-      log.info('this replica is now the leader (runs the periodic loops and the Discord gateway)');
+      log.info(role === 'discord' ? 'this replica now runs the Discord gateway' : 'this replica is now the leader (runs the periodic loops)');
       const held = client;
       led = true;
       await lead(async () => {

@@ -86,7 +86,7 @@ describe('leadership on postgres', () => {
       const killed = await admin.query(
         `SELECT pg_terminate_backend(pid) FROM pg_locks
          WHERE locktype = 'advisory' AND granted AND objsubid = 2
-           AND classid = ((hashtext('athena_leader')::bigint + 4294967296) % 4294967296)::oid
+           AND classid = ((hashtext('athena_leader:loops')::bigint + 4294967296) % 4294967296)::oid
            AND objid = ((hashtext($1)::bigint + 4294967296) % 4294967296)::oid`,
         [schema],
       );
@@ -98,6 +98,21 @@ describe('leadership on postgres', () => {
     await waitFor(() => leaders(contenders).length === 1, 5000, 'a leader again');
     const all = contenders.flatMap((c) => c.terms);
     expect(all.filter((t) => !t.signal.aborted)).toHaveLength(1);
+  });
+
+  it('each role has its own leader: the Discord gateway is elected apart from the loops', async () => {
+    const schema = await createTestSchema();
+    cleanups.push(() => schema.drop());
+    const stop = new AbortController();
+    const dbs = await Promise.all([1, 2].map(() => openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 })));
+    const loops = runWhileLeader(dbs[0]!, stop.signal, () => {}, { log: silentLogger, retryMs: 100, role: 'loops' });
+    const gateway = runWhileLeader(dbs[1]!, stop.signal, () => {}, { log: silentLogger, retryMs: 100, role: 'discord' });
+    cleanups.push(async () => {
+      stop.abort();
+      await Promise.all([loops.stopped, gateway.stopped]);
+      await Promise.all(dbs.map((d) => d.close()));
+    });
+    await waitFor(() => loops.isLeader() && gateway.isLeader(), 5000, 'both roles');
   });
 
   it('queues in different schemas elect their leaders independently', async () => {
