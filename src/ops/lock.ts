@@ -1,6 +1,7 @@
 // The lock file next to a SQLite database (`<db>.lock`) that says which process serves or restores it.
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname, uptime } from 'node:os';
 
 export type LockHolder = { pid: number; hostname: string; startedAt: number; purpose: string; token: string };
@@ -88,6 +89,8 @@ export function acquireDbLock(dbPath: string, purpose: string, options: { takeFo
     );
   }
   const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: Date.now(), purpose, token: randomUUID() };
+  // A fresh checkout has no data directory yet: the lock is the first file written in it.
+  mkdirSync(dirname(path), { recursive: true });
   try {
     // Exclusive create when there was no lock, so two processes starting together cannot both win.
     // (A second try overwrites a lock file that exists but cannot be read.)

@@ -50,13 +50,15 @@ describe('Part 8 flow over HTTP', () => {
 });
 
 describe('first start without API_KEY', () => {
-  it('generates a key into the data directory (0600) and tells where it is', async () => {
+  it('creates the data directory, generates a key into it (0600) and tells where it is', async () => {
     const dir = tempDir();
     const { startServerProcess: start } = await import('../helpers/server-process.js');
     const { readFileSync, statSync } = await import('node:fs');
-    const server = await start({ dataDir: dir.path, env: { API_KEY: '' } });
+    // The data directory does not exist yet, as on a fresh clone.
+    const dataDir = `${dir.path}/fresh/data`;
+    const server = await start({ dataDir, env: { API_KEY: '' } });
     try {
-      const keyFile = `${dir.path}/api-key`;
+      const keyFile = `${dataDir}/api-key`;
       const key = readFileSync(keyFile, 'utf8').trim();
       expect(key.length).toBeGreaterThanOrEqual(40);
       expect(statSync(keyFile).mode & 0o777).toBe(0o600);
