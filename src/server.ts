@@ -20,6 +20,7 @@ import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
 import { buildDailySummary, summaryText } from './jobs/summary.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
+import { logTaskEvents } from './metrics/task-event-log.js';
 import { acquireDbLock, describeHolder, type DbLock } from './ops/lock.js';
 
 export type RunningServer = {
@@ -87,7 +88,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
   let discord: DiscordBot | null = null;
   const metrics = createMetrics({ queue });
-  const loops = createLoopRunner({ log, onRunEnd: metrics.observeLoopRun });
+  const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
+  const stopEventLog = logTaskEvents(bus, log.child({ room: 'tasks' }));
 
   const app = await buildApp(
     {
@@ -197,6 +199,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           log.warn({ waitedMs: DRAIN_LOOPS_MS }, 'background work still running at shutdown: closing the database under it');
         }
         metrics.close();
+        stopEventLog();
         // 3. Logs written out, then the database closed and its lock released.
         await within(new Promise<void>((resolve) => log.flush(() => resolve())), 1000);
         await db.close();

@@ -79,7 +79,8 @@ export type LoopRunnerOptions = {
   log: Logger;
   timers?: LoopTimers;
   random?: () => number;
-  /** Called after every run (metrics). */
+  /** Called when a loop starts (metrics show its series from then on) and after every run. */
+  onLoopStart?: (name: string) => void;
   onRunEnd?: (outcome: LoopRunOutcome) => void;
 };
 
@@ -266,6 +267,7 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
       else signal.addEventListener('abort', onAbort, { once: true });
     });
 
+    options.onLoopStart?.(spec.name);
     schedule(spec.firstRunInMs ?? scheduledDelay(timers.now()));
     log.debug({ schedule: state.schedule, nextRunAt: state.nextRunAt }, 'loop started');
     return { name: spec.name, state: () => ({ ...state }), runNow: execute, stopped };

@@ -9,6 +9,8 @@ export type Metrics = {
   registry: Registry;
   /** One finished HTTP request; `route` is the route pattern (e.g. /api/tasks/:id), never the raw URL. */
   observeHttp(method: string, route: string, status: number, seconds: number): void;
+  /** A loop started (the loop runner's onLoopStart): its counters show 0 until it runs. */
+  observeLoopStart(name: string): void;
   /** One finished loop run (the loop runner's onRunEnd). */
   observeLoopRun(outcome: LoopRunOutcome): void;
   /** Notification events not yet delivered (the Discord notifier reports it). */
@@ -133,6 +135,10 @@ export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bu
     registry,
     observeHttp(method, route, status, seconds) {
       httpDuration.observe({ method, route, status: String(status) }, seconds);
+    },
+    observeLoopStart(name) {
+      loopRuns.inc({ loop: name }, 0);
+      loopErrors.inc({ loop: name }, 0);
     },
     observeLoopRun(outcome) {
       loopRuns.inc({ loop: outcome.name });

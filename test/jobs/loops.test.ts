@@ -8,7 +8,8 @@ import { startServerLoops } from '../../src/jobs/server-loops.js';
 import type { DailySummary } from '../../src/jobs/summary.js';
 import { leaseSweeperLoop } from '../../src/jobs/sweeper.js';
 import { silentLogger } from '../../src/logger.js';
-import { backends, openTestQueue, type TestQueue } from '../helpers/stores.js';
+import { readdirSync } from 'node:fs';
+import { backends, openTestQueue, tempDir, type TestQueue } from '../helpers/stores.js';
 import { fakeTimers } from './fake-timers.js';
 
 const HOUR = 3_600_000;
@@ -143,7 +144,8 @@ describe.each(backends)('background loops on $name', (backend) => {
     expect(await t.store.getTask(c!.id)).not.toBeNull();
   });
 
-  it('server loops: the sweeper runs every SWEEP_INTERVAL_SECONDS and the summary at SUMMARY_TIME in TZ', async () => {
+  it('server loops: the sweeper runs every SWEEP_INTERVAL_SECONDS, backups on SQLite only, the summary at SUMMARY_TIME in TZ', async () => {
+    const backupDir = tempDir('athena-loop-backups-');
     let runner: ReturnType<typeof createLoopRunner> | null = null;
     const timers = fakeTimers(t.clock, { busy: () => runner?.states().some((s) => s.running) ?? false }); // 2026-01-01 00:00 UTC
     runner = createLoopRunner({ log: silentLogger, timers, random: () => 0 });
@@ -154,12 +156,12 @@ describe.each(backends)('background loops on $name', (backend) => {
           SWEEP_INTERVAL_SECONDS: 15,
           INSTANCE_OFFLINE_MINUTES: 10,
           RETENTION_DAYS: 0,
-          BACKUP_DIR: undefined,
+          BACKUP_DIR: backupDir.path,
           BACKUP_INTERVAL_HOURS: 24,
           BACKUP_KEEP: 3,
           SUMMARY_TIME: '09:30',
           TZ: 'Asia/Tokyo',
-          DB_PATH: ':memory:',
+          DB_PATH: backend.name === 'sqlite' ? (t.db as unknown as { path: string }).path : '/unused/athena.db',
         },
         queue: t.queue,
         db: t.db,
@@ -169,7 +171,8 @@ describe.each(backends)('background loops on $name', (backend) => {
       },
       stop.signal,
     );
-    expect(loops.map((l) => l.name).sort()).toEqual(['liveness', 'summary', 'sweeper']); // retention and backups off
+    // Retention is off (RETENTION_DAYS=0); PostgreSQL has no backup loop (pg_dump does that).
+    expect(loops.map((l) => l.name).sort()).toEqual(backend.name === 'sqlite' ? ['backup', 'liveness', 'summary', 'sweeper'] : ['liveness', 'summary', 'sweeper']);
 
     await t.queue.create({ description: 'claimed then abandoned' });
     await t.queue.claimNext({ instanceId: 'host-a', leaseMs: 20_000 });
@@ -181,5 +184,8 @@ describe.each(backends)('background loops on $name', (backend) => {
     await timers.advance(30 * MINUTE);
     expect(summaries).toHaveLength(1);
     expect(summaries[0]).toMatchObject({ to: Date.UTC(2026, 0, 1, 0, 30), created: 1, requeued: 1 });
+    // The first backup is due a minute after start (there was none before).
+    expect(readdirSync(backupDir.path)).toEqual(backend.name === 'sqlite' ? ['athena-20260101T000100000Z.db'] : []);
+    backupDir.cleanup();
   });
 });

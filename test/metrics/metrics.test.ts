@@ -72,6 +72,16 @@ describe('metrics', () => {
     expect(loopRuns).toBe(1);
   });
 
+  it('a started loop shows zeroed counters before its first run', async () => {
+    t = await openObservedApp(sqliteBackend);
+    const stop = new AbortController();
+    t.runner.start({ name: 'summary', schedule: { kind: 'daily', at: '09:00', timeZone: 'UTC' }, run: async () => {} }, stop.signal);
+    const text = (await t.get('/metrics')).body;
+    expect(value(text, 'athena_loop_runs_total{loop="summary"}')).toBe(0);
+    expect(value(text, 'athena_loop_errors_total{loop="summary"}')).toBe(0);
+    stop.abort();
+  });
+
   it('needs the API key unless METRICS_AUTH=false', async () => {
     t = await openObservedApp(sqliteBackend);
     expect((await t.get('/metrics', {})).status).toBe(401);

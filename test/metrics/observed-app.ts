@@ -25,7 +25,7 @@ export async function openObservedApp(backend: TestBackend, options: { metricsAu
   const t = await openTestQueue(backend, { wipLimit: 0 });
   const waiters = createClaimWaiters(t.queue);
   const metrics = createMetrics({ queue: t.queue, defaultMetrics: false });
-  const runner = createLoopRunner({ log: silentLogger, timers: fakeTimers(t.clock), onRunEnd: metrics.observeLoopRun });
+  const runner = createLoopRunner({ log: silentLogger, timers: fakeTimers(t.clock), onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const app = await buildApp({
     queue: t.queue,
     waiters,
