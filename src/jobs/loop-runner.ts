@@ -30,6 +30,8 @@ export type LoopSpec = {
    * their next daily time.
    */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** A run going on longer than this shows as a failing check in /health (default: 3 intervals, at least 10 min). */
+  stuckAfterMs?: number;
 };
 
 export type LoopState = {
@@ -88,7 +90,7 @@ export type LoopRunner = {
   /** Starts a loop that runs until `signal` aborts. Starting a name again (a new leadership term) keeps its counters. */
   start(spec: LoopSpec, signal: AbortSignal): Loop;
   states(): LoopState[];
-  /** /health checks, one per loop: not ok while its last run failed. */
+  /** /health checks, one per loop: not ok while its last run failed or a run seems stuck. */
   healthChecks(): Record<string, { ok: boolean; detail?: string }>;
 };
 
@@ -159,6 +161,7 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
   const timers = options.timers ?? realTimers;
   const random = options.random ?? Math.random;
   const states = new Map<string, LoopState>();
+  const stuckAfter = new Map<string, number>();
 
   function start(spec: LoopSpec, signal: AbortSignal): Loop {
     const log = options.log.child({ loop: spec.name });
@@ -177,6 +180,7 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
       nextRunAt: null,
     };
     states.set(spec.name, state);
+    stuckAfter.set(spec.name, spec.stuckAfterMs ?? Math.max(10 * MINUTE, spec.schedule.kind === 'interval' ? 3 * spec.schedule.everyMs : 0));
     let timer: unknown = null;
     let inFlight: Promise<void> | null = null;
 
@@ -279,7 +283,10 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
     healthChecks() {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       for (const s of states.values()) {
-        if (s.consecutiveErrors > 0) {
+        const runningFor = s.running && s.lastStartedAt !== null ? timers.now() - s.lastStartedAt : 0;
+        if (runningFor > (stuckAfter.get(s.name) ?? Number.POSITIVE_INFINITY)) {
+          checks[`loop:${s.name}`] = { ok: false, detail: `a run has been going for ${Math.round(runningFor / 1000)} s` };
+        } else if (s.consecutiveErrors > 0) {
           checks[`loop:${s.name}`] = { ok: false, detail: `last ${s.consecutiveErrors} run(s) failed: ${s.lastError}` };
         } else {
           const last = s.lastSuccessAt === null ? 'not run yet' : `last ran ${new Date(s.lastSuccessAt).toISOString()}`;

@@ -160,6 +160,20 @@ describe('loop runner', () => {
     expect(starts).toBe(1);
   });
 
+  it('a run that never ends shows as failing in the health checks', async () => {
+    const { timers, runner, signal } = started();
+    const release = deferred();
+    runner.start({ name: 'hung', schedule: { kind: 'interval', everyMs: 1 * MINUTE }, run: () => release.promise }, signal);
+    await timers.advance(1 * MINUTE);
+    await timers.advance(9 * MINUTE);
+    expect(runner.healthChecks()['loop:hung']?.ok).toBe(true);
+    await timers.advance(2 * MINUTE);
+    expect(runner.healthChecks()['loop:hung']).toEqual({ ok: false, detail: 'a run has been going for 660 s' });
+    release.resolve();
+    await settle();
+    expect(runner.healthChecks()['loop:hung']?.ok).toBe(true);
+  });
+
   it('adds jitter to each wait', async () => {
     const clock = testClock(START);
     const timers = fakeTimers(clock);
