@@ -19,6 +19,7 @@ const TABLES = [
   { name: 'task_logs', columns: ['id', 'task_id', 'action', 'details', 'instance_id', 'timestamp', 'payload'], key: 'id' },
   { name: 'instances', columns: ['id', 'name', 'last_seen', 'current_task_id', 'status'], key: 'id' },
   { name: 'cursors', columns: ['name', 'position', 'updated_at'], key: 'name' },
+  { name: 'api_keys', columns: ['id', 'name', 'role', 'instance_id', 'key_hash', 'prefix', 'created_at', 'last_used_at', 'revoked_at'], key: 'id' },
 ] as const;
 
 type Table = (typeof TABLES)[number];
@@ -54,8 +55,7 @@ export async function copyQueue(source: Db, target: Db, onProgress: (progress: C
     for (const table of TABLES) await copyTable(source, q, table, totals[table.name], onProgress);
     const reset = target.dialect.resetSequence;
     if (reset) {
-      await q.run(reset('tasks'));
-      await q.run(reset('task_logs'));
+      for (const table of ['tasks', 'task_logs', 'api_keys']) await q.run(reset(table));
     }
   });
 

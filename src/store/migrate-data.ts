@@ -69,7 +69,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<Record<s
       const copied = await copyQueue(source, target, progress);
       options.write(
         `Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${copied.tasks} task(s), ${copied.task_logs} log row(s), ` +
-          `${copied.instances} instance(s), ${copied.cursors} cursor(s). Point DATABASE_URL (or DB_PATH) at the target and start the servers.\n`,
+          `${copied.instances} instance(s), ${copied.cursors} cursor(s), ${copied.api_keys} API key(s). Point DATABASE_URL (or DB_PATH) at the target and start the servers.\n`,
       );
       return copied;
     } finally {

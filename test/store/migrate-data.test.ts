@@ -11,6 +11,7 @@ import { openPostgres } from '../../src/store/postgres/driver.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/store/store.js';
+import type { Db } from '../../src/store/db.js';
 import { ATHENA_BIN } from '../helpers/server-process.js';
 import { createTestSchema, defaultQueueConfig, tempDir } from '../helpers/stores.js';
 
@@ -42,12 +43,14 @@ async function sampleSqliteQueue(tasks: number): Promise<string> {
   await queue.fail(held.id, { leaseToken: held.leaseToken, error: 'broke' });
   await queue.claimNext({ instanceId: 'agent-3', labels: '*' }); // stays in progress with its lease
   await store.setCursor('discord-outbox', 7, clock);
+  await db.run(`INSERT INTO api_keys (name, role, instance_id, key_hash, prefix, created_at) VALUES ('ci agent', 'agent', 'ci-1', 'hash-of-the-key', 'ath_ab12', ?)`, [clock]);
   expect(dependant.task.dependsOn).toEqual([first.task.id]);
   await db.close();
   return path;
 }
 
-async function snapshot(store: Store) {
+async function snapshot(db: Db) {
+  const store: Store = new SqlStore(db);
   const data = await store.exportAll();
   return {
     tasks: data.tasks,
@@ -55,6 +58,7 @@ async function snapshot(store: Store) {
     instances: data.instances,
     events: await store.eventsSince(0, 100_000),
     cursor: await store.getCursor('discord-outbox'),
+    keys: await db.all('SELECT * FROM api_keys ORDER BY id'),
   };
 }
 
@@ -74,12 +78,14 @@ describe('migrate-data', () => {
     cleanups.push(() => source.close());
     const pg = await openPostgres(schema.url, { poolSize: 2, startupRetryMs: 0 });
     cleanups.push(() => pg.close());
-    const [before, after] = [await snapshot(new SqlStore(source)), await snapshot(new SqlStore(pg))];
+    const [before, after] = [await snapshot(source), await snapshot(pg)];
     expect(after.tasks).toEqual(before.tasks);
     expect(after.logs).toEqual(before.logs);
     expect(after.events).toEqual(before.events);
     expect(after.instances).toEqual(before.instances);
     expect(after.cursor).toBe(7);
+    expect(after.keys).toEqual(before.keys);
+    expect(after.keys).toHaveLength(1);
     expect(after.tasks.find((t) => t.status === 'in_progress')?.leaseToken).toBeTruthy();
 
     // The sequences moved past the copied ids: new rows do not collide.
@@ -95,7 +101,7 @@ describe('migrate-data', () => {
     await migrateData({ from: schema.url, to: `sqlite:${join(back.path, 'copy.db')}`, write: () => {} });
     const copy = new SqliteDb(join(back.path, 'copy.db'));
     cleanups.push(() => copy.close());
-    const roundTrip = await snapshot(new SqlStore(copy));
+    const roundTrip = await snapshot(copy);
     expect(roundTrip.tasks).toEqual([...before.tasks, ...(await new SqlStore(pg).exportAll()).tasks.filter((t) => t.id === 1202)]);
     expect(roundTrip.cursor).toBe(7);
   });
