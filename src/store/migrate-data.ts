@@ -60,7 +60,7 @@ export async function migrateData(options: MigrateDataOptions): Promise<Record<s
       let lastShown = 0;
       const progress = ({ table, copied, total }: CopyProgress) => {
         const now = Date.now();
-        if (copied === total || now - lastShown > 1000) {
+        if (copied === total || (copied > 0 && now - lastShown > 1000)) {
           lastShown = now;
           options.write(`  ${table.padEnd(12)} ${String(copied).padStart(9)} / ${total}\n`);
         }
