@@ -16,6 +16,8 @@ import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 import { startDiscordBot, type DiscordBot } from './bot/bot.js';
+import { NOTIFIER_CURSOR } from './bot/notifier.js';
+import { retentionNoticeText } from './jobs/retention.js';
 import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
 import { buildDailySummary, summaryText } from './jobs/summary.js';
@@ -87,7 +89,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   let leadership: Leadership | null = null;
   const leadershipCheck = () => ({ leadership: { ok: true, detail: leadership?.isLeader() ? 'leader' : 'follower' } });
   let discord: DiscordBot | null = null;
-  const metrics = createMetrics({ queue });
+  const metrics = createMetrics({
+    queue,
+    // The notifier keeps its position in the database, so any replica can tell how far behind it is.
+    outboxBacklog: async () => {
+      if (!config.DISCORD_TOKEN) return null;
+      const position = await store.getCursor(NOTIFIER_CURSOR);
+      return position === null ? 0 : Math.max(0, (await store.lastEventId()) - position);
+    },
+  });
   const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const stopEventLog = logTaskEvents(bus, log.child({ room: 'tasks' }));
 
@@ -143,8 +153,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
           db,
           log,
           runner: loops,
-          // Logged here; the Discord notifier can post it as well.
-          onSummary: (summary) => log.info({ loop: 'summary' }, summaryText(summary, config.TZ)),
+          // Through the event log, so the Discord notifier posts them durably, wherever it runs.
+          onSummary: async (summary) => {
+            const text = summaryText(summary, config.TZ);
+            log.info({ loop: 'summary' }, text);
+            await queue.announce('daily_summary', text);
+          },
+          onRetentionWarning: (warning) => queue.announce('retention_notice', retentionNoticeText(warning, config.TZ)).then(() => {}),
         },
         leaderSignal,
       );

@@ -1,6 +1,6 @@
 // Renders tasks and task events as Discord message payloads (embeds + buttons); pure, no I/O.
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
-import type { Task } from '../core/types.js';
+import type { AnnouncementKind, Task } from '../core/types.js';
 import { customId } from './custom-ids.js';
 import { COLOR, PRIORITY_LABEL, agentName, headline, submitterLabel, taskLine, truncate } from './format.js';
 
@@ -130,6 +130,16 @@ export function summaryMessage(title: string, color: number, lines: string[], to
   const more = total - shown.length;
   const description = truncate([...shown, ...(more > 0 ? [`…and ${more} more`] : [])].join('\n'), DESCRIPTION_MAX);
   return { embeds: [{ title, description, color, ...(extra ? { fields: [extra] } : {}) }], components: [] };
+}
+
+const ANNOUNCEMENT_TITLE: Record<AnnouncementKind, string> = {
+  daily_summary: '📊 Daily summary',
+  retention_notice: '🧹 Retention notice',
+};
+
+/** A message about the queue as a whole: its text comes ready-made from the loop that wrote it. */
+export function announcementMessage(kind: AnnouncementKind, text: string): BotMessage {
+  return { embeds: [{ title: ANNOUNCEMENT_TITLE[kind], description: truncate(text, DESCRIPTION_MAX), color: COLOR.info }], components: [] };
 }
 
 /** Name of a task's thread; the "#id ·" prefix is how the bot finds the thread again. */

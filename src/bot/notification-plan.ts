@@ -1,7 +1,8 @@
 // Turns a batch of task events into the Discord messages to send, coalescing bursts; pure, no I/O.
-import type { Task, TaskEvent } from '../core/types.js';
+import { ANNOUNCEMENT_KINDS, type AnnouncementKind, type Task, type TaskEvent } from '../core/types.js';
 import { COLOR, agentName, isDiscordSubmitted, taskLine } from './format.js';
 import {
+  announcementMessage,
   cancelledMessage,
   claimedMessage,
   completedMessage,
@@ -123,6 +124,24 @@ function summary(kind: Exclude<Kind, 'progress'>, notices: Notice[]): PlannedMes
   };
 }
 
+export function isAnnouncement(event: TaskEvent): boolean {
+  return (ANNOUNCEMENT_KINDS as readonly string[]).includes(event.type) && Boolean(event.details);
+}
+
+/** Daily summary or retention notice: one channel message each, never coalesced. */
+function announcement(event: TaskEvent): PlannedMessage {
+  return {
+    nonce: nonceFor(event.id),
+    firstEventId: event.id,
+    eventIds: [event.id],
+    target: 'channel',
+    task: null,
+    startsThread: false,
+    needsNextInLine: false,
+    render: () => announcementMessage(event.type as AnnouncementKind, event.details ?? ''),
+  };
+}
+
 /**
  * The messages for `events` (ordered by id), in event order. The same events and options always
  * give the same plan, which is what lets a restarted notifier skip the messages it already sent.
@@ -136,7 +155,7 @@ export function planNotifications(events: TaskEvent[], options: PlanOptions): Pl
     list.push({ kind, event, task: event.task });
     byKind.set(kind, list);
   }
-  const planned: PlannedMessage[] = [];
+  const planned: PlannedMessage[] = events.filter(isAnnouncement).map(announcement);
   for (const [kind, notices] of byKind) {
     if (kind === 'progress') {
       // Only the latest progress line of each task in the batch is worth a message.

@@ -10,7 +10,7 @@ import type { Task, TaskEvent } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { BotMessage } from './messages.js';
-import { notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
+import { isAnnouncement, notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
 import { backoffMs, createWakeup, sleep } from './timing.js';
 
 export const NOTIFIER_CURSOR = 'discord-notifier';
@@ -174,7 +174,7 @@ export function createNotifier(deps: NotifierDeps) {
     /** Runs until `signal` aborts; never rejects. */
     async run(signal: AbortSignal): Promise<void> {
       const unsubscribe = bus.subscribe((event) => {
-        if ((position === null || event.id > position) && notificationKind(event, options)) newEvents.wake();
+        if ((position === null || event.id > position) && (notificationKind(event, options) || isAnnouncement(event))) newEvents.wake();
       });
       let pending: Batch | null | undefined; // undefined: reload the position from the store
       let failures = 0;

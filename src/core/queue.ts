@@ -8,7 +8,7 @@ import { createQueueReads } from './queue-reads.js';
 import { createBulkActions } from './bulk-actions.js';
 import type { EventBus } from './events.js';
 import { LIMITS } from './limits.js';
-import type { ClaimedTask, NewTask, Priority, Task, TaskEvent, TaskStatus } from './types.js';
+import type { AnnouncementKind, ClaimedTask, NewTask, Priority, Task, TaskEvent, TaskStatus } from './types.js';
 
 export type QueueConfig = {
   /** Default lease length; an agent may ask for another within [leaseMinMs, leaseMaxMs]. */
@@ -344,6 +344,16 @@ export function createQueue(deps: QueueDeps) {
       const result = await store.addDependencies(id, unique, now());
       publish(result.events);
       return result.task;
+    },
+
+    /**
+     * Posts a message about the queue as a whole (daily summary, retention notice) through the event
+     * log, so it is delivered like every notification: durably, once, by whichever replica runs Discord.
+     */
+    async announce(kind: AnnouncementKind, text: string): Promise<TaskEvent> {
+      const event = await store.recordEvent({ action: kind, details: text }, now());
+      publish([event]);
+      return event;
     },
 
     /** Requeues (or fails, after the last attempt) tasks whose lease ran out. Returns how many moved. */

@@ -84,6 +84,10 @@ export type TaskEvent = {
   at: number;
 };
 
+/** Events about the queue as a whole, with their text in `details` and no task. */
+export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice'] as const;
+export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
+
 export type Stats = {
   byStatus: Record<TaskStatus, number>;
   total: number;

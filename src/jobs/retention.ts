@@ -73,3 +73,13 @@ export function retentionLoop(queue: Pick<Queue, 'store' | 'now' | 'purge'>, opt
     },
   };
 }
+
+/** The notice people read (Discord, logs) a day before a purge. */
+export function retentionNoticeText(warning: RetentionWarning, timeZone = 'UTC'): string {
+  const when = (ms: number) => new Intl.DateTimeFormat('en-GB', { timeZone, dateStyle: 'medium', timeStyle: 'short' }).format(new Date(ms));
+  return (
+    `${warning.count} completed or cancelled task(s) finished before ${when(warning.finishedBefore)} ${timeZone} ` +
+    `will be deleted after ${when(warning.purgeAfter)} ${timeZone} (RETENTION_DAYS=${warning.retentionDays}). ` +
+    'Export them first with GET /api/export if you need them.'
+  );
+}

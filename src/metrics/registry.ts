@@ -13,8 +13,6 @@ export type Metrics = {
   observeLoopStart(name: string): void;
   /** One finished loop run (the loop runner's onRunEnd). */
   observeLoopRun(outcome: LoopRunOutcome): void;
-  /** Notification events not yet delivered (the Discord notifier reports it). */
-  setOutboxBacklog(count: number): void;
   /** Stops listening to the event bus. */
   close(): void;
 };
@@ -27,7 +25,14 @@ const TRANSITION_COUNTERS = {
   requeued: ['athena_tasks_requeued_total', 'Tasks put back to pending after a failed attempt or an expired lease'],
 } as const;
 
-export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bus: EventBus }; defaultMetrics?: boolean }): Metrics {
+export type MetricsDeps = {
+  queue: Pick<Queue, 'stats' | 'now'> & { bus: EventBus };
+  /** Events the Discord notifier has not processed yet, read at scrape time; null when there is no notifier. */
+  outboxBacklog?: () => Promise<number | null>;
+  defaultMetrics?: boolean;
+};
+
+export function createMetrics(deps: MetricsDeps): Metrics {
   const { queue } = deps;
   const registry = new Registry();
   if (deps.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -121,7 +126,15 @@ export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bu
     registers: [registry],
   });
 
-  const outboxBacklog = new Gauge({ name: 'athena_outbox_backlog', help: 'Notification events not yet delivered to Discord', registers: [registry] });
+  new Gauge({
+    name: 'athena_outbox_backlog',
+    help: 'Events the Discord notifier has not delivered yet (its persisted cursor behind the newest event)',
+    registers: [registry],
+    async collect() {
+      const backlog = await deps.outboxBacklog?.().catch(() => null);
+      if (backlog !== null && backlog !== undefined) this.set(backlog);
+    },
+  });
 
   const httpDuration = new Histogram({
     name: 'athena_http_request_duration_seconds',
@@ -145,9 +158,6 @@ export function createMetrics(deps: { queue: Pick<Queue, 'stats' | 'now'> & { bu
       loopDuration.observe({ loop: outcome.name }, outcome.durationMs / 1000);
       if (outcome.ok) loopLastSuccess.set({ loop: outcome.name }, outcome.finishedAt / 1000);
       else loopErrors.inc({ loop: outcome.name });
-    },
-    setOutboxBacklog(count) {
-      outboxBacklog.set(count);
     },
     close: unsubscribe,
   };

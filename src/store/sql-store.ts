@@ -11,6 +11,7 @@ import type {
   ClaimNextSpec,
   ExportData,
   LabelScope,
+  LogEntry,
   Store,
   TransitionOutcome,
   TransitionSpec,
@@ -213,6 +214,10 @@ export class SqlStore extends SqlReads implements Store {
        ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
       [name, position, now],
     );
+  }
+
+  recordEvent(entry: LogEntry, now: number): Promise<TaskEvent> {
+    return this.db.tx((q) => appendLog(q, null, entry, now, null));
   }
 
   async touchInstance(id: string, name: string | null, now: number): Promise<void> {

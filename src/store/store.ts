@@ -125,6 +125,8 @@ export interface Store {
   purgeFinished(before: number, now: number): Promise<{ count: number; events: TaskEvent[] }>;
   countPurgeable(before: number): Promise<number>;
 
+  /** Records an event about no task in particular (e.g. the daily summary), for the notifier to post. */
+  recordEvent(entry: LogEntry, now: number): Promise<TaskEvent>;
   eventsSince(afterId: number, limit: number): Promise<TaskEvent[]>;
   lastEventId(): Promise<number>;
   getCursor(name: string): Promise<number | null>;

@@ -223,3 +223,16 @@ describe('with DISCORD_THREADS=false', () => {
     expect(c.fake.calls({ path: /\/threads$/ })).toEqual([]);
   });
 });
+
+describe('announcements about the whole queue', () => {
+  it('posts the daily summary and the retention notice in the channel, once each', async () => {
+    await h.server.queue.announce('daily_summary', 'Daily summary (24 h)\nCreated 3 · completed 2 · failed 1');
+    await h.server.queue.announce('retention_notice', '4 completed or cancelled task(s) will be deleted after tomorrow');
+    const summary = await waitForMessage('claude-tasks', titled('📊 Daily summary'), 'the daily summary');
+    expect(summary.embeds[0].description).toContain('Created 3 · completed 2 · failed 1');
+    const notice = await waitForMessage('claude-tasks', titled('🧹 Retention notice'), 'the retention notice');
+    expect(notice.embeds[0].description).toContain('will be deleted');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(messages('claude-tasks').filter(titled('📊 Daily summary'))).toHaveLength(1);
+  });
+});

@@ -142,6 +142,18 @@ describe.each(backends)('queue features on $name', (backend) => {
     });
   });
 
+  describe('announcements', () => {
+    it('are durable events without a task, emitted on the bus and replayable', async () => {
+      const seen: string[] = [];
+      t.bus.subscribe((e) => seen.push(`${e.type}:${e.details}`));
+      const event = await t.queue.announce('daily_summary', 'Created 3');
+      expect(event).toMatchObject({ type: 'daily_summary', taskId: null, task: null, details: 'Created 3' });
+      expect(seen).toEqual(['daily_summary:Created 3']);
+      const replay = await t.store.eventsSince(event.id - 1, 10);
+      expect(replay).toEqual([expect.objectContaining({ id: event.id, type: 'daily_summary', details: 'Created 3' })]);
+    });
+  });
+
   describe('export and import', () => {
     it('an export restores into an empty queue with ids, logs and leases intact', async () => {
       const a = await t.queue.create({ description: 'a', labels: ['x'] });

@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { sqliteBackend } from '../helpers/stores.js';
 import { openObservedApp, KEY, type ObservedApp } from './observed-app.js';
+import { NOTIFIER_CURSOR } from '../../src/bot/notifier.js';
 
 /** The value of one series in Prometheus text, e.g. value(text, 'athena_tasks{state="pending"}'). */
 function value(text: string, series: string): number | undefined {
@@ -14,7 +15,10 @@ describe('metrics', () => {
   afterEach(async () => t.close());
 
   it('GET /metrics shows queue state, transitions, claim latency, loops, outbox and HTTP series after real requests', async () => {
-    t = await openObservedApp(sqliteBackend);
+    t = await openObservedApp(sqliteBackend, {
+      // The notifier's persisted cursor trails the newest event by 7.
+      outboxBacklog: async () => (await t.store.lastEventId()) - ((await t.store.getCursor(NOTIFIER_CURSOR)) ?? 0),
+    });
     const created: number[] = [];
     for (const description of ['a', 'b', 'c']) {
       const res = await t.send('POST', '/api/tasks', { description });
@@ -35,7 +39,7 @@ describe('metrics', () => {
     const broken = t.runner.start({ name: 'backup', schedule: { kind: 'interval', everyMs: 1000 }, run: async () => Promise.reject(new Error('disk full')) }, stop.signal);
     await broken.runNow();
     stop.abort();
-    t.metrics.setOutboxBacklog(7);
+    await t.store.setCursor(NOTIFIER_CURSOR, (await t.store.lastEventId()) - 7, t.clock.now);
     t.clock.advance(15_000);
 
     const res = await t.get('/metrics');

@@ -21,10 +21,10 @@ export type ObservedApp = TestQueue & {
   close(): Promise<void>;
 };
 
-export async function openObservedApp(backend: TestBackend, options: { metricsAuth?: boolean; retentionDays?: number } = {}): Promise<ObservedApp> {
+export async function openObservedApp(backend: TestBackend, options: { metricsAuth?: boolean; retentionDays?: number; outboxBacklog?: () => Promise<number | null> } = {}): Promise<ObservedApp> {
   const t = await openTestQueue(backend, { wipLimit: 0 });
   const waiters = createClaimWaiters(t.queue);
-  const metrics = createMetrics({ queue: t.queue, defaultMetrics: false });
+  const metrics = createMetrics({ queue: t.queue, defaultMetrics: false, outboxBacklog: options.outboxBacklog });
   const runner = createLoopRunner({ log: silentLogger, timers: fakeTimers(t.clock), onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const app = await buildApp({
     queue: t.queue,
