@@ -1,7 +1,13 @@
 // zod schemas of request bodies, params and queries; they validate input and describe the API in OpenAPI.
 import { z } from 'zod';
-import { LABEL_PATTERN, LIMITS } from '../core/limits.js';
+import { LABEL_PATTERN, LIMITS, resultProblem } from '../core/limits.js';
 import { PRIORITIES, TASK_STATUSES } from '../core/types.js';
+
+/** Results nested too deeply or too large are refused here, before anything tries to store or show them. */
+export const refuseBadResult = (value: unknown, ctx: z.RefinementCtx) => {
+  const problem = resultProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+};
 
 const lower = (v: unknown) => (typeof v === 'string' ? v.trim().toLowerCase() : v);
 
@@ -28,7 +34,13 @@ export const createTaskBody = z
     project: z.string().trim().max(LIMITS.projectMax).nullish().describe('free-form project or repository'),
     labels: labels.optional().describe('capabilities an agent needs to take this task'),
     depends_on: z.array(z.number().int().positive()).max(LIMITS.dependsOnMax).optional().describe('task ids that must complete first'),
-    run_after: z.union([z.iso.datetime({ offset: true }), z.number().int().nonnegative()]).nullish().describe('not claimable before this time (ISO 8601 or epoch ms)'),
+    run_after: z
+      .union([
+        z.iso.datetime({ offset: true }).refine((v) => Date.parse(v) <= LIMITS.latestTimeMs, 'must not be after 9999-12-31'),
+        z.number().int().nonnegative().max(LIMITS.latestTimeMs),
+      ])
+      .nullish()
+      .describe('not claimable before this time (ISO 8601 or epoch ms)'),
     max_attempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).optional(),
     idempotency_key: z.string().min(1).max(LIMITS.idempotencyKeyMax).optional(),
   })
@@ -53,7 +65,7 @@ const fence = {
 export const completeBody = z.object({
   ...fence,
   notes: text(LIMITS.notesMax).nullish(),
-  result: z.unknown().optional().describe('any JSON the agent wants to report'),
+  result: z.unknown().optional().superRefine(refuseBadResult).describe('any JSON the agent wants to report'),
 });
 
 export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() });
@@ -80,15 +92,18 @@ export const listQuery = z.object({
   q: z.string().max(200).optional().describe('text search in descriptions'),
   order: z.enum(['newest', 'queue']).optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
-  cursor: z.string().regex(/^\d+(\.\d+)?$/).optional(),
+  cursor: z.string().regex(/^\d{1,15}(\.\d{1,15})?$/, 'expected a next_cursor from a previous page').optional(),
 });
 
-export const bulkFilter = z.object({
-  label: z.string().max(LIMITS.labelMax).optional(),
-  project: z.string().max(LIMITS.projectMax).optional(),
-  priority: prioritySchema.optional(),
-  q: z.string().max(200).optional(),
-  by: z.string().max(200).nullish(),
-});
+// Strict: a misspelt field of a bulk action must not widen it to every task.
+export const bulkFilter = z
+  .object({
+    label: z.string().max(LIMITS.labelMax).optional(),
+    project: z.string().max(LIMITS.projectMax).optional(),
+    priority: prioritySchema.optional(),
+    q: z.string().max(200).optional(),
+    by: z.string().max(200).nullish(),
+  })
+  .strict();
 
 export const purgeBody = z.object({ older_than_days: z.number().min(0).max(36_500) });

@@ -5,7 +5,11 @@ import { z } from 'zod';
 import { ForbiddenError } from '../../errors.js';
 import { TASK_STATUSES, PRIORITIES } from '../../core/types.js';
 import type { AppContext } from '../context.js';
-import { bulkFilter, purgeBody } from '../schemas.js';
+import { bulkFilter, purgeBody, refuseBadResult } from '../schemas.js';
+import { LIMITS } from '../../core/limits.js';
+
+/** A stored time: integer milliseconds that still have an ISO 8601 form. */
+const time = z.number().int().min(LIMITS.earliestTimeMs).max(LIMITS.latestTimeMs);
 
 const exportSchema = z.object({
   version: z.literal(1),
@@ -18,10 +22,10 @@ const exportSchema = z.object({
       priority: z.enum(PRIORITIES),
       instanceId: z.string().nullable(),
       instanceName: z.string().nullable(),
-      createdAt: z.number(),
-      claimedAt: z.number().nullable(),
-      completedAt: z.number().nullable(),
-      updatedAt: z.number(),
+      createdAt: time,
+      claimedAt: time.nullable(),
+      completedAt: time.nullable(),
+      updatedAt: time,
       notes: z.string().nullable(),
       submittedBy: z.string().nullable(),
       project: z.string().nullable(),
@@ -29,10 +33,10 @@ const exportSchema = z.object({
       dependsOn: z.array(z.number().int()),
       attempts: z.number().int(),
       maxAttempts: z.number().int(),
-      runAfter: z.number(),
-      leaseExpiresAt: z.number().nullable(),
+      runAfter: time,
+      leaseExpiresAt: time.nullable(),
       leaseToken: z.string().nullable(),
-      result: z.unknown(),
+      result: z.unknown().superRefine(refuseBadResult),
       error: z.string().nullable(),
       question: z.string().nullable(),
       answer: z.string().nullable(),
@@ -47,14 +51,14 @@ const exportSchema = z.object({
       action: z.string(),
       details: z.string().nullable(),
       instanceId: z.string().nullable(),
-      timestamp: z.number(),
+      timestamp: time,
     }),
   ),
   instances: z.array(
     z.object({
       id: z.string(),
       name: z.string().nullable(),
-      lastSeen: z.number().nullable(),
+      lastSeen: time.nullable(),
       currentTaskId: z.number().nullable(),
       status: z.enum(['idle', 'working', 'offline']),
     }),

@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { UnavailableError } from '../../errors.js';
+import { InvalidError, UnavailableError } from '../../errors.js';
 import type { Db, Dialect, Queryable } from '../db.js';
 import { loadMigrations } from '../migrations-files.js';
 
@@ -16,14 +16,28 @@ export type SqliteOptions = { synchronous?: 'NORMAL' | 'FULL'; busyTimeoutMs?: n
 function toParam(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
+  // PostgreSQL refuses NUL in text; refusing it here too keeps both backends alike (and a SQLite
+  // queue movable to PostgreSQL with migrate-data).
+  if (typeof value === 'string' && value.includes('\u0000')) throw new InvalidError('Text must not contain NUL (\\u0000) characters');
   return value;
 }
 
-/** Storage failures become UnavailableError (503); anything else passes through unchanged. */
+/** What an operator should look at, by SQLite's primary error code. */
+const STORAGE_PROBLEMS: Array<[RegExp, string]> = [
+  [/^SQLITE_FULL/, 'the disk holding the database is full'],
+  [/^SQLITE_READONLY/, 'the database file or its directory is read-only'],
+  [/^SQLITE_IOERR/, 'the disk reported an I/O error'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'the database is locked by another process'],
+  [/^SQLITE_CANTOPEN/, 'the database file cannot be opened'],
+  [/^SQLITE_(CORRUPT|NOTADB)/, 'the database file is damaged'],
+];
+
+/** Storage failures become UnavailableError (503) saying what is wrong; anything else passes through unchanged. */
 function toDomainError(err: unknown): unknown {
   const code = (err as { code?: string }).code;
   if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
-    return new UnavailableError(`database unavailable: ${(err as Error).message}`, { code });
+    const problem = STORAGE_PROBLEMS.find(([re]) => re.test(code))?.[1] ?? 'the storage failed';
+    return new UnavailableError(`Database unavailable: ${problem} (${code}: ${(err as Error).message}); retry once it is fixed`, { code });
   }
   return err;
 }

@@ -5,6 +5,7 @@ import { keyAuthenticator } from '../../../src/api/auth.js';
 import { issueKey } from '../../../src/api/keys-secrets.js';
 import { createClaimWaiters, type ClaimWaiters } from '../../../src/core/waiters.js';
 import type { QueueConfig } from '../../../src/core/queue.js';
+import type { Logger } from '../../../src/logger.js';
 import { SqlKeyStore, type KeyRole } from '../../../src/store/keys-store.js';
 import { openTestQueue, type TestBackend, type TestClock, type TestQueue } from '../../helpers/stores.js';
 
@@ -25,7 +26,7 @@ export type KeyedApp = TestQueue & {
 
 export async function openKeyedApp(
   backend: TestBackend,
-  options: { queue?: Partial<QueueConfig>; clock?: TestClock; longPollMaxSeconds?: number; bodyLimitBytes?: number } = {},
+  options: { queue?: Partial<QueueConfig>; clock?: TestClock; longPollMaxSeconds?: number; bodyLimitBytes?: number; logger?: Logger } = {},
 ): Promise<KeyedApp> {
   const t = await openTestQueue(backend, options.queue, { clock: options.clock });
   const keys = new SqlKeyStore(t.db);
@@ -38,7 +39,7 @@ export async function openKeyedApp(
       authenticate: keyAuthenticator({ adminKey: ADMIN_KEY, keys, now: t.queue.now }),
       keys,
     },
-    {},
+    { logger: options.logger },
   );
   await app.ready();
   return {

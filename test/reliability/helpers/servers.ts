@@ -27,7 +27,7 @@ export async function serverHome(backend: BackendName, options: { dataDir?: stri
   const dataDir = options.dataDir ?? dir!.path;
   const dbPath = join(dataDir, 'athena.db');
   const schema = backend === 'postgres' ? await createTestSchema() : null;
-  const env = schema ? { DATABASE_URL: schema.url } : {};
+  const env: Record<string, string> = schema ? { DATABASE_URL: schema.url } : {};
   const numbered = (sql: string) => {
     let i = 0;
     return sql.replace(/\?/g, () => `$${++i}`);

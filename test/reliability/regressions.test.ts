@@ -1,0 +1,88 @@
+// One test per defect the reliability suite found (see docs/RELIABILITY.md), on both backends.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backends } from '../helpers/stores.js';
+import { ADMIN_KEY, openKeyedApp, type KeyedApp, type Reply } from './helpers/keyed-app.js';
+
+const expectError = (res: Reply, status: number, code: string) => {
+  expect(res.status, res.text).toBe(status);
+  expect(res.json.code).toBe(code);
+};
+
+describe.each(backends)('regressions on $name', (backend) => {
+  let t: KeyedApp;
+  const call = (method: string, url: string, body?: unknown) => t.call(ADMIN_KEY, method, url, body);
+  beforeEach(async () => {
+    t = await openKeyedApp(backend, { queue: { wipLimit: 0 } });
+  });
+  afterEach(async () => t.close());
+
+  it('D1: a run_after past year 9999 is refused, instead of storing a task every later list fails on', async () => {
+    expectError(await call('POST', '/api/tasks', { description: 'far', run_after: 9_007_199_254_740_991 }), 400, 'VALIDATION_ERROR');
+    expectError(await call('POST', '/api/tasks', { description: 'far', run_after: 8.64e15 + 1 }), 400, 'VALIDATION_ERROR');
+    expectError(await call('POST', '/api/tasks', { description: 'far', run_after: '+275760-09-13T00:00:00.000Z' }), 400, 'VALIDATION_ERROR');
+    expect((await t.queue.stats()).total).toBe(0);
+    const latest = await call('POST', '/api/tasks', { description: 'latest', run_after: '9999-12-31T23:59:59Z' });
+    expect(latest.status).toBe(201);
+    expect(latest.json.task.run_after).toBe('9999-12-31T23:59:59.000Z');
+    expect((await call('GET', '/api/tasks?status=all')).status).toBe(200);
+  });
+
+  it('D2: a deeply nested or oversized result is refused with 400, the task stays held', async () => {
+    await call('POST', '/api/tasks', { description: 'work' });
+    const claimed = (await call('POST', '/api/tasks/claim-next', { instance_id: 'a' })).json.task;
+    const deep = `{"lease_token":"${claimed.lease_token}","result":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expectError(await call('POST', `/api/tasks/${claimed.id}/complete`, deep), 400, 'VALIDATION_ERROR');
+    const big = { lease_token: claimed.lease_token, result: { log: 'x'.repeat(300 * 1024) } };
+    expectError(await call('POST', `/api/tasks/${claimed.id}/complete`, big), 400, 'VALIDATION_ERROR');
+    expect((await t.queue.get(claimed.id)).status).toBe('in_progress');
+    const nested = { lease_token: claimed.lease_token, result: { a: { b: { c: [1, [2, [3]]] } } } };
+    expect((await call('POST', `/api/tasks/${claimed.id}/complete`, nested)).status).toBe(200);
+  });
+
+  it('D3: an import with times outside the ISO 8601 range or a result too deep is refused', async () => {
+    const task = {
+      id: 1, description: 'imported', status: 'completed', priority: 'medium', instanceId: null, instanceName: null, createdAt: 1, claimedAt: null,
+      completedAt: 2, updatedAt: 2, notes: null, submittedBy: null, project: null, labels: [], dependsOn: [], attempts: 1, maxAttempts: 3, runAfter: 0,
+      leaseExpiresAt: null, leaseToken: null, result: null, error: null, question: null, answer: null, blockedReason: null, idempotencyKey: null,
+    };
+    const body = (patch: Record<string, unknown>) => JSON.stringify({ version: 1, exportedAt: 'x', tasks: [{ ...task, ...patch }], logs: [], instances: [] });
+    expectError(await call('POST', '/api/import', body({ createdAt: 1e300 })), 400, 'VALIDATION_ERROR');
+    expectError(await call('POST', '/api/import', body({ runAfter: 9_007_199_254_740_991 })), 400, 'VALIDATION_ERROR');
+    expectError(await call('POST', '/api/import', body({ result: JSON.parse(`${'['.repeat(100)}${']'.repeat(100)}`) })), 400, 'VALIDATION_ERROR');
+    expect((await t.queue.stats()).total).toBe(0);
+    expect((await call('POST', '/api/import', body({}))).status).toBe(200);
+    expect((await call('GET', '/api/tasks?status=all')).json.tasks).toHaveLength(1);
+  });
+
+  it('D4: a bulk action with a misspelt filter field is refused instead of acting on every task', async () => {
+    await call('POST', '/api/tasks', { description: 'gpu job', labels: ['gpu'] });
+    await call('POST', '/api/tasks', { description: 'cpu job' });
+    expectError(await call('POST', '/api/tasks/cancel-pending', { lable: 'gpu' }), 400, 'VALIDATION_ERROR');
+    expectError(await call('POST', '/api/tasks/retry-failed', { projet: 'x' }), 400, 'VALIDATION_ERROR');
+    expect((await t.queue.stats()).byStatus.pending).toBe(2);
+    expect((await call('POST', '/api/tasks/cancel-pending', { label: 'gpu' })).json.count).toBe(1);
+    expect((await call('POST', '/api/tasks/cancel-pending')).json.count).toBe(1);
+  });
+
+  it('D5: text with a NUL character is refused alike on both backends (it could not move to PostgreSQL)', async () => {
+    expectError(await call('POST', '/api/tasks', { description: 'a\u0000b' }), 422, 'INVALID');
+    expectError(await call('POST', '/api/tasks', { description: 'ok', project: 'p\u0000' }), 422, 'INVALID');
+    expectError(await call('GET', '/api/tasks?q=%00'), 422, 'INVALID');
+    expect((await t.queue.stats()).total).toBe(0);
+    // Inside a JSON result a NUL is an escape sequence, not a raw character: kept on both backends.
+    await call('POST', '/api/tasks', { description: 'work' });
+    const claimed = (await call('POST', '/api/tasks/claim-next', { instance_id: 'a' })).json.task;
+    expect((await call('POST', `/api/tasks/${claimed.id}/complete`, { lease_token: claimed.lease_token, result: { text: 'a\u0000b' } })).status).toBe(200);
+    expect((await call('GET', `/api/tasks/${claimed.id}`)).json.task.result).toEqual({ text: 'a\u0000b' });
+  });
+
+  it('D6: a list cursor that is not a position from a previous page is a 400 on both backends', async () => {
+    for (const cursor of ['99999999999999999999999', '1.99999999999999999999', '1e5']) {
+      expectError(await call('GET', `/api/tasks?status=all&cursor=${cursor}`), 400, 'VALIDATION_ERROR');
+    }
+    await call('POST', '/api/tasks', { description: 'one' });
+    await call('POST', '/api/tasks', { description: 'two' });
+    const first = await call('GET', '/api/tasks?status=all&limit=1');
+    expect((await call('GET', `/api/tasks?status=all&limit=1&cursor=${first.json.next_cursor}`)).json.tasks[0].description).toBe('one');
+  });
+});
