@@ -1,6 +1,5 @@
 // Cross-replica event feed: brings events other replicas wrote to task_logs onto this process's bus.
 import type pg from 'pg';
-import type { TaskEvent } from '../core/types.js';
 import type { Logger } from '../logger.js';
 import { placeholders, type Db } from '../store/db.js';
 import { rowToEvent, type TaskRow } from '../store/rows.js';
@@ -38,6 +37,13 @@ export type EventFeed = {
 };
 
 const PAGE = 500;
+/**
+ * Under load a replica would otherwise notify, and the others read, back to back: at most one
+ * NOTIFY per this many ms per replica, and one read per READ_SPACING_MS (the first of a quiet
+ * spell goes at once, so an idle queue still hands a new task over in about a round trip).
+ */
+const NOTIFY_SPACING_MS = 20;
+const READ_SPACING_MS = 10;
 /** A jump in ids larger than this is not transactions in flight (an import moved the sequence): not tracked. */
 const MAX_GAP_RUN = 1000;
 const MAX_GAPS = 10_000;
@@ -79,6 +85,8 @@ class ReplicaFeed {
   private client: pg.Client | null = null;
   private notifying = false;
   private notifyAgain = false;
+  private lastNotifyAt = 0;
+  private lastReadAt = 0;
   private warnedAt = 0;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -114,16 +122,22 @@ class ReplicaFeed {
     }
     this.notifying = true;
     this.notifyAgain = false;
-    client.query(NOTIFY_SQL).then(
-      () => {
-        this.notifying = false;
-        if (this.notifyAgain) this.requestNotify();
-      },
-      (err: unknown) => {
-        this.notifying = false;
-        this.warn(err, 'NOTIFY failed; other replicas will find the events by polling');
-      },
-    );
+    const wait = this.lastNotifyAt + NOTIFY_SPACING_MS - this.now();
+    (wait > 0 ? sleep(wait, this.options.signal) : Promise.resolve())
+      .then(() => {
+        this.lastNotifyAt = this.now();
+        return this.client === client ? client.query(NOTIFY_SQL) : undefined;
+      })
+      .then(
+        () => {
+          this.notifying = false;
+          if (this.notifyAgain) this.requestNotify();
+        },
+        (err: unknown) => {
+          this.notifying = false;
+          this.warn(err, 'NOTIFY failed; other replicas will find the events by polling');
+        },
+      );
   }
 
   /** Asks for a read; reads never overlap, and requests during one fold into one more read. */
@@ -136,6 +150,9 @@ class ReplicaFeed {
     this.reading = (async () => {
       do {
         this.readAgain = false;
+        const wait = this.lastReadAt + READ_SPACING_MS - this.now();
+        if (wait > 0) await sleep(wait, this.options.signal);
+        this.lastReadAt = this.now();
         try {
           await this.readOnce();
         } catch (err) {
@@ -156,33 +173,34 @@ class ReplicaFeed {
       return;
     }
     const at = this.now();
-    if (this.gaps.size > 0) {
-      const late: TaskEvent[] = [];
-      const ids = [...this.gaps.keys()];
-      for (let i = 0; i < ids.length; i += PAGE) {
-        const chunk = ids.slice(i, i + PAGE);
-        const rows = await db.all<TaskRow>(`SELECT * FROM task_logs WHERE id IN (${placeholders(chunk.length)})`, chunk);
-        late.push(...rows.map(rowToEvent));
-      }
-      for (const event of late.sort((a, b) => a.id - b.id)) {
-        this.gaps.delete(event.id);
-        bus.emitFromFeed(event);
-      }
-      for (const [id, since] of this.gaps) {
-        if (at - since > this.gapWaitMs) this.gaps.delete(id);
-      }
-    }
+    let high = this.high;
+    // One query for both: rows at or below `high` fill gaps (late commits), the rest are new.
+    let gapIds = [...this.gaps.keys()].slice(0, PAGE);
     for (;;) {
-      const events = await store.eventsSince(this.high, PAGE);
-      for (const event of events) {
-        const skipped = event.id - this.high - 1;
-        if (skipped > 0 && skipped <= MAX_GAP_RUN) {
-          for (let id = this.high + 1; id < event.id && this.gaps.size < MAX_GAPS; id++) this.gaps.set(id, at);
+      const rows = await db.all<TaskRow>(
+        `SELECT * FROM task_logs WHERE id > ?${gapIds.length > 0 ? ` OR id IN (${placeholders(gapIds.length)})` : ''} ORDER BY id LIMIT ?`,
+        [high, ...gapIds, PAGE + gapIds.length],
+      );
+      let fresh = 0;
+      for (const event of rows.map(rowToEvent)) {
+        if (event.id <= high) {
+          this.gaps.delete(event.id);
+        } else {
+          fresh++;
+          const skipped = event.id - high - 1;
+          if (skipped > 0 && skipped <= MAX_GAP_RUN) {
+            for (let id = high + 1; id < event.id && this.gaps.size < MAX_GAPS; id++) this.gaps.set(id, at);
+          }
+          high = event.id;
+          this.high = high;
         }
-        this.high = event.id;
         bus.emitFromFeed(event);
       }
-      if (events.length < PAGE || this.options.signal.aborted) break;
+      if (fresh < PAGE || this.options.signal.aborted) break;
+      gapIds = [];
+    }
+    for (const [id, since] of this.gaps) {
+      if (at - since > this.gapWaitMs) this.gaps.delete(id);
     }
   }
 
