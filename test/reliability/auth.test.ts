@@ -1,10 +1,13 @@
 // Auth and abuse: nothing under /api, the event stream or /mcp answers without a valid key; per-agent keys
 // are stored hashed and carry a role and an agent identity; wrong-key guessing is rate limited.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { keyAuthenticator, singleKeyAuthenticator } from '../../src/api/auth.js';
-import { backends, testClock, type TestClock } from '../helpers/stores.js';
+import { ATHENA_BIN, api, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
+import { backends, tempDir, testClock, type TestClock } from '../helpers/stores.js';
 import { ADMIN_KEY, openKeyedApp, type KeyedApp, type Reply } from './helpers/keyed-app.js';
 
 /** Paths anyone may read: liveness, readiness, the dashboard page and files, the API docs. */
@@ -225,6 +228,8 @@ describe.each(backends)('auth and roles on $name', (backend) => {
   });
 
   it('/mcp needs a key and runs each tool under it: a reader cannot create through MCP, an agent acts as its key', async () => {
+    // MCP tools call the REST routes over loopback: this app listens too.
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
     const reader = await t.issue('reader', 'viewer');
     const agent = await t.issue('agent', 'mcp agent', 'mcp-host');
     const rpc = (key: string | null, name: string, args: Record<string, unknown>) =>
@@ -256,5 +261,63 @@ describe('key comparison', () => {
     const both = keyAuthenticator({ adminKey: 'the-admin-key-0123456789', keys });
     expect(await both('k'.repeat(10_000))).toBeNull();
     expect(await both('the-admin-key-0123456789')).toMatchObject({ role: 'admin' });
+  });
+});
+
+describe('auth on a running server, with keys managed by `athena keys`', () => {
+  const dir = tempDir('athena-keys-');
+  let server: ServerProcess;
+  const athena = (...args: string[]) =>
+    execFileSync(process.execPath, [ATHENA_BIN, 'keys', ...args], { env: { PATH: process.env.PATH ?? '', DB_PATH: join(dir.path, 'athena.db') }, encoding: 'utf8' });
+  // A fresh server per test: the first one ends rate-limited (wrong keys from 127.0.0.1) on purpose.
+  beforeEach(async () => {
+    server = await startServerProcess({ dataDir: dir.path });
+  });
+  afterEach(async () => server?.stop());
+  afterAll(() => dir.cleanup());
+
+  it('every route the server documents, /metrics, the event stream and /mcp refuse requests without a valid key', async () => {
+    const spec = (await fetch(`${server.url}/docs/json`).then((r) => r.json())) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(spec.paths).flatMap(([path, ops]) => Object.keys(ops).map((m): [string, string] => [m.toUpperCase(), path.replace(/\{[^}]+\}/g, '1')]));
+    routes.push(['GET', '/metrics']);
+    let refused = 0;
+    for (const [method, path] of routes) {
+      if (PUBLIC.some((re) => re.test(path))) continue;
+      for (const headers of [{}, { 'x-api-key': 'wrong' }, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
+        const res = await fetch(`${server.url}${path}`, { method, headers: { ...headers, ...(method === 'GET' || method === 'DELETE' ? {} : { 'content-type': 'application/json' }) }, body: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
+        // Past 20 wrong keys from this address the answer is 429; either way, nothing gets through.
+        expect([401, 429], `${method} ${path}`).toContain(res.status);
+        expect((await res.json()).code).toMatch(/^(UNAUTHORIZED|RATE_LIMITED)$/);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(80);
+  });
+
+  it('athena keys create|list|revoke against the live server: the key works at once, and stops working at once', async () => {
+    const created = JSON.parse(athena('create', 'ci-agent', '--role', 'agent', '--json'));
+    expect(created).toMatchObject({ name: 'ci-agent', role: 'agent', instance_id: 'ci-agent' });
+    const reader = JSON.parse(athena('create', 'grafana', '--role', 'reader', '--json'));
+    const asAgent = { url: server.url, key: created.key as string };
+    expect((await api(asAgent, 'POST', '/api/tasks', { description: 'from a per-agent key' })).status).toBe(201);
+    const claimed = await api(asAgent, 'POST', '/api/tasks/claim-next', {});
+    expect(claimed.json.task.instance_id).toBe('ci-agent');
+    expect((await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': reader.key } })).status).toBe(200);
+
+    const listed = athena('list');
+    expect(listed).toContain('ci-agent');
+    expect(listed).toContain(created.prefix);
+    expect(listed).not.toContain(created.key);
+
+    athena('revoke', String(created.id));
+    expect((await api(asAgent, 'GET', '/api/stats')).status).toBe(401);
+    expect(() => athena('revoke', '999')).toThrow(/not found/);
+    let refusal = '';
+    try {
+      athena('create', 'no-instance', '--role', 'reader', '--instance', 'x');
+    } catch (err) {
+      refusal = String((err as { stderr?: string }).stderr);
+    }
+    expect(refusal).toMatch(/only agent keys/);
   });
 });
