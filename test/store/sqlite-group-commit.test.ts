@@ -37,11 +37,15 @@ describe('sqlite group commit', () => {
   it('reads outside a transaction wait for the running batch and see only committed data', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
     const writer = db.tx(async (q) => {
       await q.run("INSERT INTO t (v) VALUES ('x')");
+      started();
       await gate;
       return 1;
     });
+    await running;
     const read = db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t');
     let readDone = false;
     void read.then(() => (readDone = true));
