@@ -7,6 +7,10 @@ import { backends, testClock } from '../helpers/stores.js';
 
 describe.each(backends)('long-poll claim-next on $name', (backend) => {
   let t: TestApp;
+  /** Until `count` agents wait (each first tries a claim: a database round trip, slower on a busy machine). */
+  const waitersReach = async (count: number) => {
+    for (let i = 0; i < 200 && t.waiters.size() < count; i++) await new Promise((r) => setTimeout(r, 10));
+  };
   beforeEach(async () => {
     // A real clock: waits are measured in wall time.
     t = await openTestApp(backend, { clock: { ...testClock(), fn: Date.now } as never, queue: { wipLimit: 0 } });
@@ -16,7 +20,7 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
   it('a waiting agent gets a task created after it started waiting', async () => {
     const started = Date.now();
     const waiting = t.call('POST', '/api/tasks/claim-next', { instance_id: 'w1', wait: 5 });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitersReach(1);
     expect(t.waiters.size()).toBe(1);
     await t.call('POST', '/api/tasks', { description: 'fresh' });
     const res = await waiting;
@@ -37,7 +41,7 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
   it('a new task wakes exactly as many waiters as it can serve, matching labels', async () => {
     const gpuWaiter = t.call('POST', '/api/tasks/claim-next', { instance_id: 'gpu', labels: ['gpu'], wait: 3 });
     const plainWaiters = [1, 2, 3].map((i) => t.call('POST', '/api/tasks/claim-next', { instance_id: `p${i}`, wait: 1.5 }));
-    await new Promise((r) => setTimeout(r, 100));
+    await waitersReach(4);
     expect(t.waiters.size()).toBe(4);
     await t.call('POST', '/api/tasks', { description: 'needs gpu', labels: ['gpu'] });
     const gpu = await gpuWaiter;
@@ -64,7 +68,7 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     await t.call('POST', '/api/tasks', { description: 'b', depends_on: [a.json.task_id] });
     const held = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h' });
     const waiting = t.call('POST', '/api/tasks/claim-next', { instance_id: 'w', wait: 3 });
-    await new Promise((r) => setTimeout(r, 100));
+    await waitersReach(1);
     await t.call('POST', `/api/tasks/${held.json.task.id}/complete`, { lease_token: held.json.task.lease_token });
     expect((await waiting).json.task).toMatchObject({ description: 'b' });
   });
