@@ -63,10 +63,35 @@ async function adminQuery(sql: string): Promise<void> {
   }
 }
 
+const SCHEMA_PREFIX = 'athena_test_';
+/** Schemas of runs that died before their cleanup are dropped once they are this old. */
+const STALE_SCHEMA_MS = 6 * 60 * 60 * 1000;
+let staleDropped = false;
+
+async function dropStaleSchemas(): Promise<void> {
+  staleDropped = true;
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE '${SCHEMA_PREFIX}%'`);
+    for (const { nspname } of rows) {
+      const created = parseInt(nspname.slice(SCHEMA_PREFIX.length).split('_')[0] ?? '', 36);
+      if (Number.isFinite(created) && created > 1e12 && Date.now() - created > STALE_SCHEMA_MS) {
+        await client.query(`DROP SCHEMA IF EXISTS ${nspname} CASCADE`).catch(() => {});
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
 /** A new empty schema on the test database; `url` points every connection at it. */
 export async function createTestSchema(): Promise<{ schema: string; url: string; drop(): Promise<void> }> {
-  const schema = `athena_test_${randomBytes(6).toString('hex')}`;
+  // The name carries its creation time, so a later run can tell a leftover from a schema in use.
+  const schema = `${SCHEMA_PREFIX}${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`CREATE SCHEMA ${schema}`);
+  if (!staleDropped) await dropStaleSchemas();
   return { schema, url: withSearchPath(TEST_DATABASE_URL, schema), drop: () => adminQuery(`DROP SCHEMA IF EXISTS ${schema} CASCADE`) };
 }
 
