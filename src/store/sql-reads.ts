@@ -65,7 +65,9 @@ export class SqlReads {
     const params: unknown[] = [];
     const where = [filterSql(this.db.dialect, filter, params)];
     if (filter.status && filter.status.length > 0) {
-      where.push(`t.status IN (${placeholders(filter.status.length)})`);
+      // One state as `=`: SQLite then walks the (status, priority_rank, id) index in order instead of
+      // sorting every matching row, which made each peek at the queue cost O(pending).
+      where.push(filter.status.length === 1 ? 't.status = ?' : `t.status IN (${placeholders(filter.status.length)})`);
       params.push(...filter.status);
     }
     const limit = Math.min(filter.limit ?? LIMITS.listLimitDefault, LIMITS.listLimitMax);
