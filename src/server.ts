@@ -15,6 +15,7 @@ import type { Db } from './store/db.js';
 import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
+import { keepPlannerStatsFresh } from './cluster/planner-stats.js';
 import { startDiscordBot, type DiscordBot } from './bot/bot.js';
 import { NOTIFIER_CURSOR } from './bot/notifier.js';
 import { retentionNoticeText } from './jobs/retention.js';
@@ -163,7 +164,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         },
         leaderSignal,
       );
-      return background.stopped;
+      // PostgreSQL only: claims stay index-ordered after bursts of creates.
+      const plannerStats = keepPlannerStatsFresh(db, leaderSignal, { log });
+      return Promise.all([background.stopped, plannerStats]).then(() => {});
     },
     { log },
   );
