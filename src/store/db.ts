@@ -20,6 +20,11 @@ export type Dialect = {
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
   resetSequence: ((table: string) => string) | null;
+  /**
+   * Refreshing the planner's statistics of the queue tables after many new rows (`refresh`), and
+   * reading how many rows the tasks table had then (`rows`, as column "rows"); null when not needed.
+   */
+  statistics: { refresh: string; rows: string } | null;
 };
 
 export interface Db extends Queryable {

@@ -3,6 +3,7 @@ import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/
 import { placeholders, type Db } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
+import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, refreshInstance, unblockDependants } from './sql-task-writes.js';
 import { patchToSql, rowToTask, type TaskRow } from './rows.js';
 import type {
@@ -34,13 +35,22 @@ export function readyCondition(now: number, params: unknown[]): string {
 }
 
 export class SqlStore extends SqlReads implements Store {
+  private readonly statistics: StatisticsRefresher;
+
   constructor(db: Db) {
     super(db);
+    this.statistics = createStatisticsRefresher(db);
   }
 
 
 
   async createTask(input: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }> {
+    const result = await this.insertTask(input, now);
+    if (result.created) this.statistics.noteNewTasks(1);
+    return result;
+  }
+
+  private insertTask(input: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }> {
     return this.db.tx(async (q) => {
       const row = await q.get<TaskRow>(
         `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at, notes, submitted_by,
@@ -244,7 +254,9 @@ export class SqlStore extends SqlReads implements Store {
     return bulk.purgeFinished(this.db, before, now);
   }
 
-  importAll(data: ExportData, now: number) {
-    return bulk.importAll(this.db, data, now);
+  async importAll(data: ExportData, now: number) {
+    const imported = await bulk.importAll(this.db, data, now);
+    this.statistics.noteNewTasks(imported.tasks);
+    return imported;
   }
 }

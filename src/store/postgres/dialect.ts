@@ -10,4 +10,9 @@ export const postgresDialect: Dialect = {
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>
     `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`,
+  // Autovacuum analyzes late; stale statistics make every claim sort all pending tasks (statistics.ts).
+  statistics: {
+    refresh: 'ANALYZE tasks, task_labels, task_deps',
+    rows: `SELECT GREATEST(reltuples, 0) AS rows FROM pg_class WHERE oid = 'tasks'::regclass`,
+  },
 };

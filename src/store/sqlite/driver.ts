@@ -6,7 +6,8 @@ import { InvalidError, UnavailableError } from '../../errors.js';
 import type { Db, Dialect, Queryable } from '../db.js';
 import { loadMigrations } from '../migrations-files.js';
 
-export const sqliteDialect: Dialect = { name: 'sqlite', claimLock: '', rowLock: '', ilike: 'LIKE', resetSequence: null };
+// SQLite's planner picks the queue index without statistics: nothing to refresh.
+export const sqliteDialect: Dialect = { name: 'sqlite', claimLock: '', rowLock: '', ilike: 'LIKE', resetSequence: null, statistics: null };
 
 /** Error codes that mean the storage itself is failing, not the request. */
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
