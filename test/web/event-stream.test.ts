@@ -169,6 +169,8 @@ describe.each(backends)('GET /api/events on $name', (backend) => {
     await create(t, 'afterwards');
     await second.waitFor((f) => f.event === 'task' && f.id === 6);
     expect(second.taskIds()).toEqual([5, 6]);
+    // The two streams are separate connections: the first one may get event 6 a moment later.
+    await first.waitFor((f) => f.event === 'task' && f.id === 6);
     expect(first.taskIds()).toEqual([2, 3, 4, 5, 6]);
   });
 
