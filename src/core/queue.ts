@@ -237,7 +237,7 @@ export function createQueue(deps: QueueDeps) {
       }
     },
 
-    async complete(id: number, fence: Fence & { notes?: string | null; result?: unknown }): Promise<{ task: Task; nextTask: Task | null }> {
+    async complete(id: number, fence: Fence & { notes?: string | null; result?: unknown }): Promise<{ task: Task; nextTaskId: number | null }> {
       const t = now();
       const task = await transition(
         {
@@ -247,8 +247,7 @@ export function createQueue(deps: QueueDeps) {
         },
         'complete',
       );
-      const next = await store.listTasks({ status: ['pending'], order: 'queue', limit: 1 });
-      return { task, nextTask: next.tasks[0] ?? null };
+      return { task, nextTaskId: await store.nextPendingId() };
     },
 
     async fail(id: number, fence: Fence & { error: string; retry?: boolean }): Promise<Task> {

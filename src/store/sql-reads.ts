@@ -56,6 +56,11 @@ export class SqlReads {
     return row?.lease_token ?? null;
   }
 
+  async nextPendingId(): Promise<number | null> {
+    const row = await this.db.get<{ id: number }>(`SELECT id FROM tasks WHERE status = 'pending' ORDER BY priority_rank, id LIMIT 1`);
+    return row ? Number(row.id) : null;
+  }
+
   async logsFor(taskId: number): Promise<TaskLog[]> {
     const rows = await this.db.all<TaskRow>('SELECT * FROM task_logs WHERE task_id = ? ORDER BY id', [taskId]);
     return rows.map(rowToLog);

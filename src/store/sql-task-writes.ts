@@ -18,20 +18,20 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
 
 /** Recomputes an instance's row from the tasks it holds; `seen` also records it as alive now. */
 export async function refreshInstance(q: Queryable, id: string, name: string | null | undefined, seen: boolean, now: number): Promise<void> {
-  if (seen) {
-    await q.run(
-      `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, NULL, 'idle')
-       ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen`,
-      [id, name ?? null, now],
-    );
-  }
+  // One upsert: what the instance holds is recomputed from its tasks; an offline instance stays
+  // offline unless it was seen now (a sweep acting on its tasks does not bring it back).
   await q.run(
-    `UPDATE instances SET
-       current_task_id = (SELECT MAX(t.id) FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})),
-       status = CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})) THEN 'working'
-                     WHEN status = 'offline' AND ? = 0 THEN 'offline' ELSE 'idle' END
-     WHERE id = ?`,
-    [id, id, seen ? 1 : 0, id],
+    `INSERT INTO instances (id, name, last_seen, current_task_id, status)
+     VALUES (?, ?, ?,
+             (SELECT MAX(t.id) FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})),
+             CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})) THEN 'working' ELSE 'idle' END)
+     ON CONFLICT (id) DO UPDATE SET
+       name = COALESCE(excluded.name, instances.name),
+       last_seen = COALESCE(excluded.last_seen, instances.last_seen),
+       current_task_id = excluded.current_task_id,
+       status = CASE WHEN excluded.status = 'working' THEN 'working'
+                     WHEN instances.status = 'offline' AND excluded.last_seen IS NULL THEN 'offline' ELSE 'idle' END`,
+    [id, name ?? null, seen ? now : null, id, id],
   );
 }
 

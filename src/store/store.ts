@@ -106,6 +106,8 @@ export interface Store {
 
   getTask(id: number): Promise<Task | null>;
   leaseTokenOf(id: number): Promise<string | null>;
+  /** Id of the task the next unlabelled claim would get, without reading the task. */
+  nextPendingId(): Promise<number | null>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;

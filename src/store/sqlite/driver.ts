@@ -161,8 +161,8 @@ export class SqliteDb implements Db {
   /**
    * Runs fn in a write transaction. Transactions requested in the same turn of the event loop (say,
    * the requests of many agents read from their sockets together), or while a batch runs, are
-   * committed together (group commit): each body runs in its own SAVEPOINT, so one body's failure
-   * undoes only its own writes, and every caller's promise settles only after the shared COMMIT.
+   * committed together (group commit); one body's failure still undoes only its own writes (see
+   * runBatch), and every caller's promise settles only after the shared COMMIT.
    * The commit's write to the WAL is most of a transaction's cost, so this multiplies throughput
    * under concurrency for the price of one event-loop turn of latency.
    */
@@ -193,6 +193,12 @@ export class SqliteDb implements Db {
     }
   }
 
+  /**
+   * One transaction for the whole batch. Bodies rarely throw (a refused transition is a row not
+   * updated, not an error), so the batch runs optimistically without savepoints; if a body does
+   * throw, the batch is rolled back and each body runs again in a transaction of its own, so only
+   * the failing one fails. Bodies only touch the database, which makes running them again safe.
+   */
   private async runBatch(batch: PendingTx[]): Promise<void> {
     const run = (sql: string) => this.statement(sql).run();
     try {
@@ -201,40 +207,25 @@ export class SqliteDb implements Db {
       for (const item of batch) item.reject(toDomainError(err));
       return;
     }
-    const grouped = batch.length > 1;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const values: unknown[] = [];
     for (const item of batch) {
-      if (grouped) run('SAVEPOINT group_item');
       try {
-        const value = await item.fn(this.direct);
-        if (grouped) run('RELEASE group_item');
-        outcomes.push({ ok: true, value });
+        values.push(await item.fn(this.direct));
       } catch (error) {
-        if (!this.raw.inTransaction) {
-          // The storage aborted the whole transaction: nothing in this batch was kept.
-          for (const each of batch) each.reject(toDomainError(error));
-          return;
-        }
-        if (grouped) {
-          run('ROLLBACK TO group_item');
-          run('RELEASE group_item');
-        }
-        outcomes.push({ ok: false, error: toDomainError(error) });
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        if (batch.length === 1) item.reject(toDomainError(error));
+        else for (const each of batch) await this.runBatch([each]);
+        return;
       }
     }
     try {
-      if (!grouped && !outcomes[0]!.ok) this.raw.exec('ROLLBACK');
-      else run('COMMIT');
+      run('COMMIT');
     } catch (err) {
       if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
       for (const item of batch) item.reject(toDomainError(err));
       return;
     }
-    batch.forEach((item, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) item.resolve(outcome.value);
-      else item.reject(outcome.error);
-    });
+    batch.forEach((item, i) => item.resolve(values[i]));
   }
 
   async migrate(): Promise<string[]> {
