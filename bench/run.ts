@@ -229,6 +229,8 @@ async function main(): Promise<void> {
     await server.stop();
     log(`| long-poll hand-off latency p50 / p99, 50 waiting agents (${lp.handed} tasks) | ${fmt(lp.p50, 1)} ms / ${fmt(lp.p99, 1)} ms | |`);
     log(`| server CPU with 100 idle long-poll waiters | ${fmt(lp.idleCpuPercent, 2)} % of a core | < 3 % |`);
+    log('');
+    log('PostgreSQL and several replicas: `bench/RESULTS-replicas.md` (`npm run bench:replicas`).');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
