@@ -22,6 +22,9 @@ function covers(labels: LabelScope, task: Task): boolean {
 }
 
 /** Events after which a task may have become claimable. */
+/** The longest delay setTimeout honours (24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'unblocked', 'completed', 'imported']);
 
 export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = globalThis): ClaimWaiters {
@@ -54,6 +57,8 @@ export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof se
   /** One timer for the earliest scheduled task, shared by all waiters. */
   function scheduleAt(at: number): void {
     if (closed || waiters.length === 0) return;
+    // No wait lasts that long, and setTimeout would fire at once for it (past 2^31 - 1 ms) and spin.
+    if (at - queue.now() > MAX_TIMER_MS) return;
     if (scheduledFor !== null && scheduledFor <= at) return;
     if (scheduled) timers.clearTimeout(scheduled);
     scheduledFor = at;

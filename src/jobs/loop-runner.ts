@@ -95,6 +95,8 @@ export type LoopRunner = {
 };
 
 const MINUTE = 60_000;
+/** setTimeout fires at once for a delay past 2^31 - 1 ms (24.8 days): longer waits are taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function describeSchedule(schedule: Schedule): string {
   if (schedule.kind === 'daily') return `daily at ${schedule.at} ${schedule.timeZone}`;
@@ -206,12 +208,16 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
       if (signal.aborted) return;
       const delay = Math.max(0, Math.round(delayMs + jitter()));
       state.nextRunAt = timers.now() + delay;
-      timer = timers.setTimeout(() => {
-        timer = null;
-        void execute().then(() => {
-          if (timer === null) schedule(state.consecutiveErrors > 0 ? backoffDelay(timers.now()) : scheduledDelay(timers.now()));
-        });
-      }, delay);
+      const wait = (left: number) => {
+        timer = timers.setTimeout(() => {
+          timer = null;
+          if (left > MAX_TIMER_MS) return wait(left - MAX_TIMER_MS);
+          void execute().then(() => {
+            if (timer === null) schedule(state.consecutiveErrors > 0 ? backoffDelay(timers.now()) : scheduledDelay(timers.now()));
+          });
+        }, Math.min(left, MAX_TIMER_MS));
+      };
+      wait(delay);
     };
 
     function execute(): Promise<void> {

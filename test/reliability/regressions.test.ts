@@ -1,6 +1,10 @@
 // One test per defect the reliability suite found (see docs/RELIABILITY.md), on both backends.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { backends, openTestQueue, postgresBackend } from '../helpers/stores.js';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { backupFileName } from '../../src/ops/backup.js';
+import { startServerProcess } from '../helpers/server-process.js';
+import { backends, openTestQueue, postgresBackend, tempDir } from '../helpers/stores.js';
 import { ADMIN_KEY, openKeyedApp, type KeyedApp, type Reply } from './helpers/keyed-app.js';
 
 const expectError = (res: Reply, status: number, code: string) => {
@@ -115,6 +119,62 @@ describe('regressions on postgres only', () => {
       console.log(`[D7] ${Math.round(200 / ((performance.now() - t0) / 1000))} claim+complete cycles/s with 3,000 pending on PostgreSQL`);
     } finally {
       await t.cleanup();
+    }
+  });
+});
+
+describe('timers past 24.8 days', () => {
+  // setTimeout fires after 1 ms for a delay over 2^31 - 1 ms; Node warns with TimeoutOverflowWarning.
+  const overflowWarnings: Error[] = [];
+  const onWarning = (w: Error) => {
+    if (w.name === 'TimeoutOverflowWarning') overflowWarnings.push(w);
+  };
+  beforeEach(() => {
+    overflowWarnings.length = 0;
+    process.on('warning', onWarning);
+  });
+  afterEach(() => {
+    process.off('warning', onWarning);
+  });
+
+  it('D8: a task scheduled 30 days ahead does not make long-polling agents spin', async () => {
+    // The wall clock: the wait must end after its second however often the agent is woken.
+    const t = await openKeyedApp(backends[0]!, { longPollMaxSeconds: 1, clock: { now: 0, advance() {}, fn: Date.now } });
+    try {
+      await t.call(ADMIN_KEY, 'POST', '/api/tasks', { description: 'next month', run_after: Date.now() + 30 * 86_400_000 });
+      let claims = 0;
+      const claimNext = t.queue.claimNext;
+      t.queue.claimNext = (agent) => {
+        claims++;
+        return claimNext(agent);
+      };
+      const started = Date.now();
+      const res = await t.call(ADMIN_KEY, 'POST', '/api/tasks/claim-next', { instance_id: 'waiting', wait: 1 });
+      expect(res.json).toEqual({ task: null });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      // Before the fix: a claim attempt every millisecond for the whole second, and a warning each time.
+      expect(claims).toBeLessThanOrEqual(3);
+      await new Promise((r) => setImmediate(r));
+      expect(overflowWarnings).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('D9: BACKUP_INTERVAL_HOURS over 596 waits for the interval instead of backing up every few milliseconds', async () => {
+    const dir = tempDir('athena-backup-interval-');
+    try {
+      const backups = join(dir.path, 'backups');
+      mkdirSync(backups);
+      // A backup a second old: the next one is due in 1,000 hours.
+      writeFileSync(join(backups, backupFileName(join(dir.path, 'athena.db'), Date.now() - 1000)), '');
+      const server = await startServerProcess({ dataDir: dir.path, env: { BACKUP_DIR: backups, BACKUP_INTERVAL_HOURS: '1000', BACKUP_KEEP: '3' } });
+      await new Promise((r) => setTimeout(r, 3000));
+      await server.stop();
+      expect(readdirSync(backups)).toHaveLength(1);
+      expect(server.output()).not.toMatch(/TimeoutOverflowWarning/);
+    } finally {
+      dir.cleanup();
     }
   });
 });
