@@ -5,7 +5,7 @@ import { createQueue } from '../../src/core/queue.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 
-const [dbPath, name, concurrencyArg] = process.argv.slice(2);
+const [dbPath, name, concurrencyArg, startAtArg] = process.argv.slice(2);
 const db = new SqliteDb(dbPath!, { busyTimeoutMs: 30_000 });
 const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { leaseMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, wipLimit: 0 } });
 const claimed: number[] = [];
@@ -19,6 +19,8 @@ async function claimer(index: number): Promise<void> {
   }
 }
 
+// All processes start claiming at the same moment, however long each took to boot.
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(startAtArg ?? 0) - Date.now())));
 await Promise.all(Array.from({ length: Number(concurrencyArg ?? 4) }, (_, i) => claimer(i)));
 await db.close();
 process.stdout.write(JSON.stringify(claimed));

@@ -24,8 +24,9 @@ describe('concurrent claimers across processes (sqlite)', () => {
     const total = 3000;
     for (let i = 0; i < total; i++) await queue.create({ description: `task ${i}`, priority: (['high', 'medium', 'low'] as const)[i % 3] });
 
+    const startAt = String(Date.now() + 8000);
     const outputs = await Promise.all(
-      ['p1', 'p2', 'p3', 'p4'].map((name) => run(process.execPath, ['--import', 'tsx', WORKER, path, name, '4'], { maxBuffer: 16 * 1024 * 1024 })),
+      ['p1', 'p2', 'p3', 'p4'].map((name) => run(process.execPath, ['--import', 'tsx', WORKER, path, name, '4', startAt], { maxBuffer: 16 * 1024 * 1024 })),
     );
     const perProcess = outputs.map((o) => JSON.parse(o.stdout) as number[]);
     const all = perProcess.flat();
