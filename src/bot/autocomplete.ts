@@ -4,7 +4,7 @@ import { LIMITS } from '../core/limits.js';
 import type { Task, TaskStatus } from '../core/types.js';
 import type { BotContext } from './context.js';
 import { PRIORITY_DOT, headline, truncate } from './format.js';
-import { withDeadline } from './timing.js';
+import { withDeadline } from '../timing.js';
 
 const MAX_CHOICES = 25;
 const DEFAULT_STATUSES: TaskStatus[] = ['pending', 'in_progress'];

@@ -12,7 +12,7 @@ import { DiscordNotReadyError, createDiscordDelivery, isPermanentDiscordError } 
 import { createInteractionHandler } from './interactions.js';
 import { createNotifier, type Delivery } from './notifier.js';
 import { createThreadDirectory } from './threads.js';
-import { backoffMs, sleep, withDeadline } from './timing.js';
+import { backoffMs, sleep, withDeadline } from '../timing.js';
 
 export type DiscordBotConfig = Pick<
   Config,

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/store.js';
 import type { BotMessage } from './messages.js';
 import { isAnnouncement, notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
-import { backoffMs, createWakeup, sleep } from './timing.js';
+import { backoffMs, createWakeup, sleep } from '../timing.js';
 
 export const NOTIFIER_CURSOR = 'discord-notifier';
 const BATCH_END = `${NOTIFIER_CURSOR}:batch-end`;

@@ -6,7 +6,7 @@ import { rowToEvent, type TaskRow } from '../store/rows.js';
 import type { Store } from '../store/store.js';
 import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
 import type { ReplicaBus } from './replica-bus.js';
-import { aborted, sleep, withDeadline } from './wait.js';
+import { aborted, sleep, withDeadline } from '../timing.js';
 
 /** The channel replicas notify after they wrote events; the payload is the schema. */
 export const EVENTS_CHANNEL = 'athena_events';

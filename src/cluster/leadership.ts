@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
 import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
-import { aborted, sleep, withDeadline } from './wait.js';
+import { aborted, sleep, withDeadline } from '../timing.js';
 
 /** Work only the leader does; it must stop when `leaderSignal` aborts (leadership lost or shutdown). */
 export type LeaderWork = (leaderSignal: AbortSignal) => Promise<void> | void;

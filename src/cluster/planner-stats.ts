@@ -1,7 +1,7 @@
 // Keeps PostgreSQL's planner statistics of the tasks table fresh while this replica leads.
 import type { Logger } from '../logger.js';
 import type { Db } from '../store/db.js';
-import { sleep } from './wait.js';
+import { sleep } from '../timing.js';
 
 export type PlannerStatsOptions = { log: Logger; intervalMs?: number };
 
