@@ -1,45 +1,26 @@
 // `npm run bench:replicas`: HTTP claim-next → complete cycles/s on PostgreSQL with 1 and with 3
 // `athena serve` replicas on one database (agents spread round-robin), beside one SQLite server run
 // the same way for reference. Writes bench/RESULTS-replicas.md.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { SqliteDb } from '../src/store/sqlite/driver.js';
 import { createClient, percentile } from './http-client.js';
+import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 
-const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
-const KEY = 'bench-key-0123456789';
+const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const AGENTS = Number(args.get('agents') ?? 32);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-type Server = { url: string; proc: ChildProcess };
+type Server = BenchServer;
 
-async function startServer(dbPath: string, url: string | null): Promise<Server> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...(url ? { DATABASE_URL: url, PG_POOL_SIZE: '10' } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const serving = await new Promise<string>((ok, fail) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(/serving at (http:\/\/\S+)/);
-      if (m) ok(m[1]!);
-    });
-    proc.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
-  return { url: serving, proc };
-}
+const startServer = (dbPath: string, url: string | null): Promise<Server> =>
+  startBenchServer(dbPath, url ? { DATABASE_URL: url, PG_POOL_SIZE: '10' } : {});
 
-const stop = (server: Server) =>
-  new Promise<void>((ok) => {
-    server.proc.once('exit', () => ok());
-    server.proc.kill('SIGTERM');
-  });
+const stop = (server: Server) => server.stop();
 
 const SEED_SQL = (tasks: string, rows: string) =>
   `INSERT INTO ${tasks} (description, status, priority, priority_rank, created_at, updated_at, labels, depends_on, max_attempts, run_after)

@@ -1,6 +1,5 @@
 // `npm run bench`: HTTP cycles with N agents, in-process core rate, long-poll hand-off and idle CPU.
 // Writes bench/RESULTS.md with the machine and date.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,40 +8,16 @@ import { createQueue } from '../src/core/queue.js';
 import { SqliteDb } from '../src/store/sqlite/driver.js';
 import { SqlStore } from '../src/store/sql-store.js';
 import { createClient, percentile } from './http-client.js';
+import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 
-const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
-const KEY = 'bench-key-0123456789';
+const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 
-type Server = { url: string; proc: ChildProcess; pid: number; stop(): Promise<void> };
-
-async function startServer(dir: string, env: Record<string, string> = {}): Promise<Server> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: KEY, DB_PATH: join(dir, 'athena.db'), LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...(DATABASE_URL ? { DATABASE_URL } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((ok, fail) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(/serving at (http:\/\/\S+)/);
-      if (m) ok(m[1]!);
-    });
-    proc.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
-  });
-  return {
-    url,
-    proc,
-    pid: proc.pid!,
-    stop: () =>
-      new Promise((ok) => {
-        proc.once('exit', () => ok());
-        proc.kill('SIGTERM');
-      }),
-  };
+async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
+  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...env });
 }
 
 function cpuTicks(pid: number): number {
