@@ -47,6 +47,9 @@ function mapError(err: unknown): never {
   throw toDomainError(err);
 }
 
+/** How long a failed write keeps health checks failing when no write succeeds after it. */
+const WRITE_FAULT_MEMORY_MS = 60_000;
+
 /** Transactions committed together at most; bounds the latency one batch adds. */
 const MAX_GROUP_COMMIT = 64;
 
@@ -60,6 +63,7 @@ export class SqliteDb implements Db {
   private readonly waiting: Array<() => void> = [];
   private readonly pendingTx: PendingTx[] = [];
   private draining = false;
+  private writeFault: { at: number; message: string } | null = null;
   private readonly direct: Queryable;
 
   constructor(readonly path: string, options: SqliteOptions = {}) {
@@ -204,7 +208,7 @@ export class SqliteDb implements Db {
     try {
       run('BEGIN IMMEDIATE');
     } catch (err) {
-      for (const item of batch) item.reject(toDomainError(err));
+      for (const item of batch) item.reject(this.failed(err));
       return;
     }
     const values: unknown[] = [];
@@ -213,7 +217,7 @@ export class SqliteDb implements Db {
         values.push(await item.fn(this.direct));
       } catch (error) {
         if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-        if (batch.length === 1) item.reject(toDomainError(error));
+        if (batch.length === 1) item.reject(this.failed(error));
         else for (const each of batch) await this.runBatch([each]);
         return;
       }
@@ -222,10 +226,18 @@ export class SqliteDb implements Db {
       run('COMMIT');
     } catch (err) {
       if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-      for (const item of batch) item.reject(toDomainError(err));
+      for (const item of batch) item.reject(this.failed(err));
       return;
     }
+    this.writeFault = null;
     batch.forEach((item, i) => item.resolve(values[i]));
+  }
+
+  /** Maps a failure; a storage failure is remembered so health checks can tell writes are failing. */
+  private failed(err: unknown): unknown {
+    const mapped = toDomainError(err);
+    if (mapped instanceof UnavailableError) this.writeFault = { at: Date.now(), message: mapped.message };
+    return mapped;
   }
 
   async migrate(): Promise<string[]> {
@@ -245,8 +257,15 @@ export class SqliteDb implements Db {
     return applied;
   }
 
+  /**
+   * Fails while the storage is failing: reads work on a full or read-only disk, so a write that
+   * failed for a storage reason in the last minute (and none committed since) counts too.
+   */
   async ping(): Promise<void> {
     this.execGet('SELECT 1', []);
+    if (this.writeFault && Date.now() - this.writeFault.at < WRITE_FAULT_MEMORY_MS) {
+      throw new UnavailableError(`writes are failing: ${this.writeFault.message}`);
+    }
   }
 
   async close(): Promise<void> {
