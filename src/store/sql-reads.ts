@@ -125,10 +125,6 @@ export class SqlReads {
     return Number(row?.n ?? 0);
   }
 
-  heldCount(instanceId: string): Promise<number> {
-    return this.heldCountIn(this.db, instanceId);
-  }
-
   async existingIds(ids: number[]): Promise<Map<number, TaskStatus>> {
     if (ids.length === 0) return new Map();
     const rows = await this.db.all<{ id: number; status: TaskStatus }>(`SELECT id, status FROM tasks WHERE id IN (${placeholders(ids.length)})`, ids);

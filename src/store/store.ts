@@ -114,7 +114,6 @@ export interface Store {
   listInstances(): Promise<Instance[]>;
   touchInstance(id: string, name: string | null, now: number): Promise<void>;
   markInstancesOffline(seenBefore: number): Promise<string[]>;
-  heldCount(instanceId: string): Promise<number>;
   existingIds(ids: number[]): Promise<Map<number, TaskStatus>>;
   /** Ids reachable from `from` by following depends_on edges (to detect cycles). */
   dependencyClosure(from: number[]): Promise<Set<number>>;

@@ -195,16 +195,31 @@ export class PostgresDb implements Db {
     return { name: this.preparing ? name : undefined, text, values: toParams(params) };
   }
 
-  private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * A pooled connection. A checked-out client whose connection drops emits 'error'; the failing
+   * query reports it, so that event is swallowed here. `done` hands the client back, or destroys
+   * it when it broke, rather than giving it to the next caller.
+   */
+  private async checkout(): Promise<{ client: pg.PoolClient; done(broken?: unknown): void }> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
       return mapPgError(err);
     }
-    // A checked-out client whose connection drops emits 'error'; the failing query reports it.
     const onError = () => {};
     client.on('error', onError);
+    return {
+      client,
+      done(broken) {
+        client.off('error', onError);
+        client.release(broken instanceof Error ? broken : broken ? new Error('connection failed') : undefined);
+      },
+    };
+  }
+
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const { client, done } = await this.checkout();
     let broken: unknown;
     try {
       const begun = client.query('BEGIN');
@@ -227,9 +242,7 @@ export class PostgresDb implements Db {
       }
       throw err;
     } finally {
-      client.off('error', onError);
-      // A connection that failed is destroyed rather than handed to the next caller.
-      client.release(broken instanceof Error ? broken : broken ? new Error('connection failed') : undefined);
+      done(broken);
     }
   }
 
@@ -238,14 +251,7 @@ export class PostgresDb implements Db {
    * schema, so replicas starting together wait for each other instead of racing.
    */
   async migrate(): Promise<string[]> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      return mapPgError(err);
-    }
-    const onError = () => {};
-    client.on('error', onError);
+    const { client, done } = await this.checkout();
     let broken: Error | undefined;
     try {
       const schema = (await client.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema;
@@ -277,8 +283,7 @@ export class PostgresDb implements Db {
       if (isUnavailable(err)) broken ??= err as Error;
       return mapPgError(err);
     } finally {
-      client.off('error', onError);
-      client.release(broken);
+      done(broken);
     }
   }
 
