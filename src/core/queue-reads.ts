@@ -27,6 +27,11 @@ export function createQueueReads(store: Store, now: () => number) {
       return page.tasks[0] ?? null;
     },
 
+    /** Id of the task the next claim without labels would get (the original complete answer's next_task_id). */
+    nextPendingId(): Promise<number | null> {
+      return store.nextPendingId();
+    },
+
     list(filter: TaskFilter): Promise<TaskPage> {
       return store.listTasks(filter);
     },

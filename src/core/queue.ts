@@ -237,9 +237,9 @@ export function createQueue(deps: QueueDeps) {
       }
     },
 
-    async complete(id: number, fence: Fence & { notes?: string | null; result?: unknown }): Promise<{ task: Task; nextTaskId: number | null }> {
+    async complete(id: number, fence: Fence & { notes?: string | null; result?: unknown }): Promise<Task> {
       const t = now();
-      const task = await transition(
+      return transition(
         {
           taskId: id, from: ['in_progress'], ...fenceOf(fence, 'complete'), now: t, holderSeen: true,
           set: { status: 'completed', completedAt: t, leaseToken: null, leaseExpiresAt: null, notes: fence.notes ?? null, result: fence.result ?? null },
@@ -247,7 +247,6 @@ export function createQueue(deps: QueueDeps) {
         },
         'complete',
       );
-      return { task, nextTaskId: await store.nextPendingId() };
     },
 
     async fail(id: number, fence: Fence & { error: string; retry?: boolean }): Promise<Task> {

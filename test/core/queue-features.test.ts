@@ -168,7 +168,7 @@ describe.each(backends)('queue features on $name', (backend) => {
         const restored = await other.queue.exportAll();
         expect(restored.tasks).toEqual(data.tasks);
         // The holder keeps working against the restored queue with its lease token.
-        expect((await other.queue.complete(held.id, { leaseToken: held.leaseToken })).task.status).toBe('completed');
+        expect((await other.queue.complete(held.id, { leaseToken: held.leaseToken })).status).toBe('completed');
         const next = await other.queue.create({ description: 'c' });
         expect(next.task.id).toBe(3);
       } finally {

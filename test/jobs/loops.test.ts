@@ -83,7 +83,7 @@ describe.each(backends)('background loops on $name', (backend) => {
     const finish = async (description: string) => {
       await t.queue.create({ description });
       const c = await t.queue.claimNext({ instanceId: 'host-a' });
-      return (await t.queue.complete(c!.id, { leaseToken: c!.leaseToken })).task.id;
+      return (await t.queue.complete(c!.id, { leaseToken: c!.leaseToken })).id;
     };
     const start = t.clock.now;
     const old = await finish('old');

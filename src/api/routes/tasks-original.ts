@@ -97,13 +97,13 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
     { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id)', params: idParams, body: completeBody } },
     async (request) => {
       const b = request.body;
-      const { task, nextTaskId } = await queue.complete(request.params.id, {
+      const task = await queue.complete(request.params.id, {
         leaseToken: b.lease_token,
         instanceId: b.instance_id,
         notes: b.notes,
         result: b.result,
       });
-      return { status: 'completed', task_id: task.id, next_task_id: nextTaskId, task: taskJson(task) };
+      return { status: 'completed', task_id: task.id, next_task_id: await queue.nextPendingId(), task: taskJson(task) };
     },
   );
 }
