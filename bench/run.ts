@@ -15,6 +15,8 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
+/** `--only=inproc` runs just the in-process core measurement (quick, for profiling); nothing is written. */
+const ONLY = args.get('only');
 
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
   return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...env });
@@ -164,6 +166,16 @@ async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: n
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
+  if (ONLY === 'inproc') {
+    const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
+    try {
+      const r = await inProcessRate(dir);
+      console.log(`in-process claim+complete/s: ${fmt(r.concurrent)} with ${AGENTS * 2} agents, ${fmt(r.sequential)} in sequence; creates/s ${fmt(r.createPerSecond)}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
   const backend = DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   const lines: string[] = [];
