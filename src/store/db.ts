@@ -7,6 +7,8 @@ export interface Queryable {
   get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
   /** Runs a statement and returns the number of rows it changed. */
   run(sql: string, params?: readonly unknown[]): Promise<number>;
+  /** Runs an INSERT of one row into a table keyed by `id` and returns the new row's id. */
+  insert(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
 /** Backend differences, kept as data so the SQL store never branches on the backend's name. */
@@ -16,6 +18,12 @@ export type Dialect = {
   claimLock: string;
   /** Locks the row read before an update, so the bookkeeping read matches what is updated. */
   rowLock: string;
+  /**
+   * How a transition changes a task row and gets it back: one UPDATE … RETURNING * (PostgreSQL:
+   * one round trip), or read the row, UPDATE it by id and apply the change in memory (SQLite, where
+   * RETURNING * costs about three times the UPDATE itself). See task-change.ts.
+   */
+  taskWrites: 'returning' | 'read-then-write';
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */

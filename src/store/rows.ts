@@ -1,6 +1,5 @@
 // Maps between SQL rows (snake_case, JSON text, integer ms) and domain objects.
 import type { Instance, Task, TaskEvent, TaskLog } from '../core/types.js';
-import type { TaskPatch } from './store.js';
 
 export type TaskRow = Record<string, unknown>;
 
@@ -79,40 +78,4 @@ export function rowToInstance(row: TaskRow): Instance {
     currentTaskId: numOrNull(row.current_task_id),
     status: (row.status as Instance['status']) ?? 'idle',
   };
-}
-
-/** Domain field -> column, for the fields a transition may set. */
-const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
-  status: 'status',
-  priority: 'priority',
-  instanceId: 'instance_id',
-  instanceName: 'instance_name',
-  claimedAt: 'claimed_at',
-  completedAt: 'completed_at',
-  notes: 'notes',
-  runAfter: 'run_after',
-  leaseExpiresAt: 'lease_expires_at',
-  leaseToken: 'lease_token',
-  result: 'result',
-  error: 'error',
-  question: 'question',
-  answer: 'answer',
-  blockedReason: 'blocked_reason',
-  attempts: 'attempts',
-};
-
-/** `col = ?` pairs and their values for an UPDATE's SET list. */
-export function patchToSql(patch: TaskPatch, priorityRank: (p: Task['priority']) => number): { sql: string[]; params: unknown[] } {
-  const sql: string[] = [];
-  const params: unknown[] = [];
-  for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
-    if (value === undefined) continue;
-    sql.push(`${PATCH_COLUMNS[key]} = ?`);
-    params.push(key === 'result' && value !== null ? JSON.stringify(value) : value);
-    if (key === 'priority') {
-      sql.push('priority_rank = ?');
-      params.push(priorityRank(value as Task['priority']));
-    }
-  }
-  return { sql, params };
 }

@@ -5,7 +5,8 @@ import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, refreshInstance, unblockDependants } from './sql-task-writes.js';
-import { patchToSql, rowToTask, type TaskRow } from './rows.js';
+import { rowToTask, type TaskRow } from './rows.js';
+import { changeTask, taskChange } from './task-change.js';
 import type {
   BulkFilter,
   ClaimNextOutcome,
@@ -91,29 +92,37 @@ export class SqlStore extends SqlReads implements Store {
 
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.db.tx(async (q) => {
-      const params: unknown[] = [spec.instanceId, spec.instanceName, spec.now, spec.leaseToken, spec.leaseExpiresAt, spec.now];
+      const params: unknown[] = [];
       const ready = readyCondition(spec.now, params);
       const labels = labelCondition(spec.labels, params);
       params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
-      const row = await q.get<TaskRow>(
-        `UPDATE tasks SET status = 'in_progress', instance_id = ?, instance_name = ?, claimed_at = ?, lease_token = ?,
-                          lease_expires_at = ?, attempts = attempts + 1, updated_at = ?, question = NULL, answer = NULL
-         WHERE id = (
+      const change = taskChange(
+        {
+          status: 'in_progress', instanceId: spec.instanceId, instanceName: spec.instanceName, claimedAt: spec.now,
+          leaseToken: spec.leaseToken, leaseExpiresAt: spec.leaseExpiresAt, question: null, answer: null,
+        },
+        spec.now,
+        true,
+      );
+      const changed = await changeTask(
+        q,
+        this.db.dialect,
+        `id = (
            SELECT t.id FROM tasks t
            WHERE t.status = 'pending' AND ${ready} AND ${labels}
              AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
            ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
-         ) AND status = 'pending'
-         RETURNING *`,
+         ) AND status = 'pending'`,
         params,
+        change,
       );
-      if (!row) {
+      if (!changed) {
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
         await refreshInstance(q, spec.instanceId, spec.instanceName, true, spec.now);
         return { ok: false, reason: 'empty', held };
       }
-      const task = rowToTask(row);
+      const task = rowToTask(changed.after);
       const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
@@ -130,20 +139,17 @@ export class SqlStore extends SqlReads implements Store {
 
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     return this.db.tx(async (q) => {
-      // Only a change of holder needs the previous holder, to refresh its instance row afterwards.
+      // Only a change of holder needs the previous holder, to refresh its instance row afterwards
+      // (where rows are read before they are written, that read has it already).
       const changesHolder = spec.set.instanceId !== undefined;
-      const before = changesHolder
-        ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
-        : undefined;
-      if (changesHolder && !before) return { ok: false, current: null };
-
-      const { sql: setSql, params } = patchToSql(spec.set, rank);
-      setSql.push('updated_at = ?');
-      params.push(spec.now);
-      if (spec.incrementAttempts) setSql.push('attempts = attempts + 1');
+      const locked =
+        changesHolder && this.db.dialect.taskWrites === 'returning'
+          ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
+          : undefined;
+      if (changesHolder && this.db.dialect.taskWrites === 'returning' && !locked) return { ok: false, current: null };
 
       const where = [`id = ?`, `status IN (${placeholders(spec.from.length)})`];
-      params.push(spec.taskId, ...spec.from);
+      const params: unknown[] = [spec.taskId, ...spec.from];
       if (spec.leaseToken !== undefined) {
         where.push('lease_token = ?');
         params.push(spec.leaseToken);
@@ -166,21 +172,22 @@ export class SqlStore extends SqlReads implements Store {
         params.push(spec.wipLimit.instanceId, spec.wipLimit.max);
       }
 
-      const row = await q.get<TaskRow>(`UPDATE tasks SET ${setSql.join(', ')} WHERE ${where.join(' AND ')} RETURNING *`, params);
-      if (!row) {
+      const changed = await changeTask(q, this.db.dialect, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.incrementAttempts));
+      if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
         return { ok: false, current: current ? rowToTask(current) : null, heldByInstance };
       }
-      const task = rowToTask(row);
+      const task = rowToTask(changed.after);
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
+      const before = changesHolder ? (changed.before ?? locked) : undefined;
 
       const touched = new Set<string>();
       if (spec.instance) {
         await refreshInstance(q, spec.instance.id, spec.instance.name, spec.instance.seen, spec.now);
         touched.add(spec.instance.id);
       }
-      const previousHolder = before ? before.instance_id : task.instanceId;
+      const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
       for (const id of [previousHolder, task.instanceId]) {
         if (id && !touched.has(id)) {
           await refreshInstance(q, id, undefined, spec.holderSeen === true && id === previousHolder, spec.now);

@@ -9,11 +9,11 @@ export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;
   const instanceId = entry.instanceId ?? null;
-  const row = await q.get<{ id: number }>(
-    'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+  const id = await q.insert(
+    'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)',
     [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null],
   );
-  return { id: Number(row!.id), type: entry.action, taskId, task, instanceId, details, at: now };
+  return { id, type: entry.action, taskId, task, instanceId, details, at: now };
 }
 
 /** Recomputes an instance's row from the tasks it holds; `seen` also records it as alive now. */

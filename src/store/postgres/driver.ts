@@ -77,6 +77,7 @@ function queryable(run: (sql: string, params: readonly unknown[]) => Promise<pg.
     all: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows as T[],
     get: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows[0] as T | undefined,
     run: async (sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rowCount ?? 0,
+    insert: async (sql: string, params: readonly unknown[] = []) => Number((await run(`${sql} RETURNING id`, params)).rows[0].id),
   };
 }
 
@@ -153,6 +154,10 @@ export class PostgresDb implements Db {
 
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
     return this.direct.run(sql, params);
+  }
+
+  insert(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.direct.insert(sql, params);
   }
 
   /**
