@@ -76,6 +76,7 @@ export function rowToInstance(row: TaskRow): Instance {
     name: strOrNull(row.name),
     lastSeen: numOrNull(row.last_seen),
     currentTaskId: numOrNull(row.current_task_id),
-    status: (row.status as Instance['status']) ?? 'idle',
+    // Marked offline by the liveness loop until seen again; otherwise working while it holds a task.
+    status: row.status === 'offline' ? 'offline' : row.current_task_id === null || row.current_task_id === undefined ? 'idle' : 'working',
   };
 }

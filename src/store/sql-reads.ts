@@ -116,7 +116,12 @@ export class SqlReads {
   }
 
   async listInstances(): Promise<Instance[]> {
-    const rows = await this.db.all<TaskRow>('SELECT * FROM instances ORDER BY last_seen DESC, id');
+    // What an agent holds comes from its tasks; the row keeps its name, last sighting and offline mark.
+    const rows = await this.db.all<TaskRow>(
+      `SELECT i.id, i.name, i.last_seen, i.status,
+              (SELECT MAX(t.id) FROM tasks t WHERE t.instance_id = i.id AND t.status IN (${HELD_SQL})) AS current_task_id
+       FROM instances i ORDER BY i.last_seen DESC, i.id`,
+    );
     return rows.map(rowToInstance);
   }
 

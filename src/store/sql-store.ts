@@ -1,10 +1,11 @@
 // The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
 import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/types.js';
-import { placeholders, type Db } from './db.js';
+import { placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
-import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, refreshInstance, unblockDependants } from './sql-task-writes.js';
+import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, recordSeen, unblockDependants } from './sql-task-writes.js';
+import { Sightings } from './sightings.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import type {
@@ -37,10 +38,29 @@ export function readyCondition(now: number, params: unknown[]): string {
 
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: StatisticsRefresher;
+  private readonly sightings = new Sightings();
 
   constructor(db: Db) {
     super(db);
     this.statistics = createStatisticsRefresher(db);
+  }
+
+  /**
+   * A write transaction whose body may record agents as seen (`see`); a busy agent's row is written
+   * at most every SIGHTING_WINDOW_MS, and a sighting counts as written only once it has committed.
+   */
+  private async txSeeing<T>(fn: (q: Queryable, see: (id: string, name: string | null, now: number) => Promise<void>) => Promise<T>): Promise<T> {
+    const seen: Array<[string, string | null, number]> = [];
+    const result = await this.db.tx((q) => {
+      seen.length = 0; // a body run again after a failed batch starts over
+      return fn(q, async (id, name, now) => {
+        if (!this.sightings.due(id, name, now) || seen.some(([s]) => s === id)) return;
+        await recordSeen(q, id, name, now);
+        seen.push([id, name, now]);
+      });
+    });
+    for (const [id, name, now] of seen) this.sightings.wrote(id, name, now);
+    return result;
   }
 
 
@@ -91,7 +111,7 @@ export class SqlStore extends SqlReads implements Store {
 
 
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
-    return this.db.tx(async (q) => {
+    return this.txSeeing(async (q, see) => {
       const params: unknown[] = [];
       const ready = readyCondition(spec.now, params);
       const labels = labelCondition(spec.labels, params);
@@ -119,29 +139,24 @@ export class SqlStore extends SqlReads implements Store {
       if (!changed) {
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
-        await refreshInstance(q, spec.instanceId, spec.instanceName, true, spec.now);
+        await see(spec.instanceId, spec.instanceName, spec.now);
         return { ok: false, reason: 'empty', held };
       }
       const task = rowToTask(changed.after);
       const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
-      // The claimer now holds this task: one upsert records it (no need to recount what it holds).
-      await q.run(
-        `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, ?, 'working')
-         ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen,
-           current_task_id = excluded.current_task_id, status = 'working'`,
-        [spec.instanceId, spec.instanceName, spec.now, task.id],
-      );
+      await see(spec.instanceId, spec.instanceName, spec.now);
       return { ok: true, task, events: [event] };
     });
   }
 
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
-    return this.db.tx(async (q) => {
-      // Only a change of holder needs the previous holder, to refresh its instance row afterwards
-      // (where rows are read before they are written, that read has it already).
-      const changesHolder = spec.set.instanceId !== undefined;
+    return this.txSeeing(async (q, see) => {
+      // The holder acting on a task that changes hands (release, fail with retry) is recorded as
+      // seen, so its id is needed from before the change (where rows are read before they are
+      // written, that read has it already).
+      const changesHolder = spec.set.instanceId !== undefined && spec.holderSeen === true;
       const locked =
         changesHolder && this.db.dialect.taskWrites === 'returning'
           ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
@@ -182,18 +197,9 @@ export class SqlStore extends SqlReads implements Store {
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
       const before = changesHolder ? (changed.before ?? locked) : undefined;
 
-      const touched = new Set<string>();
-      if (spec.instance) {
-        await refreshInstance(q, spec.instance.id, spec.instance.name, spec.instance.seen, spec.now);
-        touched.add(spec.instance.id);
-      }
+      if (spec.instance?.seen) await see(spec.instance.id, spec.instance.name ?? null, spec.now);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
-      for (const id of [previousHolder, task.instanceId]) {
-        if (id && !touched.has(id)) {
-          await refreshInstance(q, id, undefined, spec.holderSeen === true && id === previousHolder, spec.now);
-          touched.add(id);
-        }
-      }
+      if (spec.holderSeen && previousHolder) await see(previousHolder, null, spec.now);
       if (spec.cascade === 'block') events.push(...(await blockDependants(q, task.id, spec.now)));
       if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, task.id, spec.now)));
       return { ok: true, task, events };
@@ -238,7 +244,8 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async touchInstance(id: string, name: string | null, now: number): Promise<void> {
-    await this.db.tx((q) => refreshInstance(q, id, name, true, now));
+    if (!this.sightings.due(id, name, now)) return;
+    await this.txSeeing((q, see) => see(id, name, now));
   }
 
   async markInstancesOffline(seenBefore: number): Promise<string[]> {
@@ -246,7 +253,9 @@ export class SqlStore extends SqlReads implements Store {
       `UPDATE instances SET status = 'offline' WHERE status <> 'offline' AND last_seen < ? RETURNING id`,
       [seenBefore],
     );
-    return rows.map((r) => String(r.id));
+    const ids = rows.map((r) => String(r.id));
+    this.sightings.forget(ids);
+    return ids;
   }
 
   retryFailed(filter: BulkFilter, now: number) {

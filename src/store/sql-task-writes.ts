@@ -16,22 +16,15 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
   return { id, type: entry.action, taskId, task, instanceId, details, at: now };
 }
 
-/** Recomputes an instance's row from the tasks it holds; `seen` also records it as alive now. */
-export async function refreshInstance(q: Queryable, id: string, name: string | null | undefined, seen: boolean, now: number): Promise<void> {
-  // One upsert: what the instance holds is recomputed from its tasks; an offline instance stays
-  // offline unless it was seen now (a sweep acting on its tasks does not bring it back).
+/**
+ * Records that an agent was seen now (and its name), bringing it back if it was marked offline.
+ * What it holds, and so whether it is working, is read from tasks (listInstances), never stored.
+ */
+export async function recordSeen(q: Queryable, id: string, name: string | null, now: number): Promise<void> {
   await q.run(
-    `INSERT INTO instances (id, name, last_seen, current_task_id, status)
-     VALUES (?, ?, ?,
-             (SELECT MAX(t.id) FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})),
-             CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = ? AND t.status IN (${HELD_SQL})) THEN 'working' ELSE 'idle' END)
-     ON CONFLICT (id) DO UPDATE SET
-       name = COALESCE(excluded.name, instances.name),
-       last_seen = COALESCE(excluded.last_seen, instances.last_seen),
-       current_task_id = excluded.current_task_id,
-       status = CASE WHEN excluded.status = 'working' THEN 'working'
-                     WHEN instances.status = 'offline' AND excluded.last_seen IS NULL THEN 'offline' ELSE 'idle' END`,
-    [id, name ?? null, seen ? now : null, id, id],
+    `INSERT INTO instances (id, name, last_seen, status) VALUES (?, ?, ?, 'idle')
+     ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen, status = 'idle'`,
+    [id, name, now],
   );
 }
 

@@ -56,6 +56,26 @@ describe.each(backends)('transitions on $name', (backend) => {
     expect(instance).toMatchObject({ id: 'host-a', name: 'Agent A', status: 'working', currentTaskId: task.id });
   });
 
+  it("an agent's last_seen is at most 250 ms stale while busy; it comes back from offline at once", async () => {
+    await t.queue.create({ description: 'a' });
+    await t.queue.create({ description: 'b' });
+    const start = t.clock.now;
+    const first = (await t.queue.claimNext(agentA))!;
+    t.clock.advance(100);
+    await t.queue.complete(first.id, { leaseToken: first.leaseToken });
+    const lastSeen = async () => (await t.queue.instances()).find((i) => i.id === 'host-a')!;
+    // Within the window the row is not rewritten; what it holds is still current.
+    expect(await lastSeen()).toMatchObject({ lastSeen: start, status: 'idle', currentTaskId: null });
+    t.clock.advance(200);
+    const second = (await t.queue.claimNext(agentA))!;
+    expect(await lastSeen()).toMatchObject({ lastSeen: start + 300, status: 'working', currentTaskId: second.id });
+
+    expect(await t.store.markInstancesOffline(t.clock.now + 1)).toEqual(['host-a']);
+    expect((await lastSeen()).status).toBe('offline');
+    await t.queue.heartbeat(second.id, { leaseToken: second.leaseToken });
+    expect(await lastSeen()).toMatchObject({ status: 'working', lastSeen: start + 300 });
+  });
+
   it('claim by id: 409 NOT_PENDING when already claimed, NOT_FOUND for unknown ids', async () => {
     const { task } = await t.queue.create({ description: 'a' });
     await t.queue.claim(task.id, agentA);
