@@ -10,6 +10,7 @@ const strOrNull = (v: unknown): string | null => (v === null || v === undefined 
 function parseJson(v: unknown, fallback: unknown): unknown {
   if (v === null || v === undefined) return fallback;
   if (typeof v !== 'string') return v;
+  if (v === '[]') return []; // most tasks have no labels and no dependencies
   try {
     return JSON.parse(v);
   } catch {

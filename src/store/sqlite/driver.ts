@@ -29,6 +29,13 @@ export type SqliteOptions = {
   backgroundCheckpoint?: boolean;
 };
 
+/** Parameters as better-sqlite3 takes them (a plain loop: this runs for every statement). */
+function toParams(params: readonly unknown[]): unknown[] {
+  const out = new Array<unknown>(params.length);
+  for (let i = 0; i < params.length; i++) out[i] = toParam(params[i]);
+  return out;
+}
+
 function toParam(value: unknown): unknown {
   if (value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
@@ -140,7 +147,7 @@ export class SqliteDb implements Db {
   private execAll(sql: string, params: readonly unknown[]): unknown[] {
     try {
       const { stmt, toObject } = this.statement(sql);
-      const rows = stmt.all(...params.map(toParam)) as unknown[][];
+      const rows = stmt.all(...toParams(params)) as unknown[][];
       return toObject ? rows.map(toObject) : rows;
     } catch (err) {
       return mapError(err);
@@ -150,8 +157,8 @@ export class SqliteDb implements Db {
   private execGet(sql: string, params: readonly unknown[]): unknown {
     try {
       const { stmt, toObject } = this.statement(sql);
-      if (!toObject) return stmt.run(...params.map(toParam)), undefined;
-      const row = stmt.get(...params.map(toParam)) as unknown[] | undefined;
+      if (!toObject) return stmt.run(...toParams(params)), undefined;
+      const row = stmt.get(...toParams(params)) as unknown[] | undefined;
       return row === undefined ? undefined : toObject(row);
     } catch (err) {
       return mapError(err);
@@ -161,8 +168,8 @@ export class SqliteDb implements Db {
   private execRun(sql: string, params: readonly unknown[]): number {
     try {
       const { stmt } = this.statement(sql);
-      if (stmt.reader) return stmt.all(...params.map(toParam)).length;
-      return stmt.run(...params.map(toParam)).changes;
+      if (stmt.reader) return stmt.all(...toParams(params)).length;
+      return stmt.run(...toParams(params)).changes;
     } catch (err) {
       return mapError(err);
     }
@@ -170,7 +177,7 @@ export class SqliteDb implements Db {
 
   private execInsert(sql: string, params: readonly unknown[]): number {
     try {
-      return Number(this.statement(sql).stmt.run(...params.map(toParam)).lastInsertRowid);
+      return Number(this.statement(sql).stmt.run(...toParams(params)).lastInsertRowid);
     } catch (err) {
       return mapError(err);
     }
