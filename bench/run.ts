@@ -7,6 +7,7 @@ import { createEventBus } from '../src/core/events.js';
 import { createQueue } from '../src/core/queue.js';
 import { SqliteDb } from '../src/store/sqlite/driver.js';
 import { SqlStore } from '../src/store/sql-store.js';
+import { spawn } from 'node:child_process';
 import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 
@@ -15,7 +16,7 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
-/** `--only=inproc` runs just the in-process core measurement (quick, for profiling); nothing is written. */
+/** `--only=inproc` or `--only=http` runs just that measurement (quick, for profiling); nothing is written. */
 const ONLY = args.get('only');
 
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
@@ -38,6 +39,44 @@ async function seed(client: ReturnType<typeof createClient>, count: number): Pro
       }
     }),
   );
+}
+
+/**
+ * The machine's HTTP floor: the same client and agents against a bare fastify route in its own
+ * process. Two such requests per cycle bound what any server can do here; it tells results taken
+ * on different machines (or moments of a shared one) apart.
+ */
+async function httpFloor(): Promise<number> {
+  const source = `const app = require('fastify')(); app.post('/echo', async (req) => ({ ok: true, body: req.body }));
+    app.listen({ host: '127.0.0.1', port: 0 }).then((address) => console.log('serving at ' + address));`;
+  const proc = spawn(process.execPath, ['-e', source], { cwd: resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const url = await new Promise<string>((ok, fail) => {
+      let out = '';
+      proc.stdout!.on('data', (d) => {
+        out += d;
+        const m = out.match(/serving at (http:\/\/\S+)/);
+        if (m) ok(m[1]!);
+      });
+      proc.once('exit', (code) => fail(new Error(`floor server exited ${code}`)));
+    });
+    const client = createClient(url, KEY, AGENTS * 2);
+    let requests = 0;
+    const seconds = 4;
+    const deadline = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: AGENTS }, async (_, agent) => {
+        while (performance.now() < deadline) {
+          await client.call('POST', '/echo', { instance_id: `bench-${agent}` });
+          requests++;
+        }
+      }),
+    );
+    client.close();
+    return requests / seconds;
+  } finally {
+    proc.kill();
+  }
 }
 
 type CycleResult = { cycles: number; perSecond: number; claimP50: number; claimP99: number; conflicts: number; doubleClaims: number };
@@ -166,6 +205,18 @@ async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: n
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
+  if (ONLY === 'http') {
+    const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
+    try {
+      const server = await startServer(dir);
+      const r = await runCycles(server.url, 'claim-next');
+      await server.stop();
+      console.log(`HTTP claim-next → complete: ${fmt(r.perSecond)} cycles/s with ${AGENTS} agents, claim p50 ${fmt(r.claimP50, 2)} ms / p99 ${fmt(r.claimP99, 2)} ms`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   if (ONLY === 'inproc') {
     const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
     try {
@@ -193,6 +244,8 @@ async function main(): Promise<void> {
     log('');
     log('| measurement | result | target |');
     log('|---|---|---|');
+    const floor = await httpFloor();
+    log(`| machine floor: bare fastify route, same client, ${AGENTS} agents | ${fmt(floor)} requests/s (= ${fmt(floor / 2)} two-request cycles/s) | |`);
 
     for (const mode of ['claim-next', 'next-claim'] as const) {
       const server = await startServer(join(dir, mode));
