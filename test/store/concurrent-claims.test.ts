@@ -32,7 +32,12 @@ describe('concurrent claimers across processes (sqlite)', () => {
     const all = perProcess.flat();
     expect(all).toHaveLength(total);
     expect(new Set(all).size).toBe(total);
-    for (const ids of perProcess) expect(ids.length).toBeGreaterThan(0);
+    // The processes really raced: several of them got tasks. (Not necessarily all four: SQLite's busy
+    // handler is not fair between processes, and group commit keeps the write lock busy, so on a
+    // loaded machine one process can find it taken every time it polls until the queue is empty.
+    // Production runs one server per SQLite file; the lock file enforces it.)
+    const counts = perProcess.map((ids) => ids.length);
+    expect(counts.filter((n) => n > 0).length, `tasks per process: ${counts.join(', ')}`).toBeGreaterThanOrEqual(2);
 
     const stats = await queue.stats();
     expect(stats.byStatus.completed).toBe(total);
