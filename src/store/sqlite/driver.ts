@@ -84,8 +84,17 @@ type Prepared = { stmt: Database.Statement; toObject: ((values: unknown[]) => Re
 
 function rowBuilder(stmt: Database.Statement): Prepared['toObject'] {
   if (!stmt.reader) return null;
+  const names = stmt.columns().map((column) => column.name);
   stmt.raw(true);
-  const fields = stmt.columns().map((column, i) => `${JSON.stringify(column.name)}: v[${i}]`);
+  // In an object literal "__proto__" would set the prototype: such rows get defined properties.
+  if (names.includes('__proto__')) {
+    return (values) => {
+      const row: Record<string, unknown> = {};
+      names.forEach((name, i) => Object.defineProperty(row, name, { value: values[i], enumerable: true, writable: true, configurable: true }));
+      return row;
+    };
+  }
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`);
   return new Function('v', `return { ${fields.join(', ')} };`) as Prepared['toObject'];
 }
 
