@@ -101,6 +101,14 @@ export type ClientCommandOptions = {
 };
 
 export function registerClientCommands(program: Command, options: ClientCommandOptions = {}): void {
+  // The connection flags and --json may also come before the command name: `athena --json list`.
+  withConnection(program).option('--json', 'print JSON for scripts (before or after the command name)');
+  program.hook('preAction', (root, action) => {
+    for (const [key, value] of Object.entries(root.opts())) {
+      const known = action.options.some((o) => o.attributeName() === key);
+      if (known && value !== undefined && action.getOptionValue(key) === undefined) action.setOptionValue(key, value);
+    }
+  });
   clientCommand(program, 'check', 'startup summary: tasks pending, and what this instance holds').action((f: CommonFlags) => run(f, (ctx) => queue.check(ctx)));
 
   clientCommand(program, 'list', 'list tasks (pending, in queue order, by default)')

@@ -311,6 +311,16 @@ describe('connection and key errors', () => {
     expect(json(r)).toHaveProperty('total');
   });
 
+  it('--json, --url and --key also work before the command name; after it they win', async () => {
+    const badEnv = cliEnv('http://127.0.0.1:1', { ATHENA_API_KEY: 'wrong' });
+    const before = await runCli(['--json', '--url', t.url, '--key', KEY, 'status'], badEnv);
+    expect(before.code).toBe(0);
+    expect(json(before)).toHaveProperty('total');
+    const after = await runCli(['--url', 'http://127.0.0.1:1', 'status', '--url', t.url, '--key', KEY], badEnv);
+    expect(after.code).toBe(0);
+    expect(after.stdout).not.toMatch(/^\s*\{/);
+  });
+
   it('something that is not an Athena server answers BAD_RESPONSE, not a crash', async () => {
     const { createServer: createHttp } = await import('node:http');
     const srv = createHttp((_req, res) => res.end('<html>hello</html>'));
