@@ -9,7 +9,7 @@ import { SqliteDb } from '../src/store/sqlite/driver.js';
 import { SqlStore } from '../src/store/sql-store.js';
 import { spawn } from 'node:child_process';
 import { createClient, percentile } from './http-client.js';
-import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
+import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 
 const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -51,15 +51,7 @@ async function httpFloor(): Promise<number> {
     app.listen({ host: '127.0.0.1', port: 0 }).then((address) => console.log('serving at ' + address));`;
   const proc = spawn(process.execPath, ['-e', source], { cwd: resolve(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const url = await new Promise<string>((ok, fail) => {
-      let out = '';
-      proc.stdout!.on('data', (d) => {
-        out += d;
-        const m = out.match(/serving at (http:\/\/\S+)/);
-        if (m) ok(m[1]!);
-      });
-      proc.once('exit', (code) => fail(new Error(`floor server exited ${code}`)));
-    });
+    const url = await servingUrl(proc, 'floor server');
     const client = createClient(url, KEY, AGENTS * 2);
     let requests = 0;
     const seconds = 4;
@@ -204,79 +196,83 @@ async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: n
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+/** Runs fn with a fresh temporary directory, removed afterwards. */
+async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   if (ONLY === 'http') {
-    const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
-    try {
+    const r = await inTempDir(async (dir) => {
       const server = await startServer(dir);
-      const r = await runCycles(server.url, 'claim-next');
+      const cycles = await runCycles(server.url, 'claim-next');
       await server.stop();
-      console.log(`HTTP claim-next → complete: ${fmt(r.perSecond)} cycles/s with ${AGENTS} agents, claim p50 ${fmt(r.claimP50, 2)} ms / p99 ${fmt(r.claimP99, 2)} ms`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      return cycles;
+    });
+    console.log(`HTTP claim-next → complete: ${fmt(r.perSecond)} cycles/s with ${AGENTS} agents, claim p50 ${fmt(r.claimP50, 2)} ms / p99 ${fmt(r.claimP99, 2)} ms`);
     return;
   }
   if (ONLY === 'inproc') {
-    const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
-    try {
-      const r = await inProcessRate(dir);
-      console.log(`in-process claim+complete/s: ${fmt(r.concurrent)} with ${AGENTS * 2} agents, ${fmt(r.sequential)} in sequence; creates/s ${fmt(r.createPerSecond)}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await inTempDir(inProcessRate);
+    console.log(`in-process claim+complete/s: ${fmt(r.concurrent)} with ${AGENTS * 2} agents, ${fmt(r.sequential)} in sequence; creates/s ${fmt(r.createPerSecond)}`);
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
+  const lines = await inTempDir(fullRun);
+  const out = resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md');
+  writeFileSync(out, `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${out}`);
+}
+
+/** Every measurement, printed and returned as the lines of RESULTS.md. */
+async function fullRun(dir: string): Promise<string[]> {
   const backend = DATABASE_URL ? 'PostgreSQL' : 'SQLite';
   const lines: string[] = [];
   const log = (line: string) => {
     console.log(line);
     lines.push(line);
   };
-  try {
-    log(`# Benchmark results (${backend})`);
-    log('');
-    log(`- Date: ${new Date().toISOString()}`);
-    log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
-    log(`- Server: \`node dist/athena.mjs serve\` in its own process on 127.0.0.1, ${backend}${DATABASE_URL ? '' : ' (WAL, synchronous=NORMAL)'}; load from a second process on the same machine.`);
-    log(`- Agents: ${AGENTS}, ${SECONDS} s per HTTP run.`);
-    log('');
-    log('| measurement | result | target |');
-    log('|---|---|---|');
-    const floor = await httpFloor();
-    log(`| machine floor: bare fastify route, same client, ${AGENTS} agents | ${fmt(floor)} requests/s (= ${fmt(floor / 2)} two-request cycles/s) | |`);
+  log(`# Benchmark results (${backend})`);
+  log('');
+  log(`- Date: ${new Date().toISOString()}`);
+  log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
+  log(`- Server: \`node dist/athena.mjs serve\` in its own process on 127.0.0.1, ${backend}${DATABASE_URL ? '' : ' (WAL, synchronous=NORMAL)'}; load from a second process on the same machine.`);
+  log(`- Agents: ${AGENTS}, ${SECONDS} s per HTTP run.`);
+  log('');
+  log('| measurement | result | target |');
+  log('|---|---|---|');
+  const floor = await httpFloor();
+  log(`| machine floor: bare fastify route, same client, ${AGENTS} agents | ${fmt(floor)} requests/s (= ${fmt(floor / 2)} two-request cycles/s) | |`);
 
-    for (const mode of ['claim-next', 'next-claim'] as const) {
-      const server = await startServer(join(dir, mode));
-      const r = await runCycles(server.url, mode);
-      await server.stop();
-      const label = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete (original protocol)';
-      log(`| HTTP cycles/s, ${label}, ${AGENTS} agents | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles${r.conflicts ? `, ${fmt(r.conflicts)} lost claim races answered 409` : ''}) | ≥ 3,000 |`);
-      log(`| claim latency p50 / p99, ${mode} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | |`);
-      log(`| double claims, ${mode} | ${r.doubleClaims} | 0 |`);
-    }
-
-    if (!DATABASE_URL) {
-      const inproc = await inProcessRate(dir);
-      log(`| in-process claim+complete/s, ${AGENTS * 2} concurrent agents (core + SQLite, one connection) | ${fmt(inproc.concurrent)} | ≥ 20,000 |`);
-      log(`| in-process claim+complete/s, one agent in sequence | ${fmt(inproc.sequential)} | |`);
-      log(`| in-process creates/s | ${fmt(inproc.createPerSecond)} | |`);
-    }
-
-    const server = await startServer(join(dir, 'longpoll'));
-    const lp = await longPoll(server.url, server.pid);
+  for (const mode of ['claim-next', 'next-claim'] as const) {
+    const server = await startServer(join(dir, mode));
+    const r = await runCycles(server.url, mode);
     await server.stop();
-    log(`| long-poll hand-off latency p50 / p99, 50 waiting agents (${lp.handed} tasks) | ${fmt(lp.p50, 1)} ms / ${fmt(lp.p99, 1)} ms | |`);
-    log(`| server CPU with 100 idle long-poll waiters | ${fmt(lp.idleCpuPercent, 2)} % of a core | < 3 % |`);
-    log('');
-    log('PostgreSQL and several replicas: `bench/RESULTS-replicas.md` (`npm run bench:replicas`).');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    const label = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete (original protocol)';
+    log(`| HTTP cycles/s, ${label}, ${AGENTS} agents | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles${r.conflicts ? `, ${fmt(r.conflicts)} lost claim races answered 409` : ''}) | ≥ 3,000 |`);
+    log(`| claim latency p50 / p99, ${mode} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | |`);
+    log(`| double claims, ${mode} | ${r.doubleClaims} | 0 |`);
   }
-  const out = resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md');
-  writeFileSync(out, `${lines.join('\n')}\n`);
-  console.log(`\nwritten to ${out}`);
+
+  if (!DATABASE_URL) {
+    const inproc = await inProcessRate(dir);
+    log(`| in-process claim+complete/s, ${AGENTS * 2} concurrent agents (core + SQLite, one connection) | ${fmt(inproc.concurrent)} | ≥ 20,000 |`);
+    log(`| in-process claim+complete/s, one agent in sequence | ${fmt(inproc.sequential)} | |`);
+    log(`| in-process creates/s | ${fmt(inproc.createPerSecond)} | |`);
+  }
+
+  const server = await startServer(join(dir, 'longpoll'));
+  const lp = await longPoll(server.url, server.pid);
+  await server.stop();
+  log(`| long-poll hand-off latency p50 / p99, 50 waiting agents (${lp.handed} tasks) | ${fmt(lp.p50, 1)} ms / ${fmt(lp.p99, 1)} ms | |`);
+  log(`| server CPU with 100 idle long-poll waiters | ${fmt(lp.idleCpuPercent, 2)} % of a core | < 3 % |`);
+  log('');
+  log('PostgreSQL and several replicas: `bench/RESULTS-replicas.md` (`npm run bench:replicas`).');
+  return lines;
 }
 
 await main();

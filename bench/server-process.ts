@@ -7,20 +7,25 @@ export const BENCH_KEY = 'bench-key-0123456789';
 
 export type BenchServer = { url: string; proc: ChildProcess; pid: number; stop(): Promise<void> };
 
-export async function startBenchServer(dbPath: string, env: Record<string, string> = {}): Promise<BenchServer> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: BENCH_KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((ok, fail) => {
+/** The URL a server process prints as `serving at <url>`; fails if it exits first. */
+export function servingUrl(proc: ChildProcess, what = 'server'): Promise<string> {
+  return new Promise<string>((ok, fail) => {
     let out = '';
     proc.stdout!.on('data', (d) => {
       out += d;
       const m = out.match(/serving at (http:\/\/\S+)/);
       if (m) ok(m[1]!);
     });
-    proc.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)));
+    proc.once('exit', (code) => fail(new Error(`${what} exited ${code}: ${out}`)));
   });
+}
+
+export async function startBenchServer(dbPath: string, env: Record<string, string> = {}): Promise<BenchServer> {
+  const proc = spawn(process.execPath, [BIN, 'serve'], {
+    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: BENCH_KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await servingUrl(proc);
   return {
     url,
     proc,

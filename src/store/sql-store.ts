@@ -157,11 +157,11 @@ export class SqlStore extends SqlReads implements Store {
       // seen, so its id is needed from before the change (where rows are read before they are
       // written, that read has it already).
       const changesHolder = spec.set.instanceId !== undefined && spec.holderSeen === true;
-      const locked =
-        changesHolder && this.db.dialect.taskWrites === 'returning'
-          ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
-          : undefined;
-      if (changesHolder && this.db.dialect.taskWrites === 'returning' && !locked) return { ok: false, current: null };
+      const readHolderFirst = changesHolder && this.db.dialect.taskWrites === 'returning';
+      const locked = readHolderFirst
+        ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
+        : undefined;
+      if (readHolderFirst && !locked) return { ok: false, current: null };
 
       const where = [`id = ?`, `status IN (${placeholders(spec.from.length)})`];
       const params: unknown[] = [spec.taskId, ...spec.from];

@@ -51,6 +51,7 @@ export class BackgroundCheckpointer {
   private again = false;
   private failed = false;
   private closing = false;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: CheckpointerOptions) {}
 
@@ -71,8 +72,6 @@ export class BackgroundCheckpointer {
     this.again = false;
     this.start().postMessage('checkpoint');
   }
-
-  private timer: NodeJS.Timeout | null = null;
 
   /** A nudge that came too soon is not dropped: it runs once the interval has passed. */
   private schedule(): void {

@@ -218,24 +218,25 @@ export class SqliteDb implements Db {
     }
   }
 
+  /** A statement outside a transaction: at once when the connection is free, else after the running batch. */
+  private outside<T>(fn: () => T): Promise<T> {
+    return this.locked ? this.locked_(fn) : Promise.resolve(fn());
+  }
+
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    if (!this.locked) return Promise.resolve(this.execAll(sql, params) as T[]);
-    return this.locked_(() => this.execAll(sql, params) as T[]);
+    return this.outside(() => this.execAll(sql, params) as T[]);
   }
 
   get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
-    if (!this.locked) return Promise.resolve(this.execGet(sql, params) as T | undefined);
-    return this.locked_(() => this.execGet(sql, params) as T | undefined);
+    return this.outside(() => this.execGet(sql, params) as T | undefined);
   }
 
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    if (!this.locked) return Promise.resolve(this.execRun(sql, params));
-    return this.locked_(() => this.execRun(sql, params));
+    return this.outside(() => this.execRun(sql, params));
   }
 
   insert(sql: string, params: readonly unknown[] = []): Promise<number> {
-    if (!this.locked) return Promise.resolve(this.execInsert(sql, params));
-    return this.locked_(() => this.execInsert(sql, params));
+    return this.outside(() => this.execInsert(sql, params));
   }
 
   /**
