@@ -83,6 +83,10 @@ const statusList = z
   .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
   .pipe(z.array(z.union([statusSchema, z.literal('all')])));
 
+export const nextQuery = z.object({
+  instance_id: instanceId.optional().describe('who is asking: shown the same task again while it is held for this instance'),
+});
+
 export const listQuery = z.object({
   status: statusList.optional().describe('comma-separated states, or "all" (default pending)'),
   priority: prioritySchema.optional(),

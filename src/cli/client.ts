@@ -117,7 +117,8 @@ export function createClient(options: ClientOptions) {
     stats: (opts?: CallOptions) => call<StatsJson>('GET', '/api/stats', undefined, opts),
     instances: (opts?: CallOptions) => call<{ instances: InstanceJson[] }>('GET', '/api/instances', undefined, opts),
     list: (q: ListQuery = {}, opts?: CallOptions) => call<TaskPageJson>('GET', `/api/tasks${query(q)}`, undefined, opts),
-    next: (opts?: CallOptions) => call<{ task: TaskJson | null }>('GET', '/api/tasks/next', undefined, opts),
+    /** The next task as the original protocol shows it; naming the instance keeps the answer the same when asked again. */
+    next: (instanceId?: string, opts?: CallOptions) => call<{ task: TaskJson | null }>('GET', `/api/tasks/next${query({ instance_id: instanceId })}`, undefined, opts),
     get: (id: number, opts?: CallOptions) => call<{ task: TaskJson; logs: LogJson[] }>('GET', `/api/tasks/${id}`, undefined, opts),
     create: (task: NewTaskJson, opts?: CallOptions) => post<CreatedJson>('/api/tasks', task, opts),
 

@@ -2,9 +2,10 @@
 import { NotFoundError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { LIMITS } from './limits.js';
+import type { Offers } from './offers.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
 
-export function createQueueReads(store: Store, now: () => number) {
+export function createQueueReads(store: Store, now: () => number, offers: Offers) {
   async function mustGet(id: number): Promise<Task> {
     const task = await store.getTask(id);
     if (!task) throw new NotFoundError(`Task #${id} not found`, { taskId: id });
@@ -27,9 +28,34 @@ export function createQueueReads(store: Store, now: () => number) {
       return page.tasks[0] ?? null;
     },
 
+    /**
+     * The original GET /api/tasks/next: the first pending task in queue order that no other peek was
+     * shown in the last moments (see offers.ts), so agents polling together are shown different tasks;
+     * a caller naming its instance is shown the task it was shown before while that hold lasts.
+     */
+    async offerNext(instanceId: string | null = null): Promise<Task | null> {
+      let window = offers.window();
+      for (;;) {
+        const ids = await store.pendingIds(window);
+        const picked = offers.pick(ids, instanceId);
+        // Other peeks held tasks while this one read: read further before settling for a held task.
+        const wider = offers.window(window * 2);
+        if (picked === null && ids.length === window && wider > window) {
+          window = wider;
+          continue;
+        }
+        // Every pending task is held by others: the first in queue order, as before holds existed.
+        const id = picked ?? ids[0];
+        if (id === undefined) return null;
+        const task = await store.getTask(id);
+        if (task?.status === 'pending') return task;
+        if (picked !== null) offers.release(id); // claimed between the two reads: look again
+      }
+    },
+
     /** Id of the task the next claim without labels would get (the original complete answer's next_task_id). */
-    nextPendingId(): Promise<number | null> {
-      return store.nextPendingId();
+    async nextPendingId(): Promise<number | null> {
+      return (await store.pendingIds(1))[0] ?? null;
     },
 
     list(filter: TaskFilter): Promise<TaskPage> {

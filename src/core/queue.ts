@@ -4,6 +4,7 @@ import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
 import type { LabelScope, Store, TransitionOutcome, TransitionSpec } from '../store/store.js';
 import { retryDelayMs } from './backoff.js';
 import { refusalError } from './refusals.js';
+import { createOffers } from './offers.js';
 import { createQueueReads } from './queue-reads.js';
 import { createBulkActions } from './bulk-actions.js';
 import type { EventBus } from './events.js';
@@ -69,7 +70,8 @@ export function createQueue(deps: QueueDeps) {
     return ms;
   };
 
-  const reads = createQueueReads(store, now);
+  const offers = createOffers(now);
+  const reads = createQueueReads(store, now, offers);
 
   /** Runs a transition; on refusal, explains why with the task's current state. */
   async function transition(spec: TransitionSpec, verb: string): Promise<Task> {
@@ -207,6 +209,7 @@ export function createQueue(deps: QueueDeps) {
         },
         'claim',
       );
+      offers.release(id);
       return { ...task, leaseToken };
     },
 

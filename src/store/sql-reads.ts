@@ -56,9 +56,9 @@ export class SqlReads {
     return row?.lease_token ?? null;
   }
 
-  async nextPendingId(): Promise<number | null> {
-    const row = await this.db.get<{ id: number }>(`SELECT id FROM tasks WHERE status = 'pending' ORDER BY priority_rank, id LIMIT 1`);
-    return row ? Number(row.id) : null;
+  async pendingIds(limit: number): Promise<number[]> {
+    const rows = await this.db.all<{ id: number }>(`SELECT id FROM tasks WHERE status = 'pending' ORDER BY priority_rank, id LIMIT ?`, [limit]);
+    return rows.map((row) => Number(row.id));
   }
 
   async logsFor(taskId: number): Promise<TaskLog[]> {

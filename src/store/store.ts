@@ -106,8 +106,8 @@ export interface Store {
 
   getTask(id: number): Promise<Task | null>;
   leaseTokenOf(id: number): Promise<string | null>;
-  /** Id of the task the next unlabelled claim would get, without reading the task. */
-  nextPendingId(): Promise<number | null>;
+  /** Ids of the first `limit` pending tasks in queue order (the next unlabelled claim gets the first), without reading the tasks. */
+  pendingIds(limit: number): Promise<number[]>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;

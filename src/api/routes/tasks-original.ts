@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TaskStatus } from '../../core/types.js';
 import type { AppContext } from '../context.js';
-import { agentBody, completeBody, createTaskBody, idParams, listQuery } from '../schemas.js';
+import { agentBody, completeBody, createTaskBody, idParams, listQuery, nextQuery } from '../schemas.js';
 import { claimedTaskJson, taskJson } from '../serialize.js';
 
 const toMs = (v: string | number | null | undefined): number | null =>
@@ -67,10 +67,14 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
     },
   );
 
-  r.get('/api/tasks/next', { schema: { tags: ['tasks'], summary: 'Peek at the next task in queue order (does not claim)' } }, async () => {
-    const task = await queue.peekNext();
-    return { task: task ? taskJson(task) : null };
-  });
+  r.get(
+    '/api/tasks/next',
+    { schema: { tags: ['tasks'], summary: 'Peek at the next task in queue order, passing over tasks just shown to other callers (does not claim)', querystring: nextQuery } },
+    async (request) => {
+      const task = await queue.offerNext(request.query.instance_id ?? null);
+      return { task: task ? taskJson(task) : null };
+    },
+  );
 
   r.post(
     '/api/tasks/:id/claim',

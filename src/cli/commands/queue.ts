@@ -51,7 +51,7 @@ export async function list(ctx: CommandContext, input: ListInput): Promise<Comma
 
 /** Peeks at the task a claim would get next (does not claim). */
 export async function next(ctx: CommandContext): Promise<CommandOutput> {
-  const res = await ctx.client.next();
+  const res = await ctx.client.next(ctx.agent.instanceId);
   return { json: res, text: res.task ? `⏭️  Next: ${taskTitle(res.task, ctx.style, ctx.width - 20)}` : '📭 No pending tasks' };
 }
 
