@@ -22,21 +22,22 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
       return { task, logs: await store.logsFor(id) };
     },
 
-    /** The task the next claim without labels would get (the original "next" peek). */
+    /** The first task in queue order that is ready to be claimed (Discord's "next in line"). */
     async peekNext(): Promise<Task | null> {
-      const page = await store.listTasks({ status: ['pending'], order: 'queue', limit: 1 });
-      return page.tasks[0] ?? null;
+      const [id] = await store.readyIds(now(), 1);
+      return id === undefined ? null : store.getTask(id);
     },
 
     /**
-     * The original GET /api/tasks/next: the first pending task in queue order that no other peek was
-     * shown in the last moments (see offers.ts), so agents polling together are shown different tasks;
-     * a caller naming its instance is shown the task it was shown before while that hold lasts.
+     * The original GET /api/tasks/next: the first task in queue order that is ready to be claimed and
+     * that no other peek was shown in the last moments (see offers.ts), so agents polling together
+     * are shown different tasks; a caller naming its instance is shown the task it was shown before
+     * while that hold lasts.
      */
     async offerNext(instanceId: string | null = null): Promise<Task | null> {
       let window = offers.window();
       for (;;) {
-        const ids = await store.pendingIds(window);
+        const ids = await store.readyIds(now(), window);
         const picked = offers.pick(ids, instanceId);
         // Other peeks held tasks while this one read: read further before settling for a held task.
         const wider = offers.window(window * 2);
@@ -53,9 +54,9 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
       }
     },
 
-    /** Id of the task the next claim without labels would get (the original complete answer's next_task_id). */
+    /** Id of the first task in queue order that is ready to be claimed (the original complete answer's next_task_id). */
     async nextPendingId(): Promise<number | null> {
-      return (await store.pendingIds(1))[0] ?? null;
+      return (await store.readyIds(now(), 1))[0] ?? null;
     },
 
     list(filter: TaskFilter): Promise<TaskPage> {

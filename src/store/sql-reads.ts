@@ -2,7 +2,7 @@
 import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
-import { HELD_SQL } from './sql-task-writes.js';
+import { HELD_SQL, readyCondition } from './sql-conditions.js';
 import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { BulkFilter, ExportData } from './store.js';
 
@@ -56,8 +56,10 @@ export class SqlReads {
     return row?.lease_token ?? null;
   }
 
-  async pendingIds(limit: number): Promise<number[]> {
-    const rows = await this.db.all<{ id: number }>(`SELECT id FROM tasks WHERE status = 'pending' ORDER BY priority_rank, id LIMIT ?`, [limit]);
+  async readyIds(now: number, limit: number): Promise<number[]> {
+    const params: unknown[] = [];
+    const ready = readyCondition(now, params);
+    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
     return rows.map((row) => Number(row.id));
   }
 

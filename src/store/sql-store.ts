@@ -4,7 +4,8 @@ import { placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
-import { appendLog, blockDependants, blockIfDependencyEnded, HELD_SQL, recordSeen, unblockDependants } from './sql-task-writes.js';
+import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
+import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { Sightings } from './sightings.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
@@ -21,20 +22,6 @@ import type {
 } from './store.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
-
-/** WHERE fragment: the task's labels are all covered by the agent's labels. */
-export function labelCondition(labels: LabelScope, params: unknown[]): string {
-  if (labels === '*') return '1 = 1';
-  if (labels.length === 0) return 'NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id)';
-  params.push(...labels);
-  return `NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label NOT IN (${placeholders(labels.length)}))`;
-}
-
-/** WHERE fragment: due and every dependency completed. */
-export function readyCondition(now: number, params: unknown[]): string {
-  params.push(now);
-  return `t.run_after <= ? AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')`;
-}
 
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: StatisticsRefresher;

@@ -1,10 +1,8 @@
 // Writes shared by transitions and bulk actions: the log row (event), instance bookkeeping, dependency cascades.
-import { HELD_STATUSES, type Task, type TaskEvent } from '../core/types.js';
+import type { Task, TaskEvent } from '../core/types.js';
 import { placeholders, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import type { LogEntry } from './store.js';
-
-export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;

@@ -106,8 +106,8 @@ export interface Store {
 
   getTask(id: number): Promise<Task | null>;
   leaseTokenOf(id: number): Promise<string | null>;
-  /** Ids of the first `limit` pending tasks in queue order (the next unlabelled claim gets the first), without reading the tasks. */
-  pendingIds(limit: number): Promise<number[]>;
+  /** Ids of the first `limit` pending tasks in queue order that are ready (due, dependencies completed): what a claim by id accepts. */
+  readyIds(now: number, limit: number): Promise<number[]>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;

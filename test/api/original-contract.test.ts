@@ -91,6 +91,19 @@ describe.each(backends)('original REST contract on $name', (backend) => {
     expect((await t.call('GET', `/api/tasks/next?instance_id=${'x'.repeat(201)}`)).status).toBe(400);
   });
 
+  it('GET /api/tasks/next and next_task_id show only tasks a claim by id accepts', async () => {
+    await t.call('POST', '/api/tasks', { description: 'not due yet', run_after: t.clock.now + 3_600_000 });
+    await t.call('POST', '/api/tasks', { description: 'first step' });
+    await t.call('POST', '/api/tasks', { description: 'second step', depends_on: [2] });
+    const next = (await t.call('GET', '/api/tasks/next?instance_id=host-a')).json.task;
+    expect(next).toMatchObject({ id: 2, description: 'first step' });
+    const claim = await t.call('POST', '/api/tasks/2/claim', { instance_id: 'host-a' });
+    expect((await t.call('POST', '/api/tasks/2/complete', { lease_token: claim.json.lease_token })).json.next_task_id).toBe(3);
+    expect((await t.call('POST', '/api/tasks/1/claim', { instance_id: 'host-b' })).status).toBe(409);
+    t.clock.advance(3_600_000);
+    expect((await t.call('GET', '/api/tasks/next?instance_id=host-b')).json.task.id).toBe(1);
+  });
+
   it('agents of the original protocol polling together do not lose claim races', async () => {
     const count = 40;
     for (let i = 0; i < count; i++) await t.call('POST', '/api/tasks', { description: `task ${i}` });
