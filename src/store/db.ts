@@ -18,12 +18,6 @@ export type Dialect = {
   claimLock: string;
   /** Locks the row read before an update, so the bookkeeping read matches what is updated. */
   rowLock: string;
-  /**
-   * How a transition changes a task row and gets it back: one UPDATE … RETURNING * (PostgreSQL:
-   * one round trip), or read the row, UPDATE it by id and apply the change in memory (SQLite, where
-   * RETURNING * costs about three times the UPDATE itself). See task-change.ts.
-   */
-  taskWrites: 'returning' | 'read-then-write';
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */

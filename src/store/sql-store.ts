@@ -113,7 +113,6 @@ export class SqlStore extends SqlReads implements Store {
       );
       const changed = await changeTask(
         q,
-        this.db.dialect,
         `id = (
            SELECT t.id FROM tasks t
            WHERE t.status = 'pending' AND ${ready} AND ${labels}
@@ -129,7 +128,7 @@ export class SqlStore extends SqlReads implements Store {
         await see(spec.instanceId, spec.instanceName, spec.now);
         return { ok: false, reason: 'empty', held };
       }
-      const task = rowToTask(changed.after);
+      const task = rowToTask(changed);
       const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
@@ -141,14 +140,12 @@ export class SqlStore extends SqlReads implements Store {
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     return this.txSeeing(async (q, see) => {
       // The holder acting on a task that changes hands (release, fail with retry) is recorded as
-      // seen, so its id is needed from before the change (where rows are read before they are
-      // written, that read has it already).
+      // seen, so its id is read (and the row locked, on PostgreSQL) before the change.
       const changesHolder = spec.set.instanceId !== undefined && spec.holderSeen === true;
-      const readHolderFirst = changesHolder && this.db.dialect.taskWrites === 'returning';
-      const locked = readHolderFirst
+      const before = changesHolder
         ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
         : undefined;
-      if (readHolderFirst && !locked) return { ok: false, current: null };
+      if (changesHolder && !before) return { ok: false, current: null };
 
       const where = [`id = ?`, `status IN (${placeholders(spec.from.length)})`];
       const params: unknown[] = [spec.taskId, ...spec.from];
@@ -174,15 +171,14 @@ export class SqlStore extends SqlReads implements Store {
         params.push(spec.wipLimit.instanceId, spec.wipLimit.max);
       }
 
-      const changed = await changeTask(q, this.db.dialect, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.incrementAttempts));
+      const changed = await changeTask(q, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.incrementAttempts));
       if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
         return { ok: false, current: current ? rowToTask(current) : null, heldByInstance };
       }
-      const task = rowToTask(changed.after);
+      const task = rowToTask(changed);
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
-      const before = changesHolder ? (changed.before ?? locked) : undefined;
 
       if (spec.instance?.seen) await see(spec.instance.id, spec.instance.name ?? null, spec.now);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;

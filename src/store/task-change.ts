@@ -1,7 +1,6 @@
-// One change to one task row: the UPDATE's SET list, and the same change applied in memory to the
-// row as read before it (how SQLite avoids RETURNING, see Dialect.taskWrites).
+// One change to one task row: the UPDATE's SET list, and the one statement that applies it.
 import { PRIORITY_RANK } from '../core/types.js';
-import type { Dialect, Queryable } from './db.js';
+import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
 import type { TaskPatch } from './store.js';
 
@@ -51,42 +50,11 @@ function setList(change: TaskChange): string {
   return set.join(', ');
 }
 
-function applied(row: TaskRow, change: TaskChange): TaskRow {
-  const next: TaskRow = { ...row };
-  change.columns.forEach((column, i) => {
-    next[column] = change.values[i];
-  });
-  if (change.incrementAttempts) next.attempts = Number(row.attempts) + 1;
-  return next;
-}
-
-export type ChangedTask = {
-  /** The row before the change; null where the dialect writes with RETURNING (it never reads first). */
-  before: TaskRow | null;
-  after: TaskRow;
-};
-
 /**
- * Changes the one task row matching `where` (a WHERE fragment over `tasks`, with its params) and
- * returns it as changed, or undefined when no row matched. With 'read-then-write' the row is read
- * with the same WHERE, then updated by id: inside the write transaction nothing else can change it
- * in between, and the result is the read row with the change applied.
+ * Changes the one task row matching `where` (a WHERE fragment over `tasks`, with its params, that
+ * checks the state the change needs) in one atomic UPDATE and returns the row as changed, or
+ * undefined when no row matched (the state was not what the change needs).
  */
-export async function changeTask(
-  q: Queryable,
-  dialect: Dialect,
-  where: string,
-  whereParams: readonly unknown[],
-  change: TaskChange,
-): Promise<ChangedTask | undefined> {
-  if (dialect.taskWrites === 'returning') {
-    const after = await q.get<TaskRow>(`UPDATE tasks SET ${setList(change)} WHERE ${where} RETURNING *`, [...change.values, ...whereParams]);
-    return after ? { before: null, after } : undefined;
-  }
-  const before = await q.get<TaskRow>(`SELECT * FROM tasks WHERE ${where}`, whereParams);
-  if (!before) return undefined;
-  const changed = await q.run(`UPDATE tasks SET ${setList(change)} WHERE id = ? AND status = ?`, [...change.values, before.id, before.status]);
-  // Cannot happen inside the write transaction; if it ever did, fail loudly rather than report a change that was not made.
-  if (changed !== 1) throw new Error(`task #${String(before.id)} changed between read and write`);
-  return { before, after: applied(before, change) };
+export async function changeTask(q: Queryable, where: string, whereParams: readonly unknown[], change: TaskChange): Promise<TaskRow | undefined> {
+  return q.get<TaskRow>(`UPDATE tasks SET ${setList(change)} WHERE ${where} RETURNING *`, [...change.values, ...whereParams]);
 }

@@ -6,7 +6,6 @@ export const postgresDialect: Dialect = {
   // Concurrent claimers skip rows another transaction is claiming instead of queueing behind it.
   claimLock: 'FOR UPDATE OF t SKIP LOCKED',
   rowLock: 'FOR UPDATE',
-  taskWrites: 'returning',
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>

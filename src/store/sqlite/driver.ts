@@ -12,7 +12,6 @@ export const sqliteDialect: Dialect = {
   name: 'sqlite',
   claimLock: '',
   rowLock: '',
-  taskWrites: 'read-then-write',
   ilike: 'LIKE',
   resetSequence: null,
   statistics: null,
