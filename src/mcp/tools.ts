@@ -115,7 +115,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       title: 'Complete a task',
       description:
         'Mark a task you hold as completed. Put in notes what you did and where the result is (commit, branch, PR, file); the ' +
-        'person who asked reads it. Optionally attach structured data as result. Returns the id of the next pending task, if any.',
+        'person who asked reads it. Optionally attach structured data as result. Returns the id of the next task ready to be claimed, if any.',
       inputSchema: {
         task_id: taskId,
         lease_token: leaseToken,
@@ -127,7 +127,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
     (args) =>
       tool(async () => {
         const res = await client.complete(args.task_id, fenceFor(agent, args.lease_token), { notes: args.notes, result: args.result });
-        const next = res.next_task_id ? ` Next pending task: #${res.next_task_id}.` : ' No task is pending.';
+        const next = res.next_task_id ? ` Next task ready to claim: #${res.next_task_id}.` : ' No task is ready to be claimed.';
         return text(`Task #${args.task_id} completed.${next}`, { task_id: res.task_id, status: res.status, next_task_id: res.next_task_id });
       }),
   );
