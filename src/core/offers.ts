@@ -47,7 +47,7 @@ export function createOffers(now: () => number, holdMs = OFFER_HOLD_MS, windowMa
       return chosen;
     },
 
-    /** A claimed task needs no hold any more. */
+    /** A claimed task needs no hold any more (it is no longer shown, and must not widen the window). */
     release(id: number): void {
       held.delete(id);
     },

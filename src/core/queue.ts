@@ -185,6 +185,7 @@ export function createQueue(deps: QueueDeps) {
         now: t,
       });
       if (outcome.ok) {
+        offers.release(outcome.task.id);
         publish(outcome.events);
         return { ...outcome.task, leaseToken };
       }
