@@ -45,7 +45,7 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
           window = wider;
           continue;
         }
-        // Every pending task is held by others: the first in queue order, as before holds existed.
+        // Every ready task is held by others: the first in queue order, as before holds existed.
         const id = picked ?? ids[0];
         if (id === undefined) return null;
         const task = await store.getTask(id);
@@ -55,7 +55,7 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
     },
 
     /** Id of the first task in queue order that is ready to be claimed (the original complete answer's next_task_id). */
-    async nextPendingId(): Promise<number | null> {
+    async nextReadyId(): Promise<number | null> {
       return (await store.readyIds(now(), 1))[0] ?? null;
     },
 

@@ -107,7 +107,7 @@ describe.each(backends)('transitions on $name', (backend) => {
     const claimed = (await t.queue.claimNext(agentA))!;
     const task = await t.queue.complete(claimed.id, { leaseToken: claimed.leaseToken, notes: 'done', result: { pr: 12 } });
     expect(task).toMatchObject({ id: a.task.id, status: 'completed', notes: 'done', result: { pr: 12 }, completedAt: t.clock.now });
-    expect(await t.queue.nextPendingId()).toBe(b.task.id);
+    expect(await t.queue.nextReadyId()).toBe(b.task.id);
     expect(await codeOf(t.queue.complete(claimed.id, { leaseToken: claimed.leaseToken }))).toBe('CONFLICT');
 
     const c2 = (await t.queue.claimNext(agentB))!;

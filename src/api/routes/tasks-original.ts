@@ -107,7 +107,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         notes: b.notes,
         result: b.result,
       });
-      return { status: 'completed', task_id: task.id, next_task_id: await queue.nextPendingId(), task: taskJson(task) };
+      return { status: 'completed', task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
     },
   );
 }
