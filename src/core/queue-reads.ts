@@ -12,6 +12,10 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
     return task;
   }
 
+  async function nextReadyId(): Promise<number | null> {
+    return (await store.readyIds(now(), 1))[0] ?? null;
+  }
+
   return {
     async get(id: number): Promise<Task> {
       return mustGet(id);
@@ -24,8 +28,8 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
 
     /** The first task in queue order that is ready to be claimed (Discord's "next in line"). */
     async peekNext(): Promise<Task | null> {
-      const [id] = await store.readyIds(now(), 1);
-      return id === undefined ? null : store.getTask(id);
+      const id = await nextReadyId();
+      return id === null ? null : store.getTask(id);
     },
 
     /**
@@ -39,11 +43,13 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
       for (;;) {
         const ids = await store.readyIds(now(), window);
         const picked = offers.pick(ids, instanceId);
-        // Other peeks held tasks while this one read: read further before settling for a held task.
-        const wider = offers.window(window * 2);
-        if (picked === null && ids.length === window && wider > window) {
-          window = wider;
-          continue;
+        if (picked === null && ids.length === window) {
+          // Other peeks held tasks while this one read: read further before settling for a held task.
+          const wider = offers.window(window * 2);
+          if (wider > window) {
+            window = wider;
+            continue;
+          }
         }
         // Every ready task is held by others: the first in queue order, as before holds existed.
         const id = picked ?? ids[0];
@@ -55,9 +61,7 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
     },
 
     /** Id of the first task in queue order that is ready to be claimed (the original complete answer's next_task_id). */
-    async nextReadyId(): Promise<number | null> {
-      return (await store.readyIds(now(), 1))[0] ?? null;
-    },
+    nextReadyId,
 
     list(filter: TaskFilter): Promise<TaskPage> {
       return store.listTasks(filter);

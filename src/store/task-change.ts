@@ -24,30 +24,25 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   attempts: 'attempts',
 };
 
-export type TaskChange = { columns: string[]; values: unknown[]; incrementAttempts: boolean };
+/** An UPDATE's SET list and its values: a patch, with priority_rank beside priority and updated_at always. */
+export type TaskChange = { set: string; values: unknown[] };
 
-/** The columns a patch sets (with priority_rank beside priority, updated_at always), as stored values. */
 export function taskChange(patch: TaskPatch, now: number, incrementAttempts = false): TaskChange {
-  const columns: string[] = [];
+  const set: string[] = [];
   const values: unknown[] = [];
   for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
     if (value === undefined) continue;
-    columns.push(PATCH_COLUMNS[key]);
+    set.push(`${PATCH_COLUMNS[key]} = ?`);
     values.push(key === 'result' && value !== null ? JSON.stringify(value) : value);
     if (key === 'priority') {
-      columns.push('priority_rank');
+      set.push('priority_rank = ?');
       values.push(PRIORITY_RANK[value as keyof typeof PRIORITY_RANK]);
     }
   }
-  columns.push('updated_at');
+  set.push('updated_at = ?');
   values.push(now);
-  return { columns, values, incrementAttempts };
-}
-
-function setList(change: TaskChange): string {
-  const set = change.columns.map((column) => `${column} = ?`);
-  if (change.incrementAttempts) set.push('attempts = attempts + 1');
-  return set.join(', ');
+  if (incrementAttempts) set.push('attempts = attempts + 1');
+  return { set: set.join(', '), values };
 }
 
 /**
@@ -56,5 +51,5 @@ function setList(change: TaskChange): string {
  * undefined when no row matched (the state was not what the change needs).
  */
 export async function changeTask(q: Queryable, where: string, whereParams: readonly unknown[], change: TaskChange): Promise<TaskRow | undefined> {
-  return q.get<TaskRow>(`UPDATE tasks SET ${setList(change)} WHERE ${where} RETURNING *`, [...change.values, ...whereParams]);
+  return q.get<TaskRow>(`UPDATE tasks SET ${change.set} WHERE ${where} RETURNING *`, [...change.values, ...whereParams]);
 }

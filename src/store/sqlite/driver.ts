@@ -8,14 +8,7 @@ import { loadMigrations } from '../migrations-files.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
 
 // SQLite's planner picks the queue index without statistics: nothing to refresh.
-export const sqliteDialect: Dialect = {
-  name: 'sqlite',
-  claimLock: '',
-  rowLock: '',
-  ilike: 'LIKE',
-  resetSequence: null,
-  statistics: null,
-};
+export const sqliteDialect: Dialect = { name: 'sqlite', claimLock: '', rowLock: '', ilike: 'LIKE', resetSequence: null, statistics: null };
 
 /** Error codes that mean the storage itself is failing, not the request. */
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
