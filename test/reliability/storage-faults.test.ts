@@ -2,7 +2,7 @@
 // limit in-process) and a read-only database answer 503 UNAVAILABLE saying what is wrong; nothing is
 // corrupted, nothing acknowledged is lost, and writes resume once the fault is fixed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../bench/http-client.js';
@@ -22,6 +22,26 @@ function canMountTmpfs(): boolean {
     return false;
   } finally {
     probe.cleanup();
+  }
+}
+
+/** Writes `path` until the disk is full (ENOSPC), then shrinks it so `leave` bytes are free again. */
+function fillLeaving(path: string, leave: number): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  let size = 0;
+  try {
+    for (;;) {
+      try {
+        size += writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') break;
+        throw err;
+      }
+    }
+    ftruncateSync(fd, Math.max(0, size - leave));
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -53,12 +73,10 @@ describe('a full disk under a running server (tmpfs)', () => {
     };
     try {
       for (let i = 0; i < 20; i++) expect((await create(`before ${i}`)).status).toBe(201);
-      // Fill the disk, leaving less room than the next writes need.
-      const free = () => {
-        const s = statfsSync(mountPoint);
-        return s.bavail * s.bsize;
-      };
-      writeFileSync(join(mountPoint, 'filler'), Buffer.alloc(Math.max(0, free() - 64 * 1024)));
+      // Fill the disk, leaving less room than the next writes need. The server may write to the same
+      // disk meanwhile (WAL, checkpoints), so a size read beforehand can be stale: write until the
+      // disk refuses, then give back a known amount.
+      fillLeaving(join(mountPoint, 'filler'), 64 * 1024);
       const statuses = new Map<number, number>();
       let full: { status: number; json: any } | null = null;
       for (let i = 0; i < 200; i++) {
