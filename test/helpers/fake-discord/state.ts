@@ -12,6 +12,7 @@ import type {
   FakeRole,
   FakeUser,
   FaultHandle,
+  OtherGuild,
   FaultSpec,
   JsonObject,
   RecordedCall,
@@ -73,6 +74,8 @@ export class FakeDiscordState {
   readonly botRoleId: string;
   /** Names of the configured channels -> channel objects (in creation order). */
   readonly initialChannels: FakeChannel[] = [];
+  /** Servers other than the main guild that the bot is in (see options.otherGuilds). */
+  readonly otherGuilds: OtherGuild[] = [];
 
   calls: RecordedCall[] = [];
   private callSeq = 0;
@@ -144,6 +147,15 @@ export class FakeDiscordState {
       this.channelsById.set(ch.id, ch);
       this.initialChannels.push(ch);
     });
+
+    for (const spec of options.otherGuilds ?? []) {
+      const id = spec.id ?? snowflake();
+      const channels: Record<string, FakeChannel> = {};
+      (spec.channels ?? ['claude-tasks']).forEach((name, i) => {
+        channels[name] = { ...this.makeChannel({ name }, i), guild_id: id };
+      });
+      this.otherGuilds.push({ id, name: spec.name ?? `Other Guild ${this.otherGuilds.length + 1}`, channels });
+    }
 
     this.addMember(this.botUser, [this.botRoleId]);
     this.defaultUser = this.ensureUser({ username: 'tester', global_name: 'Tester' });
@@ -309,6 +321,36 @@ export class FakeDiscordState {
       large: false,
       unavailable: false,
       joined_at: this.members.get(this.botUser.id)?.joined_at ?? isoNow(),
+      voice_states: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+      embedded_activities: [],
+      activity_instances: [],
+      lazy: true,
+      application_command_counts: {},
+    };
+  }
+
+  /** GUILD_CREATE of one of the other servers: its channels, @everyone, and the bot as its only member. */
+  otherGuildCreatePayload(guild: OtherGuild): JsonObject {
+    const everyone = role(guild.id, '@everyone', EVERYONE_PERMISSIONS, 0);
+    const botMember = { ...this.members.get(this.botUser.id)!, roles: [] };
+    return {
+      ...this.guild,
+      id: guild.id,
+      name: guild.name,
+      owner_id: snowflake(),
+      system_channel_id: null,
+      roles: [everyone],
+      channels: Object.values(guild.channels),
+      threads: [],
+      members: [botMember],
+      member_count: 1,
+      large: false,
+      unavailable: false,
+      joined_at: isoNow(),
       voice_states: [],
       presences: [],
       stage_instances: [],
