@@ -147,14 +147,17 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
 
   /**
    * Drops the connection. `res.end()` would wait for a flush that a client that stopped reading never
-   * allows, keeping the socket and everything queued on it; destroying frees both now.
+   * allows, keeping the socket and everything queued on it. A reset (not a FIN) also frees what the
+   * kernel still holds for it, instead of leaving an orphaned socket waiting for the reader.
    */
   function cutOff(stream: Stream, why: string): void {
     if (stream.ended) return;
     stream.ended = true;
     untrack(stream);
     app.log.debug({ address: stream.address, queuedBytes: stream.res.writableLength, why }, 'event stream cut off');
-    stream.res.destroy();
+    const socket = stream.res.socket;
+    if (socket && !socket.destroyed) socket.resetAndDestroy();
+    else stream.res.destroy();
   }
 
   /** Ends the stream politely (shutdown), or destroys it when the client is not reading anyway. */
