@@ -1,28 +1,18 @@
 // GET /api/events against clients that would hold the server: caps per key, per address and in total;
 // one serialisation per event for every stream; streams that stop reading destroyed; revoked keys cut off.
-import Fastify, { type FastifyInstance } from 'fastify';
 import { get, type IncomingMessage } from 'node:http';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/api/context.js';
-import { installErrorHandler } from '../../src/api/error-handler.js';
 import type { Task, TaskEvent } from '../../src/core/types.js';
-import { eventStreamRoutes, type EventStreamOptions } from '../../src/web/event-stream.js';
+import type { EventStreamOptions } from '../../src/web/event-stream.js';
 import { ADMIN_KEY, openKeyedApp, type KeyedApp } from '../reliability/helpers/keyed-app.js';
-import { openTestQueue, sqliteBackend, type TestQueue } from '../helpers/stores.js';
+import { sqliteBackend } from '../helpers/stores.js';
 import { openSse, type SseClient } from './sse-client.js';
+import { listen, streamOnly as openStreamOnly, type StreamOnly } from './stream-app.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 async function keyedApp(options: Parameters<typeof openKeyedApp>[1]): Promise<KeyedApp & { url: string }> {
   const t = await openKeyedApp(sqliteBackend, options);
@@ -31,20 +21,10 @@ async function keyedApp(options: Parameters<typeof openKeyedApp>[1]): Promise<Ke
   return Object.assign(t, { url });
 }
 
-async function streamOnly(options: EventStreamOptions): Promise<TestQueue & { url: string; connections: () => Promise<number> }> {
-  const t = await openTestQueue(sqliteBackend);
-  const app = Fastify() as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
-  eventStreamRoutes(app, { queue: t.queue } as AppContext, options);
-  const url = await listen(app);
-  cleanups.push(async () => {
-    await app.close();
-    await t.cleanup();
-  });
-  const connections = () => new Promise<number>((resolve, reject) => app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
-  return Object.assign(t, { url, connections });
+async function streamOnly(options: EventStreamOptions): Promise<StreamOnly> {
+  const t = await openStreamOnly(sqliteBackend, options);
+  cleanups.push(() => t.close());
+  return t;
 }
 
 async function sse(url: string, headers: Record<string, string>): Promise<SseClient> {
@@ -53,14 +33,11 @@ async function sse(url: string, headers: Record<string, string>): Promise<SseCli
   return client;
 }
 
-/** A GET /api/events whose answer is read as a plain response (for refusals). */
-async function attempt(url: string, key: string, forwardedFor: string): Promise<{ status: number; body: any; client: SseClient | null }> {
+/** A stream that was let in: open until the test ends (or it closes the client). */
+async function attempt(url: string, key: string, forwardedFor: string): Promise<{ status: number; client: SseClient }> {
   const client = await sse(`${url}/api/events`, { 'x-api-key': key, 'x-forwarded-for': forwardedFor });
-  if (client.status === 200) {
-    await client.waitFor((f) => f.event === 'ready');
-    return { status: 200, body: null, client };
-  }
-  return { status: client.status, body: null, client: null };
+  if (client.status === 200) await client.waitFor((f) => f.event === 'ready');
+  return { status: client.status, client };
 }
 
 async function refusal(url: string, key: string, forwardedFor: string): Promise<{ status: number; json: any }> {
@@ -106,7 +83,7 @@ describe('caps', () => {
     const total = await refusal(t.url, d, '192.0.2.3');
     expect(total).toMatchObject({ status: 429, json: { code: 'TOO_MANY_STREAMS', error: expect.stringContaining('maximum of 4') } });
 
-    second.client!.close();
+    second.client.close();
     await expect.poll(async () => (await fetch(`${t.url}/api/events`, { headers: { 'x-api-key': d, 'x-forwarded-for': '192.0.2.3' } }).then((r) => {
       void r.body?.cancel();
       return r.status;

@@ -311,56 +311,27 @@ export class FakeDiscordState {
   /** Guild object as sent in GUILD_CREATE (with channels, roles, members...). */
   guildCreatePayload(): JsonObject {
     const channels = [...this.channelsById.values()];
-    return {
-      ...this.guild,
+    return guildCreate(this.guild, {
       roles: [...this.roles.values()],
       channels: channels.filter((c) => c.type !== 10 && c.type !== 11 && c.type !== 12),
       threads: channels.filter((c) => c.type === 10 || c.type === 11 || c.type === 12),
       members: [...this.members.values()],
-      member_count: this.members.size,
-      large: false,
-      unavailable: false,
       joined_at: this.members.get(this.botUser.id)?.joined_at ?? isoNow(),
-      voice_states: [],
-      presences: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
-      soundboard_sounds: [],
-      embedded_activities: [],
-      activity_instances: [],
-      lazy: true,
-      application_command_counts: {},
-    };
+    });
   }
 
   /** GUILD_CREATE of one of the other servers: its channels, @everyone, and the bot as its only member. */
   otherGuildCreatePayload(guild: OtherGuild): JsonObject {
-    const everyone = role(guild.id, '@everyone', EVERYONE_PERMISSIONS, 0);
-    const botMember = { ...this.members.get(this.botUser.id)!, roles: [] };
-    return {
-      ...this.guild,
-      id: guild.id,
-      name: guild.name,
-      owner_id: snowflake(),
-      system_channel_id: null,
-      roles: [everyone],
-      channels: Object.values(guild.channels),
-      threads: [],
-      members: [botMember],
-      member_count: 1,
-      large: false,
-      unavailable: false,
-      joined_at: isoNow(),
-      voice_states: [],
-      presences: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
-      soundboard_sounds: [],
-      embedded_activities: [],
-      activity_instances: [],
-      lazy: true,
-      application_command_counts: {},
-    };
+    return guildCreate(
+      { ...this.guild, id: guild.id, name: guild.name, owner_id: snowflake(), system_channel_id: null },
+      {
+        roles: [role(guild.id, '@everyone', EVERYONE_PERMISSIONS, 0)],
+        channels: Object.values(guild.channels),
+        threads: [],
+        members: [{ ...this.members.get(this.botUser.id)!, roles: [] }],
+        joined_at: isoNow(),
+      },
+    );
   }
 
   guildRestPayload(): JsonObject {
@@ -470,6 +441,26 @@ export class FakeDiscordState {
     this.waiters.clear();
     for (const w of waiters) w.reject(new Error(reason));
   }
+}
+
+/** A GUILD_CREATE payload: the guild object, what it holds, and the fields a fresh gateway session sees. */
+function guildCreate(guild: JsonObject, holds: { roles: FakeRole[]; channels: FakeChannel[]; threads: FakeChannel[]; members: FakeMember[]; joined_at: string }): JsonObject {
+  return {
+    ...guild,
+    ...holds,
+    member_count: holds.members.length,
+    large: false,
+    unavailable: false,
+    voice_states: [],
+    presences: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+    embedded_activities: [],
+    activity_instances: [],
+    lazy: true,
+    application_command_counts: {},
+  };
 }
 
 function role(id: string, name: string, permissions: string, position: number): FakeRole {
