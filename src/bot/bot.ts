@@ -97,6 +97,13 @@ export function startDiscordBot(
       const ctx: BotContext = { queue, config, log, threads, submitters, access: accessFromConfig(config) };
       client.on(Events.InteractionCreate, createInteractionHandler(ctx));
       client.on(Events.Error, (err) => log.warn({ err }, 'Discord client error'));
+      // A configured server the bot joins, or that comes back from an outage, after it connected:
+      // its channel and role names are looked up then (still within the configured servers only).
+      const guildArrived = (guild: { id: string }) => {
+        if (guildIds.has(guild.id) && client.isReady()) ctx.access = resolveAccess(client, config, log);
+      };
+      client.on(Events.GuildCreate, guildArrived);
+      client.on(Events.GuildAvailable, guildArrived);
       const readyWait = new AbortController();
       const ready = once(client, Events.ClientReady, { signal: readyWait.signal });
       ready.catch(() => {});
