@@ -29,6 +29,8 @@ async function serve(env = {}, { withKey = true } = {}) {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A scenario that throws must not leave its server running.
+  process.once('exit', () => proc.kill('SIGKILL'));
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));
