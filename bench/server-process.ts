@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
-export const BENCH_KEY = 'bench-key-0123456789';
+export const BENCH_KEY = 'bench-key-0123456789abcdefgh';
 
 export type BenchServer = { url: string; proc: ChildProcess; pid: number; stop(): Promise<void> };
 

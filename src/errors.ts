@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
+  | 'TOO_MANY_STREAMS'
   | 'UNAVAILABLE';
 
 export class AthenaError extends Error {
@@ -61,5 +62,12 @@ export class ForbiddenError extends AthenaError {
 export class UnavailableError extends AthenaError {
   constructor(message: string, details?: Record<string, unknown>) {
     super('UNAVAILABLE', message, details);
+  }
+}
+
+/** A client holds as many event streams as it may (per key, per address, or the server's total). */
+export class TooManyStreamsError extends AthenaError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('TOO_MANY_STREAMS', message, details);
   }
 }

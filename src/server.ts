@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import { buildApp } from './api/app.js';
 import { keyAuthenticator } from './api/auth.js';
 import { SqlKeyStore } from './store/keys-store.js';
+import { SqlDiscordSubmitters } from './store/discord-submitters.js';
 import { resolveApiKey, type ResolvedKey } from './api-key.js';
 import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
@@ -178,7 +179,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         stopLoops.signal,
         (leaderSignal) => {
           // Connects in the background: Discord being down or refusing the token never blocks the API.
-          const bot = startDiscordBot({ token: config.DISCORD_TOKEN!, config, queue, log: log.child({ room: 'discord' }) }, leaderSignal);
+          const bot = startDiscordBot(
+            { token: config.DISCORD_TOKEN!, config, queue, submitters: new SqlDiscordSubmitters(db), log: log.child({ room: 'discord' }) },
+            leaderSignal,
+          );
           discord = bot;
           return bot.stopped.then(() => {
             if (discord === bot) discord = null; // another replica runs the gateway now

@@ -1,12 +1,15 @@
 // Builds the fastify app (routes, validation, errors, OpenAPI) without listening; tests use inject().
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import secureJson from 'secure-json-parse';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
 import { installErrorHandler } from './error-handler.js';
+import { closeRefusedConnections, requestDeadlines } from './connection-guard.js';
 import { createAccessControl } from './keys-access.js';
+import { createHeldRequests } from './held-requests.js';
 import { keysRoutes } from './keys-routes.js';
 import { healthRoutes } from './routes/health.js';
 import { originalTaskRoutes } from './routes/tasks-original.js';
@@ -19,12 +22,21 @@ import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
 
-export type BuildAppOptions = { logger?: Logger; docs?: boolean };
+export type BuildAppOptions = {
+  logger?: Logger;
+  docs?: boolean;
+  /** How often the keys of open event streams and long-polls are looked up again (revoked elsewhere). */
+  keyRecheckMs?: number;
+};
 
 /** Paths under these prefixes need a valid API key. */
 export const PROTECTED_PREFIXES = ['/api/', '/mcp'];
 
+/** Defaults of the settings tests may leave out of AppContext.config. */
+const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+
 export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { requestTimeout, ...http } = requestDeadlines((ctx.config.REQUEST_TIMEOUT_SECONDS ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000);
   const app = Fastify({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -32,21 +44,28 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     routerOptions: { maxParamLength: 200 },
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    requestTimeout,
+    http,
+    // request.ip (the wrong-key limiter and the stream caps count per address) honours
+    // X-Forwarded-For only from the proxies TRUST_PROXY names.
+    trustProxy: ctx.config.TRUST_PROXY ?? false,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  closeRefusedConnections(app);
   if (ctx.metrics) installHttpMetrics(app, ctx.metrics);
 
   // An empty body with Content-Type: application/json means "no fields", as curl -X POST sends.
-  // Every body is JSON: anything else is refused with 415 rather than half-parsed.
+  // Every body is JSON: anything else is refused with 415 rather than half-parsed. `__proto__` and
+  // `constructor.prototype` keys are refused, as fastify's own parser does (secure-json-parse).
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (err) {
       done(Object.assign(new SyntaxError((err as Error).message), { statusCode: 400 }) as never, undefined);
     }
@@ -71,17 +90,25 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await app.register(swaggerUi, { routePrefix: '/docs' });
   }
 
+  // Event streams and long-poll claims, by key: revoking a key ends them.
+  const held = createHeldRequests({
+    keys: ctx.keys,
+    recheckMs: options.keyRecheckMs,
+    onError: (err) => app.log.warn({ err }, 'could not re-check the keys of open streams'),
+  });
+  app.addHook('onClose', async () => held.close());
+
   await app.register(async (scope) => {
     healthRoutes(scope, ctx);
     originalTaskRoutes(scope, ctx);
-    leaseRoutes(scope, ctx);
+    leaseRoutes(scope, ctx, held);
     taskAdminRoutes(scope, ctx);
     statsRoutes(scope, ctx);
     bulkRoutes(scope, ctx);
-    dashboardRoutes(scope, ctx);
+    dashboardRoutes(scope, ctx, { events: { held } });
     summaryRoutes(scope, ctx);
     if (ctx.metrics) metricsRoute(scope, ctx.metrics);
-    if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now);
+    if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now, held);
   });
   // On the root instance: its tools call the REST routes through app.inject.
   mcpRoutes(app);

@@ -1,5 +1,6 @@
-// Counts wrong API keys per client address; an address that keeps guessing gets 429 for a while.
-// Kept in memory: it slows guessing down, and a restart forgetting it costs nothing (keys are 256-bit).
+// Counts wrong API keys per client address; an address that keeps guessing gets 429 for a while,
+// before its next key is even compared. Kept in memory: it slows guessing down, and a restart
+// forgetting it costs nothing (generated keys are 256-bit, API_KEY at least 24 characters).
 
 export type FailureLimiterOptions = {
   /** Wrong keys an address may present within `windowMs` before it is refused with 429. */
@@ -50,7 +51,7 @@ export function createFailureLimiter(options: FailureLimiterOptions = {}): Failu
         entries.set(address, entry);
       }
       entry.failures++;
-      // Guessing on while blocked keeps the address blocked.
+      // Failures counted past the limit (requests already in flight) restart the block.
       if (entry.failures >= maxFailures) entry.blockedUntil = now + windowMs;
       return secondsLeft(entry, now);
     },

@@ -12,7 +12,19 @@ export type HealthReport = { status: 'healthy' | 'degraded'; checks: Record<stri
 export type AppContext = {
   queue: Queue;
   waiters: ClaimWaiters;
-  config: Pick<Config, 'LONG_POLL_MAX_SECONDS' | 'BODY_LIMIT_BYTES' | 'METRICS_AUTH'>;
+  config: Pick<Config, 'LONG_POLL_MAX_SECONDS' | 'BODY_LIMIT_BYTES' | 'METRICS_AUTH'> &
+    Partial<
+      Pick<
+        Config,
+        | 'REQUEST_TIMEOUT_SECONDS'
+        | 'TRUST_PROXY'
+        | 'EVENT_STREAMS_PER_KEY'
+        | 'EVENT_STREAMS_PER_ADDRESS'
+        | 'EVENT_STREAMS_MAX'
+        | 'EVENT_STREAM_BUFFER_BYTES'
+        | 'EVENT_STREAM_STALL_SECONDS'
+      >
+    >;
   authenticate: Authenticator;
   /** Per-agent API keys; when present, admins manage them at /api/keys. */
   keys?: KeyStore;

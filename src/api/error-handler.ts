@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  TOO_MANY_STREAMS: 429,
   UNAVAILABLE: 503,
 };
 

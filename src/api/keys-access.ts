@@ -18,6 +18,11 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return key ? key : undefined;
 }
 
+function tooManyWrongKeys(reply: FastifyReply, waitSeconds: number): FastifyReply {
+  reply.header('retry-after', String(waitSeconds));
+  return sendError(reply, 429, 'RATE_LIMITED', `Too many wrong API keys from this address; try again in ${waitSeconds} s`);
+}
+
 export function createAccessControl(ctx: AppContext, protectedPrefixes: readonly string[], options: FailureLimiterOptions = {}): AccessControl {
   const failures = createFailureLimiter(options);
   const isProtected = (path: string | undefined) =>
@@ -29,17 +34,14 @@ export function createAccessControl(ctx: AppContext, protectedPrefixes: readonly
       // router decodes to a protected route is protected too).
       if (!isProtected(request.url.split('?')[0]) && !isProtected(request.routeOptions.url)) return;
       const key = presentedKey(request);
+      // A blocked address is refused before its key is compared: a guess made while blocked is
+      // never answered, right or wrong. (request.ip is the client behind TRUST_PROXY's proxies.)
+      const blocked = key === undefined ? null : failures.retryAfterSeconds(request.ip, ctx.queue.now());
+      if (blocked !== null) return tooManyWrongKeys(reply, blocked);
       const principal = key === undefined ? null : await ctx.authenticate(key);
       if (!principal) {
-        if (key !== undefined) {
-          const now = ctx.queue.now();
-          const wait = failures.retryAfterSeconds(request.ip, now);
-          failures.recordFailure(request.ip, now);
-          if (wait !== null) {
-            reply.header('retry-after', String(wait));
-            return sendError(reply, 429, 'RATE_LIMITED', `Too many wrong API keys from this address; try again in ${wait} s`);
-          }
-        }
+        // This wrong key is answered 401; the next request from a now blocked address gets 429.
+        if (key !== undefined) failures.recordFailure(request.ip, ctx.queue.now());
         return sendError(reply, 401, 'UNAUTHORIZED', 'Invalid API key');
       }
       request.principal = principal;

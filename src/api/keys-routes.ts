@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { NotFoundError } from '../errors.js';
 import { LIMITS } from '../core/limits.js';
 import { KEY_ROLES, type ApiKeyRecord, type KeyStore } from '../store/keys-store.js';
+import type { HeldRequests } from './held-requests.js';
 import { issueKey } from './keys-secrets.js';
 import { iso } from './serialize.js';
 
@@ -29,7 +30,7 @@ const createKeyBody = z.object({
 
 const keyParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('key id') });
 
-export function keysRoutes(app: FastifyInstance, keys: KeyStore, now: () => number): void {
+export function keysRoutes(app: FastifyInstance, keys: KeyStore, now: () => number, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/api/keys', { schema: { tags: ['keys'], summary: 'Per-agent API keys (never the keys themselves)' } }, async () => {
@@ -43,9 +44,14 @@ export function keysRoutes(app: FastifyInstance, keys: KeyStore, now: () => numb
     return { key, ...apiKeyJson(record) };
   });
 
-  r.delete('/api/keys/:id', { schema: { tags: ['keys'], summary: 'Revoke a key; it is refused from the next request on', params: keyParams } }, async (request) => {
-    const record = await keys.revoke(request.params.id, now());
-    if (!record) throw new NotFoundError(`API key #${request.params.id} not found`, { keyId: request.params.id });
-    return { revoked: true, ...apiKeyJson(record) };
-  });
+  r.delete(
+    '/api/keys/:id',
+    { schema: { tags: ['keys'], summary: 'Revoke a key; it is refused from the next request on, and its event streams and waiting claims end now', params: keyParams } },
+    async (request) => {
+      const record = await keys.revoke(request.params.id, now());
+      if (!record) throw new NotFoundError(`API key #${request.params.id} not found`, { keyId: request.params.id });
+      held?.revoke(record.id);
+      return { revoked: true, ...apiKeyJson(record) };
+    },
+  );
 }

@@ -5,6 +5,8 @@ import { DiscordjsErrorCodes, Events, Routes, type Client } from 'discord.js';
 import type { Config } from '../config.js';
 import type { Queue } from '../core/queue.js';
 import type { Logger } from '../logger.js';
+import type { DiscordSubmitters } from '../store/discord-submitters.js';
+import { accessFromConfig, resolveAccess } from './access.js';
 import { createDiscordClient } from './client.js';
 import { commandDefinitions } from './commands/index.js';
 import type { BotContext } from './context.js';
@@ -21,6 +23,7 @@ export type DiscordBotConfig = Pick<
   | 'ALLOWED_CHANNELS'
   | 'NOTIFICATION_CHANNEL'
   | 'DISCORD_ADMIN_ROLE'
+  | 'DISCORD_SUBMIT_ROLE'
   | 'DISCORD_THREADS'
   | 'DISCORD_NOTIFY_COALESCE_MS'
   | 'DISCORD_NOTIFY_BURST'
@@ -40,8 +43,11 @@ const STOP_WAIT_MS = 3_000;
 type Session = { client: Client<true>; deliver: Delivery };
 
 /** Starts the bot; it runs until `signal` aborts (shutdown, or this replica is no longer the leader). */
-export function startDiscordBot(deps: { token: string; config: DiscordBotConfig; queue: Queue; log: Logger }, signal: AbortSignal): DiscordBot {
-  const { token, config, queue, log } = deps;
+export function startDiscordBot(
+  deps: { token: string; config: DiscordBotConfig; queue: Queue; submitters: DiscordSubmitters; log: Logger },
+  signal: AbortSignal,
+): DiscordBot {
+  const { token, config, queue, submitters, log } = deps;
   let session: Session | null = null;
   let connecting: Client | null = null;
   let connectionDetail = 'connecting';
@@ -61,18 +67,20 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
   });
   const notifierDone = notifier.run(signal);
 
+  /** In each configured guild only: other servers never see the commands. */
   async function registerCommands(client: Client<true>, signal: AbortSignal): Promise<void> {
-    const guildId = config.DISCORD_GUILD_ID;
-    const route = guildId ? Routes.applicationGuildCommands(client.application.id, guildId) : Routes.applicationCommands(client.application.id);
-    for (let attempt = 0; !signal.aborted && session?.client === client; attempt++) {
+    const pending = [...config.DISCORD_GUILD_ID];
+    for (let attempt = 0; pending.length > 0 && !signal.aborted && session?.client === client; attempt++) {
+      const guildId = pending[0]!;
       try {
         // Bulk overwrite: the same definitions give the same commands, however often it runs.
-        await client.rest.put(route, { body: commandDefinitions() });
+        await client.rest.put(Routes.applicationGuildCommands(client.application.id, guildId), { body: commandDefinitions() });
+        pending.shift();
+        attempt = -1;
         registrationProblem = null;
-        log.info({ scope: guildId ? `guild ${guildId}` : 'global' }, 'slash commands registered');
-        return;
+        log.info({ scope: `guild ${guildId}` }, 'slash commands registered');
       } catch (err) {
-        registrationProblem = `could not register the slash commands${guildId ? ` in guild ${guildId}` : ''}: ${(err as Error).message}`;
+        registrationProblem = `could not register the slash commands in guild ${guildId}: ${(err as Error).message}`;
         log.error({ err, guildId }, 'could not register the slash commands; retrying');
         await sleep(backoffMs(attempt, RECONNECT_BASE_MS, RECONNECT_MAX_MS), signal);
       }
@@ -84,10 +92,18 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
     for (let attempt = 0; !signal.aborted; attempt++) {
       const client = createDiscordClient(config.DISCORD_API_BASE);
       connecting = client;
-      const threads = createThreadDirectory(client);
-      const ctx: BotContext = { queue, config, log, threads };
+      const guildIds = new Set(config.DISCORD_GUILD_ID);
+      const threads = createThreadDirectory(client, guildIds);
+      const ctx: BotContext = { queue, config, log, threads, submitters, access: accessFromConfig(config) };
       client.on(Events.InteractionCreate, createInteractionHandler(ctx));
       client.on(Events.Error, (err) => log.warn({ err }, 'Discord client error'));
+      // A configured server the bot joins, or that comes back from an outage, after it connected:
+      // its channel and role names are looked up then (still within the configured servers only).
+      const guildArrived = (guild: { id: string }) => {
+        if (guildIds.has(guild.id) && client.isReady()) ctx.access = resolveAccess(client, config, log);
+      };
+      client.on(Events.GuildCreate, guildArrived);
+      client.on(Events.GuildAvailable, guildArrived);
       const readyWait = new AbortController();
       const ready = once(client, Events.ClientReady, { signal: readyWait.signal });
       ready.catch(() => {});
@@ -96,7 +112,12 @@ export function startDiscordBot(deps: { token: string; config: DiscordBotConfig;
         await withDeadline(ready, LOGIN_TIMEOUT_MS, 'Discord did not send the server list in time');
         if (signal.aborted) break;
         const live = client as Client<true>;
-        session = { client: live, deliver: createDiscordDelivery(live, threads, { notificationChannel: config.NOTIFICATION_CHANNEL, guildId: config.DISCORD_GUILD_ID, threads: config.DISCORD_THREADS }, log) };
+        // Names become ids once per connection, within the configured guilds; checks compare ids only.
+        ctx.access = resolveAccess(live, config, log);
+        session = {
+          client: live,
+          deliver: createDiscordDelivery(live, threads, { access: () => ctx.access, notificationChannel: config.NOTIFICATION_CHANNEL, threads: config.DISCORD_THREADS }, log),
+        };
         connecting = null;
         connectionDetail = `connected as ${live.user.tag}`;
         log.info({ user: live.user.tag, guilds: live.guilds.cache.size }, 'connected to Discord');

@@ -1,31 +1,31 @@
-// Resolves configured channel names or ids (ALLOWED_CHANNELS, NOTIFICATION_CHANNEL) against Discord's.
+// Resolves configured channels (ALLOWED_CHANNELS, NOTIFICATION_CHANNEL) to ids within the configured
+// guilds, and checks an interaction's channel against those ids. Names are matched only when resolving.
 import { ChannelType, type Client, type NewsChannel, type TextChannel } from 'discord.js';
 
-/** "#claude-tasks", "claude-tasks" and "123456789012345678" all name a channel. */
+const SNOWFLAKE = /^\d{15,21}$/;
+
+/** "#claude-tasks" → "claude-tasks"; ids stay as they are. */
 export function normalizeChannelRef(ref: string): string {
-  return ref.trim().replace(/^#/, '').toLowerCase();
+  return ref.trim().replace(/^#/, '');
 }
 
-export type ChannelLike = { id: string; name?: string | null; parentId?: string | null; parent?: { id: string; name: string } | null };
+export type ChannelLike = { id: string; parentId?: string | null };
 
-function matches(refs: string[], id: string | null | undefined, name: string | null | undefined): boolean {
-  return refs.some((ref) => ref === id || (name !== null && name !== undefined && ref === name.toLowerCase()));
-}
+/** Channel ids where something is allowed, or every channel (of the configured guilds) for '*'. */
+export type ChannelSet = ReadonlySet<string> | 'any';
 
-/** Whether a command may run here: an allowed channel, or a thread inside one. '*' allows every channel. */
-export function channelAllowed(allowed: string[], channel: ChannelLike | null): boolean {
-  const refs = allowed.map(normalizeChannelRef);
-  if (refs.includes('*')) return true;
+/** Whether a command may run here: an allowed channel, or a thread inside one. */
+export function channelAllowed(allowed: ChannelSet, channel: ChannelLike | null): boolean {
+  if (allowed === 'any') return true;
   if (!channel) return false;
-  if (matches(refs, channel.id, channel.name)) return true;
-  return channel.parentId ? matches(refs, channel.parentId, channel.parent?.name) : false;
+  return allowed.has(channel.id) || (channel.parentId ? allowed.has(channel.parentId) : false);
 }
 
 /** "#claude-tasks" or "#claude-tasks or #ops"; ids are shown as channel mentions. */
 export function allowedChannelsText(allowed: string[]): string {
   const names = allowed.map((ref) => {
-    const clean = ref.trim().replace(/^#/, '');
-    return /^\d{15,21}$/.test(clean) ? `<#${clean}>` : `#${clean}`;
+    const clean = normalizeChannelRef(ref);
+    return SNOWFLAKE.test(clean) ? `<#${clean}>` : `#${clean}`;
   });
   if (names.length <= 1) return names[0] ?? '#claude-tasks';
   return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
@@ -33,13 +33,43 @@ export function allowedChannelsText(allowed: string[]): string {
 
 export type PostableChannel = TextChannel | NewsChannel;
 
-/** The text channel named (or with the id) `ref`, in `guildId` when set; null when the bot cannot see it. */
-export function findTextChannel(client: Client, ref: string, guildId?: string): PostableChannel | null {
+function isPostable(channel: unknown): channel is PostableChannel {
+  const type = (channel as { type?: ChannelType } | undefined)?.type;
+  return type === ChannelType.GuildText || type === ChannelType.GuildAnnouncement;
+}
+
+/** The text channels of the given guilds named `ref` (exactly, as Discord shows it), or with that id. */
+export function findTextChannels(client: Client, ref: string, guildIds: ReadonlySet<string>): PostableChannel[] {
   const wanted = normalizeChannelRef(ref);
-  const found = client.channels.cache.find((c) => {
-    if (c.type !== ChannelType.GuildText && c.type !== ChannelType.GuildAnnouncement) return false;
-    if (guildId && c.guildId !== guildId) return false;
-    return c.id === wanted || c.name.toLowerCase() === wanted;
-  });
-  return (found as PostableChannel | undefined) ?? null;
+  return [...client.channels.cache.values()].filter(
+    (c): c is PostableChannel => isPostable(c) && guildIds.has(c.guildId) && (c.id === wanted || c.name === wanted),
+  );
+}
+
+/** The text channel with this id, if it is in one of the given guilds. */
+export function textChannelById(client: Client, id: string, guildIds: ReadonlySet<string>): PostableChannel | null {
+  const channel = client.channels.cache.get(id);
+  return isPostable(channel) && guildIds.has(channel.guildId) ? channel : null;
+}
+
+export type ResolvedChannels = { ids: Set<string>; found: Array<{ ref: string; ids: string[] }>; missing: string[] };
+
+/**
+ * Ids for configured references: an id is taken as it is, a name becomes the ids of the channels so
+ * named in the configured guilds (looked up once, when the bot connects).
+ */
+export function resolveChannelRefs(client: Client, refs: string[], guildIds: ReadonlySet<string>): ResolvedChannels {
+  const result: ResolvedChannels = { ids: new Set(), found: [], missing: [] };
+  for (const ref of refs) {
+    const clean = normalizeChannelRef(ref);
+    if (SNOWFLAKE.test(clean)) {
+      result.ids.add(clean);
+      continue;
+    }
+    const ids = findTextChannels(client, clean, guildIds).map((c) => c.id);
+    if (ids.length === 0) result.missing.push(clean);
+    else result.found.push({ ref: clean, ids });
+    for (const id of ids) result.ids.add(id);
+  }
+  return result;
 }

@@ -1,7 +1,8 @@
 // Sends planned notifications to Discord: the notification channel or the task's thread, with a nonce.
 import { DiscordAPIError, type Client } from 'discord.js';
 import type { Logger } from '../logger.js';
-import { findTextChannel } from './channels.js';
+import type { BotAccess } from './access.js';
+import { findTextChannels, textChannelById, type PostableChannel } from './channels.js';
 import { threadName } from './messages.js';
 import type { Delivery } from './notifier.js';
 import type { ThreadDirectory } from './threads.js';
@@ -18,12 +19,25 @@ export function isPermanentDiscordError(err: unknown): boolean {
   return err instanceof DiscordAPIError && err.status === 400;
 }
 
-export type DeliveryConfig = { notificationChannel: string; guildId?: string; threads: boolean };
+export type DeliveryConfig = {
+  /** The resolved notification channel id and the configured guilds. */
+  access: () => BotAccess;
+  /** As configured (a name or an id), for messages and for a channel created after the bot connected. */
+  notificationChannel: string;
+  threads: boolean;
+};
+
+/** The notification channel, only ever in a configured guild. */
+function notificationChannel(client: Client, config: DeliveryConfig): PostableChannel | null {
+  const access = config.access();
+  if (access.notificationChannel) return textChannelById(client, access.notificationChannel, access.guildIds);
+  return findTextChannels(client, config.notificationChannel, access.guildIds)[0] ?? null;
+}
 
 export function createDiscordDelivery(client: Client, threads: ThreadDirectory, config: DeliveryConfig, log: Logger): Delivery {
   return async (message, rendered) => {
     if (!client.isReady()) throw new DiscordNotReadyError('the bot is not connected to Discord');
-    const channel = findTextChannel(client, config.notificationChannel, config.guildId);
+    const channel = notificationChannel(client, config);
     if (!channel) {
       throw new DiscordNotReadyError(`notification channel ${config.notificationChannel} not found (is the bot in the server, and can it see the channel?)`);
     }

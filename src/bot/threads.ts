@@ -12,16 +12,17 @@ export type ThreadDirectory = {
  * GUILD_CREATE fills with the active threads at every start, so no table is needed. An archived
  * thread is not in that list: the task's later messages then go to the channel.
  */
-export function createThreadDirectory(client: Client): ThreadDirectory {
+export function createThreadDirectory(client: Client, guildIds: ReadonlySet<string>): ThreadDirectory {
   const known = new Map<number, string>();
   return {
     find(taskId) {
       const id = known.get(taskId);
       const cached = id ? client.channels.cache.get(id) : undefined;
-      if (cached?.isThread()) return cached;
+      if (cached?.isThread() && guildIds.has(cached.guildId)) return cached;
       const prefix = threadPrefix(taskId);
+      // Only in the configured guilds: a thread of that name elsewhere is not the task's.
       const found = client.channels.cache.find(
-        (c): c is AnyThreadChannel => c.isThread() && c.ownerId === client.user?.id && c.name.startsWith(prefix) && !c.locked,
+        (c): c is AnyThreadChannel => c.isThread() && guildIds.has(c.guildId) && c.ownerId === client.user?.id && c.name.startsWith(prefix) && !c.locked,
       ) as AnyThreadChannel | undefined;
       if (found) known.set(taskId, found.id);
       return found ?? null;

@@ -233,6 +233,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('--lease-seconds <s>', 'lease length to ask for', parseCount)
     .option('--heartbeat <seconds>', 'heartbeat interval (default: a third of the lease, at most 60)', parsePositive)
     .option('--quiet', 'do not show the command\'s output (it is still reported)')
+    .option('--pass-key', 'give the command this worker\'s API key as ATHENA_API_KEY, so it can call athena itself (use a per-agent key); without it the command gets no key')
     .action(
       (
         f: CommonFlags & {
@@ -246,6 +247,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
           poll: number;
           leaseSeconds?: number;
           heartbeat?: number;
+          passKey?: boolean;
           quiet?: boolean;
         },
       ) =>
@@ -266,6 +268,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
               leaseSeconds: f.leaseSeconds,
               heartbeatSeconds: f.heartbeat,
               retry: f.retry,
+              passKey: f.passKey,
               quiet: f.quiet,
               json: f.json,
             },

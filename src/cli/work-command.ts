@@ -17,6 +17,8 @@ export type WorkInput = {
   leaseSeconds?: number;
   heartbeatSeconds?: number;
   retry?: boolean;
+  /** Hand the API key to the command (ATHENA_API_KEY); without it the command gets no key. */
+  passKey?: boolean;
   quiet?: boolean;
   json?: boolean;
 };
@@ -125,6 +127,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       env: ctx.env,
       apiUrl: settings.url,
       apiKey: settings.apiKey,
+      passKey: input.passKey,
       onOutput: input.quiet ? undefined : (_stream, chunk) => (input.json ? io.stderr.write(chunk) : status.passthrough(chunk)),
       onEvent,
       stop: stop.signal,

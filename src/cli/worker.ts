@@ -30,11 +30,13 @@ export type WorkerOptions = {
   heartbeatMs?: number;
   /** Ask for a retry (with backoff, while attempts remain) when the command fails or times out. */
   retryFailures?: boolean;
-  /** Environment of the command, before the task's variables are added. */
+  /** Environment of the command, before the task's variables are added (Athena's secrets are left out). */
   env: NodeJS.ProcessEnv;
   /** Passed on to the command so it can call `athena` itself. */
   apiUrl: string;
   apiKey?: string;
+  /** Give the command the worker's API key as ATHENA_API_KEY (off by default: see scopedEnv). */
+  passKey?: boolean;
   cwd?: string;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   onEvent?: (event: WorkerEvent) => void;
@@ -80,9 +82,22 @@ const lostTask = (err: unknown) => err instanceof ApiError && (err.status === 40
 
 const transient = (err: unknown) => err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
 
-export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'apiUrl' | 'apiKey' | 'agent'>): NodeJS.ProcessEnv {
+/**
+ * Athena's own secrets, never handed to the command unasked: task text is untrusted, and an agent told
+ * by it to print its environment would show them. The agent's own tools' credentials stay.
+ */
+export const WITHHELD_ENV = ['ATHENA_API_KEY', 'API_KEY', 'DISCORD_TOKEN', 'DATABASE_URL', 'ATHENA_TEST_DATABASE_URL', 'PGPASSWORD', 'POSTGRES_PASSWORD'];
+
+/** The worker's environment without Athena's secrets (PATH, HOME and the rest that agent CLIs need stay). */
+export function scopedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const scoped = { ...env };
+  for (const name of WITHHELD_ENV) delete scoped[name];
+  return scoped;
+}
+
+export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'apiUrl' | 'apiKey' | 'passKey' | 'agent'>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    ...o.env,
+    ...scopedEnv(o.env),
     ATHENA_API_URL: o.apiUrl,
     CLAUDE_INSTANCE: o.agent.instanceId,
     CLAUDE_INSTANCE_NAME: o.agent.instanceName,
@@ -96,7 +111,9 @@ export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'a
     ATHENA_TASK_MAX_ATTEMPTS: String(task.max_attempts),
     ATHENA_LEASE_TOKEN: task.lease_token,
   };
-  if (o.apiKey) env.ATHENA_API_KEY = o.apiKey;
+  // Only when the operator asks (--pass-key), and then best a per-agent key: the command can then
+  // call `athena ask` / `athena heartbeat` itself, as that agent and nothing more.
+  if (o.passKey && o.apiKey) env.ATHENA_API_KEY = o.apiKey;
   return env;
 }
 

@@ -1,7 +1,8 @@
 // Online SQLite backups: a verified snapshot file per backup, named by time, with the oldest beyond BACKUP_KEEP removed.
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
+import { makePrivateDir, makePrivateFile } from '../private-files.js';
 import { runSqliteJob, type FileReport } from './sqlite-worker.js';
 
 export type BackupResult = FileReport & { path: string; durationMs: number };
@@ -66,10 +67,12 @@ export async function backupDatabase(dbPath: string, outPath: string, options: {
   const now = options.now ?? Date.now;
   const started = now();
   const target = resolve(outPath);
-  mkdirSync(dirname(target), { recursive: true });
+  makePrivateDir(dirname(target));
   const partial = `${target}.partial`;
   try {
+    // The snapshot job creates the file 0600 before SQLite writes into it (see sqlite-worker.ts).
     const report = await runSqliteJob({ kind: 'snapshot', from: resolve(dbPath), to: partial }, options.signal);
+    makePrivateFile(partial);
     renameSync(partial, target);
     return { ...report, path: target, durationMs: now() - started };
   } finally {

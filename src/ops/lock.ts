@@ -1,8 +1,9 @@
 // The lock file next to a SQLite database (`<db>.lock`) that says which process serves or restores it.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { hostname, uptime } from 'node:os';
+import { PRIVATE_FILE_MODE, makePrivateDir, makePrivateFile } from '../private-files.js';
 
 export type LockHolder = { pid: number; hostname: string; startedAt: number; purpose: string; token: string };
 
@@ -90,11 +91,12 @@ export function acquireDbLock(dbPath: string, purpose: string, options: { takeFo
   }
   const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: Date.now(), purpose, token: randomUUID() };
   // A fresh checkout has no data directory yet: the lock is the first file written in it.
-  mkdirSync(dirname(path), { recursive: true });
+  makePrivateDir(dirname(path));
   try {
     // Exclusive create when there was no lock, so two processes starting together cannot both win.
     // (A second try overwrites a lock file that exists but cannot be read.)
-    writeFileSync(path, `${JSON.stringify(holder)}\n`, { flag: state.kind === 'free' && attempt === 0 ? 'wx' : 'w' });
+    writeFileSync(path, `${JSON.stringify(holder)}\n`, { flag: state.kind === 'free' && attempt === 0 ? 'wx' : 'w', mode: PRIVATE_FILE_MODE });
+    makePrivateFile(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt === 0) return acquireDbLock(dbPath, purpose, options, 1);
     throw err;

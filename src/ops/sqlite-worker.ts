@@ -48,6 +48,10 @@ function check(path) {
 try {
   if (job.kind === 'snapshot') {
     fs.rmSync(job.to, { force: true });
+    // Empty and 0600 before SQLite fills it (VACUUM INTO accepts an empty file): the copy holds the
+    // same secrets as the database, and its journal takes its mode.
+    fs.closeSync(fs.openSync(job.to, 'wx', 0o600));
+    fs.chmodSync(job.to, 0o600);
     const source = new Database(job.from, { readonly: true, fileMustExist: true });
     try {
       source.prepare('VACUUM INTO ?').run(job.to);

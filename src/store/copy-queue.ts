@@ -20,6 +20,7 @@ const TABLES = [
   { name: 'instances', columns: ['id', 'name', 'last_seen', 'current_task_id', 'status'], key: 'id' },
   { name: 'cursors', columns: ['name', 'position', 'updated_at'], key: 'name' },
   { name: 'api_keys', columns: ['id', 'name', 'role', 'instance_id', 'key_hash', 'prefix', 'created_at', 'last_used_at', 'revoked_at'], key: 'id' },
+  { name: 'discord_submitters', columns: ['task_id', 'user_id', 'created_at'], key: 'task_id' },
 ] as const;
 
 type Table = (typeof TABLES)[number];

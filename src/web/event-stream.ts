@@ -1,4 +1,6 @@
 // GET /api/events: task events as Server-Sent Events, resumable with Last-Event-ID, ended on shutdown.
+// Streams are capped (per key, per address, in total); each event is serialised once and the same
+// bytes are written to every stream; a stream that stops reading is destroyed, not waited for.
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
@@ -6,7 +8,9 @@ import { z } from 'zod';
 import type { TaskEvent } from '../core/types.js';
 import type { AppContext } from '../api/context.js';
 import { sendError } from '../api/error-handler.js';
+import type { HeldRequests } from '../api/held-requests.js';
 import { iso, taskJson } from '../api/serialize.js';
+import { TooManyStreamsError } from '../errors.js';
 
 export type EventStreamOptions = {
   /** A comment line this often keeps proxies and the client's watchdog from thinking the stream died. */
@@ -15,11 +19,28 @@ export type EventStreamOptions = {
   replayLimit?: number;
   /** A client that does not read is cut off once this much is queued; it resumes from its last id. */
   maxQueuedBytes?: number;
+  /** A client whose connection has not drained for this long is cut off, however little is queued. */
+  stallMs?: number;
   /** Milliseconds the client should wait before reconnecting (the SSE `retry:` field). */
   retryMs?: number;
+  /** Open streams allowed per API key, per client address, and in total. */
+  perKey?: number;
+  perAddress?: number;
+  max?: number;
+  /** Where streams register by key, so that revoking the key ends them. */
+  held?: HeldRequests;
 };
 
-const DEFAULTS: Required<EventStreamOptions> = { heartbeatMs: 15_000, replayLimit: 1000, maxQueuedBytes: 1024 * 1024, retryMs: 1000 };
+const DEFAULTS = {
+  heartbeatMs: 15_000,
+  replayLimit: 1000,
+  maxQueuedBytes: 1024 * 1024,
+  stallMs: 30_000,
+  retryMs: 1000,
+  perKey: 20,
+  perAddress: 50,
+  max: 500,
+};
 
 const eventId = z.string().trim().regex(/^\d{1,15}$/, 'expected a task event id (digits)').transform(Number);
 
@@ -41,16 +62,127 @@ export function sseFrame(event: TaskEvent): string {
   return `id: ${event.id}\nevent: task\ndata: ${JSON.stringify(eventJson(event))}\n\n`;
 }
 
+const PING = Buffer.from(': ping\n\n');
+
+type Stream = {
+  res: ServerResponse;
+  key: string;
+  address: string;
+  /** Events arriving while the replay is read wait here (with their frame, made once for all streams). */
+  pending: Array<{ id: number; frame: Buffer }> | null;
+  /** Since when a write has been waiting for 'drain'; null while the connection keeps up. */
+  blockedSince: number | null;
+  ended: boolean;
+};
+
 export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options: EventStreamOptions = {}): void {
-  const opts = { ...DEFAULTS, ...options };
+  // Settings left undefined (not configured) keep their defaults.
+  const opts = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) } as typeof DEFAULTS & EventStreamOptions;
   const { queue } = ctx;
   const r = app.withTypeProvider<ZodTypeProvider>();
-  /** Ends every open stream; app.close() would otherwise wait for them forever. */
-  const openStreams = new Set<() => void>();
+  const streams = new Set<Stream>();
+  const perKey = new Map<string, number>();
+  const perAddress = new Map<string, number>();
+  const bump = (counts: Map<string, number>, name: string, by: number) => {
+    const n = (counts.get(name) ?? 0) + by;
+    if (n > 0) counts.set(name, n);
+    else counts.delete(name);
+  };
+
+  let unsubscribe: (() => void) | null = null;
+  let ticker: ReturnType<typeof setInterval> | null = null;
+  let lastPingAt = Date.now();
+
+  /** Writes one chunk; a stream that is too far behind is destroyed instead of buffering on. */
+  function send(stream: Stream, chunk: Buffer | string): void {
+    if (stream.ended) return;
+    const flowing = stream.res.write(chunk);
+    if (!flowing && stream.blockedSince === null) stream.blockedSince = Date.now();
+    if (stream.res.writableLength > opts.maxQueuedBytes) cutOff(stream, 'too much unsent data');
+  }
+
+  /** One subscription for every stream: each event becomes bytes once, then goes to each stream as is. */
+  function broadcast(event: TaskEvent): void {
+    const frame = Buffer.from(sseFrame(event));
+    for (const stream of [...streams]) {
+      if (stream.pending) stream.pending.push({ id: event.id, frame });
+      else send(stream, frame);
+    }
+  }
+
+  /** Heartbeats, and the check for streams that have not drained in time, on one timer for all. */
+  function tick(): void {
+    const now = Date.now();
+    const ping = now - lastPingAt >= opts.heartbeatMs;
+    if (ping) lastPingAt = now;
+    for (const stream of [...streams]) {
+      if (stream.blockedSince !== null && now - stream.blockedSince >= opts.stallMs) cutOff(stream, 'not reading');
+      else if (ping && !stream.pending) send(stream, PING);
+    }
+  }
+
+  function track(stream: Stream): void {
+    streams.add(stream);
+    bump(perKey, stream.key, 1);
+    bump(perAddress, stream.address, 1);
+    unsubscribe ??= queue.bus.subscribe(broadcast);
+    if (!ticker) {
+      lastPingAt = Date.now();
+      ticker = setInterval(tick, Math.max(10, Math.min(opts.heartbeatMs, opts.stallMs / 4)));
+      ticker.unref();
+    }
+  }
+
+  function untrack(stream: Stream): void {
+    if (!streams.delete(stream)) return;
+    bump(perKey, stream.key, -1);
+    bump(perAddress, stream.address, -1);
+    if (streams.size === 0) {
+      unsubscribe?.();
+      unsubscribe = null;
+      if (ticker) clearInterval(ticker);
+      ticker = null;
+    }
+  }
+
+  /**
+   * Drops the connection. `res.end()` would wait for a flush that a client that stopped reading never
+   * allows, keeping the socket and everything queued on it. A reset (not a FIN) also frees what the
+   * kernel still holds for it, instead of leaving an orphaned socket waiting for the reader.
+   */
+  function cutOff(stream: Stream, why: string): void {
+    if (stream.ended) return;
+    stream.ended = true;
+    untrack(stream);
+    app.log.debug({ address: stream.address, queuedBytes: stream.res.writableLength, why }, 'event stream cut off');
+    const socket = stream.res.socket;
+    if (socket && !socket.destroyed) socket.resetAndDestroy();
+    else stream.res.destroy();
+  }
+
+  /** Ends the stream politely (shutdown), or destroys it when the client is not reading anyway. */
+  function finish(stream: Stream): void {
+    if (stream.ended) return;
+    if (stream.blockedSince !== null) return cutOff(stream, 'shutting down');
+    stream.ended = true;
+    untrack(stream);
+    stream.res.end();
+  }
 
   app.addHook('preClose', async () => {
-    for (const end of [...openStreams]) end();
+    for (const stream of [...streams]) finish(stream);
   });
+
+  function admit(key: string, address: string): void {
+    const limits: Array<[number, number, string]> = [
+      [streams.size, opts.max, `The server holds its maximum of ${opts.max} event streams`],
+      [perKey.get(key) ?? 0, opts.perKey, `This API key already holds ${opts.perKey} event streams`],
+      [perAddress.get(address) ?? 0, opts.perAddress, `This address already holds ${opts.perAddress} event streams`],
+    ];
+    for (const [open, max, message] of limits) {
+      if (open >= max) throw new TooManyStreamsError(`${message}; close one first (each dashboard tab holds one)`, { limit: max });
+    }
+  }
 
   r.get(
     '/api/events',
@@ -61,7 +193,8 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
         description:
           'Each `task` event carries `{type, task_id, task, at, instance_id, details}`. A `ready` event follows the replay: ' +
           '`{last_id, resumed, replayed}`; `resumed: false` means the missed events were not replayed (none asked for, too many, ' +
-          'or unknown ids) and the client should reload its view. A comment line is sent every 15 s.',
+          'or unknown ids) and the client should reload its view. A comment line is sent every 15 s. Streams are capped per key, ' +
+          'per address and in total (429 `TOO_MANY_STREAMS`); a client that stops reading is disconnected.',
         querystring: eventsQuery,
       },
     },
@@ -73,6 +206,9 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
         if (!parsed.success) return sendError(reply, 400, 'VALIDATION_ERROR', 'Last-Event-ID must be a task event id (digits)');
         after = parsed.data;
       }
+      const principal = request.principal;
+      const key = principal?.keyId !== undefined ? `key:${principal.keyId}` : `name:${principal?.name ?? 'none'}`;
+      admit(key, request.ip);
 
       reply.hijack();
       const res: ServerResponse = reply.raw;
@@ -87,36 +223,20 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
       });
       res.flushHeaders();
 
-      let live = false;
-      let ended = false;
-      const buffered: TaskEvent[] = [];
-      const write = (chunk: string) => {
-        if (ended) return;
-        res.write(chunk);
-        // A reader that stopped reading must not grow our memory without bound.
-        if (res.writableLength > opts.maxQueuedBytes) end();
-      };
-      const unsubscribe = queue.bus.subscribe((event) => {
-        if (live) write(sseFrame(event));
-        else buffered.push(event);
+      const stream: Stream = { res, key, address: request.ip, pending: [], blockedSince: null, ended: false };
+      track(stream);
+      const release = opts.held?.hold(principal, () => cutOff(stream, 'its API key was revoked')) ?? (() => {});
+      res.on('drain', () => (stream.blockedSince = null));
+      res.on('close', () => {
+        stream.ended = true;
+        untrack(stream);
+        release();
       });
-      const heartbeat = setInterval(() => write(': ping\n\n'), opts.heartbeatMs);
-      heartbeat.unref();
-      function end() {
-        if (ended) return;
-        ended = true;
-        unsubscribe();
-        clearInterval(heartbeat);
-        openStreams.delete(end);
-        res.end();
-      }
-      openStreams.add(end);
-      res.on('close', end);
 
-      write(`retry: ${opts.retryMs}\n: connected\n\n`);
+      send(stream, `retry: ${opts.retryMs}\n: connected\n\n`);
       try {
         // Subscribed first, read second: an event committed meanwhile is either in the replay or
-        // in the buffer, and the buffer skips what the replay already sent.
+        // in `pending`, and `pending` skips what the replay already sent.
         const lastId = await queue.store.lastEventId();
         let replay: TaskEvent[] = [];
         let resumed = false;
@@ -127,24 +247,24 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
             resumed = true;
           }
         }
-        if (ended) return;
+        if (stream.ended) return;
         const sent = new Set<number>();
         for (const event of replay) {
-          write(sseFrame(event));
+          send(stream, sseFrame(event));
           sent.add(event.id);
         }
         // Not resumed: the client reloads its view as of now, so only newer events matter.
         const floor = resumed ? after! : lastId;
         const position = Math.max(floor, replay.at(-1)?.id ?? 0);
-        write(`id: ${position}\nevent: ready\ndata: ${JSON.stringify({ last_id: position, resumed, replayed: replay.length })}\n\n`);
-        for (const event of buffered) {
-          if (event.id > floor && !sent.has(event.id)) write(sseFrame(event));
+        send(stream, `id: ${position}\nevent: ready\ndata: ${JSON.stringify({ last_id: position, resumed, replayed: replay.length })}\n\n`);
+        const waiting = stream.pending ?? [];
+        stream.pending = null;
+        for (const { id, frame } of waiting) {
+          if (id > floor && !sent.has(id)) send(stream, frame);
         }
-        buffered.length = 0;
-        live = true;
       } catch (err) {
         request.log.error({ err }, 'event stream replay failed');
-        end();
+        cutOff(stream, 'replay failed');
       }
     },
   );

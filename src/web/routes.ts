@@ -9,5 +9,13 @@ export type DashboardOptions = { events?: EventStreamOptions; assetsDir?: string
 
 export function dashboardRoutes(app: FastifyInstance, ctx: AppContext, options: DashboardOptions = {}): void {
   staticRoutes(app, loadAssets(options.assetsDir));
-  eventStreamRoutes(app, ctx, options.events);
+  const c = ctx.config;
+  eventStreamRoutes(app, ctx, {
+    perKey: c.EVENT_STREAMS_PER_KEY,
+    perAddress: c.EVENT_STREAMS_PER_ADDRESS,
+    max: c.EVENT_STREAMS_MAX,
+    maxQueuedBytes: c.EVENT_STREAM_BUFFER_BYTES,
+    stallMs: c.EVENT_STREAM_STALL_SECONDS === undefined ? undefined : c.EVENT_STREAM_STALL_SECONDS * 1000,
+    ...options.events,
+  });
 }

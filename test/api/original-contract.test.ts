@@ -13,7 +13,14 @@ describe.each(backends)('original REST contract on $name', (backend) => {
   it('GET /health needs no key and names the service', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'healthy', service: 'athena-bot' });
+    // Exactly the original answer: what each check found is behind the key (GET /api/health).
+    expect(res.json()).toEqual({ status: 'healthy', service: 'athena-bot' });
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ ready: true });
+    expect((await t.app.inject({ method: 'GET', url: '/api/health' })).statusCode).toBe(401);
+    const detail = await t.call('GET', '/api/health');
+    expect(detail.json).toEqual({ status: 'healthy', service: 'athena-bot', ready: true, checks: { database: { ok: true } } });
   });
 
   it('every /api route answers 401 {"error":"Invalid API key"} without a valid key', async () => {
@@ -29,6 +36,8 @@ describe.each(backends)('original REST contract on $name', (backend) => {
       ['GET', '/api/instances'],
       ['GET', '/api/export'],
     ];
+    const bearer = await t.app.inject({ method: 'GET', url: '/api/stats', headers: { authorization: `Bearer ${TEST_KEY}` } });
+    expect(bearer.statusCode).toBe(200);
     for (const [method, url] of routes) {
       for (const headers of [{}, { 'x-api-key': 'wrong' }, { 'x-api-key': `${TEST_KEY}x` }, { 'x-api-key': '' }]) {
         const res = await t.app.inject({ method: method as 'GET', url, headers });
@@ -36,8 +45,10 @@ describe.each(backends)('original REST contract on $name', (backend) => {
         expect(res.json().error).toBe('Invalid API key');
       }
     }
-    const bearer = await t.app.inject({ method: 'GET', url: '/api/stats', headers: { authorization: `Bearer ${TEST_KEY}` } });
-    expect(bearer.statusCode).toBe(200);
+    // Those were 20 wrong keys from one address: its next key, even the right one, is not compared.
+    const blocked = await t.app.inject({ method: 'GET', url: '/api/stats', headers: { authorization: `Bearer ${TEST_KEY}` } });
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json().code).toBe('RATE_LIMITED');
   });
 
   it('POST /api/tasks -> 201 {"task_id","status":"pending"}', async () => {

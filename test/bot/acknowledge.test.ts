@@ -3,11 +3,13 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessFromConfig } from '../../src/bot/access.js';
 import { createInteractionHandler } from '../../src/bot/interactions.js';
 import type { BotContext } from '../../src/bot/context.js';
 import { createThreadDirectory } from '../../src/bot/threads.js';
 import type { Queue } from '../../src/core/queue.js';
 import { silentLogger } from '../../src/logger.js';
+import { SqlDiscordSubmitters } from '../../src/store/discord-submitters.js';
 import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord/index.js';
 import { openTestQueue, sqliteBackend, type TestQueue } from '../helpers/stores.js';
 
@@ -37,11 +39,22 @@ beforeAll(async () => {
   fake = await startFakeDiscord({ callbackDeadlineMs: 3000 });
   opened = await openTestQueue(sqliteBackend);
   client = new Client(fake.clientOptions({ intents: [GatewayIntentBits.Guilds] }));
+  const channel = fake.channels['claude-tasks']!.id;
+  const config: BotContext['config'] = {
+    ALLOWED_CHANNELS: [channel],
+    NOTIFICATION_CHANNEL: channel,
+    DISCORD_ADMIN_ROLE: undefined,
+    DISCORD_SUBMIT_ROLE: undefined,
+    DISCORD_THREADS: false,
+    DISCORD_GUILD_ID: [fake.guildId],
+  };
   const ctx: BotContext = {
     queue: slowQueue(opened.queue),
-    config: { ALLOWED_CHANNELS: ['claude-tasks'], NOTIFICATION_CHANNEL: 'claude-tasks', DISCORD_ADMIN_ROLE: undefined, DISCORD_THREADS: false, DISCORD_GUILD_ID: undefined },
+    config,
     log: silentLogger,
-    threads: createThreadDirectory(client),
+    threads: createThreadDirectory(client, new Set(config.DISCORD_GUILD_ID)),
+    submitters: new SqlDiscordSubmitters(opened.db),
+    access: accessFromConfig(config),
   };
   client.on(Events.InteractionCreate, createInteractionHandler(ctx));
   const ready = once(client, Events.ClientReady);

@@ -214,11 +214,13 @@ describe('/priority, /cancel, /retry and /answer', () => {
     expect((await getTask(id)).status).toBe('pending');
   });
 
-  it('/answer hands the answer back to the agent', async () => {
+  it('/answer hands the answer back to the agent (the admin role is needed, as over REST)', async () => {
     const id = await createTask({ description: 'Needs a decision', priority: 'high' });
     const token = await claim(id, 'agent-4');
     await h.api('POST', `/api/tasks/${id}/ask`, { lease_token: token, question: 'Postgres or SQLite?' });
-    const res = await h.fake.slashCommand('answer', { task_id: id, text: 'Postgres' }, bob).waitForResponse();
+    const refused = await h.fake.slashCommand('answer', { task_id: id, text: 'Postgres' }, bob).waitForResponse();
+    expect(refused.data.content).toBe('❌ Only members with the athena-admin role can use /answer');
+    const res = await h.fake.slashCommand('answer', { task_id: id, text: 'Postgres' }, admin()).waitForResponse();
     const embed = res.data.embeds[0];
     expect(embed.title).toBe(`💬 Answered task #${id}`);
     expect(embed.fields).toEqual([
@@ -227,7 +229,7 @@ describe('/priority, /cancel, /retry and /answer', () => {
     ]);
     expect(await getTask(id)).toMatchObject({ status: 'in_progress', answer: 'Postgres' });
 
-    const again = await h.fake.slashCommand('answer', { task_id: id, text: 'MySQL' }, bob).waitForResponse();
+    const again = await h.fake.slashCommand('answer', { task_id: id, text: 'MySQL' }, admin()).waitForResponse();
     expect(again.data.content).toBe(`❌ Cannot answer task #${id}: it is in_progress`);
   });
 
@@ -311,7 +313,7 @@ describe('autocomplete', () => {
     const id = await createTask({ description: 'Question pending', priority: 'high' });
     const token = await claim(id, 'agent-6');
     await h.api('POST', `/api/tasks/${id}/ask`, { lease_token: token, question: 'Which branch?' });
-    const answer = await h.fake.autocomplete('answer', [{ name: 'task_id', value: '', focused: true }], bob).waitForResponse();
+    const answer = await h.fake.autocomplete('answer', [{ name: 'task_id', value: '', focused: true }], admin()).waitForResponse();
     expect(answer.data.choices).toEqual([{ name: `#${id} 🔴 needs input · Question pending`, value: id }]);
     const retry = await h.fake.autocomplete('retry', [{ name: 'task_id', value: '', focused: true }], bob).waitForResponse();
     expect(retry.data.choices).toEqual([]);

@@ -8,7 +8,7 @@ import { startFakeDiscord, type FakeDiscord } from '../helpers/fake-discord/inde
 import type { FakeDiscordOptions } from '../helpers/fake-discord/types.js';
 import { tempDir } from '../helpers/stores.js';
 
-export const API_KEY = 'test-key';
+export const API_KEY = 'bot-test-key-0123456789abcdef';
 
 /** ATHENA_TEST_LOG=debug shows the server's logs while a bot test runs. */
 function testLogger(): Logger {

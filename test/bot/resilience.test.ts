@@ -81,7 +81,7 @@ describe('rate limits and server errors', () => {
     const outage = w.fake.failNext(503, { method: 'POST', path: MESSAGE_POST, times: Infinity });
     const first = await create(s, 'During the outage 1');
     await eventually(() => w.fake.calls({ method: 'POST', path: MESSAGE_POST, status: 503 }).length >= 4, 15_000, 'failed attempts');
-    const health = (await s.api('GET', '/health')).json;
+    const health = (await s.api('GET', '/api/health')).json;
     expect(health.status).toBe('degraded');
     expect(health.checks.discord.ok).toBe(false);
     expect(health.checks.discord.detail).toMatch(/could not deliver a notification/);
@@ -93,7 +93,7 @@ describe('rate limits and server errors', () => {
     const order = accepted(w.fake).map((c) => (mentions(c, first) ? first : mentions(c, second) ? second : null));
     expect(order).toEqual([first, second]);
     expectOncePerNonce(w.fake);
-    await eventually(async () => (await s.api('GET', '/health')).json.checks.discord.ok === true, 15_000, 'health to recover');
+    await eventually(async () => (await s.api('GET', '/api/health')).json.checks.discord.ok === true, 15_000, 'health to recover');
   });
 });
 
@@ -184,7 +184,7 @@ describe('Discord unavailable', () => {
     const id = await create(s, 'Works without Discord');
     expect((await s.api('GET', `/api/tasks/${id}`)).status).toBe(200);
     const health = await eventually(async () => {
-      const res = await s.api('GET', '/health');
+      const res = await s.api('GET', '/api/health');
       return res.json.checks.discord?.detail === 'Discord rejected DISCORD_TOKEN' ? res : undefined;
     }, 15_000, 'the token to be reported');
     expect(health.status).toBe(200);
@@ -203,7 +203,7 @@ describe('Discord unavailable', () => {
     const t0 = Date.now();
     await create(s, 'Fast even though Discord hangs');
     expect(Date.now() - t0).toBeLessThan(1000);
-    expect((await s.api('GET', '/health')).json.checks.discord).toMatchObject({ ok: false, detail: 'connecting' });
+    expect((await s.api('GET', '/api/health')).json.checks.discord).toMatchObject({ ok: false, detail: 'connecting' });
     const stopping = Date.now();
     await s.stop();
     world!.servers = [];
@@ -218,7 +218,7 @@ describe('Discord unavailable', () => {
     const s = await serve(w, { DISCORD_API_BASE: deadUrl });
     await create(s, 'Still served');
     const health = await eventually(async () => {
-      const res = await s.api('GET', '/health');
+      const res = await s.api('GET', '/api/health');
       return /cannot reach Discord/.test(res.json.checks.discord?.detail ?? '') ? res.json : undefined;
     }, 15_000, 'the connection failure to be reported');
     expect(health.checks.discord.ok).toBe(false);

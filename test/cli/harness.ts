@@ -6,7 +6,7 @@ import { silentLogger } from '../../src/logger.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { tempDir } from '../helpers/stores.js';
 
-export const KEY = 'test-key';
+export const KEY = 'cli-test-key-0123456789abcdef';
 export const ATHENA_BIN = resolve('dist/athena.mjs');
 export const BUNDLE_BIN = resolve('dist/athena-cli.mjs');
 

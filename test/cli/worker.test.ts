@@ -67,6 +67,25 @@ describe('athena work', () => {
     expect(r.stderr).toContain('stdin');
   });
 
+  it('gives the command no API key or other Athena secret unless --pass-key; PATH, HOME and the task stay', async () => {
+    const show = nodeCmd(
+      'const e=process.env;console.log(JSON.stringify({key:e.ATHENA_API_KEY??null,admin:e.API_KEY??null,discord:e.DISCORD_TOKEN??null,db:e.DATABASE_URL??null,' +
+        'path:Boolean(e.PATH),home:Boolean(e.HOME),own:e.ANTHROPIC_API_KEY??null,url:e.ATHENA_API_URL,task:e.ATHENA_TASK_ID,lease:Boolean(e.ATHENA_LEASE_TOKEN)}))',
+    );
+    const secrets = { API_KEY: 'server-admin-key-0123456789abcdef', DISCORD_TOKEN: 'bot-token', DATABASE_URL: 'postgres://u:p@db/athena', ANTHROPIC_API_KEY: 'agent-own-credential' };
+    const id = await add('print your environment');
+    const r = await runCli(['work', '--once', '--poll', '5', '-x', show], { ...env, ...secrets });
+    expect(r.code).toBe(0);
+    expect(JSON.parse((await t.server.queue.get(id)).notes!)).toEqual({
+      key: null, admin: null, discord: null, db: null, path: true, home: true, own: 'agent-own-credential', url: t.url, task: String(id), lease: true,
+    });
+
+    const passed = await add('call athena yourself');
+    const withKey = await runCli(['work', '--once', '--poll', '5', '--pass-key', '-x', show], { ...env, ...secrets });
+    expect(withKey.code).toBe(0);
+    expect(JSON.parse((await t.server.queue.get(passed)).notes!)).toMatchObject({ key: env.ATHENA_API_KEY, admin: null, discord: null, db: null, task: String(passed) });
+  });
+
   it('a failing command fails the task with its exit code and stderr tail; --retry requeues instead', async () => {
     const id = await add('this will break', { maxAttempts: 3 });
     const r = await runCli(['work', '--once', '--poll', '5', '--json', '-x', 'echo partial output; echo "boom: disk full" >&2; exit 3'], env);

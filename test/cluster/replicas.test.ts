@@ -50,7 +50,7 @@ describe('three replicas on one PostgreSQL database', () => {
     return Promise.all(
       replicas.map(async (r) => {
         if (!r.alive) return null;
-        const health = await api(r.server, 'GET', '/health').catch(() => null);
+        const health = await api(r.server, 'GET', '/api/health').catch(() => null);
         return health?.json.checks.leadership.detail ?? null;
       }),
     );

@@ -232,6 +232,8 @@ describe('.env.example', () => {
       ALLOWED_CHANNELS: 'claude-tasks', NOTIFICATION_CHANNEL: 'claude-tasks', DISCORD_ADMIN_ROLE: '', DISCORD_THREADS: 'true',
       RETENTION_DAYS: '30', BACKUP_DIR: './data/backups', BACKUP_INTERVAL_HOURS: '24', BACKUP_KEEP: '7', SUMMARY_TIME: '09:00',
       METRICS_AUTH: 'true', ATHENA_API_URL: 'http://localhost:5051', ATHENA_API_KEY: '', CLAUDE_INSTANCE: '', CLAUDE_INSTANCE_NAME: '',
+      REQUEST_TIMEOUT_SECONDS: '30', TRUST_PROXY: '', EVENT_STREAMS_PER_KEY: '20', EVENT_STREAMS_PER_ADDRESS: '50', EVENT_STREAMS_MAX: '500',
+      EVENT_STREAM_BUFFER_BYTES: '1048576', EVENT_STREAM_STALL_SECONDS: '30', DISCORD_SUBMIT_ROLE: '', ATHENA_PUBLISH: '127.0.0.1:5051',
     };
     for (const [name, value] of Object.entries(expected)) {
       expect(example, `${name}=${value}`).toMatch(new RegExp(`^# ${name}=${value.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`, 'm'));
@@ -267,8 +269,20 @@ type ComposeService = {
   environment?: Record<string, string>;
   healthcheck?: { test?: string[] | string };
   depends_on?: Record<string, { condition?: string }> | string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  read_only?: boolean;
+  tmpfs?: string[] | string;
 };
 type ComposeConfig = { services: Record<string, ComposeService> };
+
+/** No capabilities, no privilege gain, a read-only root with the data volume and a tmpfs for /tmp. */
+function expectHardened(svc: ComposeService): void {
+  expect(svc.cap_drop).toEqual(['ALL']);
+  expect(svc.security_opt).toContain('no-new-privileges:true');
+  expect(svc.read_only).toBe(true);
+  expect([svc.tmpfs ?? []].flat().some((t) => t.startsWith('/tmp'))).toBe(true);
+}
 
 describe('deploy/docker-compose.yml', () => {
   let work = '';
@@ -312,6 +326,18 @@ describe('deploy/docker-compose.yml', () => {
     expect(athena.volumes).toEqual([`${join(work, 'deploy/data')}:/app/data:rw`]);
     expect(athena.environment).toMatchObject({ API_HOST: '0.0.0.0', API_PORT: '5051', DB_PATH: '/app/data/athena.db' });
     expect(athena.healthcheck?.test).toEqual(['CMD', 'node', '-e', HEALTH_PROBE]);
+    expectHardened(athena);
+  });
+
+  it.skipIf(!hasCompose || !hasPyYaml)(`publishes on loopback unless ATHENA_PUBLISH opens it${skipNote([[hasCompose, 'docker-compose'], [hasPyYaml, 'python3-yaml']])}`, async () => {
+    writeFileSync(join(work, 'deploy/.env'), 'POSTGRES_PASSWORD=0123abcd\n');
+    try {
+      const result = await compose('config');
+      expect(result.code).toBe(0);
+      expect(hostPorts((yamlToJson(result.stdout) as ComposeConfig).services.athena)).toEqual(['127.0.0.1:5051:5051']);
+    } finally {
+      writeFileSync(join(work, 'deploy/.env'), 'POSTGRES_PASSWORD=0123abcd\nATHENA_PUBLISH=127.0.0.1:5999\nDISCORD_TOKEN=from-env-file\n');
+    }
   });
 
   it.skipIf(!hasCompose || !hasPyYaml)(`adds PostgreSQL 16 and a scalable athena-pg under the postgres profile${skipNote([[hasCompose, 'docker-compose'], [hasPyYaml, 'python3-yaml']])}`, async () => {
@@ -342,6 +368,8 @@ describe('deploy/docker-compose.yml', () => {
     expect(bot.ports ?? [], 'the bot replica publishes no port').toEqual([]);
     expect(bot.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(bot.volumes).toEqual(app.volumes);
+    expectHardened(app);
+    expectHardened(bot);
   });
 });
 
@@ -442,6 +470,8 @@ describe('deploy/ansible', () => {
         const compose = readFileSync(join(target(), 'docker-compose.yml'), 'utf8');
         expect(compose).toContain('container_name: athena-bot');
         expect(compose).toContain(`"127.0.0.1:${port}:5051"`);
+        const athena = (yamlToJson(compose) as ComposeConfig).services.athena;
+        expectHardened(athena);
       }, 120_000);
 
       it('second run changes nothing (idempotent)', async () => {
@@ -454,13 +484,13 @@ describe('deploy/ansible', () => {
       it('a source change rebuilds and recreates; secrets never reach the output', async () => {
         writeFileSync(join(work, 'src/src/main.ts'), 'export const changed = true;\n');
         clearCalls();
-        const secrets = ['-e', 'vault_api_key=k3y-not-for-logs', '-e', 'vault_discord_token=t0ken-not-for-logs'];
+        const secrets = ['-e', 'vault_api_key=k3y-not-for-logs-0123456789ab', '-e', 'vault_discord_token=t0ken-not-for-logs'];
         const result = await playbook(...secrets);
         expect(recap(result.stdout), result.stdout).toMatchObject({ failed: 0 });
         expect(calls()).toContain('docker compose build athena');
         expect(result.stdout + result.stderr).not.toMatch(/not-for-logs/);
         const env = readFileSync(join(target(), '.env'), 'utf8');
-        expect(env).toMatch(/^API_KEY=k3y-not-for-logs$/m);
+        expect(env).toMatch(/^API_KEY=k3y-not-for-logs-0123456789ab$/m);
         expect(env).toMatch(/^DISCORD_TOKEN=t0ken-not-for-logs$/m);
         expect(result.stdout, 'no "generated key" note when a key is given').not.toContain('/data/api-key');
         const again = await playbook(...secrets);

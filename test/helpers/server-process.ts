@@ -15,7 +15,7 @@ export type ServerProcess = {
 };
 
 export async function startServerProcess(options: { dataDir: string; env?: Record<string, string>; key?: string; timeoutMs?: number }): Promise<ServerProcess> {
-  const key = options.key ?? 'e2e-test-key-123456';
+  const key = options.key ?? 'e2e-test-key-0123456789abcdef';
   const proc = spawn(process.execPath, [ATHENA_BIN, 'serve'], {
     env: {
       PATH: process.env.PATH ?? '',

@@ -100,7 +100,7 @@ describe('metrics', () => {
     expect((await t.get('/api/stats', {})).status).toBe(401); // only /metrics is opened
   });
 
-  it('/health says "degraded" (still 200) while a loop keeps failing, and healthy again after it recovers', async () => {
+  it('/api/health says "degraded" (still 200) while a loop keeps failing, and healthy again after it recovers', async () => {
     t = await openObservedApp(sqliteBackend);
     let failing = true;
     const stop = new AbortController();
@@ -109,7 +109,9 @@ describe('metrics', () => {
       stop.signal,
     );
     await loop.runNow();
-    let health = await t.get('/health', {});
+    // Without a key, /health says only that something is wrong; the detail needs a key.
+    expect((await t.get('/health', {})).json).toEqual({ status: 'degraded', service: 'athena-bot' });
+    let health = await t.get('/api/health');
     expect(health.status).toBe(200);
     expect(health.json.status).toBe('degraded');
     expect(health.json.checks['loop:retention']).toEqual({ ok: false, detail: 'last 1 run(s) failed: database is locked' });
@@ -117,7 +119,7 @@ describe('metrics', () => {
 
     failing = false;
     await loop.runNow();
-    health = await t.get('/health', {});
+    health = await t.get('/api/health');
     expect(health.json.status).toBe('healthy');
     expect(health.json.checks['loop:retention'].ok).toBe(true);
     stop.abort();
@@ -129,8 +131,9 @@ describe('metrics', () => {
     const res = await t.get('/metrics');
     expect(res.status).toBe(200);
     expect(value(res.body, 'athena_database_up')).toBe(0);
-    const health = await t.get('/health', {});
+    const health = await t.get('/api/health');
     expect(health.status).toBe(200);
     expect(health.json).toMatchObject({ status: 'degraded', checks: { database: { ok: false } } });
+    expect((await t.get('/health', {})).json).toEqual({ status: 'degraded', service: 'athena-bot' });
   });
 });

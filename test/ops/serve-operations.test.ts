@@ -73,7 +73,7 @@ describe('operations on a running server', () => {
     const again = await start();
     const listed = await api(again, 'GET', '/api/tasks?status=all&limit=50');
     expect(listed.json.tasks.map((t: { description: string }) => t.description).sort()).toEqual(['kept 0', 'kept 1', 'kept 2', 'kept 3', 'kept 4']);
-    const health = await api(again, 'GET', '/health');
+    const health = await api(again, 'GET', '/api/health');
     expect(health.json.checks).toMatchObject({ 'loop:sweeper': { ok: true }, 'loop:backup': { ok: true } });
   }, 60_000);
 

@@ -134,7 +134,7 @@ describe('Discord faults', () => {
     expect(new Set(nonces).size).toBe(nonces.length);
     // The bot came back on the gateway after both drops.
     expect(fake.gatewayConnections().length).toBeGreaterThanOrEqual(2);
-    const health = await fetch(`${server.url}/health`).then((r) => r.json());
+    const health = await fetch(`${server.url}/api/health`, { headers: { 'x-api-key': server.key } }).then((r) => r.json());
     expect(health.checks.discord?.ok).toBe(true);
     client.close();
   });

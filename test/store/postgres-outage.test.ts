@@ -59,7 +59,7 @@ it('503 while PostgreSQL is unreachable, then recovery without a restart; the fe
   expect(JSON.stringify(during.json)).not.toMatch(/at .*\.(ts|js):\d+/);
   expect((await a.call('GET', '/api/tasks')).status).toBe(503);
   expect((await a.call('GET', '/ready')).status).toBe(503);
-  const health = await a.call('GET', '/health');
+  const health = await a.call('GET', '/api/health');
   expect(health.status).toBe(200);
   expect(health.json.status).toBe('degraded');
 

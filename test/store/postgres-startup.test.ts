@@ -14,7 +14,7 @@ it('serve exits 1 naming the unreachable PostgreSQL host after PG_CONNECT_RETRY_
         PATH: process.env.PATH ?? '',
         API_HOST: '127.0.0.1',
         API_PORT: '0',
-        API_KEY: 'startup-test-key-1234',
+        API_KEY: 'startup-test-key-0123456789abc',
         DB_PATH: `${dir.path}/athena.db`,
         DATABASE_URL: 'postgres://athena:sekret-pw@127.0.0.1:1/queue',
         PG_CONNECT_RETRY_SECONDS: '2',

@@ -21,10 +21,11 @@ describe('health while SQLite writes fail', () => {
     expect(refused.status).toBe(503);
     expect(refused.json.code).toBe('UNAVAILABLE');
 
-    const health = await t.app.inject({ method: 'GET', url: '/health' });
-    expect(health.statusCode).toBe(200);
-    expect(health.json()).toMatchObject({ status: 'degraded', checks: { database: { ok: false } } });
-    expect(health.json().checks.database.detail).toMatch(/full/);
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'degraded', service: 'athena-bot' });
+    const health = await t.call('GET', '/api/health');
+    expect(health.status).toBe(200);
+    expect(health.json).toMatchObject({ status: 'degraded', checks: { database: { ok: false } } });
+    expect(health.json.checks.database.detail).toMatch(/full/);
     expect((await t.app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(503);
     expect((await t.call('GET', '/api/stats')).status).toBe(200);
 

@@ -10,7 +10,7 @@ import { tempDir } from '../helpers/stores.js';
 import { restClient, seedFleet, type Rest } from './seed.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const KEY = 'test-key';
+const KEY = 'dashboard-test-key-0123456789';
 const ARTIFACTS = resolve(import.meta.dirname, '../../test-artifacts');
 const XSS = '<img src=x onerror="window.__xss=1">';
 

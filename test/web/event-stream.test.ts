@@ -1,26 +1,16 @@
 // GET /api/events over a real port: auth, live events, exact resume with Last-Event-ID, heartbeats, cleanup, shutdown.
-import Fastify, { type FastifyInstance } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppContext } from '../../src/api/context.js';
-import { installErrorHandler } from '../../src/api/error-handler.js';
 import type { Task, TaskEvent } from '../../src/core/types.js';
-import { eventStreamRoutes, type EventStreamOptions } from '../../src/web/event-stream.js';
+import type { EventStreamOptions } from '../../src/web/event-stream.js';
 import { openTestApp, TEST_KEY, type TestApp } from '../helpers/app.js';
-import { backends, openTestQueue, type TestBackend, type TestQueue } from '../helpers/stores.js';
+import { backends, type TestBackend, type TestQueue } from '../helpers/stores.js';
 import { openSse, type SseClient } from './sse-client.js';
+import { listen, streamOnly as openStreamOnly, type StreamOnly } from './stream-app.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function listen(app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 /** The full app (auth hook included) on a real port. */
 async function fullApp(backend: TestBackend): Promise<TestApp & { url: string }> {
@@ -31,19 +21,10 @@ async function fullApp(backend: TestBackend): Promise<TestApp & { url: string }>
 }
 
 /** Only the event route, with test-sized options (short heartbeat, small replay window). */
-async function streamOnly(backend: TestBackend, options: EventStreamOptions): Promise<TestQueue & { url: string; app: FastifyInstance }> {
-  const t = await openTestQueue(backend);
-  const app = Fastify() as unknown as FastifyInstance;
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  installErrorHandler(app);
-  eventStreamRoutes(app, { queue: t.queue } as AppContext, options);
-  const url = await listen(app);
-  cleanups.push(async () => {
-    await app.close();
-    await t.cleanup();
-  });
-  return Object.assign(t, { url, app });
+async function streamOnly(backend: TestBackend, options: EventStreamOptions): Promise<StreamOnly> {
+  const t = await openStreamOnly(backend, options);
+  cleanups.push(() => t.close());
+  return t;
 }
 
 function sse(url: string, headers: Record<string, string> = {}): Promise<SseClient> {

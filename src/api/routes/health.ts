@@ -1,6 +1,9 @@
-// Liveness (/health, always 200 while the process serves) and readiness (/ready).
+// Liveness (/health, always 200 while the process serves) and readiness (/ready) without a key, saying
+// only how things are; what each check found (database errors, leadership, Discord) is at /api/health.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, HealthReport } from '../context.js';
+
+const SERVICE = 'athena-bot';
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   const check = async (): Promise<HealthReport> => {
@@ -15,16 +18,21 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
     const healthy = Object.values(checks).every((c) => c.ok);
     return { status: healthy ? 'healthy' : 'degraded', checks };
   };
+  const isReady = (report: HealthReport) => (ctx.ready?.() ?? true) && report.checks.database?.ok === true;
 
-  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: 200 while serving; status "degraded" when a check fails', security: [] } }, async () => {
+  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: 200 while serving; status "degraded" when a check fails (details: GET /api/health)', security: [] } }, async () => {
     const report = await check();
-    return { status: report.status, service: 'athena-bot', checks: report.checks };
+    return { status: report.status, service: SERVICE };
   });
 
   app.get('/ready', { schema: { tags: ['health'], summary: 'Readiness: 503 while starting, draining or when the database fails', security: [] } }, async (_request, reply) => {
-    const report = await check();
-    const ready = (ctx.ready?.() ?? true) && report.checks.database?.ok === true;
+    const ready = isReady(await check());
     reply.code(ready ? 200 : 503);
-    return { ready, status: report.status, checks: report.checks };
+    return { ready };
+  });
+
+  app.get('/api/health', { schema: { tags: ['health'], summary: 'Health with every check and what it found (needs a key, any role)' } }, async () => {
+    const report = await check();
+    return { status: report.status, service: SERVICE, ready: isReady(report), checks: report.checks };
   });
 }

@@ -2,10 +2,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
+import { UnauthorizedError } from '../../errors.js';
+import type { HeldRequests } from '../held-requests.js';
 import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody } from '../schemas.js';
 import { claimedTaskJson, taskJson } from '../serialize.js';
 
-export function leaseRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { queue, waiters } = ctx;
 
@@ -30,20 +32,28 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext): void {
       let task;
       if (waitMs > 0) {
         const abort = new AbortController();
+        let revoked = false;
         const onClose = () => {
           if (!reply.raw.writableFinished) abort.abort();
         };
         reply.raw.on('close', onClose);
+        // Revoking the key ends the wait at once (and answers 401 below).
+        const release = held?.hold(request.principal, () => {
+          revoked = true;
+          abort.abort();
+        });
         try {
           task = await waiters.claimOrWait(agent, waitMs, abort.signal);
         } finally {
           reply.raw.off('close', onClose);
+          release?.();
         }
         if (task && abort.signal.aborted) {
-          // The agent hung up after we claimed for it: give the task back at once.
-          await queue.release(task.id, { leaseToken: task.leaseToken, reason: 'agent disconnected during long-poll' });
-          return reply;
+          // The agent hung up, or its key was revoked, after we claimed for it: give the task back at once.
+          await queue.release(task.id, { leaseToken: task.leaseToken, reason: revoked ? 'API key revoked during long-poll' : 'agent disconnected during long-poll' });
+          if (!revoked) return reply;
         }
+        if (revoked) throw new UnauthorizedError('This API key was revoked');
       } else {
         task = await queue.claimNext(agent);
       }

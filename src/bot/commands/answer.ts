@@ -4,6 +4,8 @@ import { actor, command, taskIdOption, type SlashCommand } from './command.js';
 
 export const answerCommand: SlashCommand = {
   usage: '`/answer task_id text` — answer a task that needs input',
+  // The answer goes to an agent that runs commands: as over REST, only admins may give it.
+  requires: 'admin',
   taskIdStatuses: ['needs_input'],
   data: command('answer', 'Answer a task that is waiting for input')
     .addIntegerOption((o) => taskIdOption(o, 'Task waiting for input'))

@@ -8,7 +8,13 @@ export function helpCommand(all: () => SlashCommand[]): SlashCommand {
     ephemeral: true,
     data: command('athena', 'What Athena can do and how to use it').toJSON(),
     async execute(ctx) {
-      const admin = ctx.config.DISCORD_ADMIN_ROLE;
+      const role = (ref: string | undefined) => ref?.trim().replace(/^@/, '');
+      const admin = role(ctx.config.DISCORD_ADMIN_ROLE);
+      const submit = role(ctx.config.DISCORD_SUBMIT_ROLE);
+      const permissions = [
+        ...(admin ? [`\`/answer\` needs the **${admin}** role; cancel, priority and retry need it too, or having queued the task.`] : []),
+        ...(submit ? [`\`/task\` needs the **${submit}** role${admin ? ` (or **${admin}**)` : ''}.`] : []),
+      ];
       return {
         ephemeral: true,
         embeds: [
@@ -18,7 +24,7 @@ export function helpCommand(all: () => SlashCommand[]): SlashCommand {
             description: all().map((c) => c.usage).join('\n'),
             fields: [
               { name: 'Buttons', value: 'Task messages carry **Cancel** and **Raise priority**; failed tasks carry **Retry**.' },
-              ...(admin ? [{ name: 'Permissions', value: `Cancel, priority and retry need the **${admin.replace(/^@/, '')}** role, or being the task's submitter.` }] : []),
+              ...(permissions.length > 0 ? [{ name: 'Permissions', value: permissions.join('\n') }] : []),
             ],
           },
         ],

@@ -12,7 +12,7 @@ export const cancelCommand: SlashCommand = {
     .toJSON(),
   async execute(ctx, interaction) {
     const id = interaction.options.getInteger('task_id', true);
-    assertMayChange(ctx, interaction, await ctx.queue.get(id), 'cancel');
+    await assertMayChange(ctx, interaction, await ctx.queue.get(id), 'cancel');
     const task = await ctx.queue.cancel(id, { user: actor(interaction), reason: interaction.options.getString('reason') });
     return {
       embeds: [{ description: `🛑 Cancelled task **#${task.id}**: ${headline(task.description, 200)}`, color: COLOR.cancelled }],

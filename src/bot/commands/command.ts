@@ -19,6 +19,8 @@ export type SlashCommand = {
   taskIdStatuses?: TaskStatus[];
   /** Whether its reply is only for the user who ran it. */
   ephemeral?: boolean;
+  /** A role the member needs (when configured): DISCORD_SUBMIT_ROLE, or DISCORD_ADMIN_ROLE. */
+  requires?: 'submit' | 'admin';
   execute(ctx: BotContext, interaction: ChatInputCommandInteraction): Promise<Reply>;
 };
 

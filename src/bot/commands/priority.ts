@@ -13,7 +13,7 @@ export const priorityCommand: SlashCommand = {
   async execute(ctx, interaction) {
     const id = interaction.options.getInteger('task_id', true);
     const level = parsePriority(interaction.options.getString('level', true), 'medium');
-    assertMayChange(ctx, interaction, await ctx.queue.get(id), 'change the priority of');
+    await assertMayChange(ctx, interaction, await ctx.queue.get(id), 'change the priority of');
     const task = await ctx.queue.setPriority(id, level, actor(interaction));
     return {
       embeds: [{ description: `Priority of task **#${task.id}** is now ${PRIORITY_LABEL[task.priority]}.`, color: COLOR.info }],

@@ -9,7 +9,7 @@ export const retryCommand: SlashCommand = {
   data: command('retry', 'Put a failed task back in the queue').addIntegerOption((o) => taskIdOption(o)).toJSON(),
   async execute(ctx, interaction) {
     const id = interaction.options.getInteger('task_id', true);
-    assertMayChange(ctx, interaction, await ctx.queue.get(id), 'retry');
+    await assertMayChange(ctx, interaction, await ctx.queue.get(id), 'retry');
     const task = await ctx.queue.retry(id, actor(interaction));
     return {
       embeds: [{ description: `🔁 Task **#${task.id}** is back in the queue: ${headline(task.description, 200)}`, color: COLOR.requeued }],

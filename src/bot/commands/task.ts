@@ -1,8 +1,8 @@
 // /task description [priority]: queue a task; the reply is the "📋 Task Queued" embed (and its thread).
 import type { Message } from 'discord.js';
 import type { Task } from '../../core/types.js';
-import { submitterOf } from '../access.js';
 import type { BotContext } from '../context.js';
+import { discordSubmitter } from '../format.js';
 import { queuedMessage, threadName } from '../messages.js';
 import { PRIORITY_CHOICES, command, parsePriority, type SlashCommand } from './command.js';
 
@@ -14,6 +14,7 @@ async function startTaskThread(ctx: BotContext, message: Message, task: Task): P
 
 export const taskCommand: SlashCommand = {
   usage: '`/task description [priority]` — queue a task for the agents',
+  requires: 'submit',
   data: command('task', 'Queue a task for the agents')
     .addStringOption((o) => o.setName('description').setDescription('What should be done').setRequired(true).setMaxLength(4000))
     .addStringOption((o) => o.setName('priority').setDescription('Priority (default Medium)').addChoices(...PRIORITY_CHOICES))
@@ -22,8 +23,11 @@ export const taskCommand: SlashCommand = {
     const { task } = await ctx.queue.create({
       description: interaction.options.getString('description', true),
       priority: parsePriority(interaction.options.getString('priority'), 'medium'),
-      submittedBy: submitterOf(interaction),
+      submittedBy: discordSubmitter(interaction.user.username),
     });
+    // Ownership is the user id, recorded right after: a crash in between leaves the task without an
+    // owner, so only the admin role can change it (the check fails closed).
+    await ctx.submitters.record(task.id, interaction.user.id, ctx.queue.now()).catch((err: unknown) => ctx.log.warn({ err, taskId: task.id }, 'could not record who queued the task'));
     return { ...queuedMessage(task), after: ctx.config.DISCORD_THREADS ? (message) => startTaskThread(ctx, message, task) : undefined };
   },
 };

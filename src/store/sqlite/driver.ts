@@ -1,7 +1,7 @@
 // SQLite driver on better-sqlite3: WAL, busy timeout, cached statements, one writer transaction at a time.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePrivateFile, makePrivateDir, makePrivateFile, sqliteCompanions } from '../../private-files.js';
 import { InvalidError, UnavailableError } from '../../errors.js';
 import type { Db, Dialect, Queryable } from '../db.js';
 import { loadMigrations } from '../migrations-files.js';
@@ -105,7 +105,13 @@ export class SqliteDb implements Db {
   private readonly checkpointer: BackgroundCheckpointer | null = null;
 
   constructor(readonly path: string, options: SqliteOptions = {}) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:' && !options.readonly) {
+      makePrivateDir(dirname(path));
+      // Created 0600 before SQLite opens it (its -wal and -shm then get the same mode); an existing
+      // database of an older version, and its companions, are narrowed to 0600 as well.
+      ensurePrivateFile(path);
+      for (const companion of sqliteCompanions(path)) makePrivateFile(companion);
+    }
     try {
       this.raw = new Database(path, { readonly: options.readonly ?? false });
       if (!options.readonly) this.raw.pragma('journal_mode = WAL');

@@ -163,7 +163,7 @@ export class FakeGateway {
       v: 10,
       user_settings: {},
       user: s.botUser,
-      guilds: [{ id: s.guildId, unavailable: true }],
+      guilds: [{ id: s.guildId, unavailable: true }, ...s.otherGuilds.map((g) => ({ id: g.id, unavailable: true }))],
       session_id: session.id,
       session_type: 'normal',
       resume_gateway_url: this.url(),
@@ -179,7 +179,10 @@ export class FakeGateway {
     });
     // Discord only sends guilds (GUILD_CREATE) to sessions with the GUILDS intent; without it
     // discord.js waits `waitGuildTimeout` (15 s) before emitting clientReady.
-    if (d.intents & INTENT_GUILDS) this.sendDispatch(session, 'GUILD_CREATE', s.guildCreatePayload());
+    if (d.intents & INTENT_GUILDS) {
+      this.sendDispatch(session, 'GUILD_CREATE', s.guildCreatePayload());
+      for (const other of s.otherGuilds) this.sendDispatch(session, 'GUILD_CREATE', s.otherGuildCreatePayload(other));
+    }
   }
 
   private resume(conn: Connection, d: JsonObject): void {

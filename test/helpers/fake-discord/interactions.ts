@@ -35,11 +35,19 @@ export class InteractionDriver {
    */
   dispatchInteraction(partial: JsonObject & { type: number }, ctx: InteractionContext = {}): InteractionHandle {
     const s = this.state;
-    const channelRef = ctx.channel ?? partial.channel_id ?? s.initialChannels[0]?.id;
-    const channel = channelRef ? s.findChannel(channelRef) : undefined;
+    const other = ctx.guild !== undefined && ctx.guild !== s.guildId ? s.otherGuilds.find((g) => g.id === ctx.guild || g.name === ctx.guild) : undefined;
+    if (ctx.guild !== undefined && ctx.guild !== s.guildId && !other) throw new Error(`fake-discord: unknown guild ${JSON.stringify(ctx.guild)}`);
+    const guildId = other?.id ?? s.guildId;
+    const channelRef = ctx.channel ?? partial.channel_id ?? (other ? Object.values(other.channels)[0]?.id : s.initialChannels[0]?.id);
+    const channel = !channelRef
+      ? undefined
+      : other
+        ? Object.values(other.channels).find((c) => c.id === channelRef || c.name === channelRef || `#${c.name}` === channelRef)
+        : s.findChannel(channelRef);
     if (!channel) throw new Error(`fake-discord: unknown channel ${JSON.stringify(channelRef)}`);
     const user = this.resolveUser(ctx.user, ctx.roles);
-    const member = s.members.get(user.id)!;
+    // In another server the user is a member there, with none of the main guild's roles.
+    const member = other ? { ...s.members.get(user.id)!, roles: [] } : s.members.get(user.id)!;
     const id = snowflake();
     const token = randomToken('aW50ZXJhY3Rpb246');
     const payload: JsonObject = {
@@ -47,8 +55,8 @@ export class InteractionDriver {
       application_id: s.applicationId,
       token,
       version: 1,
-      guild_id: s.guildId,
-      guild: { id: s.guildId, locale: 'en-US', features: [] },
+      guild_id: guildId,
+      guild: { id: guildId, locale: 'en-US', features: [] },
       channel_id: channel.id,
       channel: { ...channel },
       member: { ...member, roles: ctx.roles ?? member.roles, permissions: ctx.permissions ?? ALL_PERMISSIONS },
@@ -57,7 +65,7 @@ export class InteractionDriver {
       guild_locale: 'en-US',
       entitlements: [],
       entitlement_sku_ids: [],
-      authorizing_integration_owners: { '0': s.guildId },
+      authorizing_integration_owners: { '0': guildId },
       context: 0,
       attachment_size_limit: 10 * 1024 * 1024,
       ...partial,

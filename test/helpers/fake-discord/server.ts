@@ -25,6 +25,7 @@ import type {
   InteractionContext,
   InteractionHandle,
   JsonObject,
+  OtherGuild,
   RecordedCall,
   SlashCommandContext,
 } from './types.js';
@@ -44,6 +45,8 @@ export interface FakeDiscord {
   botUser: FakeUser;
   applicationId: string;
   guildId: string;
+  /** The other servers the bot is in (options.otherGuilds), with their channel ids. */
+  otherGuilds: OtherGuild[];
   /** Configured channels by name (live objects). */
   channels: Record<string, FakeChannel>;
   /** Roles by name (includes `@everyone` and the bot's managed role). */
@@ -175,6 +178,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     botUser: state.botUser,
     applicationId: state.applicationId,
     guildId: state.guildId,
+    otherGuilds: state.otherGuilds,
     channels: byName(state.initialChannels),
     roles: byName(state.roles.values()),
     defaultUser: state.defaultUser,

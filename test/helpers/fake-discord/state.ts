@@ -12,6 +12,7 @@ import type {
   FakeRole,
   FakeUser,
   FaultHandle,
+  OtherGuild,
   FaultSpec,
   JsonObject,
   RecordedCall,
@@ -73,6 +74,8 @@ export class FakeDiscordState {
   readonly botRoleId: string;
   /** Names of the configured channels -> channel objects (in creation order). */
   readonly initialChannels: FakeChannel[] = [];
+  /** Servers other than the main guild that the bot is in (see options.otherGuilds). */
+  readonly otherGuilds: OtherGuild[] = [];
 
   calls: RecordedCall[] = [];
   private callSeq = 0;
@@ -144,6 +147,15 @@ export class FakeDiscordState {
       this.channelsById.set(ch.id, ch);
       this.initialChannels.push(ch);
     });
+
+    for (const spec of options.otherGuilds ?? []) {
+      const id = spec.id ?? snowflake();
+      const channels: Record<string, FakeChannel> = {};
+      (spec.channels ?? ['claude-tasks']).forEach((name, i) => {
+        channels[name] = { ...this.makeChannel({ name }, i), guild_id: id };
+      });
+      this.otherGuilds.push({ id, name: spec.name ?? `Other Guild ${this.otherGuilds.length + 1}`, channels });
+    }
 
     this.addMember(this.botUser, [this.botRoleId]);
     this.defaultUser = this.ensureUser({ username: 'tester', global_name: 'Tester' });
@@ -299,26 +311,27 @@ export class FakeDiscordState {
   /** Guild object as sent in GUILD_CREATE (with channels, roles, members...). */
   guildCreatePayload(): JsonObject {
     const channels = [...this.channelsById.values()];
-    return {
-      ...this.guild,
+    return guildCreate(this.guild, {
       roles: [...this.roles.values()],
       channels: channels.filter((c) => c.type !== 10 && c.type !== 11 && c.type !== 12),
       threads: channels.filter((c) => c.type === 10 || c.type === 11 || c.type === 12),
       members: [...this.members.values()],
-      member_count: this.members.size,
-      large: false,
-      unavailable: false,
       joined_at: this.members.get(this.botUser.id)?.joined_at ?? isoNow(),
-      voice_states: [],
-      presences: [],
-      stage_instances: [],
-      guild_scheduled_events: [],
-      soundboard_sounds: [],
-      embedded_activities: [],
-      activity_instances: [],
-      lazy: true,
-      application_command_counts: {},
-    };
+    });
+  }
+
+  /** GUILD_CREATE of one of the other servers: its channels, @everyone, and the bot as its only member. */
+  otherGuildCreatePayload(guild: OtherGuild): JsonObject {
+    return guildCreate(
+      { ...this.guild, id: guild.id, name: guild.name, owner_id: snowflake(), system_channel_id: null },
+      {
+        roles: [role(guild.id, '@everyone', EVERYONE_PERMISSIONS, 0)],
+        channels: Object.values(guild.channels),
+        threads: [],
+        members: [{ ...this.members.get(this.botUser.id)!, roles: [] }],
+        joined_at: isoNow(),
+      },
+    );
   }
 
   guildRestPayload(): JsonObject {
@@ -428,6 +441,26 @@ export class FakeDiscordState {
     this.waiters.clear();
     for (const w of waiters) w.reject(new Error(reason));
   }
+}
+
+/** A GUILD_CREATE payload: the guild object, what it holds, and the fields a fresh gateway session sees. */
+function guildCreate(guild: JsonObject, holds: { roles: FakeRole[]; channels: FakeChannel[]; threads: FakeChannel[]; members: FakeMember[]; joined_at: string }): JsonObject {
+  return {
+    ...guild,
+    ...holds,
+    member_count: holds.members.length,
+    large: false,
+    unavailable: false,
+    voice_states: [],
+    presences: [],
+    stage_instances: [],
+    guild_scheduled_events: [],
+    soundboard_sounds: [],
+    embedded_activities: [],
+    activity_instances: [],
+    lazy: true,
+    application_command_counts: {},
+  };
 }
 
 function role(id: string, name: string, permissions: string, position: number): FakeRole {

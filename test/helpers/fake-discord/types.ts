@@ -154,8 +154,10 @@ export interface InteractionContext {
   user?: Partial<FakeUser>;
   /** Role ids of the invoking member. */
   roles?: string[];
-  /** Channel id or name (default: first configured channel). */
+  /** Channel id or name (default: first configured channel; in `guild`, its first channel). */
   channel?: string;
+  /** Id or name of one of `otherGuilds`: the interaction comes from that server instead. */
+  guild?: string;
   /** Member permissions bitfield string (default: all permissions). */
   permissions?: string;
   locale?: string;
@@ -266,4 +268,17 @@ export interface FakeDiscordOptions {
   validate?: boolean;
   /** Log every request / gateway frame to stderr. */
   debug?: boolean;
+  /**
+   * Other servers the bot has been added to (by someone else): sent in READY and GUILD_CREATE like the
+   * main guild, with their own text channels (`@everyone` only, the bot as the one member). REST
+   * does not serve them; interactions come from them with `ctx.guild`.
+   */
+  otherGuilds?: Array<{ id?: string; name?: string; channels?: string[] }>;
+}
+
+export interface OtherGuild {
+  id: string;
+  name: string;
+  /** Text channels, by name. */
+  channels: Record<string, FakeChannel>;
 }

@@ -1,6 +1,7 @@
 // An in-process app (inject, no port) with per-agent keys on a fresh store, for the auth and fuzz tests.
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../src/api/app.js';
+import type { AppContext } from '../../../src/api/context.js';
 import { keyAuthenticator } from '../../../src/api/auth.js';
 import { issueKey } from '../../../src/api/keys-secrets.js';
 import { createClaimWaiters, type ClaimWaiters } from '../../../src/core/waiters.js';
@@ -26,7 +27,16 @@ export type KeyedApp = TestQueue & {
 
 export async function openKeyedApp(
   backend: TestBackend,
-  options: { queue?: Partial<QueueConfig>; clock?: TestClock; longPollMaxSeconds?: number; bodyLimitBytes?: number; logger?: Logger } = {},
+  options: {
+    queue?: Partial<QueueConfig>;
+    clock?: TestClock;
+    longPollMaxSeconds?: number;
+    bodyLimitBytes?: number;
+    logger?: Logger;
+    /** More settings of the app (timeouts, stream caps, TRUST_PROXY). */
+    config?: Partial<AppContext['config']>;
+    keyRecheckMs?: number;
+  } = {},
 ): Promise<KeyedApp> {
   const t = await openTestQueue(backend, options.queue, { clock: options.clock });
   const keys = new SqlKeyStore(t.db);
@@ -35,11 +45,11 @@ export async function openKeyedApp(
     {
       queue: t.queue,
       waiters,
-      config: { LONG_POLL_MAX_SECONDS: options.longPollMaxSeconds ?? 60, BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 1024 * 1024, METRICS_AUTH: true },
+      config: { LONG_POLL_MAX_SECONDS: options.longPollMaxSeconds ?? 60, BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 1024 * 1024, METRICS_AUTH: true, ...options.config },
       authenticate: keyAuthenticator({ adminKey: ADMIN_KEY, keys, now: t.queue.now }),
       keys,
     },
-    { logger: options.logger },
+    { logger: options.logger, keyRecheckMs: options.keyRecheckMs },
   );
   await app.ready();
   return {
