@@ -1,8 +1,9 @@
 // The attempts rule: a claim starts an attempt; fail and an expired lease keep it used; a release gives
 // it back; a task with no attempt left is never claimed but failed, saying why.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { codeOf } from '../helpers/refusals.js';
-import { backends, openTestQueue, type TestQueue } from '../helpers/stores.js';
+import { createQueue } from '../../src/core/queue.js';
+import type { Store, TransitionSpec } from '../../src/store/store.js';
+import { backends, defaultQueueConfig, openTestQueue, type TestQueue } from '../helpers/stores.js';
 
 describe.each(backends)('attempts on $name', (backend) => {
   let t: TestQueue;
@@ -80,15 +81,36 @@ describe.each(backends)('attempts on $name', (backend) => {
   });
 
   it('fail decides from the attempts the task has when it writes, not from an earlier read', async () => {
-    // The holder fails by instance id while its lease expired, was swept, and it claimed the task
-    // again: the fail must count from the current claim (attempt 2), not from attempt 1.
+    // The holder fails by instance id; between the fail's read and its write the lease expires, the
+    // sweeper requeues the task and the same instance claims it again (attempt 2 of 2). The fail must
+    // count from attempt 2 (no attempt left: failed), not from the attempt 1 it read.
     const { task } = await t.queue.create({ description: 'x', maxAttempts: 2 });
     await t.queue.claimNext({ instanceId: 'a' });
+    let go!: () => void;
+    const held = new Promise<void>((resolve) => (go = resolve));
+    let reachedWrite!: () => void;
+    const atWrite = new Promise<void>((resolve) => (reachedWrite = resolve));
+    const slowStore: Store = Object.create(t.store, {
+      transition: {
+        value: async (spec: TransitionSpec) => {
+          if (spec.instanceId === 'a' && spec.log.action === 'requeued') {
+            reachedWrite();
+            await held;
+          }
+          return t.store.transition(spec);
+        },
+      },
+    });
+    const slow = createQueue({ store: slowStore, bus: t.bus, config: { ...defaultQueueConfig, wipLimit: 0 }, clock: t.clock.fn, random: () => 0.5 });
+    const failing = slow.fail(task.id, { instanceId: 'a', error: 'gave up', retry: true });
+    await atWrite;
     t.clock.advance(60_001);
-    await t.queue.sweepExpiredLeases();
+    expect(await t.queue.sweepExpiredLeases()).toEqual({ requeued: 1, failed: 0 });
     t.clock.advance(10_000);
-    await t.queue.claimNext({ instanceId: 'a' });
-    expect(await t.queue.fail(task.id, { instanceId: 'a', error: 'gave up', retry: true })).toMatchObject({ status: 'failed', attempts: 2 });
-    expect(await codeOf(t.queue.fail(task.id, { instanceId: 'a', error: 'again' }))).toBe('CONFLICT');
+    expect((await t.queue.claimNext({ instanceId: 'a' }))!.attempts).toBe(2);
+    go();
+    expect(await failing).toMatchObject({ status: 'failed', attempts: 2 });
+    const { logs } = await t.queue.getWithLogs(task.id);
+    expect(logs.map((l) => l.action)).toEqual(['created', 'claimed', 'requeued', 'claimed', 'failed']);
   });
 });

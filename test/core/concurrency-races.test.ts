@@ -66,6 +66,20 @@ describe.each(backends)('concurrency races on $name', (backend) => {
     }
   });
 
+  it('two edges that close a longer cycle, sent together: exactly one is added', async () => {
+    // Existing y -> u and v -> x; adding x -> y and u -> v together would close x -> y -> u -> v -> x.
+    // The two writes lock different rows: only the dependency-graph lock makes them take turns.
+    const outcomes: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const [x, y, u, v] = await Promise.all(['x', 'y', 'u', 'v'].map(async (d) => (await t.queue.create({ description: `${d}${round}` })).task.id));
+      await t.queue.addDependencies(y!, [u!]);
+      await t.queue.addDependencies(v!, [x!]);
+      const results = await Promise.allSettled([t.queue.addDependencies(x!, [y!]), t.queue.addDependencies(u!, [v!])]);
+      outcomes.push(results.map((r) => codeOfRejection(r) ?? 'ok').sort().join('+'));
+    }
+    expect(outcomes).toEqual(Array(10).fill('DEPENDENCY_CYCLE+ok'));
+  });
+
   it('dependencies added while a purge runs: typed refusals only, and no edge to a purged task', async () => {
     for (let round = 0; round < 10; round++) {
       const done = (await t.queue.create({ description: `done ${round}` })).task;
