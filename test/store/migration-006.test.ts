@@ -1,4 +1,4 @@
-// Migration 005 on a queue written under the old attempts rule: each release since the last retry
+// Migration 006 on a queue written under the old attempts rule: each release since the last retry
 // gives its attempt back, running leases learn their length, and nothing else changes.
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-const BEFORE = (name: string) => name < '005';
+const BEFORE = (name: string) => name < '006';
 
 /** Rows as the old version left them: attempts counted every claim. */
 const OLD_ROWS = `
@@ -35,7 +35,7 @@ const OLD_ROWS = `
 `;
 
 async function expectRecounted(db: Db) {
-  expect(await db.migrate()).toEqual(['005_attempts_leases_requests.sql']);
+  expect(await db.migrate()).toEqual(['006_attempts_leases_requests.sql']);
   const rows = await db.all<{ id: number; attempts: number; lease_ms: number | null }>('SELECT id, attempts, lease_ms FROM tasks ORDER BY id');
   expect(rows.map((r) => [Number(r.id), Number(r.attempts), r.lease_ms === null ? null : Number(r.lease_ms)])).toEqual([
     [1, 0, null], // three claims, three releases: no attempt used
@@ -45,7 +45,7 @@ async function expectRecounted(db: Db) {
   ]);
 }
 
-describe('migration 005 (attempts recount, lease length, idempotency request)', () => {
+describe('migration 006 (attempts recount, lease length, idempotency request)', () => {
   it('on sqlite', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());
