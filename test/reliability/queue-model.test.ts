@@ -1,13 +1,13 @@
 // The model-based concurrency test of the queue (test/helpers/queue-model.ts) at a larger scale than
 // the one in `npm test`: more runs and longer sequences. ATHENA_MODEL_RUNS sets the SQLite runs
-// (PostgreSQL gets a fifth: its round trips are slower); a failure prints the seed and path to replay
+// (PostgreSQL gets a tenth: its round trips are slower); a failure prints the seed and path to replay
 // with ATHENA_MODEL_SEED and ATHENA_MODEL_PATH.
 import { describe, expect, it } from 'vitest';
 import { checkQueueModel } from '../helpers/queue-model.js';
 import { backends } from '../helpers/stores.js';
 
 const SQLITE_RUNS = Number(process.env.ATHENA_MODEL_RUNS ?? 5_000);
-const RUNS = { sqlite: SQLITE_RUNS, postgres: Math.round(SQLITE_RUNS / 5) };
+const RUNS = { sqlite: SQLITE_RUNS, postgres: Math.round(SQLITE_RUNS / 10) };
 const REPLAY = process.env.ATHENA_MODEL_SEED
   ? { seed: Number(process.env.ATHENA_MODEL_SEED), path: process.env.ATHENA_MODEL_PATH }
   : {};
