@@ -65,6 +65,7 @@ export const configSchema = z.object({
   RETRY_BASE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
   WIP_LIMIT: int(0, 10_000).default(1),
   LONG_POLL_MAX_SECONDS: int(1, 600).default(60),
+  LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

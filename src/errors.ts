@@ -10,6 +10,8 @@ export type ErrorCode =
   | 'INVALID'
   | 'DEPENDENCY_CYCLE'
   | 'UNKNOWN_DEPENDENCY'
+  | 'IDEMPOTENCY_MISMATCH'
+  | 'TOO_MANY_WAITERS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
@@ -41,7 +43,7 @@ export class ConflictError extends AthenaError {
 }
 
 export class InvalidError extends AthenaError {
-  constructor(message: string, details?: Record<string, unknown>, code: Extract<ErrorCode, 'INVALID' | 'DEPENDENCY_CYCLE' | 'UNKNOWN_DEPENDENCY'> = 'INVALID') {
+  constructor(message: string, details?: Record<string, unknown>, code: Extract<ErrorCode, 'INVALID' | 'DEPENDENCY_CYCLE' | 'UNKNOWN_DEPENDENCY' | 'IDEMPOTENCY_MISMATCH'> = 'INVALID') {
     super(code, message, details);
   }
 }
@@ -55,6 +57,13 @@ export class UnauthorizedError extends AthenaError {
 export class ForbiddenError extends AthenaError {
   constructor(message: string) {
     super('FORBIDDEN', message);
+  }
+}
+
+/** An agent instance already has as many long-poll claims waiting as it may; it should not open more. */
+export class TooManyWaitersError extends AthenaError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('TOO_MANY_WAITERS', message, details);
   }
 }
 

@@ -84,7 +84,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       wipLimit: config.WIP_LIMIT,
     },
   });
-  const waiters = createClaimWaiters(queue);
+  const waiters = createClaimWaiters(queue, { maxPerInstance: config.LONG_POLL_MAX_WAITERS });
   const apiKey = resolveApiKey(config.API_KEY, dirname(config.DB_PATH));
   const keys = new SqlKeyStore(db);
   let ready = false;

@@ -66,9 +66,19 @@ export function queuedMessage(task: Task): BotMessage {
   return { embeds: [queuedEmbed(task)], components: buttonsFor(task) };
 }
 
+/** The attempts rule in words (README "Retries"): the attempt running counts as used. */
+const attemptsUsed = (task: Task) => `${task.attempts} of ${task.maxAttempts} attempts used`;
+
 export function claimedMessage(task: Task): BotMessage {
   return {
-    embeds: [{ title: `🔨 Task #${task.id} claimed by ${truncate(agentName(task), 200)}`, description: headline(task.description, 300), color: COLOR.claimed }],
+    embeds: [
+      {
+        title: `🔨 Task #${task.id} claimed by ${truncate(agentName(task), 200)}`,
+        description: headline(task.description, 300),
+        color: COLOR.claimed,
+        footer: { text: `Attempt ${task.attempts} of ${task.maxAttempts}` },
+      },
+    ],
     components: task.status === 'in_progress' ? taskButtons(task.id, ['cancel']) : [],
   };
 }
@@ -90,7 +100,14 @@ export function completedMessage(task: Task, next: Task | null): BotMessage {
 export function failedMessage(task: Task, details: string | null): BotMessage {
   const reason = task.error ?? details ?? 'no error message';
   return {
-    embeds: [{ title: `❌ Task #${task.id} failed`, description: headline(task.description, 300), color: COLOR.failed, fields: [{ name: 'Error', value: truncate(reason, FIELD_MAX) }] }],
+    embeds: [
+      {
+        title: `❌ Task #${task.id} failed`,
+        description: headline(task.description, 300),
+        color: COLOR.failed,
+        fields: [{ name: 'Error', value: truncate(reason, FIELD_MAX) }, { name: 'Attempts', value: attemptsUsed(task), inline: true }],
+      },
+    ],
     components: task.status === 'failed' ? taskButtons(task.id, ['retry']) : [],
   };
 }

@@ -30,11 +30,11 @@ export function createBulkActions(store: Store, publish: (events: TaskEvent[]) =
 
     /** Restores an export into an empty queue (ids, logs and instances kept). */
     async importAll(data: ExportData): Promise<{ tasks: number; logs: number }> {
-      const stats = await store.stats();
-      if (stats.total > 0) {
-        throw new ConflictError('CONFLICT', `The queue already has ${stats.total} task(s); import into an empty queue`, { total: stats.total });
+      const imported = await store.importAll(data, now());
+      if (!imported.ok) {
+        throw new ConflictError('CONFLICT', `The queue already has ${imported.total} task(s); import into an empty queue`, { total: imported.total });
       }
-      return store.importAll(data, now());
+      return { tasks: imported.tasks, logs: imported.logs };
     },
   };
 }

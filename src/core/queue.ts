@@ -9,6 +9,7 @@ import { createQueueReads } from './queue-reads.js';
 import { createBulkActions } from './bulk-actions.js';
 import type { EventBus } from './events.js';
 import { LIMITS } from './limits.js';
+import { assertSameRequest } from './idempotency.js';
 import type { AnnouncementKind, ClaimedTask, NewTask, Priority, Task, TaskEvent, TaskStatus } from './types.js';
 
 export type QueueConfig = {
@@ -52,6 +53,13 @@ const NOT_FINAL: readonly TaskStatus[] = ['pending', 'in_progress', 'needs_input
 
 export type Queue = ReturnType<typeof createQueue>;
 
+const unknownDependencies = (missing: number[]) =>
+  new InvalidError(`Unknown dependency id(s): ${missing.map((id) => `#${id}`).join(', ')}`, { missing }, 'UNKNOWN_DEPENDENCY');
+
+/** Why the sweeper took a task back, naming the lease it had (unknown for leases granted before it was kept). */
+const expiryReason = (leaseMs: number | null) =>
+  leaseMs === null ? 'lease expired (no heartbeat before it ran out)' : `lease expired (no heartbeat within its ${Math.round(leaseMs / 1000)}s lease)`;
+
 export function createQueue(deps: QueueDeps) {
   const { store, bus, config } = deps;
   const now = deps.clock ?? Date.now;
@@ -92,53 +100,72 @@ export function createQueue(deps: QueueDeps) {
     };
   }
 
-  async function validateDependencies(dependsOn: number[], selfId?: number): Promise<void> {
-    if (dependsOn.length === 0) return;
-    if (selfId !== undefined && dependsOn.includes(selfId)) {
-      throw new InvalidError(`Task #${selfId} cannot depend on itself`, { taskId: selfId }, 'DEPENDENCY_CYCLE');
-    }
-    const found = await store.existingIds(dependsOn);
-    const missing = dependsOn.filter((id) => !found.has(id));
-    if (missing.length > 0) {
-      throw new InvalidError(`Unknown dependency id(s): ${missing.map((id) => `#${id}`).join(', ')}`, { missing }, 'UNKNOWN_DEPENDENCY');
-    }
-    if (selfId !== undefined) {
-      const reachable = await store.dependencyClosure(dependsOn);
-      if (reachable.has(selfId)) {
-        throw new InvalidError(`Adding these dependencies to #${selfId} would create a cycle`, { taskId: selfId }, 'DEPENDENCY_CYCLE');
-      }
-    }
-  }
-
+  /**
+   * Ends an attempt without success: back to pending (with backoff) when retrying and an attempt is
+   * left, else failed. The decision is made from `task.attempts`, and the write requires the row to
+   * still have that count, so a concurrent change cannot slip between the read and the write.
+   */
   async function requeueOrFail(
     task: { id: number; attempts: number; maxAttempts: number },
-    fence: Pick<TransitionSpec, 'leaseToken' | 'leaseExpiredBefore' | 'holderSeen'>,
+    fence: Pick<TransitionSpec, 'leaseToken' | 'instanceId' | 'leaseExpiredBefore' | 'holderSeen'>,
     error: string,
     retry: boolean,
     from: readonly TaskStatus[],
   ): Promise<Task> {
     const t = now();
+    const guard = { taskId: task.id, from, ...fence, attemptsAre: task.attempts, now: t };
     if (retry && task.attempts < task.maxAttempts) {
       const delay = retryDelayMs(task.attempts, config.retryBaseMs, random);
       return transition(
         {
-          taskId: task.id, from, ...fence, now: t,
+          ...guard,
           set: { status: 'pending', instanceId: null, instanceName: null, leaseToken: null, leaseExpiresAt: null, runAfter: t + delay, error, question: null, answer: null },
           log: { action: 'requeued', details: `attempt ${task.attempts} of ${task.maxAttempts} failed: ${error.slice(0, 500)}; retry in ${Math.round(delay / 1000)}s` },
         },
         'requeue',
       );
     }
-    const suffix = retry ? ` (after ${task.attempts} of ${task.maxAttempts} attempts)` : '';
+    const suffix = retry ? ` (no attempts left: ${task.attempts} of ${task.maxAttempts} used)` : '';
     return transition(
       {
-        taskId: task.id, from, ...fence, now: t,
+        ...guard,
         set: { status: 'failed', completedAt: t, leaseToken: null, leaseExpiresAt: null, error },
         log: { action: 'failed', details: `${error.slice(0, 500)}${suffix}` },
         cascade: 'block',
       },
       'fail',
     );
+  }
+
+  /** A pending task whose attempts are all used is never claimed: it fails, saying so. */
+  async function failSpent(task: { id: number; attempts: number; maxAttempts: number }): Promise<Task> {
+    const t = now();
+    const error = `no attempts left: ${task.attempts} of ${task.maxAttempts} used`;
+    return transition(
+      {
+        taskId: task.id, from: ['pending'], attemptsAre: task.attempts, now: t,
+        set: { status: 'failed', completedAt: t, leaseToken: null, leaseExpiresAt: null, error },
+        log: { action: 'failed', details: error },
+        cascade: 'block',
+      },
+      'fail',
+    );
+  }
+
+  /**
+   * Runs `attempt` on a fresh read of the task; when the row's attempts changed between the read and
+   * the write (the write's guard refused it), reads again. Anything else refused is final.
+   */
+  async function withCurrentAttempts(id: number, attempt: (task: Task) => Promise<Task>): Promise<Task> {
+    for (let tries = 1; ; tries++) {
+      const task = await reads.get(id);
+      try {
+        return await attempt(task);
+      } catch (err) {
+        const moved = err instanceof ConflictError && err.code === 'CONFLICT' && (await store.getTask(id))?.attempts !== task.attempts;
+        if (!moved || tries >= 3) throw err;
+      }
+    }
   }
 
   return {
@@ -153,7 +180,6 @@ export function createQueue(deps: QueueDeps) {
       if (description.length > LIMITS.descriptionMax) throw new InvalidError(`description is longer than ${LIMITS.descriptionMax} characters`);
       const dependsOn = [...new Set(input.dependsOn ?? [])];
       const labels = [...new Set(input.labels ?? [])].sort();
-      await validateDependencies(dependsOn);
       const task: NewTask = {
         description,
         priority: input.priority ?? 'medium',
@@ -167,6 +193,8 @@ export function createQueue(deps: QueueDeps) {
         idempotencyKey: input.idempotencyKey ?? null,
       };
       const result = await store.createTask(task, now());
+      if (!result.ok) throw unknownDependencies(result.missing);
+      if (!result.created) assertSameRequest(task, result.task, result.original);
       publish(result.events);
       return { task: result.task, created: result.created };
     },
@@ -199,45 +227,60 @@ export function createQueue(deps: QueueDeps) {
     async claim(id: number, agent: Agent & { leaseMs?: number | null }): Promise<ClaimedTask> {
       const t = now();
       const leaseToken = newToken();
-      const task = await transition(
-        {
-          taskId: id, from: ['pending'], claimable: true, now: t,
-          wipLimit: config.wipLimit > 0 ? { instanceId: agent.instanceId, max: config.wipLimit } : undefined,
-          set: { status: 'in_progress', instanceId: agent.instanceId, instanceName: agent.instanceName ?? null, claimedAt: t, leaseToken, leaseExpiresAt: t + leaseLength(agent.leaseMs), question: null, answer: null },
-          incrementAttempts: true,
-          log: { action: 'claimed', details: `by ${agent.instanceName ?? agent.instanceId}`, instanceId: agent.instanceId },
-          instance: { id: agent.instanceId, name: agent.instanceName ?? null, seen: true },
-        },
-        'claim',
-      );
+      const leaseMs = leaseLength(agent.leaseMs);
+      const spec: TransitionSpec = {
+        taskId: id, from: ['pending'], claimable: true, now: t,
+        wipLimit: config.wipLimit > 0 ? { instanceId: agent.instanceId, max: config.wipLimit } : undefined,
+        set: { status: 'in_progress', instanceId: agent.instanceId, instanceName: agent.instanceName ?? null, claimedAt: t, leaseToken, leaseExpiresAt: t + leaseMs, leaseMs, question: null, answer: null },
+        attempt: 'start',
+        log: { action: 'claimed', details: `by ${agent.instanceName ?? agent.instanceId}`, instanceId: agent.instanceId },
+        instance: { id: agent.instanceId, name: agent.instanceName ?? null, seen: true },
+      };
+      const outcome = await store.transition(spec);
+      if (!outcome.ok) {
+        const current = outcome.current;
+        if (current?.status === 'pending' && current.attempts >= current.maxAttempts) {
+          await failSpent(current).catch(() => {}); // refused: someone else changed it first
+          throw new ConflictError('NOT_CLAIMABLE', `Cannot claim task #${id}: all its attempts are used (${current.attempts} of ${current.maxAttempts}); it is now failed`, {
+            taskId: id, attempts: current.attempts, maxAttempts: current.maxAttempts,
+          });
+        }
+        throw refusalError(spec, current, outcome.heldByInstance, 'claim');
+      }
+      publish(outcome.events);
       offers.release(id);
-      return { ...task, leaseToken };
+      return { ...outcome.task, leaseToken };
     },
 
     async heartbeat(id: number, fence: Fence & { leaseMs?: number | null; progress?: string | null }): Promise<Task> {
-      const t = now();
       const spec = fenceOf(fence, 'heartbeat');
-      try {
-        return await transition(
-          {
-            taskId: id, from: ['in_progress'], ...spec, now: t, holderSeen: true,
-            set: { leaseExpiresAt: t + leaseLength(fence.leaseMs) },
-            log: { action: 'heartbeat', details: fence.progress ?? null },
-          },
-          'heartbeat',
-        );
-      } catch (err) {
-        // Waiting for a human answer is not a lost lease: the holder may keep asking.
-        const task = await store.getTask(id);
-        const holds =
-          task?.status === 'needs_input' &&
-          (spec.leaseToken === undefined || (await store.leaseTokenOf(id)) === spec.leaseToken) &&
-          (spec.instanceId === undefined || task.instanceId === spec.instanceId);
-        if (task && holds) {
-          if (task.instanceId) await store.touchInstance(task.instanceId, null, t);
-          return task;
+      const leaseMs = leaseLength(fence.leaseMs);
+      // Twice at most: a task answered between the refused heartbeat and the read below is in
+      // progress again, and its holder's heartbeat is due.
+      for (let tries = 1; ; tries++) {
+        const t = now();
+        try {
+          return await transition(
+            {
+              taskId: id, from: ['in_progress'], ...spec, now: t, holderSeen: true,
+              set: { leaseExpiresAt: t + leaseMs, leaseMs },
+              log: { action: 'heartbeat', details: fence.progress ?? null },
+            },
+            'heartbeat',
+          );
+        } catch (err) {
+          // Waiting for a human answer is not a lost lease: the holder may keep asking.
+          const held = await store.getTaskWithLease(id);
+          const holds =
+            held !== null &&
+            (spec.leaseToken === undefined || held.leaseToken === spec.leaseToken) &&
+            (spec.instanceId === undefined || held.task.instanceId === spec.instanceId);
+          if (holds && held.task.status === 'needs_input') {
+            if (held.task.instanceId) await store.touchInstance(held.task.instanceId, null, t);
+            return held.task;
+          }
+          if (!(holds && held.task.status === 'in_progress' && tries < 2)) throw err;
         }
-        throw err;
       }
     },
 
@@ -253,18 +296,20 @@ export function createQueue(deps: QueueDeps) {
       );
     },
 
+    /** The holder's work ended without success: its attempt stays used. */
     async fail(id: number, fence: Fence & { error: string; retry?: boolean }): Promise<Task> {
       const spec = fenceOf(fence, 'fail');
-      const task = await reads.get(id);
       const error = fence.error?.trim() || 'failed without a message';
-      return requeueOrFail(task, { ...spec, holderSeen: true }, error, fence.retry === true, ['in_progress', 'needs_input']);
+      return withCurrentAttempts(id, (task) => requeueOrFail(task, { ...spec, holderSeen: true }, error, fence.retry === true, ['in_progress', 'needs_input']));
     },
 
+    /** The holder gives the task back on purpose (stopping, hung up): its attempt is returned. */
     async release(id: number, fence: Fence & { reason?: string | null }): Promise<Task> {
       return transition(
         {
           taskId: id, from: ['in_progress', 'needs_input'], ...fenceOf(fence, 'release'), now: now(), holderSeen: true,
           set: { status: 'pending', instanceId: null, instanceName: null, leaseToken: null, leaseExpiresAt: null, question: null, answer: null },
+          attempt: 'giveBack',
           log: { action: 'released', details: fence.reason ?? null },
         },
         'release',
@@ -314,7 +359,7 @@ export function createQueue(deps: QueueDeps) {
       return transition(
         {
           taskId: id, from: ['needs_input'], now: t,
-          set: { status: 'in_progress', answer, leaseExpiresAt: t + config.leaseMs },
+          set: { status: 'in_progress', answer, leaseExpiresAt: t + config.leaseMs, leaseMs: config.leaseMs },
           log: { action: 'answered', details: input.by ? `by ${input.by}: ${answer}` : answer },
         },
         'answer',
@@ -337,13 +382,21 @@ export function createQueue(deps: QueueDeps) {
     },
 
     async addDependencies(id: number, dependsOn: number[]): Promise<Task> {
-      const task = await reads.get(id);
-      if (!['pending', 'blocked'].includes(task.status)) {
-        throw new ConflictError('CONFLICT', `Cannot add dependencies to task #${id}: it is ${task.status}`, { taskId: id });
-      }
       const unique = [...new Set(dependsOn)];
-      await validateDependencies(unique, id);
+      if (unique.includes(id)) throw new InvalidError(`Task #${id} cannot depend on itself`, { taskId: id }, 'DEPENDENCY_CYCLE');
       const result = await store.addDependencies(id, unique, now());
+      if (!result.ok) {
+        switch (result.reason) {
+          case 'not_found':
+            throw new NotFoundError(`Task #${id} not found`, { taskId: id });
+          case 'not_editable':
+            throw new ConflictError('CONFLICT', `Cannot add dependencies to task #${id}: it is ${result.current.status}`, { taskId: id, status: result.current.status });
+          case 'unknown_dependency':
+            throw unknownDependencies(result.missing);
+          case 'cycle':
+            throw new InvalidError(`Adding these dependencies to #${id} would create a cycle`, { taskId: id }, 'DEPENDENCY_CYCLE');
+        }
+      }
       publish(result.events);
       return result.task;
     },
@@ -358,24 +411,34 @@ export function createQueue(deps: QueueDeps) {
       return event;
     },
 
-    /** Requeues (or fails, after the last attempt) tasks whose lease ran out. Returns how many moved. */
+    /**
+     * Requeues (or fails, after the last attempt) tasks whose lease ran out: their attempt stays used.
+     * Also fails pending tasks with no attempt left (imported so), which no claim takes.
+     */
     async sweepExpiredLeases(): Promise<{ requeued: number; failed: number }> {
       const t = now();
       let requeued = 0;
       let failed = 0;
+      const settle = async (move: () => Promise<Task>) => {
+        try {
+          if ((await move()).status === 'failed') failed++;
+          else requeued++;
+        } catch (err) {
+          // The holder completed or heartbeated in the meantime: its lease is no longer expired.
+          if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
+        }
+      };
       for (;;) {
         const expired = await store.expiredLeases(t, 200);
         for (const lease of expired) {
-          try {
-            const task = await requeueOrFail(lease, { leaseToken: lease.leaseToken, leaseExpiredBefore: t }, `lease expired (no heartbeat for ${Math.round(config.leaseMs / 1000)}s)`, true, ['in_progress']);
-            if (task.status === 'failed') failed++;
-            else requeued++;
-          } catch (err) {
-            // The holder completed or heartbeated in the meantime: its lease is no longer expired.
-            if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
-          }
+          await settle(() => requeueOrFail(lease, { leaseToken: lease.leaseToken, leaseExpiredBefore: t }, expiryReason(lease.leaseMs), true, ['in_progress']));
         }
         if (expired.length < 200) break;
+      }
+      for (;;) {
+        const spent = await store.spentTasks(200);
+        for (const task of spent) await settle(() => failSpent(task));
+        if (spent.length < 200) break;
       }
       return { requeued, failed };
     },

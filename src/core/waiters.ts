@@ -1,11 +1,22 @@
 // Long-poll claims: agents wait for a task they can serve, woken by events rather than by polling.
+import { TooManyWaitersError } from '../errors.js';
 import type { LabelScope } from '../store/store.js';
 import type { Agent, Queue } from './queue.js';
 import type { ClaimedTask, Task, TaskEvent } from './types.js';
 
+/** Which waiters a wake-up may go to (the waiter chosen keeps it, to pass it on if it cannot claim). */
+type WakeFor = (w: Waiter) => boolean;
+
 type Waiter = {
+  instanceId: string;
   labels: LabelScope;
-  wake: () => void;
+  wake: (wakeFor: WakeFor) => void;
+};
+
+export type ClaimWaitersOptions = {
+  /** Long-poll claims one agent instance may have open at once (LONG_POLL_MAX_WAITERS); more are refused. */
+  maxPerInstance?: number;
+  timers?: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout };
 };
 
 export type ClaimWaiters = {
@@ -21,22 +32,27 @@ function covers(labels: LabelScope, task: Task): boolean {
   return task.labels.every((label) => labels.includes(label));
 }
 
-/** Events after which a task may have become claimable. */
 /** The longest delay setTimeout honours (24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Events after which a task may have become claimable. */
 const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'unblocked', 'completed', 'imported']);
 
-export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } = globalThis): ClaimWaiters {
+export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = {}): ClaimWaiters {
+  const timers = options.timers ?? globalThis;
+  const maxPerInstance = options.maxPerInstance ?? 8;
   const waiters: Waiter[] = [];
+  // Open long-poll claims per instance. Per process: a cap of one replica's memory and timers (each
+  // replica caps its own), not a queue invariant, so it need not live in the database.
+  const open = new Map<string, number>();
   let generation = 0;
   let scheduledFor: number | null = null;
   let scheduled: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
 
-  function wakeOne(match: (w: Waiter) => boolean): void {
-    const index = waiters.findIndex(match);
-    if (index >= 0) waiters.splice(index, 1)[0]!.wake();
+  function wakeOne(wakeFor: WakeFor): void {
+    const index = waiters.findIndex(wakeFor);
+    if (index >= 0) waiters.splice(index, 1)[0]!.wake(wakeFor);
   }
 
   queue.bus.subscribe((event: TaskEvent) => {
@@ -71,54 +87,83 @@ export function createClaimWaiters(queue: Queue, timers: { setTimeout: typeof se
     scheduled.unref?.();
   }
 
+  async function claimOrWait(agent: Agent & { labels?: LabelScope; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null> {
+    const deadline = queue.now() + waitMs;
+    const labels = agent.labels ?? [];
+    let wokenFor: WakeFor | null = null;
+    for (;;) {
+      const seen = generation;
+      let task: ClaimedTask | null;
+      try {
+        task = await queue.claimNext(agent);
+      } catch (err) {
+        // Woken for a task this agent cannot take (its WIP limit, say): another waiter may.
+        if (wokenFor) {
+          const passOn = wokenFor;
+          wakeOne((w) => w.instanceId !== agent.instanceId && passOn(w));
+        }
+        throw err;
+      }
+      if (task) return task;
+      const left = deadline - queue.now();
+      if (left <= 0 || closed || signal?.aborted) return null;
+      if (generation !== seen) continue; // something changed while we looked: look again
+      const next = await queue.store.nextRunAfter(queue.now());
+      if (generation !== seen) continue;
+      wokenFor = await new Promise<WakeFor | null>((resolve) => {
+        const waiter: Waiter = {
+          instanceId: agent.instanceId,
+          labels,
+          wake: (wakeFor) => {
+            cleanup();
+            resolve(wakeFor);
+          },
+        };
+        const onTimeout = () => {
+          remove();
+          cleanup();
+          resolve(null);
+        };
+        const timer = timers.setTimeout(onTimeout, left);
+        const onAbort = () => onTimeout();
+        function remove() {
+          const index = waiters.indexOf(waiter);
+          if (index >= 0) waiters.splice(index, 1);
+        }
+        function cleanup() {
+          timers.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        waiters.push(waiter);
+        if (next !== null) scheduleAt(next);
+      });
+      if (!wokenFor || closed) return null;
+    }
+  }
+
   return {
     async claimOrWait(agent, waitMs, signal) {
-      const deadline = queue.now() + waitMs;
-      const labels = agent.labels ?? [];
-      for (;;) {
-        const seen = generation;
-        const task = await queue.claimNext(agent);
-        if (task) return task;
-        const left = deadline - queue.now();
-        if (left <= 0 || closed || signal?.aborted) return null;
-        if (generation !== seen) continue; // something changed while we looked: look again
-        const next = await queue.store.nextRunAfter(queue.now());
-        if (generation !== seen) continue;
-        const woken = await new Promise<boolean>((resolve) => {
-          const waiter: Waiter = {
-            labels,
-            wake: () => {
-              cleanup();
-              resolve(true);
-            },
-          };
-          const onTimeout = () => {
-            remove();
-            cleanup();
-            resolve(false);
-          };
-          const timer = timers.setTimeout(onTimeout, left);
-          const onAbort = () => onTimeout();
-          function remove() {
-            const index = waiters.indexOf(waiter);
-            if (index >= 0) waiters.splice(index, 1);
-          }
-          function cleanup() {
-            timers.clearTimeout(timer);
-            signal?.removeEventListener('abort', onAbort);
-          }
-          signal?.addEventListener('abort', onAbort, { once: true });
-          waiters.push(waiter);
-          if (next !== null) scheduleAt(next);
+      const count = open.get(agent.instanceId) ?? 0;
+      if (count >= maxPerInstance) {
+        throw new TooManyWaitersError(`Instance ${agent.instanceId} already has ${count} long-poll claim(s) waiting (limit ${maxPerInstance}); wait for one to return`, {
+          limit: maxPerInstance,
         });
-        if (!woken || closed) return null;
+      }
+      open.set(agent.instanceId, count + 1);
+      try {
+        return await claimOrWait(agent, waitMs, signal);
+      } finally {
+        const left = (open.get(agent.instanceId) ?? 1) - 1;
+        if (left > 0) open.set(agent.instanceId, left);
+        else open.delete(agent.instanceId);
       }
     },
     size: () => waiters.length,
     releaseAll() {
       closed = true;
       if (scheduled) timers.clearTimeout(scheduled);
-      for (const waiter of waiters.splice(0)) waiter.wake();
+      for (const waiter of waiters.splice(0)) waiter.wake(() => true);
     },
   };
 }

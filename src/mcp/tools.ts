@@ -153,7 +153,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
         const res = await client.fail(args.task_id, fenceFor(agent, args.lease_token), { error: args.error, retry: args.retry });
         const what =
           res.status === 'pending'
-            ? `will be retried (attempt ${res.task.attempts} of ${res.task.max_attempts} used)`
+            ? `will be retried (${res.task.attempts} of ${res.task.max_attempts} attempts used)`
             : 'is marked failed';
         return text(`Task #${args.task_id} ${what}.`, { task_id: res.task_id, status: res.status });
       }),

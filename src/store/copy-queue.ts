@@ -10,6 +10,7 @@ const TABLES = [
       'id', 'description', 'status', 'priority', 'priority_rank', 'instance_id', 'instance_name', 'created_at', 'claimed_at',
       'completed_at', 'notes', 'submitted_by', 'project', 'labels', 'depends_on', 'attempts', 'max_attempts', 'run_after',
       'lease_token', 'lease_expires_at', 'result', 'error', 'question', 'answer', 'blocked_reason', 'idempotency_key', 'updated_at',
+      'lease_ms', 'idempotency_request',
     ],
     key: 'id',
   },

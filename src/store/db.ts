@@ -18,6 +18,16 @@ export type Dialect = {
   claimLock: string;
   /** Locks the row read before an update, so the bookkeeping read matches what is updated. */
   rowLock: string;
+  /**
+   * Statement taking a lock named by its one parameter until the transaction ends, so transactions
+   * that must see each other's writes before deciding (one instance's claims against its WIP limit,
+   * writes to the dependency graph) run one after another. Taken in a statement of its own, before
+   * the reads it protects: a READ COMMITTED statement sees what committed before it began. Null
+   * where write transactions already run one at a time (SQLite's single writer).
+   */
+  namedLock: string | null;
+  /** Statement locking a whole table against writers until the transaction ends; null where not needed. */
+  tableLock: ((table: string) => string) | null;
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
@@ -43,4 +53,17 @@ export interface Db extends Queryable {
 /** Builds `?, ?, ?` for an IN list. */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');
+}
+
+/** Names of the locks `Dialect.namedLock` takes. */
+export const LOCK_NAMES = {
+  /** One instance's claims, so its WIP limit counts what the claim before committed. */
+  wip: (instanceId: string) => `athena_wip:${instanceId}`,
+  /** Every write that adds dependency edges or deletes tasks, so cycle and existence checks see each other's. */
+  dependencies: 'athena_dependencies',
+} as const;
+
+/** Takes a named lock until the transaction ends, where the backend needs one (see Dialect.namedLock). */
+export async function lockNamed(q: Queryable, dialect: Dialect, name: string): Promise<void> {
+  if (dialect.namedLock) await q.run(dialect.namedLock, [name]);
 }

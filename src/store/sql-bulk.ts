@@ -1,6 +1,6 @@
 // Actions on many tasks in one transaction (retry failed, cancel pending, purge) and import of an export.
 import { PRIORITY_RANK, type Task, type TaskEvent, type TaskStatus } from '../core/types.js';
-import { placeholders, type Db, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { filterSql } from './sql-reads.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
@@ -64,6 +64,9 @@ export async function cancelPending(db: Db, filter: BulkFilter, now: number, by:
 
 export async function purgeFinished(db: Db, before: number, now: number): Promise<{ count: number; events: TaskEvent[] }> {
   return db.tx(async (q) => {
+    // Deleting tasks writes the dependency graph: an edge being added to one of them must not be
+    // deleted with it after the check below found no dependant (see sql-dependencies.ts).
+    await lockNamed(q, db.dialect, LOCK_NAMES.dependencies);
     const ids = (
       await q.all<{ id: number }>(
         `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
@@ -84,8 +87,12 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
   });
 }
 
-export async function importAll(db: Db, data: ExportData, now: number): Promise<{ tasks: number; logs: number }> {
+export async function importAll(db: Db, data: ExportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }> {
   return db.tx(async (q) => {
+    // The queue must be empty, checked where the rows go in: no create and no other import between.
+    if (db.dialect.tableLock) await q.run(db.dialect.tableLock('tasks'));
+    const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
+    if (existing > 0) return { ok: false as const, total: existing };
     for (const t of data.tasks) {
       await q.run(
         `INSERT INTO tasks (id, description, status, priority, priority_rank, instance_id, instance_name, created_at, claimed_at,
@@ -123,6 +130,6 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
       await q.run(reset('task_logs'));
     }
     await appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
-    return { tasks: data.tasks.length, logs: data.logs.length };
+    return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length };
   });
 }

@@ -14,8 +14,8 @@ export function labelCondition(labels: LabelScope, params: unknown[]): string {
   return `NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label NOT IN (${placeholders(labels.length)}))`;
 }
 
-/** WHERE fragment: due and every dependency completed. */
+/** WHERE fragment: due, an attempt left, and every dependency completed. */
 export function readyCondition(now: number, params: unknown[]): string {
   params.push(now);
-  return `t.run_after <= ? AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')`;
+  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')`;
 }

@@ -51,9 +51,9 @@ export class SqlReads {
     return row ? rowToTask(row) : null;
   }
 
-  async leaseTokenOf(id: number): Promise<string | null> {
-    const row = await this.db.get<{ lease_token: string | null }>('SELECT lease_token FROM tasks WHERE id = ?', [id]);
-    return row?.lease_token ?? null;
+  async getTaskWithLease(id: number) {
+    const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
+    return row ? { task: rowToTask(row), leaseToken: (row.lease_token as string | null) ?? null } : null;
   }
 
   async readyIds(now: number, limit: number): Promise<number[]> {
@@ -132,30 +132,26 @@ export class SqlReads {
     return Number(row?.n ?? 0);
   }
 
-  async existingIds(ids: number[]): Promise<Map<number, TaskStatus>> {
-    if (ids.length === 0) return new Map();
-    const rows = await this.db.all<{ id: number; status: TaskStatus }>(`SELECT id, status FROM tasks WHERE id IN (${placeholders(ids.length)})`, ids);
-    return new Map(rows.map((r) => [Number(r.id), r.status]));
-  }
-
-  async dependencyClosure(from: number[]): Promise<Set<number>> {
-    if (from.length === 0) return new Set();
-    const rows = await this.db.all<{ id: number }>(
-      `WITH RECURSIVE reach(id) AS (
-         SELECT depends_on FROM task_deps WHERE task_id IN (${placeholders(from.length)})
-         UNION SELECT d.depends_on FROM task_deps d JOIN reach r ON d.task_id = r.id
-       ) SELECT id FROM reach`,
-      from,
-    );
-    return new Set(rows.map((r) => Number(r.id)));
-  }
-
   async expiredLeases(now: number, limit: number) {
     const rows = await this.db.all<TaskRow>(
-      `SELECT id, lease_token, attempts, max_attempts FROM tasks WHERE status = 'in_progress' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
+      `SELECT id, lease_token, attempts, max_attempts, lease_ms FROM tasks WHERE status = 'in_progress' AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?`,
       [now, limit],
     );
-    return rows.map((r) => ({ id: Number(r.id), leaseToken: String(r.lease_token), attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts) }));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      leaseToken: String(r.lease_token),
+      attempts: Number(r.attempts),
+      maxAttempts: Number(r.max_attempts),
+      leaseMs: r.lease_ms === null || r.lease_ms === undefined ? null : Number(r.lease_ms),
+    }));
+  }
+
+  async spentTasks(limit: number) {
+    const rows = await this.db.all<TaskRow>(
+      `SELECT id, attempts, max_attempts FROM tasks WHERE status = 'pending' AND attempts >= max_attempts ORDER BY id LIMIT ?`,
+      [limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), attempts: Number(r.attempts), maxAttempts: Number(r.max_attempts) }));
   }
 
   async nextRunAfter(now: number): Promise<number | null> {

@@ -1,16 +1,19 @@
 // The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
 import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/types.js';
-import { placeholders, type Db, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
+import { addDependencies, lockGraph } from './sql-dependencies.js';
 import { Sightings } from './sightings.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import type {
+  AddDependenciesOutcome,
   BulkFilter,
+  CreateOutcome,
   ClaimNextOutcome,
   ClaimNextSpec,
   ExportData,
@@ -52,30 +55,44 @@ export class SqlStore extends SqlReads implements Store {
 
 
 
-  async createTask(input: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }> {
+  async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
     const result = await this.insertTask(input, now);
-    if (result.created) this.statistics.noteNewTasks(1);
+    if (result.ok && result.created) this.statistics.noteNewTasks(1);
     return result;
   }
 
-  private insertTask(input: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }> {
-    return this.db.tx(async (q) => {
+  private insertTask(input: NewTask, now: number): Promise<CreateOutcome> {
+    return this.db.tx(async (q): Promise<CreateOutcome> => {
+      const { idempotencyKey, ...request } = input;
+      const replay = async (): Promise<CreateOutcome | null> => {
+        const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [idempotencyKey]);
+        if (!existing) return null;
+        const kept = existing.idempotency_request;
+        const original = kept ? { ...(JSON.parse(String(kept)) as Omit<NewTask, 'idempotencyKey'>), idempotencyKey } : null;
+        return { ok: true, task: rowToTask(existing), created: false, events: [], original };
+      };
+      // A replay answers with the task created the first time, whatever became of its dependencies.
+      const earlier = idempotencyKey === null ? null : await replay();
+      if (earlier) return earlier;
+      if (input.dependsOn.length > 0) {
+        const found = await lockGraph(q, this.db.dialect, input.dependsOn);
+        const missing = input.dependsOn.filter((id) => !found.has(id));
+        if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
+      }
       const row = await q.get<TaskRow>(
         `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at, notes, submitted_by,
-                            project, labels, depends_on, max_attempts, run_after, idempotency_key)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            project, labels, depends_on, max_attempts, run_after, idempotency_key, idempotency_request)
+         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING *`,
         [
           input.description, input.priority, rank(input.priority), now, now, input.notes, input.submittedBy,
           input.project, JSON.stringify(input.labels), JSON.stringify(input.dependsOn), input.maxAttempts,
-          input.runAfter, input.idempotencyKey,
+          input.runAfter, idempotencyKey, idempotencyKey === null ? null : JSON.stringify(request),
         ],
       );
-      if (!row) {
-        const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [input.idempotencyKey]);
-        return { task: rowToTask(existing!), created: false, events: [] };
-      }
+      // Another create with the same key committed between the look-up and the insert.
+      if (!row) return (await replay())!;
       const id = Number(row.id);
       for (const label of input.labels) {
         await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [id, label]);
@@ -92,13 +109,14 @@ export class SqlStore extends SqlReads implements Store {
           events.push(blocked.event);
         }
       }
-      return { task, created: true, events };
+      return { ok: true, task, created: true, events };
     });
   }
 
-
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.txSeeing(async (q, see) => {
+      // The count below must see the claim this instance committed just before (READ COMMITTED).
+      if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
       const params: unknown[] = [];
       const ready = readyCondition(spec.now, params);
       const labels = labelCondition(spec.labels, params);
@@ -106,10 +124,10 @@ export class SqlStore extends SqlReads implements Store {
       const change = taskChange(
         {
           status: 'in_progress', instanceId: spec.instanceId, instanceName: spec.instanceName, claimedAt: spec.now,
-          leaseToken: spec.leaseToken, leaseExpiresAt: spec.leaseExpiresAt, question: null, answer: null,
+          leaseToken: spec.leaseToken, leaseExpiresAt: spec.leaseExpiresAt, leaseMs: spec.leaseExpiresAt - spec.now, question: null, answer: null,
         },
         spec.now,
-        true,
+        'start',
       );
       const changed = await changeTask(
         q,
@@ -130,7 +148,7 @@ export class SqlStore extends SqlReads implements Store {
       }
       const task = rowToTask(changed);
       const event = await appendLog(
-        q, task.id, { action: 'claimed', details: `attempt ${task.attempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
+        q, task.id, { action: 'claimed', details: `attempt ${task.attempts} of ${task.maxAttempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
       await see(spec.instanceId, spec.instanceName, spec.now);
       return { ok: true, task, events: [event] };
@@ -146,6 +164,8 @@ export class SqlStore extends SqlReads implements Store {
         ? await q.get<{ instance_id: string | null }>(`SELECT instance_id FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [spec.taskId])
         : undefined;
       if (changesHolder && !before) return { ok: false, current: null };
+      const wipLimit = spec.wipLimit && spec.wipLimit.max > 0 ? spec.wipLimit : undefined;
+      if (wipLimit) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(wipLimit.instanceId));
 
       const where = [`id = ?`, `status IN (${placeholders(spec.from.length)})`];
       const params: unknown[] = [spec.taskId, ...spec.from];
@@ -166,12 +186,16 @@ export class SqlStore extends SqlReads implements Store {
         where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${readyCondition(spec.now, [])})`);
         params.push(spec.taskId, spec.now);
       }
-      if (spec.wipLimit && spec.wipLimit.max > 0) {
+      if (wipLimit) {
         where.push(`(SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?`);
-        params.push(spec.wipLimit.instanceId, spec.wipLimit.max);
+        params.push(wipLimit.instanceId, wipLimit.max);
+      }
+      if (spec.attemptsAre !== undefined) {
+        where.push('attempts = ?');
+        params.push(spec.attemptsAre);
       }
 
-      const changed = await changeTask(q, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.incrementAttempts));
+      const changed = await changeTask(q, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.attempt));
       if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
@@ -191,28 +215,9 @@ export class SqlStore extends SqlReads implements Store {
 
 
 
-  async addDependencies(taskId: number, dependsOn: number[], now: number): Promise<{ task: Task; events: TaskEvent[] }> {
-    return this.db.tx(async (q) => {
-      const current = await q.get<TaskRow>(`SELECT * FROM tasks WHERE id = ? ${this.db.dialect.rowLock}`, [taskId]);
-      const merged = [...new Set([...(rowToTask(current!).dependsOn), ...dependsOn])];
-      for (const dep of dependsOn) {
-        await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?) ON CONFLICT DO NOTHING', [taskId, dep]);
-      }
-      const row = await q.get<TaskRow>('UPDATE tasks SET depends_on = ?, updated_at = ? WHERE id = ? RETURNING *', [JSON.stringify(merged), now, taskId]);
-      let task = rowToTask(row!);
-      const events = [await appendLog(q, taskId, { action: 'dependencies', details: `now depends on ${merged.map((d) => `#${d}`).join(', ')}` }, now, task)];
-      const blocked = await blockIfDependencyEnded(q, taskId, now);
-      if (blocked) {
-        task = blocked.task;
-        events.push(blocked.event);
-      }
-      return { task, events };
-    });
+  addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome> {
+    return this.db.tx((q) => addDependencies(q, this.db.dialect, taskId, dependsOn, now));
   }
-
-
-
-
 
   async setCursor(name: string, position: number, now: number): Promise<void> {
     await this.db.run(
@@ -255,7 +260,7 @@ export class SqlStore extends SqlReads implements Store {
 
   async importAll(data: ExportData, now: number) {
     const imported = await bulk.importAll(this.db, data, now);
-    this.statistics.noteNewTasks(imported.tasks);
+    if (imported.ok) this.statistics.noteNewTasks(imported.tasks);
     return imported;
   }
 }

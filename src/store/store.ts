@@ -30,8 +30,19 @@ export type TaskPatch = Partial<
     | 'answer'
     | 'blockedReason'
     | 'attempts'
-  > & { leaseToken: string | null }
+  > & {
+    leaseToken: string | null;
+    /** Length of the lease being granted (claim, heartbeat, answer), kept to tell it when it expires. */
+    leaseMs: number | null;
+  }
 >;
+
+/**
+ * The attempts rule: a claim starts an attempt (`start`); giving the task back on purpose (release,
+ * a long-poll whose client hung up, a shutdown) returns it (`giveBack`). Work that ends without
+ * success (fail, an expired lease, a worker timeout) leaves it used.
+ */
+export type AttemptChange = 'start' | 'giveBack';
 
 export type LogEntry = { action: string; details?: string | null; instanceId?: string | null };
 
@@ -56,8 +67,10 @@ export type TransitionSpec = {
   claimable?: boolean;
   /** Refuse when the instance already holds this many tasks. */
   wipLimit?: { instanceId: string; max: number };
+  /** Also require attempts to still be this (the decision to requeue or fail was made from it). */
+  attemptsAre?: number;
   set: TaskPatch;
-  incrementAttempts?: boolean;
+  attempt?: AttemptChange;
   log: LogEntry;
   /** The agent acting, when it is not the holder (claims); recorded as seen now. */
   instance?: InstanceUpdate;
@@ -86,6 +99,27 @@ export type ClaimNextOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
   | { ok: false; reason: 'empty' | 'wip_limit'; held: number };
 
+/**
+ * A create. `created: false` is an idempotent replay: the task created earlier with the same key,
+ * and the request it was created with (`original`, null for tasks from before requests were kept).
+ * Dependencies are checked in the insert's transaction: `missing` names those that do not exist.
+ */
+export type CreateOutcome =
+  | { ok: true; task: Task; created: true; events: TaskEvent[] }
+  | { ok: true; task: Task; created: false; events: TaskEvent[]; original: NewTask | null }
+  | { ok: false; reason: 'unknown_dependency'; missing: number[] };
+
+/** Adding dependencies: every check (existence, state, cycle) runs in the write's transaction. */
+export type AddDependenciesOutcome =
+  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'not_editable'; current: Task }
+  | { ok: false; reason: 'unknown_dependency'; missing: number[] }
+  | { ok: false; reason: 'cycle' };
+
+/** A lease that ran out, as the sweeper needs it: `leaseMs` is null for leases granted before it was kept. */
+export type ExpiredLease = { id: number; leaseToken: string; attempts: number; maxAttempts: number; leaseMs: number | null };
+
 export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string };
 
 export type ExportData = {
@@ -99,13 +133,14 @@ export type ExportData = {
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
 
-  createTask(task: NewTask, now: number): Promise<{ task: Task; created: boolean; events: TaskEvent[] }>;
+  createTask(task: NewTask, now: number): Promise<CreateOutcome>;
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome>;
   transition(spec: TransitionSpec): Promise<TransitionOutcome>;
-  addDependencies(taskId: number, dependsOn: number[], now: number): Promise<{ task: Task; events: TaskEvent[] }>;
+  addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome>;
 
   getTask(id: number): Promise<Task | null>;
-  leaseTokenOf(id: number): Promise<string | null>;
+  /** A task and its lease token, read together. */
+  getTaskWithLease(id: number): Promise<{ task: Task; leaseToken: string | null } | null>;
   /** Ids of the first `limit` pending tasks in queue order that are ready (due, dependencies completed): what a claim by id accepts. */
   readyIds(now: number, limit: number): Promise<number[]>;
   logsFor(taskId: number): Promise<TaskLog[]>;
@@ -114,10 +149,9 @@ export interface Store {
   listInstances(): Promise<Instance[]>;
   touchInstance(id: string, name: string | null, now: number): Promise<void>;
   markInstancesOffline(seenBefore: number): Promise<string[]>;
-  existingIds(ids: number[]): Promise<Map<number, TaskStatus>>;
-  /** Ids reachable from `from` by following depends_on edges (to detect cycles). */
-  dependencyClosure(from: number[]): Promise<Set<number>>;
-  expiredLeases(now: number, limit: number): Promise<Array<{ id: number; leaseToken: string; attempts: number; maxAttempts: number }>>;
+  expiredLeases(now: number, limit: number): Promise<ExpiredLease[]>;
+  /** Pending tasks whose attempts are all used (never claimed; the sweeper fails them). */
+  spentTasks(limit: number): Promise<Array<{ id: number; attempts: number; maxAttempts: number }>>;
   /** Earliest future run_after among pending tasks, to wake long-poll waiters on time. */
   nextRunAfter(now: number): Promise<number | null>;
 
@@ -134,7 +168,8 @@ export interface Store {
   setCursor(name: string, position: number, now: number): Promise<void>;
 
   exportAll(): Promise<ExportData>;
-  importAll(data: ExportData, now: number): Promise<{ tasks: number; logs: number }>;
+  /** Restores an export; refused (`ok: false`, with the count found) unless the queue is empty, checked in the same transaction. */
+  importAll(data: ExportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

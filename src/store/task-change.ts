@@ -2,7 +2,7 @@
 import { PRIORITY_RANK } from '../core/types.js';
 import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
-import type { TaskPatch } from './store.js';
+import type { AttemptChange, TaskPatch } from './store.js';
 
 /** Domain field -> column, for the fields a transition may set. */
 const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
@@ -16,6 +16,7 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
   runAfter: 'run_after',
   leaseExpiresAt: 'lease_expires_at',
   leaseToken: 'lease_token',
+  leaseMs: 'lease_ms',
   result: 'result',
   error: 'error',
   question: 'question',
@@ -27,7 +28,14 @@ const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
 /** An UPDATE's SET list and its values: a patch, with priority_rank beside priority and updated_at always. */
 export type TaskChange = { set: string; values: unknown[] };
 
-export function taskChange(patch: TaskPatch, now: number, incrementAttempts = false): TaskChange {
+/** What a change does to the attempts counter (see AttemptChange). */
+const ATTEMPT_SQL: Record<AttemptChange, string> = {
+  start: 'attempts = attempts + 1',
+  // Never below zero, whatever an import or an older version left in the row.
+  giveBack: 'attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END',
+};
+
+export function taskChange(patch: TaskPatch, now: number, attempt?: AttemptChange): TaskChange {
   const set: string[] = [];
   const values: unknown[] = [];
   for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
@@ -41,7 +49,7 @@ export function taskChange(patch: TaskPatch, now: number, incrementAttempts = fa
   }
   set.push('updated_at = ?');
   values.push(now);
-  if (incrementAttempts) set.push('attempts = attempts + 1');
+  if (attempt) set.push(ATTEMPT_SQL[attempt]);
   return { set: set.join(', '), values };
 }
 

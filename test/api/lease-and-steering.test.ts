@@ -105,6 +105,19 @@ describe.each(backends)('lease and steering routes on $name', (backend) => {
     const byField = await t.call('POST', '/api/tasks', { description: 'once', idempotency_key: 'abc' });
     expect(byField.json.task_id).toBe(first.json.task_id);
     expect((await t.call('GET', '/api/stats')).json.total).toBe(1);
+    const other = await t.call('POST', '/api/tasks', { description: 'twice' }, { 'idempotency-key': 'abc' });
+    expect(other.status).toBe(422);
+    expect(other.json).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH', details: { field: 'description', taskId: first.json.task_id } });
+    expect(other.json.error).toMatch(/description differs/);
+  });
+
+  it('dependencies of an unknown task -> 404, of a started one -> 409', async () => {
+    await create({ description: 'a' });
+    expect((await t.call('POST', '/api/tasks/99/dependencies', { depends_on: [1] })).json).toMatchObject({ code: 'NOT_FOUND' });
+    await create({ description: 'b' });
+    await t.call('POST', '/api/tasks/claim-next', { instance_id: 'a1' });
+    const started = await t.call('POST', '/api/tasks/1/dependencies', { depends_on: [2] });
+    expect(started.status).toBe(409);
   });
 
   it('dependencies: unknown ids and cycles -> 422 with a clear code', async () => {

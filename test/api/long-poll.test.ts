@@ -98,3 +98,52 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     expect(tooLong.status).toBe(400);
   });
 });
+
+describe.each(backends)('long-poll limits on $name', (backend) => {
+  let t: TestApp;
+  const waitersReach = async (count: number) => {
+    for (let i = 0; i < 200 && t.waiters.size() < count; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(t.waiters.size()).toBe(count);
+  };
+  beforeEach(async () => {
+    t = await openTestApp(backend, { clock: { ...testClock(), fn: Date.now } as never, queue: { wipLimit: 1 } });
+  });
+  afterEach(async () => t.close());
+
+  it('a woken waiter that cannot take the task (WIP_LIMIT) passes the wake-up to a waiter that can', async () => {
+    // A task only the busy host's other process serves (its label), claimed by id once it waits.
+    const special = await t.call('POST', '/api/tasks', { description: 'special', labels: ['special'] });
+    const busy = t.call('POST', '/api/tasks/claim-next', { instance_id: 'busy-host', wait: 20 });
+    await waitersReach(1);
+    expect((await t.call('POST', `/api/tasks/${special.json.task_id}/claim`, { instance_id: 'busy-host' })).status).toBe(200);
+    const free = t.call('POST', '/api/tasks/claim-next', { instance_id: 'free-host', wait: 20 });
+    await waitersReach(2);
+
+    const started = Date.now();
+    await t.call('POST', '/api/tasks', { description: 'plain' });
+    // The busy host was first in line: it is told WIP_LIMIT, and the free host gets the task at once.
+    expect((await busy).json).toMatchObject({ code: 'WIP_LIMIT' });
+    const got = await free;
+    expect(got.json.task).toMatchObject({ description: 'plain', instance_id: 'free-host' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('past LONG_POLL_MAX_WAITERS (8) waiting claims, one more from that instance is 429 TOO_MANY_WAITERS at once', async () => {
+    const waiting = Array.from({ length: 8 }, () => t.call('POST', '/api/tasks/claim-next', { instance_id: 'greedy', wait: 30 }));
+    await waitersReach(8);
+    const started = Date.now();
+    const refused = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'greedy', wait: 30 });
+    expect(refused.status).toBe(429);
+    expect(refused.json).toMatchObject({ code: 'TOO_MANY_WAITERS', details: { limit: 8 } });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // A claim without `wait` and another instance's long-poll are not affected.
+    expect((await t.call('POST', '/api/tasks/claim-next', { instance_id: 'greedy' })).json).toEqual({ task: null });
+    const other = t.call('POST', '/api/tasks/claim-next', { instance_id: 'modest', wait: 30 });
+    await waitersReach(9);
+    await t.call('POST', '/api/tasks', { description: 'for one of them' });
+    t.waiters.releaseAll();
+    const answers = await Promise.all([...waiting, other]);
+    expect(answers.map((a) => a.status)).toEqual(Array(9).fill(200));
+    expect(answers.filter((a) => a.json.task !== null)).toHaveLength(1);
+  });
+});

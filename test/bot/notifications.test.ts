@@ -120,6 +120,7 @@ describe('failures, retries and cancellations', () => {
     await h.api('POST', `/api/tasks/${id}/fail`, { lease_token: second, error: 'ssh timeout again', retry: true });
     const failed = await waitForMessage(thread.id, titled(`❌ Task #${id} failed`), 'failed');
     expect(failed.embeds[0].fields[0]).toEqual({ name: 'Error', value: 'ssh timeout again' });
+    expect(failed.embeds[0].fields[1]).toEqual({ name: 'Attempts', value: '2 of 2 attempts used', inline: true });
     expect(failed.components[0].components[0]).toMatchObject({ custom_id: `athena:retry:${id}`, label: 'Retry' });
   });
 

@@ -122,6 +122,7 @@ describe('queue commands', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`#${id}  show me`);
     expect(r.stdout).toMatch(/log:\n.*created/);
+    expect(r.stdout).toMatch(/attempts\s+0 of 3 used/);
     const j = json(await runCli(['show', `#${id}`, '--json'], env));
     expect(j.task).toMatchObject({ id, description: 'show me' });
     expect(j.logs[0]).toMatchObject({ action: 'created', task_id: id });
@@ -232,13 +233,14 @@ describe('lease commands', () => {
     expect(human.stderr).toMatch(/it is failed \((CONFLICT|NOT_CLAIMABLE)\)/);
   });
 
-  it('release gives the task back', async () => {
+  it('release gives the task back, and its attempt', async () => {
     const id = await add('give back');
     await runCli(['claim', String(id)], env);
+    expect((await runCli(['show', String(id)], env)).stdout).toMatch(/attempts\s+1 of 3 used/);
     const r = await runCli(['release', String(id), '-r', 'wrong machine'], env);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim()).toBe(`↩️  Task #${id} released back to the queue`);
-    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', instanceId: null });
+    expect(r.stdout.trim()).toBe(`↩️  Task #${id} released back to the queue (its attempt given back: 0 of 3 used)`);
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', instanceId: null, attempts: 0 });
     await t.server.queue.cancel(id);
   });
 

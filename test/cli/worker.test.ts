@@ -113,7 +113,8 @@ describe('athena work', () => {
     const ev = events(r.stdout);
     expect(ev.map((e) => e.event)).toContain('timed_out');
     expect(ev.find((e) => e.event === 'finished')).toMatchObject({ taskId: id, outcome: 'failed', detail: 'timed out after 1s' });
-    expect((await t.server.queue.get(id)).error).toMatch(/^timed out after 1s/);
+    // A timeout is work that ended without success: the task fails and its attempt stays used.
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'failed', attempts: 1, error: expect.stringMatching(/^timed out after 1s/) });
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     await until(() => !alive(grandchild), 8000, 'the background sleep to be killed');
   });
@@ -161,7 +162,8 @@ describe('athena work', () => {
     const ev = events(r.stdout);
     expect(ev.find((e) => e.event === 'draining')).toMatchObject({ taskId: id, graceMs: 500 });
     expect(ev.find((e) => e.event === 'finished')).toMatchObject({ taskId: id, outcome: 'released' });
-    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', instanceId: null });
+    // Stopping the worker gives the task back on purpose: its attempt is returned.
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'pending', instanceId: null, attempts: 0 });
     await until(() => !alive(Number(readFileSync(pidFile, 'utf8'))), 8000, 'the command to be killed');
   });
 

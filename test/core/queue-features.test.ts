@@ -65,6 +65,18 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect((await t.queue.get(c.task.id)).status).toBe('blocked');
     });
 
+    it('only a task that has not started gains dependencies; an unknown task is 404', async () => {
+      const a = await t.queue.create({ description: 'a' });
+      const b = await t.queue.create({ description: 'b' });
+      const claimed = (await t.queue.claimNext({ instanceId: 'a1' }))!;
+      expect(claimed.id).toBe(a.task.id);
+      expect(await codeOf(t.queue.addDependencies(a.task.id, [b.task.id]))).toBe('CONFLICT');
+      expect(await codeOf(t.queue.addDependencies(9999, [b.task.id]))).toBe('NOT_FOUND');
+      expect(await codeOf(t.queue.addDependencies(b.task.id, [9999]))).toBe('UNKNOWN_DEPENDENCY');
+      expect(await codeOf(t.queue.addDependencies(b.task.id, [b.task.id]))).toBe('DEPENDENCY_CYCLE');
+      expect((await t.queue.get(b.task.id)).dependsOn).toEqual([]);
+    });
+
     it('unknown dependency ids and cycles are refused', async () => {
       expect(await codeOf(t.queue.create({ description: 'x', dependsOn: [999] }))).toBe('UNKNOWN_DEPENDENCY');
       const a = await t.queue.create({ description: 'a' });
@@ -105,6 +117,32 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(new Set(results.map((r) => r.task.id)).size).toBe(1);
       expect(results.filter((r) => r.created)).toHaveLength(1);
       expect((await t.queue.stats()).total).toBe(1);
+    });
+
+    it('the same key with a different request is 422 IDEMPOTENCY_MISMATCH naming the field; the same request still gets the task', async () => {
+      const first = await t.queue.create({ description: 'deploy', priority: 'high', labels: ['b', 'a'], dependsOn: [], idempotencyKey: 'k-2' });
+      const refused = await t.queue.create({ description: 'deploy', priority: 'low', labels: ['a', 'b'], idempotencyKey: 'k-2' }).catch((e) => e);
+      expect(refused).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH', details: { field: 'priority', taskId: first.task.id } });
+      expect(refused.message).toMatch(/priority differs/);
+      expect(await t.queue.create({ description: 'deploy!', priority: 'high', labels: ['a'], idempotencyKey: 'k-2' }).catch((e) => e.details.field)).toBe('description');
+      // Labels in another order and defaults spelt out are the same request.
+      expect(await t.queue.create({ description: ' deploy ', priority: 'high', labels: ['a', 'b'], idempotencyKey: 'k-2' })).toMatchObject({ created: false, task: { id: first.task.id } });
+      // What happened to the task since does not matter: the request is compared, not the task.
+      const claimed = (await t.queue.claimNext({ instanceId: 'a1', labels: '*' }))!;
+      await t.queue.complete(claimed.id, { leaseToken: claimed.leaseToken, notes: 'done, with notes' });
+      expect(await t.queue.create({ description: 'deploy', priority: 'high', labels: ['a', 'b'], idempotencyKey: 'k-2' })).toMatchObject({ created: false, task: { status: 'completed' } });
+      expect((await t.queue.stats()).total).toBe(1);
+    });
+
+    it('a replay is answered with the original task even after its dependencies were purged', async () => {
+      const dep = await t.queue.create({ description: 'dep' });
+      const first = await t.queue.create({ description: 'child', dependsOn: [dep.task.id], idempotencyKey: 'k-3' });
+      await t.queue.cancel(first.task.id);
+      await t.queue.cancel(dep.task.id);
+      t.clock.advance(60_000);
+      await t.queue.purge(0); // the dependency goes; the keyed child stays for a day
+      expect(await t.queue.get(dep.task.id).catch((e) => e.code)).toBe('NOT_FOUND');
+      expect(await t.queue.create({ description: 'child', dependsOn: [dep.task.id], idempotencyKey: 'k-3' })).toMatchObject({ created: false, task: { id: first.task.id } });
     });
 
     it('a key is honoured for at least 24 hours, even through a purge', async () => {

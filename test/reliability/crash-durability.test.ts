@@ -14,8 +14,8 @@ type Ledger = {
   created: Set<number>;
   /** Acknowledged final states: they must never change afterwards. */
   final: Map<number, 'completed' | 'failed'>;
-  /** Idempotency keys whose create was acknowledged, with the task id. */
-  idempotent: Map<string, number>;
+  /** Idempotency keys whose create was acknowledged, with the task id and the request sent. */
+  idempotent: Map<string, { id: number; body: Record<string, unknown> }>;
 };
 
 async function mixedLoad(url: string, key: string, round: number, ledger: Ledger, random: () => number): Promise<{ requests: number; errors: number }> {
@@ -32,15 +32,16 @@ async function mixedLoad(url: string, key: string, round: number, ledger: Ledger
   const writer = async (w: number) => {
     for (let i = 0; alive; i++) {
       const idem = random() < 0.3 ? `r${round}-w${w}-${i}` : undefined;
-      const res = await call('POST', '/api/tasks', {
+      const body = {
         description: `round ${round} writer ${w} task ${i}`,
         priority: (['high', 'medium', 'low'] as const)[Math.floor(random() * 3)],
         ...(idem ? { idempotency_key: idem } : {}),
         ...(random() < 0.2 ? { labels: ['gpu'] } : {}),
-      });
+      };
+      const res = await call('POST', '/api/tasks', body);
       if (res.status === 201 || res.status === 200) {
         ledger.created.add(res.json.task_id);
-        if (idem) ledger.idempotent.set(idem, res.json.task_id);
+        if (idem) ledger.idempotent.set(idem, { id: res.json.task_id, body });
       }
     }
   };
@@ -134,11 +135,15 @@ describe.each(SERVER_BACKENDS)('crash durability on %s', (backend) => {
     const server = await home.start();
     try {
       const client = createClient(server.url, server.key, 4);
-      for (const [key, id] of [...ledger.idempotent].slice(0, 50)) {
-        const again = await client.call('POST', '/api/tasks', { description: 'retried after the crash', idempotency_key: key });
+      for (const { id, body } of [...ledger.idempotent.values()].slice(0, 50)) {
+        const again = await client.call('POST', '/api/tasks', body);
         expect(again.status).toBe(200);
         expect(again.json.task_id).toBe(id);
       }
+      // The same key with another request is refused (Stripe's rule), after a crash as before it.
+      const [first] = [...ledger.idempotent.values()];
+      const other = await client.call('POST', '/api/tasks', { ...first!.body, description: 'retried after the crash' });
+      expect(other.json).toMatchObject({ code: 'IDEMPOTENCY_MISMATCH', details: { field: 'description', taskId: first!.id } });
       expect((await client.call('GET', '/health')).json.status).toBe('healthy');
       client.close();
     } finally {

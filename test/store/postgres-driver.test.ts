@@ -5,7 +5,11 @@ import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.j
 import { numberPlaceholders } from '../../src/store/postgres/placeholders.js';
 import { loadMigrations } from '../../src/store/migrations-files.js';
 import { SqlStore } from '../../src/store/sql-store.js';
+import type { CreateOutcome } from '../../src/store/store.js';
 import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';
+
+/** A create that went through (these tests create without dependencies). */
+type Created = Extract<CreateOutcome, { ok: true }>;
 
 describe('numberPlaceholders', () => {
   it('numbers ? in order and leaves literals, quoted names and comments alone', () => {
@@ -35,10 +39,10 @@ describe('PostgreSQL driver', () => {
   it('returns BIGINT ids, times and COUNT(*) as JS numbers', async () => {
     const { db } = await freshDb();
     const store = new SqlStore(db);
-    const { task } = await store.createTask(
+    const { task } = (await store.createTask(
       { description: 'x', priority: 'high', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: 1_767_225_600_000, idempotencyKey: null },
       1_767_225_600_000,
-    );
+    )) as Created;
     expect(task.id).toBe(1);
     expect(task.createdAt).toBe(1_767_225_600_000);
     const row = await db.get<{ n: unknown; max: unknown; created: unknown }>('SELECT COUNT(*) AS n, MAX(id) AS max, MAX(created_at) AS created FROM tasks');
@@ -135,8 +139,8 @@ describe('prepared statements', () => {
       try {
         await db.migrate();
         const store = new SqlStore(db);
-        const create = (n: number) =>
-          store.createTask({ description: `t${n}`, priority: 'medium', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: 0, idempotencyKey: null }, 1);
+        const create = async (n: number) =>
+          (await store.createTask({ description: `t${n}`, priority: 'medium', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: 0, idempotencyKey: null }, 1)) as Created;
         // Prepare the statements on every pooled connection.
         await Promise.all([1, 2, 3, 4, 5, 6].map(create));
         const admin = await openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 });

@@ -215,7 +215,9 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     const failedCard = cardIn(page, 'failed', failing);
     await failedCard.waitFor();
     expect(await failedCard.locator('.error-text').textContent()).toBe('boom');
+    expect(await failedCard.locator('.attempts').textContent()).toBe('1/3 attempts used');
     await openDetail(page, failing);
+    expect(await page.locator('#detail .facts').textContent()).toContain('Attempts1 of 3 used');
     await page.click('#detail-retry');
     await cardIn(page, 'pending', failing).waitFor();
     expect((await statusOf(failing)).status).toBe('pending');

@@ -64,7 +64,7 @@ export async function fail(ctx: CommandContext, id: number, input: FenceInput & 
   const t = res.task;
   const text =
     res.status === 'pending'
-      ? `🔁 Task #${id} will be retried${t.run_after ? ` after ${shortTime(t.run_after)}` : ''} (attempt ${t.attempts} of ${t.max_attempts} used)`
+      ? `🔁 Task #${id} will be retried${t.run_after ? ` after ${shortTime(t.run_after)}` : ''} (${t.attempts} of ${t.max_attempts} attempts used)`
       : `❌ Task #${id} failed`;
   return { json: res, text };
 }
@@ -72,7 +72,8 @@ export async function fail(ctx: CommandContext, id: number, input: FenceInput & 
 export async function release(ctx: CommandContext, id: number, input: FenceInput & { reason?: string }): Promise<CommandOutput> {
   const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
   const res = await ctx.client.release(id, fence, input.reason);
-  return { json: res, text: `↩️  Task #${id} released back to the queue` };
+  const t = res.task;
+  return { json: res, text: `↩️  Task #${id} released back to the queue (its attempt given back: ${t.attempts} of ${t.max_attempts} used)` };
 }
 
 /** How often `ask --wait` looks for the answer (each look is a heartbeat, which also keeps the agent seen). */

@@ -86,7 +86,7 @@ export async function show(ctx: CommandContext, id: number): Promise<CommandOutp
     ['project', t.project],
     ['labels', t.labels.length ? t.labels.join(', ') : null],
     ['depends on', t.depends_on.length ? t.depends_on.map((d) => `#${d}`).join(', ') : null],
-    ['attempts', `${t.attempts}/${t.max_attempts}`],
+    ['attempts', `${t.attempts} of ${t.max_attempts} used`],
     ['submitted', `${shortTime(t.created_at)} (${age(t.created_at)} ago)${t.submitted_by ? ` by ${t.submitted_by}` : ''}`],
     ['claimed', t.claimed_at ? shortTime(t.claimed_at) : null],
     ['lease until', t.lease_expires_at ? shortTime(t.lease_expires_at) : null],

@@ -6,6 +6,9 @@ export const postgresDialect: Dialect = {
   // Concurrent claimers skip rows another transaction is claiming instead of queueing behind it.
   claimLock: 'FOR UPDATE OF t SKIP LOCKED',
   rowLock: 'FOR UPDATE',
+  // Keyed by name and schema, so queues sharing one database do not wait for each other.
+  namedLock: 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))',
+  tableLock: (table) => `LOCK TABLE ${table} IN EXCLUSIVE MODE`,
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>

@@ -7,8 +7,11 @@ import type { Db, Dialect, Queryable } from '../db.js';
 import { loadMigrations } from '../migrations-files.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
 
-// SQLite's planner picks the queue index without statistics: nothing to refresh.
-export const sqliteDialect: Dialect = { name: 'sqlite', claimLock: '', rowLock: '', ilike: 'LIKE', resetSequence: null, statistics: null };
+// SQLite's planner picks the queue index without statistics: nothing to refresh. One writer at a
+// time (BEGIN IMMEDIATE, and one connection) already serialises every write transaction: no locks.
+export const sqliteDialect: Dialect = {
+  name: 'sqlite', claimLock: '', rowLock: '', namedLock: null, tableLock: null, ilike: 'LIKE', resetSequence: null, statistics: null,
+};
 
 /** Error codes that mean the storage itself is failing, not the request. */
 const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;

@@ -26,7 +26,11 @@ function card(task, onOpen) {
     foot.push(h('span', { class: 'agent', title: task.instance_id ?? '' }, agentName(task) ?? 'unknown agent'));
   }
   if (task.status === 'in_progress' && task.lease_expires_at) foot.push(h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }));
-  if (task.attempts > 1 || task.status === 'failed') foot.push(h('span', { class: 'attempts' }, `attempt ${task.attempts}/${task.max_attempts}`));
+  // Attempts used (the running one counts; a release gives it back): shown once a task has a history.
+  const held = task.status === 'in_progress' || task.status === 'needs_input';
+  if (task.status === 'failed' || task.attempts > (held ? 1 : 0)) {
+    foot.push(h('span', { class: 'attempts', title: 'attempts used of max_attempts' }, `${task.attempts}/${task.max_attempts} attempts used`));
+  }
   foot.push(h('span', { class: 'age', dataset: { ago: task.updated_at } }));
 
   let extra = null;

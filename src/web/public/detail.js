@@ -137,7 +137,7 @@ export function createDetail({ api, toast }) {
           fact('Labels', task.labels.map((l) => h('span', { class: 'chip' }, l))),
           fact('Agent', task.instance_name || task.instance_id),
           fact('Lease', task.lease_expires_at && task.status === 'in_progress' ? h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }) : null),
-          fact('Attempts', `${task.attempts} of ${task.max_attempts}`),
+          fact('Attempts', `${task.attempts} of ${task.max_attempts} used`),
           fact('Submitted by', task.submitted_by),
           fact('Created', fullTime(task.created_at)),
           fact('Claimed', task.claimed_at ? fullTime(task.claimed_at) : null),
