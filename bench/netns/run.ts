@@ -1,0 +1,147 @@
+// `npm run bench:netns`: replicas and PostgreSQL on different hosts of a simulated network
+// (network.ts), 0 / 0.5 / 2 ms one-way delay on every hop: HTTP cycles/s and claim latency for 1
+// and 3 `athena serve` replicas with both protocols, measured by agents on a host of their own;
+// then a leader fail-over with the leader's link cut. Writes bench/RESULTS-network.md.
+//
+//   --seconds=10 --agents=32 --delays=0,0.5,2 --link=auto|netem|wire --no-failover
+//   --quick (3 s per run, delays 0 and 0.5; prints only)
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { seedTasksSql } from '../athena-core.js';
+import { fmt, type CycleMode, type CycleResult } from '../cycles.js';
+import { KEEPALIVE_SETTINGS, runFailover } from './failover.js';
+import { createNetwork, networkProblem, type LinkKind } from './network.js';
+import { postgresProblem, startPrivatePostgres, type PrivatePostgres } from './postgres.js';
+import { startRemoteHost, type RemoteHost } from './remote-host.js';
+import { freshSchema, KEY, startNetReplicas } from './replicas.js';
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
+const QUICK = args.has('quick');
+const SECONDS = Number(args.get('seconds') ?? (QUICK ? 3 : 10));
+const AGENTS = Number(args.get('agents') ?? 32);
+const DELAYS = (args.get('delays') ?? (QUICK ? '0,0.5' : '0,0.5,2')).split(',').map(Number);
+const LINK = (args.get('link') ?? 'auto') as 'auto' | LinkKind;
+const REPLICA_HOSTS = ['r0', 'r1', 'r2'] as const;
+
+type Run = { mode: CycleMode; replicas: number; delay: number; result: CycleResult };
+
+/** One run: a fresh schema, `replicas` servers, seeded, then the agents on the load host. */
+async function measure(pgServer: PrivatePostgres, load: RemoteHost, net: Awaited<ReturnType<typeof createNetwork>>, mode: CycleMode, replicas: number): Promise<CycleResult> {
+  const schema = await freshSchema(pgServer, load, 'bench');
+  try {
+    const cluster = await startNetReplicas(net, REPLICA_HOSTS.slice(0, replicas), schema.url);
+    try {
+      // Enough that agents run out of time, not of tasks.
+      await load.sql(pgServer.url(), seedTasksSql(Math.max(10_000, SECONDS * 5_000), Date.now(), `${schema.schema}.tasks`));
+      await load.sql(pgServer.url(), `ANALYZE ${schema.schema}.tasks`);
+      return await load.cycles(
+        KEY,
+        cluster.replicas.map((r) => r.url),
+        { agents: AGENTS, seconds: SECONDS, mode },
+      );
+    } finally {
+      await cluster.stop();
+    }
+  } finally {
+    await schema.drop();
+  }
+}
+
+async function main(): Promise<void> {
+  const problem = networkProblem(LINK) ?? postgresProblem();
+  if (problem) {
+    console.log(`bench:netns skipped: ${problem}`);
+    return;
+  }
+  const lines: string[] = [];
+  const log = (line: string) => {
+    console.log(line);
+    lines.push(line);
+  };
+  const net = await createNetwork({ hosts: ['db', ...REPLICA_HOSTS, 'load'], link: LINK });
+  try {
+    const pgServer = await startPrivatePostgres(net, 'db', KEEPALIVE_SETTINGS);
+    const load = await startRemoteHost(net, 'load');
+    try {
+      const roundTrips = new Map<number, number>();
+      for (const delay of DELAYS) {
+        await net.setDelay(delay);
+        roundTrips.set(delay, await load.sqlRoundTrip(pgServer.url()));
+      }
+      log('# Benchmark results (replicas on a simulated network)');
+      log('');
+      log(`- Date: ${new Date().toISOString()}`);
+      log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}; ${pgServer.version}`);
+      log(
+        `- Network: one namespace per host (PostgreSQL, 3 replica hosts, the agents' host), one segment, the same one-way delay on every hop; ` +
+          (net.kind === 'netem'
+            ? 'veth pairs into a bridge, `tc qdisc … netem delay` on each host\'s interface.'
+            : 'this kernel has no netem (CONFIG_NET_SCH_NETEM is off), so the link is the user-space wire (bench/netns/wire.py): a tun device per host and a router that delays every packet; it costs CPU of its own, so the 0 ms runs go through it too.'),
+      );
+      log(`- Measured \`SELECT 1\` round trip from the agents' host to PostgreSQL (median of 50): ${DELAYS.map((d) => `${d} ms delay → ${fmt(roundTrips.get(d)!, 2)} ms`).join(', ')}.`);
+      log(
+        `- Servers: \`node dist/athena.mjs serve\`, one per replica host, pool of 10 each, on a fresh schema of a private PostgreSQL (initdb, defaults, TCP keepalives 2 s/1 s/3). ` +
+          `${AGENTS} agents on their own host, spread round-robin over the replicas, ${SECONDS} s per run.`,
+      );
+      log(
+        '- The machine is shared (2 cores; other developers run their work at the same time): compare the ratios, each taken against a reference measured in this run: ' +
+          '"vs 0 ms" against the same protocol and replica count without delay, "3 vs 1" against one replica at the same delay and protocol.',
+      );
+      log('');
+      log('| protocol | one-way delay | replicas | cycles/s | vs 0 ms | 3 vs 1 | claim p50 / p99 | lost claim races (409) | double claims |');
+      log('|---|---|---|---|---|---|---|---|---|');
+      const runs: Run[] = [];
+      // Delays innermost: a run and its reference are measured minutes apart at most.
+      for (const mode of ['claim-next', 'next-claim'] as const) {
+        for (const replicas of [1, 3]) {
+          for (const delay of DELAYS) {
+            await net.setDelay(delay);
+            process.stdout.write(`${mode}, ${replicas} replica(s), ${delay} ms … `);
+            const result = await measure(pgServer, load, net, mode, replicas);
+            console.log(`${fmt(result.perSecond)} cycles/s`);
+            runs.push({ mode, replicas, delay, result });
+          }
+        }
+      }
+      const find = (mode: CycleMode, replicas: number, delay: number) => runs.find((r) => r.mode === mode && r.replicas === replicas && r.delay === delay)?.result;
+      for (const { mode, replicas, delay, result: r } of runs) {
+        const zero = find(mode, replicas, 0);
+        const one = find(mode, 1, delay);
+        const vsZero = zero && delay !== 0 ? fmt(r.perSecond / zero.perSecond, 2) : delay === 0 ? '1 (reference)' : '—';
+        const vsOne = replicas === 3 && one ? fmt(r.perSecond / one.perSecond, 2) : '';
+        log(
+          `| ${mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete'} | ${delay} ms | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${vsZero} | ${vsOne} | ` +
+            `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} |`,
+        );
+      }
+      if (!args.has('no-failover')) {
+        await net.setDelay(0.5);
+        const f = await runFailover(net, pgServer, { loadHost: 'load', replicaHosts: [...REPLICA_HOSTS] });
+        const s = (ms: number | null) => (ms === null ? 'never (within 60 s)' : `${fmt(ms / 1000, 1)} s`);
+        log('');
+        log('## Leader fail-over, leader\'s link cut (0.5 ms delay)');
+        log('');
+        log(
+          `Three replicas; the leader's link is cut at the switch (silently: no reset reaches anyone). ` +
+            `Another replica holds the leader lock after ${s(f.takeoverMs)} (PostgreSQL ends the silent session by keepalive, then a follower's next try wins); ` +
+            `its sweeper hands back a task whose agent vanished after ${s(f.ghostRequeuedMs)}. ` +
+            `The old leader logs that it stepped down (its loops stopped) after ${s(f.stepDownMs)}` +
+            (f.stepDownMs !== null && f.stepDownMs > f.cutForMs ? `, only once its link was back (it stayed cut ${s(f.cutForMs)}): a loop's statement in flight on the dead link held its loops up` : '') +
+            `. With the link back: ${Object.entries(f.leadershipAfterHeal).map(([h, st]) => `${h} ${st}`).join(', ')}.`,
+        );
+      }
+    } finally {
+      await load.stop();
+      await pgServer.stop();
+    }
+  } finally {
+    await net.destroy();
+  }
+  if (QUICK) return;
+  const out = resolve(import.meta.dirname, '../RESULTS-network.md');
+  writeFileSync(out, `${lines.join('\n')}\n`);
+  console.log(`\nwritten to ${out}`);
+}
+
+await main();
