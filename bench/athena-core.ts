@@ -11,8 +11,6 @@ export type { Queue };
 export type AthenaCore = {
   queue: Queue;
   backend: 'sqlite' | 'postgres';
-  /** The settings that matter for throughput, as the results file shows them. */
-  settings: string;
   /** Inserts `count` pending tasks described `bench task <n>` (n = 1…count) in one statement. */
   seed(count: number): Promise<void>;
   /** How many tasks the store holds as completed. */
@@ -42,14 +40,9 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
       wipLimit: config.WIP_LIMIT,
     },
   });
-  const backend = db.dialect.name;
   return {
     queue,
-    backend,
-    settings:
-      backend === 'postgres'
-        ? `pool of ${config.PG_POOL_SIZE} connections (PG_POOL_SIZE), WIP_LIMIT ${config.WIP_LIMIT}`
-        : `one connection, WAL, synchronous=${config.SQLITE_SYNCHRONOUS}, WIP_LIMIT ${config.WIP_LIMIT}`,
+    backend: db.dialect.name,
     async seed(count) {
       await db.run(seedTasksSql(count, Date.now()));
       if (db.dialect.statistics) await db.run(db.dialect.statistics.refresh);
