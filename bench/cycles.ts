@@ -80,3 +80,16 @@ export async function driveCycles(clients: HttpClient[], options: { agents: numb
 }
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** `1.23 (1.01–1.40)`: the median of per-round ratios and their range (one round: the ratio). */
+export function ratioText(ratios: number[]): string {
+  if (ratios.length === 0) return '—';
+  if (ratios.length === 1) return fmt(ratios[0]!, 2);
+  return `${fmt(median(ratios), 2)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})`;
+}

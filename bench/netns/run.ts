@@ -3,13 +3,13 @@
 // and 3 `athena serve` replicas with both protocols, measured by agents on a host of their own;
 // then a leader fail-over with the leader's link cut. Writes bench/RESULTS-network.md.
 //
-//   --seconds=10 --agents=32 --delays=0,0.5,2 --link=auto|netem|wire --no-failover
-//   --quick (3 s per run, delays 0 and 0.5; prints only)
+//   --seconds=8 --agents=32 --rounds=3 --delays=0,0.5,2 --link=auto|netem|wire --no-failover
+//   --quick (3 s per run, one round, delays 0 and 0.5; prints only)
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { seedTasksSql } from '../athena-core.js';
-import { fmt, type CycleMode, type CycleResult } from '../cycles.js';
+import { fmt, median, ratioText, type CycleMode, type CycleResult } from '../cycles.js';
 import { KEEPALIVE_SETTINGS, runFailover } from './failover.js';
 import { createNetwork, networkProblem, type LinkKind } from './network.js';
 import { postgresProblem, startPrivatePostgres, type PrivatePostgres } from './postgres.js';
@@ -18,13 +18,12 @@ import { freshSchema, KEY, startNetReplicas } from './replicas.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
 const QUICK = args.has('quick');
-const SECONDS = Number(args.get('seconds') ?? (QUICK ? 3 : 10));
+const SECONDS = Number(args.get('seconds') ?? (QUICK ? 3 : 8));
+const ROUNDS = Number(args.get('rounds') ?? (QUICK ? 1 : 3));
 const AGENTS = Number(args.get('agents') ?? 32);
 const DELAYS = (args.get('delays') ?? (QUICK ? '0,0.5' : '0,0.5,2')).split(',').map(Number);
 const LINK = (args.get('link') ?? 'auto') as 'auto' | LinkKind;
 const REPLICA_HOSTS = ['r0', 'r1', 'r2'] as const;
-
-type Run = { mode: CycleMode; replicas: number; delay: number; result: CycleResult };
 
 /** One run: a fresh schema, `replicas` servers, seeded, then the agents on the load host. */
 async function measure(pgServer: PrivatePostgres, load: RemoteHost, net: Awaited<ReturnType<typeof createNetwork>>, mode: CycleMode, replicas: number): Promise<CycleResult> {
@@ -89,30 +88,36 @@ async function main(): Promise<void> {
           '"vs 0 ms" against the same protocol and replica count without delay, "3 vs 1" against one replica at the same delay and protocol.',
       );
       log('');
-      log('| protocol | one-way delay | replicas | cycles/s | vs 0 ms | 3 vs 1 | claim p50 / p99 | lost claim races (409) | double claims |');
-      log('|---|---|---|---|---|---|---|---|---|');
-      const runs: Run[] = [];
-      // Delays innermost: a run and its reference are measured minutes apart at most.
-      for (const mode of ['claim-next', 'next-claim'] as const) {
-        for (const replicas of [1, 3]) {
-          for (const delay of DELAYS) {
-            await net.setDelay(delay);
-            process.stdout.write(`${mode}, ${replicas} replica(s), ${delay} ms … `);
-            const result = await measure(pgServer, load, net, mode, replicas);
-            console.log(`${fmt(result.perSecond)} cycles/s`);
-            runs.push({ mode, replicas, delay, result });
-          }
+      log(`- ${ROUNDS} round(s), each running every case once (delays innermost, so a case and its 0 ms reference are minutes apart at most); ratios are taken within a round, then the median of the rounds (range in brackets).`);
+      log('');
+      log('| protocol | one-way delay | replicas | cycles/s per round | median | vs 0 ms | 3 vs 1 | claim p50 / p99 (median of rounds) | lost claim races (409) per cycle | double claims |');
+      log('|---|---|---|---|---|---|---|---|---|---|');
+      const cases = (['claim-next', 'next-claim'] as const).flatMap((mode) => [1, 3].flatMap((replicas) => DELAYS.map((delay) => ({ mode, replicas, delay }))));
+      const key = (c: { mode: CycleMode; replicas: number; delay: number }) => `${c.mode}|${c.replicas}|${c.delay}`;
+      const results = new Map<string, CycleResult[]>(cases.map((c) => [key(c), []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const c of cases) {
+          await net.setDelay(c.delay);
+          process.stdout.write(`round ${round + 1}/${ROUNDS}: ${c.mode}, ${c.replicas} replica(s), ${c.delay} ms … `);
+          const result = await measure(pgServer, load, net, c.mode, c.replicas);
+          console.log(`${fmt(result.perSecond)} cycles/s`);
+          results.get(key(c))!.push(result);
         }
       }
-      const find = (mode: CycleMode, replicas: number, delay: number) => runs.find((r) => r.mode === mode && r.replicas === replicas && r.delay === delay)?.result;
-      for (const { mode, replicas, delay, result: r } of runs) {
-        const zero = find(mode, replicas, 0);
-        const one = find(mode, 1, delay);
-        const vsZero = zero && delay !== 0 ? fmt(r.perSecond / zero.perSecond, 2) : delay === 0 ? '1 (reference)' : '—';
-        const vsOne = replicas === 3 && one ? fmt(r.perSecond / one.perSecond, 2) : '';
+      const ratios = (runs: CycleResult[], references: CycleResult[]) => runs.map((r, i) => r.perSecond / references[i]!.perSecond);
+      for (const c of cases) {
+        const runs = results.get(key(c))!;
+        const zero = results.get(key({ ...c, delay: 0 }));
+        const one = results.get(key({ ...c, replicas: 1 }));
+        const vsZero = c.delay === 0 ? '1 (reference)' : zero ? ratioText(ratios(runs, zero)) : '—';
+        const vsOne = c.replicas === 1 ? '' : one ? ratioText(ratios(runs, one)) : '—';
+        const cycles = runs.reduce((n, r) => n + r.cycles, 0);
+        const conflicts = runs.reduce((n, r) => n + r.conflicts, 0);
         log(
-          `| ${mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete'} | ${delay} ms | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${vsZero} | ${vsOne} | ` +
-            `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} |`,
+          `| ${c.mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete'} | ${c.delay} ms | ${c.replicas} | ` +
+            `${runs.map((r) => fmt(r.perSecond)).join(' / ')} | ${fmt(median(runs.map((r) => r.perSecond)))} | ${vsZero} | ${vsOne} | ` +
+            `${fmt(median(runs.map((r) => r.claimP50)), 2)} ms / ${fmt(median(runs.map((r) => r.claimP99)), 2)} ms | ` +
+            `${c.mode === 'claim-next' ? '—' : `${fmt(conflicts / Math.max(1, cycles), 2)} (${fmt(conflicts)} for ${fmt(cycles)} cycles)`} | ${runs.reduce((n, r) => n + r.doubleClaims, 0)} |`,
         );
       }
       if (!args.has('no-failover')) {

@@ -12,6 +12,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { fmt, median, ratioText } from '../cycles.js';
 import { PEER_SYSTEMS, type PeerContext, type PeerResult } from './systems.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
@@ -50,12 +51,6 @@ const entries: Entry[] = [
   PGBENCH,
 ].filter((e) => !ONLY || ONLY.includes(e.id));
 
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** What a run must undo if the bench is interrupted while it runs. */
 let interruptCleanup: (() => Promise<void>) | null = null;
@@ -223,8 +218,7 @@ async function main(): Promise<void> {
     const ok = outcomes.filter((o): o is PeerResult & { ok: true } => o?.ok === true);
     const perRound = outcomes.map((o) => (o?.ok ? `${fmt(o.perSecond)}${o.capped ? '*' : ''}` : 'failed')).join(' / ');
     const ratios = outcomes.map((_, round) => ratioOf(entry.id, round)).filter((r): r is number => r !== null);
-    const ratio =
-      entry.id === 'athena-pg' ? '1 (reference)' : ratios.length ? `${fmt(median(ratios), 2)}× (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)})` : '—';
+    const ratio = entry.id === 'athena-pg' ? '1 (reference)' : ratioText(ratios);
     const once =
       entry.id === 'pgbench'
         ? 'n/a'
