@@ -25,6 +25,7 @@ const PGBENCH_SECONDS = Number(args.get('pgbench-seconds') ?? (QUICK ? 3 : 10));
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const [REDIS_HOST, REDIS_PORT] = (args.get('redis') ?? '127.0.0.1:6379').split(':') as [string, string];
 const ONLY = args.get('only')?.split(',');
+const REDIS_PREFIX = `athena-peers-${process.pid}`;
 const HERE = import.meta.dirname;
 
 type Entry = { id: string; name: string; mode: string; settings: string };
@@ -43,6 +44,7 @@ const context = (dir: string, databaseUrl: string, capSeconds = CAP_SECONDS): Pe
   capSeconds: Math.min(CAP_SECONDS, capSeconds),
   databaseUrl,
   redis: { host: REDIS_HOST, port: Number(REDIS_PORT) },
+  redisPrefix: REDIS_PREFIX,
   dir,
 });
 
@@ -125,16 +127,38 @@ function pgbench(url: string): PeerResult {
   return { done: transactions, seconds: PGBENCH_SECONDS, perSecond: tps, duplicates: 0, missing: 0, capped: false };
 }
 
+/** Deletes the keys a BullMQ run left (it obliterates its queue itself, unless it was killed). */
+async function dropRedisKeys(): Promise<void> {
+  const redis = new Redis({ host: REDIS_HOST, port: Number(REDIS_PORT), lazyConnect: true });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function runOnce(entry: Entry): Promise<PeerResult> {
   const system = PEER_SYSTEMS.find((s) => s.id === entry.id);
   const dbName = `athena_peers_${entry.id.replace(/-/g, '_')}_${process.pid}`;
   if (!system) return withDatabase(dbName, async (url) => pgbench(url));
   if (system.store === 'postgres') return withDatabase(dbName, (url) => runChild(entry.id, context('', url, system.capSeconds)));
   const dir = mkdtempSync(join(tmpdir(), `athena-peers-${entry.id}-`));
+  const cleanup = async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (system.store === 'redis') await dropRedisKeys();
+  };
+  interruptCleanup = cleanup;
   try {
     return await runChild(entry.id, context(dir, '', system.capSeconds));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    interruptCleanup = null;
+    await cleanup();
   }
 }
 

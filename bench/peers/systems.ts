@@ -15,6 +15,8 @@ export type PeerContext = {
   /** A fresh database of its own (PostgreSQL systems). */
   databaseUrl: string;
   redis: { host: string; port: number };
+  /** The Redis key prefix of this run (BullMQ), removed by the orchestrator afterwards. */
+  redisPrefix: string;
   /** A fresh directory of its own (SQLite). */
   dir: string;
 };
@@ -234,7 +236,7 @@ const bullmq: PeerSystem = {
   store: 'redis',
   settings: (ctx) => `one Worker with concurrency ${ctx.workers}, everything else default (completed jobs kept); the open-source package has no batched fast path (batches are BullMQ Pro)`,
   async run(ctx) {
-    const prefix = `athena-peers-${process.pid}-${Date.now()}`;
+    const prefix = ctx.redisPrefix;
     const connection = ctx.redis;
     const queue = new Queue('noop', { connection, prefix });
     let worker: Worker | undefined;
