@@ -7,7 +7,8 @@
 // Needs root. Everything it creates is named ath<pid>-…; destroy() removes it, and so do exit and
 // Ctrl-C; a later run also removes what a killed run left behind.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -62,10 +63,12 @@ export function onTeardown(step: () => void): () => void {
   if (!hooksInstalled) {
     hooksInstalled = true;
     process.once('exit', runTeardowns);
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-      process.once(signal, () => {
+    // `on`, not `once`: Ctrl-C often comes twice (the terminal's, and tsx relaying it), and with no
+    // listener left the second would kill the process halfway through the teardown.
+    for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+      process.on(signal, () => {
         runTeardowns();
-        process.exit(130);
+        process.exit(128 + number);
       });
     }
   }
@@ -103,8 +106,31 @@ const alive = (pid: number) => {
   }
 };
 
-/** Namespaces an earlier run left behind when it was killed (its pid is gone). */
+const TEMP_PREFIX = 'athena-netns-';
+
+/**
+ * A temporary directory named after this run (`athena-netns-<what>-<pid>-…`): removed by `remove`,
+ * at exit or on a signal, or by a later run if this one was killed.
+ */
+export function runTempDir(what: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${what}-${process.pid}-`));
+  const removeNow = () => rmSync(path, { recursive: true, force: true });
+  const forget = onTeardown(removeNow);
+  return {
+    path,
+    remove() {
+      removeNow();
+      forget();
+    },
+  };
+}
+
+/** Namespaces and temporary directories an earlier run left behind when it was killed (its pid is gone). */
 function sweepLeftovers(): void {
+  for (const name of readdirSync(tmpdir())) {
+    const owner = name.startsWith(TEMP_PREFIX) ? name.match(/^athena-netns-[a-z]+-(\d+)-/)?.[1] : undefined;
+    if (owner && Number(owner) !== process.pid && !alive(Number(owner))) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
   const names = ip('netns', 'list')
     .split('\n')
     .map((line) => line.split(' ')[0]!)

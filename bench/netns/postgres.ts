@@ -2,10 +2,9 @@
 // postgres user, started inside a host's namespace, listening on that host's address only.
 // The machine's own PostgreSQL (127.0.0.1) is not reachable from the namespaces, and not touched.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { onTeardown, type SimulatedNetwork } from './network.js';
+import { onTeardown, runTempDir, type SimulatedNetwork } from './network.js';
 
 export type PrivatePostgres = {
   version: string;
@@ -17,7 +16,6 @@ export type PrivatePostgres = {
 };
 
 const PORT = 5432;
-const DIR_PREFIX = 'athena-netns-pg-';
 
 /** The newest server binaries installed (Debian's /usr/lib/postgresql/<major>/bin). */
 export function postgresBinaries(): string | null {
@@ -46,20 +44,6 @@ function asPostgres(prefix: string[], bin: string, args: string[]): string {
   return execFileSync(cmd!, rest, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Data directories of runs that were killed (their pid is gone). */
-function sweepLeftovers(): void {
-  for (const name of readdirSync(tmpdir())) {
-    const owner = name.startsWith(DIR_PREFIX) ? Number(name.slice(DIR_PREFIX.length).split('-')[0]) : NaN;
-    if (!Number.isFinite(owner) || owner === process.pid) continue;
-    try {
-      process.kill(owner, 0);
-    } catch {
-      const dir = join(tmpdir(), name);
-      if (statSync(dir).isDirectory()) rmSync(dir, { recursive: true, force: true });
-    }
-  }
-}
-
 /**
  * Starts a server in `host`'s namespace. `settings` go to postgresql.conf (e.g. keepalives so a
  * cut-off client's session, and its advisory locks, end within seconds).
@@ -67,8 +51,8 @@ function sweepLeftovers(): void {
 export async function startPrivatePostgres(net: SimulatedNetwork, host: string, settings: Record<string, string> = {}): Promise<PrivatePostgres> {
   const bin = postgresBinaries();
   if (!bin) throw new Error(postgresProblem() ?? 'no PostgreSQL');
-  sweepLeftovers();
-  const dir = mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`));
+  const temp = runTempDir('pg');
+  const dir = temp.path;
   const data = join(dir, 'data');
   const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
   const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
@@ -82,8 +66,8 @@ export async function startPrivatePostgres(net: SimulatedNetwork, host: string, 
       } catch {}
       started = false;
     }
-    rmSync(dir, { recursive: true, force: true });
   };
+  // Registered after the directory, so at teardown the server stops before the directory goes.
   const forget = onTeardown(stopNow);
   try {
     asPostgres([], join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
@@ -100,6 +84,7 @@ export async function startPrivatePostgres(net: SimulatedNetwork, host: string, 
   } catch (err) {
     stopNow();
     forget();
+    temp.remove();
     throw err;
   }
   const version = asPostgres([], join(bin, 'postgres'), ['--version']).trim();
@@ -115,6 +100,7 @@ export async function startPrivatePostgres(net: SimulatedNetwork, host: string, 
     async stop() {
       stopNow();
       forget();
+      temp.remove();
     },
   };
 }

@@ -1,10 +1,8 @@
 // `athena serve` replicas, each in its own host's namespace of the simulated network, on one
 // PostgreSQL schema; and the schema itself, made and dropped from another host.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_KEY, startBenchServer, type BenchServer } from '../server-process.js';
-import type { SimulatedNetwork } from './network.js';
+import { runTempDir, type SimulatedNetwork } from './network.js';
 import type { PrivatePostgres } from './postgres.js';
 import type { RemoteHost } from './remote-host.js';
 
@@ -23,16 +21,16 @@ export async function startNetReplicas(
   databaseUrl: string,
   env: Record<string, string> = {},
 ): Promise<{ replicas: NetReplica[]; stop(): Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'athena-netns-replicas-'));
+  const dir = runTempDir('replicas');
   const started = await Promise.allSettled(
     hosts.map((host) =>
-      startBenchServer(join(dir, 'unused.db'), { API_HOST: '0.0.0.0', DATABASE_URL: databaseUrl, PG_POOL_SIZE: '10', ...env }, { prefix: net.exec(host) }),
+      startBenchServer(join(dir.path, 'unused.db'), { API_HOST: '0.0.0.0', DATABASE_URL: databaseUrl, PG_POOL_SIZE: '10', ...env }, { prefix: net.exec(host) }),
     ),
   );
   const servers = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
-    rmSync(dir, { recursive: true, force: true });
+    dir.remove();
   };
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {

@@ -12,10 +12,14 @@ import collections
 import fcntl
 import os
 import select
+import signal
 import socket
 import struct
 import sys
 import time
+
+# Ctrl-C reaches the whole process group: the parent tears the network down and ends this by EOF.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 TUNSETIFF = 0x400454CA
 IFF_TUN = 0x0001

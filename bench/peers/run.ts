@@ -166,9 +166,9 @@ async function machine(): Promise<string[]> {
   const admin = new pg.Client({ connectionString: DATABASE_URL });
   await admin.connect();
   const pgVersion = (await admin.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
-  const settings = (await admin.query<{ name: string; setting: string; unit: string | null }>(
-    `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'max_connections')`,
-  )).rows.map((r) => `${r.name}=${r.setting}${r.unit ?? ''}`);
+  const settings = (await admin.query<{ name: string; value: string }>(
+    `SELECT name, current_setting(name) AS value FROM pg_settings WHERE name IN ('shared_buffers', 'synchronous_commit', 'fsync', 'max_connections') ORDER BY name`,
+  )).rows.map((r) => `${r.name}=${r.value}`);
   await admin.end();
   const redis = new Redis({ host: REDIS_HOST, port: Number(REDIS_PORT), lazyConnect: true });
   await redis.connect();
