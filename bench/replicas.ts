@@ -1,12 +1,13 @@
-// `npm run bench:replicas`: HTTP claim-next → complete cycles/s on PostgreSQL with 1 and with 3
-// `athena serve` replicas on one database (agents spread round-robin), beside one SQLite server run
-// the same way for reference. Writes bench/RESULTS-replicas.md.
+// `npm run bench:replicas`: HTTP lease cycles/s on PostgreSQL with 1 and with 3 `athena serve`
+// replicas on one database (agents spread round-robin), beside one SQLite server run the same way,
+// for both protocols (claim-next, and the original next → claim). Writes bench/RESULTS-replicas.md.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { SqliteDb } from '../src/store/sqlite/driver.js';
-import { createClient, percentile } from './http-client.js';
+import { openAthenaCore, seedTasksSql } from './athena-core.js';
+import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
+import { createClient } from './http-client.js';
 import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 
 const KEY = BENCH_KEY;
@@ -22,12 +23,8 @@ const startServer = (dbPath: string, url: string | null): Promise<Server> =>
 
 const stop = (server: Server) => server.stop();
 
-const SEED_SQL = (tasks: string, rows: string) =>
-  `INSERT INTO ${tasks} (description, status, priority, priority_rank, created_at, updated_at, labels, depends_on, max_attempts, run_after)
-   ${rows.replace('%ROW%', `'bench task ' || g, 'pending', 'medium', 1, ?, ?, '[]', '[]', 3, 0`)}`;
-
 /** One run on a fresh store (a new schema, or a new SQLite file): seed, then agents cycle for SECONDS. */
-async function run(backend: 'sqlite' | 'postgres', replicas: number, dir: string): Promise<{ perSecond: number; cycles: number; p50: number; p99: number; doubleClaims: number }> {
+async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: CycleMode, dir: string): Promise<CycleResult> {
   // Enough that agents run out of time, not of tasks (10,000 cycles/s would use them all).
   const seedCount = SECONDS * 10_000;
   const now = Date.now();
@@ -35,12 +32,11 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, dir: string
   let cleanup = async () => {};
   try {
     if (backend === 'sqlite') {
-      // Seeded in one statement before the server starts (the same rows a create writes, minus its log row).
+      // Seeded in one statement before the server starts.
       const path = join(dir, `sqlite-${now}.db`);
-      const db = new SqliteDb(path);
-      await db.migrate();
-      db.raw.prepare(SEED_SQL('tasks', 'WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ?) SELECT %ROW% FROM s')).run(seedCount, now, now);
-      await db.close();
+      const core = await openAthenaCore({ sqlitePath: path });
+      await core.seed(seedCount);
+      await core.close();
       servers.push(await startServer(path, null));
     } else {
       const admin = new pg.Client({ connectionString: DATABASE_URL });
@@ -54,44 +50,20 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, dir: string
       const url = new URL(DATABASE_URL);
       url.searchParams.set('options', `-c search_path=${schema}`);
       for (let i = 0; i < replicas; i++) servers.push(await startServer(join(dir, 'unused.db'), url.toString()));
-      await admin.query(SEED_SQL(`${schema}.tasks`, 'SELECT %ROW% FROM generate_series(1, $3::int) g').replace('?', '$1').replace('?', '$2'), [now, now, seedCount]);
+      await admin.query(seedTasksSql(seedCount, now, `${schema}.tasks`));
       await admin.query(`ANALYZE ${schema}.tasks`);
     }
     const clients = servers.map((server) => createClient(server.url, KEY, AGENTS * 2));
-    const latencies: number[] = [];
-    const claimed = new Set<string>();
-    let cycles = 0;
-    let doubleClaims = 0;
-    const started = performance.now();
-    const deadline = started + SECONDS * 1000;
-    await Promise.all(
-      Array.from({ length: AGENTS }, async (_, agent) => {
-        const client = clients[agent % clients.length]!;
-        while (performance.now() < deadline) {
-          const t0 = performance.now();
-          const res = await client.call('POST', '/api/tasks/claim-next', { instance_id: `bench-${agent}` });
-          latencies.push(performance.now() - t0);
-          const task = res.json?.task;
-          if (!task) break;
-          const key = `${task.id}:${task.attempts}`;
-          if (claimed.has(key)) doubleClaims++;
-          claimed.add(key);
-          const done = await client.call('POST', `/api/tasks/${task.id}/complete`, { lease_token: task.lease_token });
-          if (done.status === 200) cycles++;
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    for (const c of clients) c.close();
-    latencies.sort((a, b) => a - b);
-    return { perSecond: cycles / seconds, cycles, p50: percentile(latencies, 50), p99: percentile(latencies, 99), doubleClaims };
+    try {
+      return await driveCycles(clients, { agents: AGENTS, seconds: SECONDS, mode });
+    } finally {
+      for (const c of clients) c.close();
+    }
   } finally {
     await Promise.all(servers.map(stop));
     await cleanup();
   }
 }
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'athena-bench-replicas-'));
@@ -106,14 +78,26 @@ async function main(): Promise<void> {
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
     log(`- Servers: \`node dist/athena.mjs serve\` processes on 127.0.0.1, one PostgreSQL on the same machine (pool of 10 each); load from another process. Everything shares the machine's cores.`);
-    log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, claim-next → complete over HTTP.`);
+    log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: claim-next → complete, and the original next → claim → complete.`);
+    log('- "vs 1 server" divides by the same store and protocol with one server, measured in this run. The machine is shared with other developers\' work at the same time: compare ratios rather than absolute figures.');
     log('');
-    log('| store | servers | cycles/s | claim latency p50 / p99 | double claims |');
-    log('|---|---|---|---|---|');
-    for (const [backend, replicas] of [['sqlite', 1], ['postgres', 1], ['postgres', 3]] as const) {
-      const r = await run(backend, replicas, dir);
-      log(`| ${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${fmt(r.p50, 2)} ms / ${fmt(r.p99, 2)} ms | ${r.doubleClaims} |`);
+    log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims |');
+    log('|---|---|---|---|---|---|---|---|');
+    for (const mode of ['claim-next', 'next-claim'] as const) {
+      const single = new Map<string, number>();
+      for (const [backend, replicas] of [['sqlite', 1], ['postgres', 1], ['postgres', 3]] as const) {
+        const r = await run(backend, replicas, mode, dir);
+        if (replicas === 1) single.set(backend, r.perSecond);
+        const ratio = r.perSecond / single.get(backend)!;
+        const protocol = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
+        log(
+          `| ${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${fmt(ratio, 2)} | ` +
+            `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} |`,
+        );
+      }
     }
+    log('');
+    log('Replicas on a simulated network between hosts (0.5 ms and 2 ms one-way delay): `bench/RESULTS-network.md` (`npm run bench:netns`).');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

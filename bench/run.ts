@@ -3,11 +3,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createEventBus } from '../src/core/events.js';
-import { createQueue } from '../src/core/queue.js';
-import { SqliteDb } from '../src/store/sqlite/driver.js';
-import { SqlStore } from '../src/store/sql-store.js';
 import { spawn } from 'node:child_process';
+import { openAthenaCore } from './athena-core.js';
+import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 
@@ -71,62 +69,20 @@ async function httpFloor(): Promise<number> {
   }
 }
 
-type CycleResult = { cycles: number; perSecond: number; claimP50: number; claimP99: number; conflicts: number; doubleClaims: number };
-
-/** Agents loop until the deadline; returns successful cycles and claim latencies. */
-async function runCycles(url: string, mode: 'claim-next' | 'next-claim'): Promise<CycleResult> {
+/** Seeds the server over HTTP (creates, as agents' submitters would), then runs the agents' cycles. */
+async function runCycles(url: string, mode: CycleMode): Promise<CycleResult> {
   const client = createClient(url, KEY, AGENTS * 2);
   // Enough tasks that the agents run out of time, not of tasks (10,000 cycles/s would use them all).
   await seed(client, SECONDS * 10_000);
-  const claimLatencies: number[] = [];
-  const claimedBy = new Map<number, number>();
-  let cycles = 0;
-  let conflicts = 0;
-  let doubleClaims = 0;
-  const started = performance.now();
-  const deadline = started + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: AGENTS }, async (_, agent) => {
-      const me = { instance_id: `bench-${agent}`, instance_name: `Bench ${agent}` };
-      while (performance.now() < deadline) {
-        const t0 = performance.now();
-        let id: number;
-        let token: string;
-        if (mode === 'claim-next') {
-          const res = await client.call('POST', '/api/tasks/claim-next', me);
-          if (!res.json?.task) break;
-          id = res.json.task.id;
-          token = res.json.task.lease_token;
-        } else {
-          const peek = await client.call('GET', '/api/tasks/next');
-          if (!peek.json?.task) break;
-          const res = await client.call('POST', `/api/tasks/${peek.json.task.id}/claim`, me);
-          if (res.status === 409) {
-            conflicts++;
-            continue;
-          }
-          id = res.json.task_id;
-          token = res.json.lease_token;
-        }
-        claimLatencies.push(performance.now() - t0);
-        if (claimedBy.has(id)) doubleClaims++;
-        claimedBy.set(id, agent);
-        const done = await client.call('POST', `/api/tasks/${id}/complete`, { lease_token: token, notes: 'bench' });
-        if (done.status !== 200) throw new Error(`complete failed: ${done.status} ${JSON.stringify(done.json)}`);
-        cycles++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  client.close();
-  claimLatencies.sort((a, b) => a - b);
-  return { cycles, perSecond: cycles / elapsed, claimP50: percentile(claimLatencies, 50), claimP99: percentile(claimLatencies, 99), conflicts, doubleClaims };
+  try {
+    return await driveCycles([client], { agents: AGENTS, seconds: SECONDS, mode });
+  } finally {
+    client.close();
+  }
 }
 
 async function inProcessRate(dir: string): Promise<{ sequential: number; concurrent: number; createPerSecond: number }> {
-  const db = new SqliteDb(join(dir, 'inproc.db'));
-  await db.migrate();
-  const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { leaseMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, wipLimit: 1 } });
+  const { queue, close } = await openAthenaCore({ sqlitePath: join(dir, 'inproc.db') }, { LEASE_SECONDS: '600', RETRY_BASE_SECONDS: '1' });
   const count = 40_000;
   const c0 = performance.now();
   for (let i = 0; i < count; i++) await queue.create({ description: `task ${i}` });
@@ -152,7 +108,7 @@ async function inProcessRate(dir: string): Promise<{ sequential: number; concurr
     }),
   );
   const concurrent = done / ((performance.now() - t1) / 1000);
-  await db.close();
+  await close();
   return { sequential, concurrent, createPerSecond };
 }
 
@@ -194,8 +150,6 @@ async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: n
   latencies.sort((a, b) => a - b);
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), handed: latencies.length, idleCpuPercent };
 }
-
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Runs fn with a fresh temporary directory, removed afterwards. */
 async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

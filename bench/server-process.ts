@@ -5,7 +5,14 @@ import { resolve } from 'node:path';
 export const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
 export const BENCH_KEY = 'bench-key-0123456789abcdefgh';
 
-export type BenchServer = { url: string; proc: ChildProcess; pid: number; stop(): Promise<void> };
+export type BenchServer = {
+  url: string;
+  proc: ChildProcess;
+  pid: number;
+  /** Everything the server printed so far (its logs are JSON lines on stdout). */
+  output(): string;
+  stop(): Promise<void>;
+};
 
 /** The URL a server process prints as `serving at <url>`; fails if it exits first. */
 export function servingUrl(proc: ChildProcess, what = 'server'): Promise<string> {
@@ -20,20 +27,33 @@ export function servingUrl(proc: ChildProcess, what = 'server'): Promise<string>
   });
 }
 
-export async function startBenchServer(dbPath: string, env: Record<string, string> = {}): Promise<BenchServer> {
-  const proc = spawn(process.execPath, [BIN, 'serve'], {
+/**
+ * `prefix` runs the server through another command, e.g. `ip netns exec <ns>` to start it in a
+ * network namespace (that command execs the server, so the pid is the server's).
+ */
+export async function startBenchServer(dbPath: string, env: Record<string, string> = {}, options: { prefix?: string[] } = {}): Promise<BenchServer> {
+  const [cmd, ...args] = [...(options.prefix ?? []), process.execPath, BIN, 'serve'];
+  const proc = spawn(cmd!, args, {
     env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: BENCH_KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let output = '';
+  proc.stdout!.on('data', (d) => (output += d));
   const url = await servingUrl(proc);
   return {
     url,
     proc,
     pid: proc.pid!,
+    output: () => output,
     stop: () =>
       new Promise((ok) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return ok();
-        proc.once('exit', () => ok());
+        // A server cut off from its database may wait long for its drain; a benchmark does not.
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        proc.once('exit', () => {
+          clearTimeout(kill);
+          ok();
+        });
         proc.kill('SIGTERM');
       }),
   };

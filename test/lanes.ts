@@ -9,6 +9,8 @@ export const SLOW_TESTS = [
   'test/deploy/**/*.test.ts',
   // Three `athena serve` processes under 32 agents and a killed leader (about 70 s).
   'test/cluster/replicas.test.ts',
+  // Replicas and PostgreSQL in network namespaces, the leader's link cut (about 40 s; needs root).
+  'test/cluster/netns-failover.test.ts',
   // Four processes racing for 3,000 tasks on one SQLite file.
   'test/store/concurrent-claims.test.ts',
   // Headless Chromium driving the dashboard.

@@ -1,0 +1,73 @@
+// The one place the benchmarks reach into Athena's source: an in-process queue on SQLite or
+// PostgreSQL built the way `athena serve` builds it (same config schema and defaults), and the SQL
+// that seeds many pending tasks in one statement. When src/ moves, this is the file to fix.
+import { loadConfig } from '../src/config.js';
+import { createEventBus } from '../src/core/events.js';
+import { createQueue, type Queue } from '../src/core/queue.js';
+import { openStore } from '../src/store/open.js';
+
+export type { Queue };
+
+export type AthenaCore = {
+  queue: Queue;
+  backend: 'sqlite' | 'postgres';
+  /** Inserts `count` pending tasks described `bench task <n>` (n = 1…count) in one statement. */
+  seed(count: number): Promise<void>;
+  /** How many tasks the store holds as completed. */
+  countCompleted(): Promise<number>;
+  close(): Promise<void>;
+};
+
+export type AthenaStoreTarget = { sqlitePath: string } | { databaseUrl: string };
+
+/**
+ * A queue on a fresh or existing store, migrated, with the server's defaults; `env` overrides
+ * them with the server's own variable names (e.g. `{ PG_POOL_SIZE: '20' }`).
+ */
+export async function openAthenaCore(target: AthenaStoreTarget, env: Record<string, string> = {}): Promise<AthenaCore> {
+  const config = loadConfig({
+    ...('sqlitePath' in target ? { DB_PATH: target.sqlitePath } : { DATABASE_URL: target.databaseUrl }),
+    ...env,
+  });
+  const { store, db } = await openStore(config);
+  const queue = createQueue({
+    store,
+    bus: createEventBus(),
+    config: {
+      leaseMs: config.LEASE_SECONDS * 1000,
+      maxAttempts: config.MAX_ATTEMPTS,
+      retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
+      wipLimit: config.WIP_LIMIT,
+    },
+  });
+  return {
+    queue,
+    backend: db.dialect.name,
+    async seed(count) {
+      await db.run(seedTasksSql(count, Date.now()));
+      if (db.dialect.statistics) await db.run(db.dialect.statistics.refresh);
+    },
+    async countCompleted() {
+      const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status = 'completed'`);
+      return Number(row?.n ?? 0);
+    },
+    close: () => db.close(),
+  };
+}
+
+/**
+ * One INSERT of `count` pending medium-priority tasks into `table` (the rows a create writes, minus
+ * its audit row), valid on both backends. Only numbers are spliced in.
+ */
+export function seedTasksSql(count: number, now: number, table = 'tasks'): string {
+  const n = Math.trunc(count);
+  const t = Math.trunc(now);
+  return `INSERT INTO ${table} (description, status, priority, priority_rank, created_at, updated_at, labels, depends_on, max_attempts, run_after)
+    WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n})
+    SELECT 'bench task ' || g, 'pending', 'medium', 1, ${t}, ${t}, '[]', '[]', 3, 0 FROM s`;
+}
+
+/** The n of a seeded task's description (`bench task <n>`). */
+export function seededIndex(description: string): number {
+  return Number(description.slice(description.lastIndexOf(' ') + 1));
+}
