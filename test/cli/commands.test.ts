@@ -165,7 +165,10 @@ describe('lease commands', () => {
 
     const hb = await runCli(['heartbeat', String(id), '-m', 'halfway'], env);
     expect(hb.code).toBe(0);
-    expect(hb.stdout).toMatch(new RegExp(`^💓 Task #${id} lease extended until \\d\\d:\\d\\d:\\d\\d`));
+    // Today's leases print as HH:MM:SS; one that ends after midnight carries its date.
+    expect(hb.stdout).toMatch(
+      new RegExp(`^💓 Task #${id} lease extended until (\\d\\d:\\d\\d:\\d\\d|\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d)`),
+    );
 
     const done = await runCli(['complete', String(id), '-n', 'Done!'], env);
     expect(done.code).toBe(0);
