@@ -8,7 +8,7 @@
 import type { EventBus } from '../core/events.js';
 import type { Task, TaskEvent } from '../core/types.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/ports.js';
 import type { BotMessage } from './messages.js';
 import { isAnnouncement, notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
 import { backoffMs, createWakeup, sleep } from '../timing.js';

@@ -1,6 +1,6 @@
 // Read-side of the queue: single tasks with their logs, lists, stats and instances.
 import { NotFoundError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { Store } from './ports.js';
 import { LIMITS } from './limits.js';
 import type { Offers } from './offers.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';

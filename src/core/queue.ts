@@ -1,7 +1,7 @@
 // The task lifecycle: each transition validates, runs one atomic store call, and emits its events.
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidError, NotFoundError } from '../errors.js';
-import type { LabelScope, Store, TransitionOutcome, TransitionSpec } from '../store/store.js';
+import type { LabelScope, Store, TransitionOutcome, TransitionSpec } from './ports.js';
 import { retryDelayMs } from './backoff.js';
 import { refusalError } from './refusals.js';
 import { createOffers } from './offers.js';

@@ -1,6 +1,6 @@
 // Long-poll claims: agents wait for a task they can serve, woken by events rather than by polling.
 import { TooManyWaitersError } from '../errors.js';
-import type { LabelScope } from '../store/store.js';
+import type { LabelScope } from './ports.js';
 import type { Agent, Queue } from './queue.js';
 import type { ClaimedTask, Task, TaskEvent } from './types.js';
 

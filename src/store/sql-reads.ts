@@ -4,7 +4,7 @@ import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, readyCondition } from './sql-conditions.js';
 import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
-import type { BulkFilter, ExportData } from './store.js';
+import type { BulkFilter, ExportData } from '../core/ports.js';
 
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */

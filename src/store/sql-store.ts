@@ -22,7 +22,7 @@ import type {
   Store,
   TransitionOutcome,
   TransitionSpec,
-} from './store.js';
+} from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 

@@ -1,4 +1,4 @@
-// The Store contract the core depends on; sqlite/ and postgres/ provide it over the same SQL.
+// The ports the core depends on: the Store contract (sqlite/ and postgres/ provide it over the same SQL) and its spec types.
 import type {
   Instance,
   NewTask,
@@ -9,7 +9,7 @@ import type {
   TaskLog,
   TaskPage,
   TaskStatus,
-} from '../core/types.js';
+} from './types.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
