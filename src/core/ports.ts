@@ -1,6 +1,8 @@
 // The ports the core depends on: the Store contract (sqlite/ and postgres/ provide it over the same SQL) and its spec types.
 import type {
+  ApiKeyRecord,
   Instance,
+  KeyRole,
   NewTask,
   Stats,
   Task,
@@ -173,4 +175,29 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a reader of the event log needs (the Discord notifier): events, the newest id, its cursors. */
+export type EventLogPort = Pick<Store, 'eventsSince' | 'lastEventId' | 'getCursor' | 'setCursor'>;
+
+/** A key to record: its hash and first characters, never the key itself. */
+export type NewApiKey = { name: string; role: KeyRole; instanceId: string | null; keyHash: string; prefix: string };
+
+/** Per-agent API keys (the API's authentication and the `athena keys` commands). */
+export interface KeyStore {
+  create(key: NewApiKey, now: number): Promise<ApiKeyRecord>;
+  list(): Promise<ApiKeyRecord[]>;
+  get(id: number): Promise<ApiKeyRecord | null>;
+  /** The key with this hash, unless it was revoked. */
+  findActive(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** Marks the key revoked; returns it (already revoked keys keep their first revocation time). */
+  revoke(id: number, now: number): Promise<ApiKeyRecord | null>;
+  touch(id: number, now: number): Promise<void>;
+}
+
+/** The Discord user behind each task queued with /task (the bot's narrow store). */
+export interface DiscordSubmitters {
+  record(taskId: number, userId: string, now: number): Promise<void>;
+  /** The Discord user id that queued the task; null for tasks from elsewhere (or queued before ids were kept). */
+  userOf(taskId: number): Promise<string | null>;
 }

@@ -83,5 +83,19 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
       return store.listTasks({ instanceId, status: [...HELD_STATUSES], order: 'newest', limit: LIMITS.listLimitMax });
     },
 
+    /** Earliest future run_after among pending tasks: when a long-poll waiter must look again. */
+    nextRunAfter(): Promise<number | null> {
+      return store.nextRunAfter(now());
+    },
+
+    /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */
+    countPurgeable(finishedBefore: number): Promise<number> {
+      return store.countPurgeable(finishedBefore);
+    },
+
+    /** Resolves when the database answers (health checks). */
+    ping(): Promise<void> {
+      return store.ping();
+    },
   };
 }

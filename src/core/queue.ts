@@ -7,6 +7,7 @@ import { refusalError } from './refusals.js';
 import { createOffers } from './offers.js';
 import { createQueueReads } from './queue-reads.js';
 import { createBulkActions } from './bulk-actions.js';
+import { createEventLog } from './event-log.js';
 import type { EventBus } from './events.js';
 import { LIMITS } from './limits.js';
 import { assertSameRequest } from './idempotency.js';
@@ -169,7 +170,6 @@ export function createQueue(deps: QueueDeps) {
   }
 
   return {
-    store,
     bus,
     config,
     now,
@@ -443,7 +443,13 @@ export function createQueue(deps: QueueDeps) {
       return { requeued, failed };
     },
 
+    /** Marks agents not seen since `seenBefore` offline; returns their ids. Their tasks keep their leases. */
+    markInstancesOffline(seenBefore: number): Promise<string[]> {
+      return store.markInstancesOffline(seenBefore);
+    },
+
     ...reads,
+    ...createEventLog(store, now),
     ...createBulkActions(store, publish, now),
   };
 }

@@ -108,7 +108,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       const left = deadline - queue.now();
       if (left <= 0 || closed || signal?.aborted) return null;
       if (generation !== seen) continue; // something changed while we looked: look again
-      const next = await queue.store.nextRunAfter(queue.now());
+      const next = await queue.nextRunAfter();
       if (generation !== seen) continue;
       wokenFor = await new Promise<WakeFor | null>((resolve) => {
         const waiter: Waiter = {

@@ -9,7 +9,7 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   const check = async (): Promise<HealthReport> => {
     const checks: HealthReport['checks'] = {};
     try {
-      await ctx.queue.store.ping();
+      await ctx.queue.ping();
       checks.database = { ok: true };
     } catch (err) {
       checks.database = { ok: false, detail: (err as Error).message };
