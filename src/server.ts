@@ -113,7 +113,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       ready: () => ready,
       health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
       metrics,
-      summary: () => buildDailySummary(db, queue.now(), { retentionDays: config.RETENTION_DAYS }),
+      summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
     },
     { logger: log.child({ room: 'api' }) },
   );

@@ -132,6 +132,23 @@ export type ExportData = {
   instances: Instance[];
 };
 
+/** Log actions the daily summary counts. */
+export type ActivityCounted = 'created' | 'completed' | 'failed' | 'requeued' | 'cancelled';
+export type SlowTask = { taskId: number; description: string; instanceId: string | null; instanceName: string | null; durationMs: number; completedAt: number };
+export type AgentActivity = { instanceId: string; instanceName: string | null; claimed: number; completed: number; failed: number };
+
+/** What happened in a window (from, to]: counts of log actions, the queue as it is now, the slowest completions, each agent's work. */
+export type Activity = {
+  /** Missing actions and statuses had none. */
+  counts: Partial<Record<ActivityCounted, number>>;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  oldestPendingAt: number | null;
+  /** Completed in the window, longest claim-to-completion first. */
+  slowest: SlowTask[];
+  /** Every agent that claimed or finished a task in the window, in no order. */
+  agents: AgentActivity[];
+};
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
 
@@ -161,6 +178,8 @@ export interface Store {
   cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }>;
   purgeFinished(before: number, now: number): Promise<{ count: number; events: TaskEvent[] }>;
   countPurgeable(before: number): Promise<number>;
+  /** What happened in (from, to], for the daily summary; `slowestLimit` bounds its slowest tasks. */
+  activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number): Promise<Activity>;
 
   /** Records an event about no task in particular (e.g. the daily summary), for the notifier to post. */
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent>;

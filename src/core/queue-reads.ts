@@ -1,6 +1,6 @@
 // Read-side of the queue: single tasks with their logs, lists, stats and instances.
 import { NotFoundError } from '../errors.js';
-import type { Store } from './ports.js';
+import type { Activity, ActivityCounted, Store } from './ports.js';
 import { LIMITS } from './limits.js';
 import type { Offers } from './offers.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
@@ -91,6 +91,11 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
     /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */
     countPurgeable(finishedBefore: number): Promise<number> {
       return store.countPurgeable(finishedBefore);
+    },
+
+    /** What happened in (from, to], for the daily summary. */
+    activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number): Promise<Activity> {
+      return store.activity(from, to, counted, slowestLimit);
     },
 
     /** Resolves when the database answers (health checks). */
