@@ -97,7 +97,7 @@ class ReplicaFeed {
     private readonly connections: DedicatedConnections,
     private readonly options: EventFeedOptions,
   ) {
-    this.log = options.log.child({ room: 'event-feed' });
+    this.log = options.log.child({ component: 'event-feed' });
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 2000;
     this.gapWaitMs = options.gapWaitMs ?? 30_000;

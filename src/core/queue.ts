@@ -1,7 +1,7 @@
 // The queue: assembles the task transitions (one file each under transitions/), reads, bulk actions and the event log over one store.
 import { createBulkActions } from './bulk-actions.js';
 import { createEventLog } from './event-log.js';
-import { createOffers } from './offers.js';
+import { createPeekHolds } from './peek-holds.js';
 import { createQueueReads } from './queue-reads.js';
 import { askAnswerTransitions } from './transitions/ask-answer.js';
 import { announceTransition } from './transitions/announce.js';
@@ -27,9 +27,9 @@ export type Queue = ReturnType<typeof createQueue>;
 export function createQueue(deps: QueueDeps) {
   const { store, bus, config } = deps;
   const now = deps.clock ?? Date.now;
-  const offers = createOffers(now);
-  const reads = createQueueReads(store, now, offers);
-  const kit = createTransitionKit({ ...deps, clock: now }, offers, reads);
+  const peekHolds = createPeekHolds(now);
+  const reads = createQueueReads(store, now, peekHolds);
+  const kit = createTransitionKit({ ...deps, clock: now }, peekHolds, reads);
 
   return {
     bus,

@@ -3,6 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { AppContext, HealthReport } from '../context.js';
 
+// The name the original API answered /health with; kept (though the service is more than a bot now)
+// because clients and monitors written against that API match on it.
 const SERVICE = 'athena-bot';
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {

@@ -7,7 +7,7 @@ import type { Agent, TransitionKit } from './kit.js';
 import { attemptEndings } from './requeue-or-fail.js';
 
 export function claimTransitions(kit: TransitionKit) {
-  const { store, config, now, newToken, offers, publish } = kit;
+  const { store, config, now, newToken, peekHolds, publish } = kit;
   const { failSpent } = attemptEndings(kit);
   return {
     /** Claims the best claimable task for this agent in one atomic step, or returns null. */
@@ -24,7 +24,7 @@ export function claimTransitions(kit: TransitionKit) {
         now: t,
       });
       if (outcome.ok) {
-        offers.release(outcome.task.id);
+        peekHolds.release(outcome.task.id);
         publish(outcome.events);
         return { ...outcome.task, leaseToken };
       }
@@ -59,7 +59,7 @@ export function claimTransitions(kit: TransitionKit) {
         throw refusalError(spec, current, outcome.heldByInstance, 'claim');
       }
       publish(outcome.events);
-      offers.release(id);
+      peekHolds.release(id);
       return { ...outcome.task, leaseToken };
     },
   };
