@@ -52,8 +52,6 @@ export type NotifierStatus = { ok: boolean; detail: string; position: number | n
 
 type Batch = { events: TaskEvent[]; end: number; sent: number; fresh: boolean };
 
-export type Notifier = ReturnType<typeof createNotifier>;
-
 export function createNotifier(deps: NotifierDeps) {
   const { eventLog, bus, log, options } = deps;
   const now = deps.now ?? Date.now;

@@ -12,5 +12,3 @@ export function createEventLog(store: Store, now: () => number) {
     setCursor: (name: string, position: number, at: number = now()): Promise<void> => store.setCursor(name, position, at),
   } satisfies EventLogPort;
 }
-
-export type EventLog = ReturnType<typeof createEventLog>;

@@ -150,8 +150,6 @@ export type Activity = {
 };
 
 export interface Store {
-  readonly backend: 'sqlite' | 'postgres';
-
   createTask(task: NewTask, now: number): Promise<CreateOutcome>;
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome>;
   transition(spec: TransitionSpec): Promise<TransitionOutcome>;

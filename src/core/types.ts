@@ -17,8 +17,6 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** States a task never leaves on its own (retry/import aside). */
-export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 /** States in which an agent holds the task under a lease. */
 export const HELD_STATUSES: readonly TaskStatus[] = ['in_progress', 'needs_input'];
 
