@@ -42,7 +42,6 @@ export function filterSql(dialect: Dialect, filter: BulkFilter & { instanceId?: 
 export class SqlReads {
   constructor(protected readonly db: Db) {}
 
-
   async getTask(id: number) {
     const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
     return row ? rowToTask(row) : null;
