@@ -3,8 +3,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from './config.js';
 import { NotFoundError } from './errors.js';
-import type { KeyStore } from './store/keys-store.js';
-import type { ApiKeyRecord } from './store/keys-store.js';
+import type { KeyStore } from './core/ports.js';
+import type { ApiKeyRecord } from './core/types.js';
 
 type Output = { write(text: string): void };
 

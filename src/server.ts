@@ -66,7 +66,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   let opened: Awaited<ReturnType<typeof openStore>>;
   try {
-    opened = await openStore(config, { log: log.child({ room: 'store' }) });
+    opened = await openStore(config, { log: log.child({ component: 'store' }) });
   } catch (err) {
     dbLock?.release();
     throw err;
@@ -101,7 +101,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
-  const stopEventLog = logTaskEvents(bus, log.child({ room: 'tasks' }));
+  const stopEventLog = logTaskEvents(bus, log.child({ component: 'tasks' }));
 
   const app = await buildApp(
     {
@@ -113,9 +113,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       ready: () => ready,
       health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
       metrics,
-      summary: () => buildDailySummary(db, queue.now(), { retentionDays: config.RETENTION_DAYS }),
+      summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
     },
-    { logger: log.child({ room: 'api' }) },
+    { logger: log.child({ component: 'api' }) },
   );
 
   const swept = await queue.sweepExpiredLeases();
@@ -180,7 +180,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         (leaderSignal) => {
           // Connects in the background: Discord being down or refusing the token never blocks the API.
           const bot = startDiscordBot(
-            { token: config.DISCORD_TOKEN!, config, queue, submitters: new SqlDiscordSubmitters(db), log: log.child({ room: 'discord' }) },
+            { token: config.DISCORD_TOKEN!, config, queue, submitters: new SqlDiscordSubmitters(db), log: log.child({ component: 'discord' }) },
             leaderSignal,
           );
           discord = bot;

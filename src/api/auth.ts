@@ -1,6 +1,7 @@
 // Who is calling: the admin key (API_KEY, constant-time comparison) or a per-agent key found by its hash.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { KeyRole, KeyStore } from '../store/keys-store.js';
+import type { KeyStore } from '../core/ports.js';
+import type { KeyRole } from '../core/types.js';
 import { hashKey } from './keys-secrets.js';
 
 export type Principal = {

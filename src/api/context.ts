@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Queue } from '../core/queue.js';
 import type { ClaimWaiters } from '../core/waiters.js';
 import type { Authenticator, Principal } from './auth.js';
-import type { KeyStore } from '../store/keys-store.js';
+import type { KeyStore } from '../core/ports.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { DailySummary } from '../jobs/summary.js';
 

@@ -1,7 +1,7 @@
 // Requests that hold their connection for a while (event streams, long-poll claims), by the key they
 // came with: revoking a key ends them at once, and keys are re-checked now and then, so a key revoked
 // elsewhere (`athena keys revoke`, another replica) cannot keep a stream open either.
-import type { KeyStore } from '../store/keys-store.js';
+import type { KeyStore } from '../core/ports.js';
 import type { Principal } from './auth.js';
 
 export type HeldRequest = {

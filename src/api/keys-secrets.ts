@@ -2,7 +2,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { InvalidError } from '../errors.js';
 import { LIMITS } from '../core/limits.js';
-import { KEY_ROLES, type ApiKeyRecord, type KeyRole, type KeyStore } from '../store/keys-store.js';
+import type { KeyStore } from '../core/ports.js';
+import { KEY_ROLES, type ApiKeyRecord, type KeyRole } from '../core/types.js';
 
 const KEY_PREFIX = 'athk_';
 /** Characters shown in lists: the marker plus 8 random characters (48 bits; not enough to guess the rest). */

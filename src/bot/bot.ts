@@ -5,7 +5,7 @@ import { DiscordjsErrorCodes, Events, Routes, type Client } from 'discord.js';
 import type { Config } from '../config.js';
 import type { Queue } from '../core/queue.js';
 import type { Logger } from '../logger.js';
-import type { DiscordSubmitters } from '../store/discord-submitters.js';
+import type { DiscordSubmitters } from '../core/ports.js';
 import { accessFromConfig, resolveAccess } from './access.js';
 import { createDiscordClient } from './client.js';
 import { commandDefinitions } from './commands/index.js';
@@ -54,7 +54,7 @@ export function startDiscordBot(
   let registrationProblem: string | null = null;
 
   const notifier = createNotifier({
-    store: queue.store,
+    eventLog: queue,
     bus: queue.bus,
     nextInLine: () => queue.peekNext(),
     deliver: (message, rendered) => {

@@ -2,7 +2,7 @@
 import type { Config } from '../config.js';
 import type { Queue } from '../core/queue.js';
 import type { Logger } from '../logger.js';
-import type { DiscordSubmitters } from '../store/discord-submitters.js';
+import type { DiscordSubmitters } from '../core/ports.js';
 import type { BotAccess } from './access.js';
 import type { ThreadDirectory } from './threads.js';
 

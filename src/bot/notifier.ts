@@ -8,7 +8,7 @@
 import type { EventBus } from '../core/events.js';
 import type { Task, TaskEvent } from '../core/types.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/store.js';
+import type { EventLogPort } from '../core/ports.js';
 import type { BotMessage } from './messages.js';
 import { isAnnouncement, notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
 import { backoffMs, createWakeup, sleep } from '../timing.js';
@@ -16,8 +16,6 @@ import { backoffMs, createWakeup, sleep } from '../timing.js';
 export const NOTIFIER_CURSOR = 'discord-notifier';
 const BATCH_END = `${NOTIFIER_CURSOR}:batch-end`;
 const BATCH_SENT = `${NOTIFIER_CURSOR}:batch-sent`;
-
-export type NotifierStore = Pick<Store, 'eventsSince' | 'lastEventId' | 'getCursor' | 'setCursor'>;
 
 export type NotifierOptions = PlanOptions & {
   /** A batch waits until its first event is this old (or the batch is full), so a burst lands in one batch. */
@@ -38,7 +36,8 @@ export type NotifierOptions = PlanOptions & {
 export type Delivery = (message: PlannedMessage, rendered: BotMessage) => Promise<void>;
 
 export type NotifierDeps = {
-  store: NotifierStore;
+  /** The event log it reads and keeps its cursors in (the queue gives it). */
+  eventLog: EventLogPort;
   bus: EventBus;
   nextInLine: () => Promise<Task | null>;
   deliver: Delivery;
@@ -53,10 +52,8 @@ export type NotifierStatus = { ok: boolean; detail: string; position: number | n
 
 type Batch = { events: TaskEvent[]; end: number; sent: number; fresh: boolean };
 
-export type Notifier = ReturnType<typeof createNotifier>;
-
 export function createNotifier(deps: NotifierDeps) {
-  const { store, bus, log, options } = deps;
+  const { eventLog, bus, log, options } = deps;
   const now = deps.now ?? Date.now;
   const batchSize = options.batchSize ?? 500;
   const retryBaseMs = options.retryBaseMs ?? 1000;
@@ -79,23 +76,23 @@ export function createNotifier(deps: NotifierDeps) {
   }
 
   async function advance(to: number): Promise<void> {
-    await store.setCursor(NOTIFIER_CURSOR, to, now());
+    await eventLog.setCursor(NOTIFIER_CURSOR, to, now());
     position = to;
   }
 
   /** Reads the persisted position, starting at the newest event on first start (no replay of history). */
   async function load(): Promise<Batch | null> {
-    let cursor = await store.getCursor(NOTIFIER_CURSOR);
+    let cursor = await eventLog.getCursor(NOTIFIER_CURSOR);
     if (cursor === null) {
-      cursor = await store.lastEventId();
-      await store.setCursor(NOTIFIER_CURSOR, cursor, now());
+      cursor = await eventLog.lastEventId();
+      await eventLog.setCursor(NOTIFIER_CURSOR, cursor, now());
       log.info({ position: cursor }, 'notifications start at the newest event');
     }
     position = cursor;
-    const end = (await store.getCursor(BATCH_END)) ?? 0;
+    const end = (await eventLog.getCursor(BATCH_END)) ?? 0;
     if (end <= cursor) return null;
-    const alreadySent = (await store.getCursor(BATCH_SENT)) ?? 0;
-    const events = (await store.eventsSince(cursor, batchSize * 2)).filter((e) => e.id <= end);
+    const alreadySent = (await eventLog.getCursor(BATCH_SENT)) ?? 0;
+    const events = (await eventLog.eventsSince(cursor, batchSize * 2)).filter((e) => e.id <= end);
     log.info({ from: cursor, to: end, alreadySent }, 'resuming an interrupted notification batch');
     return { events, end, sent: alreadySent, fresh: false };
   }
@@ -112,7 +109,7 @@ export function createNotifier(deps: NotifierDeps) {
   }
 
   async function nextBatch(signal: AbortSignal): Promise<Batch | null> {
-    const events = await store.eventsSince(position!, batchSize);
+    const events = await eventLog.eventsSince(position!, batchSize);
     if (events.length === 0) {
       await newEvents.wait(idleCheckMs, signal);
       return null;
@@ -159,12 +156,12 @@ export function createNotifier(deps: NotifierDeps) {
     const plan = planNotifications(batch.events, options);
     if (plan.length > 0) {
       if (batch.fresh) {
-        await store.setCursor(BATCH_SENT, 0, now());
-        await store.setCursor(BATCH_END, batch.end, now());
+        await eventLog.setCursor(BATCH_SENT, 0, now());
+        await eventLog.setCursor(BATCH_END, batch.end, now());
       }
       for (let i = batch.sent; i < plan.length; i++) {
         if (!(await deliverWithRetry(plan[i]!, signal))) return;
-        await store.setCursor(BATCH_SENT, i + 1, now());
+        await eventLog.setCursor(BATCH_SENT, i + 1, now());
       }
     }
     await advance(batch.end);
@@ -176,7 +173,7 @@ export function createNotifier(deps: NotifierDeps) {
       const unsubscribe = bus.subscribe((event) => {
         if ((position === null || event.id > position) && (notificationKind(event, options) || isAnnouncement(event))) newEvents.wake();
       });
-      let pending: Batch | null | undefined; // undefined: reload the position from the store
+      let pending: Batch | null | undefined; // undefined: reload the position from the event log
       let failures = 0;
       try {
         while (!signal.aborted) {

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.js';
 import { placeholders, type Db } from '../store/db.js';
 import { rowToEvent, type TaskRow } from '../store/rows.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/ports.js';
 import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
 import type { ReplicaBus } from './replica-bus.js';
 import { aborted, sleep, withDeadline } from '../timing.js';
@@ -97,7 +97,7 @@ class ReplicaFeed {
     private readonly connections: DedicatedConnections,
     private readonly options: EventFeedOptions,
   ) {
-    this.log = options.log.child({ room: 'event-feed' });
+    this.log = options.log.child({ component: 'event-feed' });
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 2000;
     this.gapWaitMs = options.gapWaitMs ?? 30_000;

@@ -45,7 +45,7 @@ export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWor
   let leader = false;
   const connections = dedicatedConnections(db);
   const role = options.role ?? 'loops';
-  const log = options.log.child({ room: 'leadership', role });
+  const log = options.log.child({ component: 'leadership', role });
 
   const lead = async (whileHeld: (leaderSignal: AbortSignal) => Promise<void>): Promise<void> => {
     const leaderAbort = new AbortController();
@@ -63,12 +63,12 @@ export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWor
   };
 
   const stopped = connections
-    ? campaign(connections, role, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
+    ? contendForLeadership(connections, role, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
     : lead(() => aborted(signal));
   return { isLeader: () => leader, stopped };
 }
 
-async function campaign(
+async function contendForLeadership(
   connections: DedicatedConnections,
   role: string,
   signal: AbortSignal,

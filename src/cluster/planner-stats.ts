@@ -19,7 +19,7 @@ const MIN_SHARE = 0.1;
  */
 export async function keepPlannerStatsFresh(db: Db, signal: AbortSignal, options: PlannerStatsOptions): Promise<void> {
   if (db.dialect.name !== 'postgres') return;
-  const log = options.log.child({ room: 'planner-stats' });
+  const log = options.log.child({ component: 'planner-stats' });
   const intervalMs = options.intervalMs ?? 5000;
   while (!signal.aborted) {
     try {

@@ -1,6 +1,6 @@
 // Actions on many tasks at once (retry failed, cancel pending, purge) and export/import of the queue.
 import { ConflictError, InvalidError } from '../errors.js';
-import type { BulkFilter, ExportData, Store } from '../store/store.js';
+import type { BulkFilter, ExportData, Store } from './ports.js';
 import type { TaskEvent } from './types.js';
 
 export function createBulkActions(store: Store, publish: (events: TaskEvent[]) => void, now: () => number) {

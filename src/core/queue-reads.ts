@@ -1,11 +1,11 @@
 // Read-side of the queue: single tasks with their logs, lists, stats and instances.
 import { NotFoundError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { Activity, ActivityCounted, Store } from './ports.js';
 import { LIMITS } from './limits.js';
-import type { Offers } from './offers.js';
+import type { PeekHolds } from './peek-holds.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
 
-export function createQueueReads(store: Store, now: () => number, offers: Offers) {
+export function createQueueReads(store: Store, now: () => number, peekHolds: PeekHolds) {
   async function mustGet(id: number): Promise<Task> {
     const task = await store.getTask(id);
     if (!task) throw new NotFoundError(`Task #${id} not found`, { taskId: id });
@@ -34,18 +34,18 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
 
     /**
      * The original GET /api/tasks/next: the first task in queue order that is ready to be claimed and
-     * that no other peek was shown in the last moments (see offers.ts), so agents polling together
+     * that no other peek was shown in the last moments (see peek-holds.ts), so agents polling together
      * are shown different tasks; a caller naming its instance is shown the task it was shown before
      * while that hold lasts.
      */
     async offerNext(instanceId: string | null = null): Promise<Task | null> {
-      let window = offers.window();
+      let window = peekHolds.window();
       for (;;) {
         const ids = await store.readyIds(now(), window);
-        const picked = offers.pick(ids, instanceId);
+        const picked = peekHolds.pick(ids, instanceId);
         if (picked === null && ids.length === window) {
           // Other peeks held tasks while this one read: read further before settling for a held task.
-          const wider = offers.window(window * 2);
+          const wider = peekHolds.window(window * 2);
           if (wider > window) {
             window = wider;
             continue;
@@ -56,7 +56,7 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
         if (id === undefined) return null;
         const task = await store.getTask(id);
         if (task?.status === 'pending') return task;
-        if (picked !== null) offers.release(id); // claimed between the two reads: look again
+        if (picked !== null) peekHolds.release(id); // claimed between the two reads: look again
       }
     },
 
@@ -83,5 +83,24 @@ export function createQueueReads(store: Store, now: () => number, offers: Offers
       return store.listTasks({ instanceId, status: [...HELD_STATUSES], order: 'newest', limit: LIMITS.listLimitMax });
     },
 
+    /** Earliest future run_after among pending tasks: when a long-poll waiter must look again. */
+    nextRunAfter(): Promise<number | null> {
+      return store.nextRunAfter(now());
+    },
+
+    /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */
+    countPurgeable(finishedBefore: number): Promise<number> {
+      return store.countPurgeable(finishedBefore);
+    },
+
+    /** What happened in (from, to], for the daily summary. */
+    activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number): Promise<Activity> {
+      return store.activity(from, to, counted, slowestLimit);
+    },
+
+    /** Resolves when the database answers (health checks). */
+    ping(): Promise<void> {
+      return store.ping();
+    },
   };
 }

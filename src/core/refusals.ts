@@ -1,6 +1,6 @@
 // Why a transition was refused, told from the task's current state after the atomic update matched nothing.
 import { ConflictError, NotFoundError, type AthenaError } from '../errors.js';
-import type { TransitionSpec } from '../store/store.js';
+import type { TransitionSpec } from './ports.js';
 import type { Task } from './types.js';
 
 export function refusalError(spec: TransitionSpec, current: Task | null, heldByInstance: number | undefined, verb: string): AthenaError {

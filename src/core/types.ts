@@ -17,8 +17,6 @@ export const TASK_STATUSES = [
 ] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
-/** States a task never leaves on its own (retry/import aside). */
-export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 /** States in which an agent holds the task under a lease. */
 export const HELD_STATUSES: readonly TaskStatus[] = ['in_progress', 'needs_input'];
 
@@ -122,3 +120,20 @@ export type TaskFilter = {
 };
 
 export type TaskPage = { tasks: Task[]; nextCursor: string | null };
+
+/** Who holds an API key: admins manage, agents work tasks as one identity, readers only read. */
+export const KEY_ROLES = ['admin', 'agent', 'reader'] as const;
+export type KeyRole = (typeof KEY_ROLES)[number];
+
+export type ApiKeyRecord = {
+  id: number;
+  name: string;
+  role: KeyRole;
+  /** The agent identity an `agent` key acts as; null for admin and reader keys. */
+  instanceId: string | null;
+  /** The first characters of the key, to tell keys apart in lists. */
+  prefix: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+};

@@ -1,6 +1,6 @@
 // Long-poll claims: agents wait for a task they can serve, woken by events rather than by polling.
 import { TooManyWaitersError } from '../errors.js';
-import type { LabelScope } from '../store/store.js';
+import type { LabelScope } from './ports.js';
 import type { Agent, Queue } from './queue.js';
 import type { ClaimedTask, Task, TaskEvent } from './types.js';
 
@@ -108,7 +108,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       const left = deadline - queue.now();
       if (left <= 0 || closed || signal?.aborted) return null;
       if (generation !== seen) continue; // something changed while we looked: look again
-      const next = await queue.store.nextRunAfter(queue.now());
+      const next = await queue.nextRunAfter();
       if (generation !== seen) continue;
       wokenFor = await new Promise<WakeFor | null>((resolve) => {
         const waiter: Waiter = {

@@ -6,7 +6,7 @@ import type { LoopSpec } from './loop-runner.js';
  * Marking an agent offline does not take its tasks away: they keep their leases, and the sweeper
  * requeues them when those expire, exactly as for an agent that is still "online" but silent.
  */
-export function instanceLivenessLoop(queue: Pick<Queue, 'store' | 'now' | 'heldBy'>, options: { offlineAfterMs: number }): LoopSpec {
+export function instanceLivenessLoop(queue: Pick<Queue, 'markInstancesOffline' | 'now' | 'heldBy'>, options: { offlineAfterMs: number }): LoopSpec {
   // Check often enough that an agent shows offline at most ~a quarter of the threshold late.
   const everyMs = Math.min(60_000, Math.max(1000, Math.round(options.offlineAfterMs / 4)));
   return {
@@ -14,7 +14,7 @@ export function instanceLivenessLoop(queue: Pick<Queue, 'store' | 'now' | 'heldB
     schedule: { kind: 'interval', everyMs },
     jitterMs: Math.min(1000, everyMs / 10),
     async run({ log }) {
-      const offline = await queue.store.markInstancesOffline(queue.now() - options.offlineAfterMs);
+      const offline = await queue.markInstancesOffline(queue.now() - options.offlineAfterMs);
       for (const instanceId of offline) {
         const held = await queue.heldBy(instanceId);
         log.child({ instanceId }).warn(

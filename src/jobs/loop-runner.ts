@@ -128,16 +128,6 @@ function zoneOffsetMs(instant: number, timeZone: string): number {
   return wall - (instant - (((instant % 1000) + 1000) % 1000));
 }
 
-/** Whether `timeZone` is an IANA zone name this runtime knows. */
-export function isKnownTimeZone(timeZone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The first instant after `now` whose wall-clock time in `timeZone` is `at` ("HH:MM"). On a day
  * when that time does not exist (clocks jump forward over it), the run lands within the hour after.

@@ -32,7 +32,7 @@ export type RetentionOptions = {
  * announced — never more, even if RETENTION_DAYS changed since — and then announces the next batch:
  * tasks that will be older than RETENTION_DAYS a day from now. The first run ever only announces.
  */
-export function retentionLoop(queue: Pick<Queue, 'store' | 'now' | 'purge'>, options: RetentionOptions): LoopSpec {
+export function retentionLoop(queue: Pick<Queue, 'getCursor' | 'setCursor' | 'countPurgeable' | 'now' | 'purge'>, options: RetentionOptions): LoopSpec {
   const retentionMs = options.retentionDays * DAY_MS;
   return {
     name: 'retention',
@@ -40,10 +40,9 @@ export function retentionLoop(queue: Pick<Queue, 'store' | 'now' | 'purge'>, opt
     firstRunInMs: 60_000,
     jitterMs: 60_000,
     async run({ log }) {
-      const { store } = queue;
       const now = queue.now();
-      const warnedAt = await store.getCursor(WARNED_AT);
-      const warnedCutoff = await store.getCursor(WARNED_CUTOFF);
+      const warnedAt = await queue.getCursor(WARNED_AT);
+      const warnedCutoff = await queue.getCursor(WARNED_CUTOFF);
       let purged = 0;
       if (warnedAt !== null && warnedCutoff !== null) {
         if (now - warnedAt < DAY_MS) return { purged: 0, warning: null };
@@ -54,7 +53,7 @@ export function retentionLoop(queue: Pick<Queue, 'store' | 'now' | 'purge'>, opt
       }
       const finishedBefore = now - retentionMs + DAY_MS;
       const warning: RetentionWarning = {
-        count: await store.countPurgeable(finishedBefore),
+        count: await queue.countPurgeable(finishedBefore),
         finishedBefore,
         purgeAfter: now + DAY_MS,
         retentionDays: options.retentionDays,
@@ -67,8 +66,8 @@ export function retentionLoop(queue: Pick<Queue, 'store' | 'now' | 'purge'>, opt
         // Before recording the warning: if telling fails, the run fails and the warning is retried.
         await options.onWarning?.(warning);
       }
-      await store.setCursor(WARNED_CUTOFF, finishedBefore, now);
-      await store.setCursor(WARNED_AT, now, now);
+      await queue.setCursor(WARNED_CUTOFF, finishedBefore, now);
+      await queue.setCursor(WARNED_AT, now, now);
       return { purged, warning };
     },
   };

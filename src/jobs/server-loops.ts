@@ -41,7 +41,7 @@ export function startServerLoops(deps: ServerLoopsDeps, signal: AbortSignal): { 
     runner.start(leaseSweeperLoop(queue, { everyMs: config.SWEEP_INTERVAL_SECONDS * 1000 }), signal),
     runner.start(instanceLivenessLoop(queue, { offlineAfterMs: config.INSTANCE_OFFLINE_MINUTES * 60_000 }), signal),
     runner.start(
-      dailySummaryLoop({ db, now: queue.now, at: config.SUMMARY_TIME, timeZone: config.TZ, retentionDays: config.RETENTION_DAYS, onSummary: deps.onSummary }),
+      dailySummaryLoop({ queue, at: config.SUMMARY_TIME, timeZone: config.TZ, retentionDays: config.RETENTION_DAYS, onSummary: deps.onSummary }),
       signal,
     ),
   ];

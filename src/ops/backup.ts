@@ -3,7 +3,7 @@ import { readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Config } from '../config.js';
 import { makePrivateDir, makePrivateFile } from '../private-files.js';
-import { runSqliteJob, type FileReport } from './sqlite-worker.js';
+import { runSqliteJob, type FileReport } from '../store/sqlite-file-jobs.js';
 
 export type BackupResult = FileReport & { path: string; durationMs: number };
 
@@ -70,7 +70,7 @@ export async function backupDatabase(dbPath: string, outPath: string, options: {
   makePrivateDir(dirname(target));
   const partial = `${target}.partial`;
   try {
-    // The snapshot job creates the file 0600 before SQLite writes into it (see sqlite-worker.ts).
+    // The snapshot job creates the file 0600 before SQLite writes into it (see store/sqlite-file-jobs.ts).
     const report = await runSqliteJob({ kind: 'snapshot', from: resolve(dbPath), to: partial }, options.signal);
     makePrivateFile(partial);
     renameSync(partial, target);

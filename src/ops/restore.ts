@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { backupDatabase, verifyDatabaseFile } from './backup.js';
 import { acquireDbLock } from './lock.js';
-import type { FileReport } from './sqlite-worker.js';
+import type { FileReport } from '../store/sqlite-file-jobs.js';
 
 export type RestoreResult = {
   restored: FileReport;

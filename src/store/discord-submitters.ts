@@ -1,11 +1,6 @@
 // The Discord user behind each task queued with /task, over the shared SQL (both backends).
+import type { DiscordSubmitters } from '../core/ports.js';
 import type { Db } from './db.js';
-
-export interface DiscordSubmitters {
-  record(taskId: number, userId: string, now: number): Promise<void>;
-  /** The Discord user id that queued the task; null for tasks from elsewhere (or queued before ids were kept). */
-  userOf(taskId: number): Promise<string | null>;
-}
 
 export class SqlDiscordSubmitters implements DiscordSubmitters {
   constructor(private readonly db: Db) {}

@@ -1,34 +1,7 @@
 // Per-agent API keys over the shared SQL (both backends): rows hold a key's hash, never the key.
+import type { ApiKeyRecord, KeyRole } from '../core/types.js';
+import type { KeyStore, NewApiKey } from '../core/ports.js';
 import type { Db } from './db.js';
-
-export const KEY_ROLES = ['admin', 'agent', 'reader'] as const;
-export type KeyRole = (typeof KEY_ROLES)[number];
-
-export type ApiKeyRecord = {
-  id: number;
-  name: string;
-  role: KeyRole;
-  /** The agent identity an `agent` key acts as; null for admin and reader keys. */
-  instanceId: string | null;
-  /** The first characters of the key, to tell keys apart in lists. */
-  prefix: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-};
-
-export type NewApiKey = { name: string; role: KeyRole; instanceId: string | null; keyHash: string; prefix: string };
-
-export interface KeyStore {
-  create(key: NewApiKey, now: number): Promise<ApiKeyRecord>;
-  list(): Promise<ApiKeyRecord[]>;
-  get(id: number): Promise<ApiKeyRecord | null>;
-  /** The key with this hash, unless it was revoked. */
-  findActive(keyHash: string): Promise<ApiKeyRecord | null>;
-  /** Marks the key revoked; returns it (already revoked keys keep their first revocation time). */
-  revoke(id: number, now: number): Promise<ApiKeyRecord | null>;
-  touch(id: number, now: number): Promise<void>;
-}
 
 type KeyRow = Record<string, unknown>;
 

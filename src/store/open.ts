@@ -3,7 +3,7 @@ import type { Config } from '../config.js';
 import type { Db } from './db.js';
 import { SqliteDb } from './sqlite/driver.js';
 import { SqlStore } from './sql-store.js';
-import type { Store } from './store.js';
+import type { Store } from '../core/ports.js';
 
 export type OpenedStore = { store: Store; db: Db };
 

@@ -4,7 +4,7 @@ import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './
 import { filterSql } from './sql-reads.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import type { BulkFilter, ExportData, LogEntry } from './store.js';
+import type { BulkFilter, ExportData, LogEntry } from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;

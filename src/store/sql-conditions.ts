@@ -2,7 +2,7 @@
 // agent's labels cover, which pending tasks are ready to be claimed.
 import { HELD_STATUSES } from '../core/types.js';
 import { placeholders } from './db.js';
-import type { LabelScope } from './store.js';
+import type { LabelScope } from '../core/ports.js';
 
 export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 

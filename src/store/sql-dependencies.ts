@@ -4,7 +4,7 @@ import type { TaskStatus } from '../core/types.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { appendLog, blockIfDependencyEnded } from './sql-task-writes.js';
-import type { AddDependenciesOutcome } from './store.js';
+import type { AddDependenciesOutcome } from '../core/ports.js';
 
 /** States in which a task may still gain dependencies: it has not started. */
 const EDITABLE: readonly TaskStatus[] = ['pending', 'blocked'];

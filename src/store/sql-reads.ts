@@ -4,7 +4,8 @@ import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, readyCondition } from './sql-conditions.js';
 import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
-import type { BulkFilter, ExportData } from './store.js';
+import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
+import { readActivity } from './sql-activity.js';
 
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
@@ -40,11 +41,6 @@ export function filterSql(dialect: Dialect, filter: BulkFilter & { instanceId?: 
 
 export class SqlReads {
   constructor(protected readonly db: Db) {}
-
-  get backend(): 'sqlite' | 'postgres' {
-    return this.db.dialect.name;
-  }
-
 
   async getTask(id: number) {
     const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
@@ -162,6 +158,10 @@ export class SqlReads {
   async countPurgeable(before: number): Promise<number> {
     const row = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('completed', 'cancelled') AND updated_at < ?`, [before]);
     return Number(row?.n ?? 0);
+  }
+
+  activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number) {
+    return readActivity(this.db, from, to, counted, slowestLimit);
   }
 
   async eventsSince(afterId: number, limit: number): Promise<TaskEvent[]> {

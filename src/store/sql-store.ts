@@ -7,7 +7,7 @@ import { createStatisticsRefresher, type StatisticsRefresher } from './statistic
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
-import { Sightings } from './sightings.js';
+import { LastSeenThrottle } from './last-seen-throttle.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import type {
@@ -22,13 +22,13 @@ import type {
   Store,
   TransitionOutcome,
   TransitionSpec,
-} from './store.js';
+} from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: StatisticsRefresher;
-  private readonly sightings = new Sightings();
+  private readonly lastSeen = new LastSeenThrottle();
 
   constructor(db: Db) {
     super(db);
@@ -36,20 +36,20 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   /**
-   * A write transaction whose body may record agents as seen (`see`); a busy agent's row is written
-   * at most every SIGHTING_WINDOW_MS, and a sighting counts as written only once it has committed.
+   * A write transaction whose body may record agents as seen (`markSeen`); a busy agent's last_seen is
+   * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed.
    */
-  private async txSeeing<T>(fn: (q: Queryable, see: (id: string, name: string | null, now: number) => Promise<void>) => Promise<T>): Promise<T> {
+  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: (id: string, name: string | null, now: number) => Promise<void>) => Promise<T>): Promise<T> {
     const seen: Array<[string, string | null, number]> = [];
     const result = await this.db.tx((q) => {
       seen.length = 0; // a body run again after a failed batch starts over
       return fn(q, async (id, name, now) => {
-        if (!this.sightings.due(id, name, now) || seen.some(([s]) => s === id)) return;
+        if (!this.lastSeen.due(id, name, now) || seen.some(([s]) => s === id)) return;
         await recordSeen(q, id, name, now);
         seen.push([id, name, now]);
       });
     });
-    for (const [id, name, now] of seen) this.sightings.wrote(id, name, now);
+    for (const [id, name, now] of seen) this.lastSeen.wrote(id, name, now);
     return result;
   }
 
@@ -114,7 +114,7 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
-    return this.txSeeing(async (q, see) => {
+    return this.txRecordingLastSeen(async (q, markSeen) => {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
       if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
       const params: unknown[] = [];
@@ -143,20 +143,20 @@ export class SqlStore extends SqlReads implements Store {
       if (!changed) {
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
-        await see(spec.instanceId, spec.instanceName, spec.now);
+        await markSeen(spec.instanceId, spec.instanceName, spec.now);
         return { ok: false, reason: 'empty', held };
       }
       const task = rowToTask(changed);
       const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} of ${task.maxAttempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
-      await see(spec.instanceId, spec.instanceName, spec.now);
+      await markSeen(spec.instanceId, spec.instanceName, spec.now);
       return { ok: true, task, events: [event] };
     });
   }
 
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
-    return this.txSeeing(async (q, see) => {
+    return this.txRecordingLastSeen(async (q, markSeen) => {
       // The holder acting on a task that changes hands (release, fail with retry) is recorded as
       // seen, so its id is read (and the row locked, on PostgreSQL) before the change.
       const changesHolder = spec.set.instanceId !== undefined && spec.holderSeen === true;
@@ -204,9 +204,9 @@ export class SqlStore extends SqlReads implements Store {
       const task = rowToTask(changed);
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
 
-      if (spec.instance?.seen) await see(spec.instance.id, spec.instance.name ?? null, spec.now);
+      if (spec.instance?.seen) await markSeen(spec.instance.id, spec.instance.name ?? null, spec.now);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
-      if (spec.holderSeen && previousHolder) await see(previousHolder, null, spec.now);
+      if (spec.holderSeen && previousHolder) await markSeen(previousHolder, null, spec.now);
       if (spec.cascade === 'block') events.push(...(await blockDependants(q, task.id, spec.now)));
       if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, task.id, spec.now)));
       return { ok: true, task, events };
@@ -232,8 +232,8 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async touchInstance(id: string, name: string | null, now: number): Promise<void> {
-    if (!this.sightings.due(id, name, now)) return;
-    await this.txSeeing((q, see) => see(id, name, now));
+    if (!this.lastSeen.due(id, name, now)) return;
+    await this.txRecordingLastSeen((q, markSeen) => markSeen(id, name, now));
   }
 
   async markInstancesOffline(seenBefore: number): Promise<string[]> {
@@ -242,7 +242,7 @@ export class SqlStore extends SqlReads implements Store {
       [seenBefore],
     );
     const ids = rows.map((r) => String(r.id));
-    this.sightings.forget(ids);
+    this.lastSeen.forget(ids);
     return ids;
   }
 

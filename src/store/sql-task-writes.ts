@@ -2,7 +2,7 @@
 import type { Task, TaskEvent } from '../core/types.js';
 import { placeholders, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import type { LogEntry } from './store.js';
+import type { LogEntry } from '../core/ports.js';
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;

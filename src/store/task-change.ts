@@ -2,7 +2,7 @@
 import { PRIORITY_RANK } from '../core/types.js';
 import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
-import type { AttemptChange, TaskPatch } from './store.js';
+import type { AttemptChange, TaskPatch } from '../core/ports.js';
 
 /** Domain field -> column, for the fields a transition may set. */
 const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {

@@ -237,11 +237,11 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
       try {
         // Subscribed first, read second: an event committed meanwhile is either in the replay or
         // in `pending`, and `pending` skips what the replay already sent.
-        const lastId = await queue.store.lastEventId();
+        const lastId = await queue.lastEventId();
         let replay: TaskEvent[] = [];
         let resumed = false;
         if (after !== null && after <= lastId) {
-          const missed = await queue.store.eventsSince(after, opts.replayLimit + 1);
+          const missed = await queue.eventsSince(after, opts.replayLimit + 1);
           if (missed.length <= opts.replayLimit) {
             replay = missed;
             resumed = true;

@@ -5,6 +5,7 @@ import { createNotifier, NOTIFIER_CURSOR, type Delivery } from '../../src/bot/no
 import { planNotifications } from '../../src/bot/notification-plan.js';
 import { silentLogger } from '../../src/logger.js';
 import type { TaskEvent, Task } from '../../src/core/types.js';
+import type { EventLogPort } from '../../src/core/ports.js';
 import type { BotMessage } from '../../src/bot/messages.js';
 import { createEventBus } from '../../src/core/events.js';
 import { backends, openTestQueue, type TestBackend, type TestClock, type TestQueue } from '../helpers/stores.js';
@@ -30,9 +31,9 @@ async function queue(): Promise<TestQueue> {
   return opened;
 }
 
-function run(t: TestQueue, deliver: Delivery, store = t.store) {
+function run(t: TestQueue, deliver: Delivery, eventLog: EventLogPort = t.queue) {
   const notifier = createNotifier({
-    store,
+    eventLog,
     bus: t.bus,
     nextInLine: () => t.queue.peekNext(),
     deliver,
@@ -145,7 +146,7 @@ describe('gaps in the feed', () => {
     const sent: number[][] = [];
     const bus = createEventBus();
     const notifier = createNotifier({
-      store,
+      eventLog: store,
       bus,
       nextInLine: async () => null,
       deliver: async (m) => void sent.push(m.eventIds),

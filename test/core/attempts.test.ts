@@ -2,7 +2,7 @@
 // it back; a task with no attempt left is never claimed but failed, saying why.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createQueue } from '../../src/core/queue.js';
-import type { Store, TransitionSpec } from '../../src/store/store.js';
+import type { Store, TransitionSpec } from '../../src/core/ports.js';
 import { backends, defaultQueueConfig, openTestQueue, type TestQueue } from '../helpers/stores.js';
 
 describe.each(backends)('attempts on $name', (backend) => {

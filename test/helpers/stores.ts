@@ -10,7 +10,7 @@ import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { openPostgres } from '../../src/store/postgres/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Db } from '../../src/store/db.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/ports.js';
 
 export type TestBackend = { name: 'sqlite' | 'postgres'; open(): Promise<{ db: Db; store: Store; cleanup(): Promise<void> }> };
 

@@ -37,7 +37,7 @@ describe.each(backends)('daily summary on $name', (backend) => {
     const cancelled = await t.queue.create({ description: 'never mind' });
     await t.queue.cancel(cancelled.task.id);
 
-    const summary = await buildDailySummary(t.db, t.queue.now(), { retentionDays: 2 });
+    const summary = await buildDailySummary(t.queue, t.queue.now(), { retentionDays: 2 });
     expect(summary).toMatchObject({ created: 6, completed: 3, failed: 1, requeued: 0, cancelled: 1, purgeableWithinDay: 1 });
     expect(summary.to - summary.from).toBe(24 * HOUR);
     expect(summary.byStatus).toMatchObject({ pending: 1, completed: 4, failed: 1, cancelled: 1, in_progress: 0 });
@@ -77,7 +77,7 @@ describe.each(backends)('daily summary on $name', (backend) => {
   });
 
   it('an empty queue gives zeros, not errors', async () => {
-    const summary = await buildDailySummary(t.db, t.queue.now());
+    const summary = await buildDailySummary(t.queue, t.queue.now());
     expect(summary).toMatchObject({ created: 0, completed: 0, failed: 0, slowest: [], busiestAgents: [], oldestPendingAt: null, purgeableWithinDay: null });
   });
 });

@@ -33,7 +33,7 @@ export async function openObservedApp(backend: TestBackend, options: { metricsAu
     authenticate: singleKeyAuthenticator(KEY),
     health: () => runner.healthChecks(),
     metrics,
-    summary: () => buildDailySummary(t.db, t.queue.now(), { retentionDays: options.retentionDays }),
+    summary: () => buildDailySummary(t.queue, t.queue.now(), { retentionDays: options.retentionDays }),
   });
   await app.ready();
   return {

@@ -10,7 +10,7 @@ import { migrateData, parseStoreSpec } from '../../src/store/migrate-data.js';
 import { openPostgres } from '../../src/store/postgres/driver.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/ports.js';
 import type { Db } from '../../src/store/db.js';
 import { ATHENA_BIN } from '../helpers/server-process.js';
 import { createTestSchema, defaultQueueConfig, tempDir } from '../helpers/stores.js';

@@ -5,7 +5,7 @@ import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.j
 import { numberPlaceholders } from '../../src/store/postgres/placeholders.js';
 import { loadMigrations } from '../../src/store/migrations-files.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import type { CreateOutcome } from '../../src/store/store.js';
+import type { CreateOutcome } from '../../src/core/ports.js';
 import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';
 
 /** A create that went through (these tests create without dependencies). */

@@ -270,7 +270,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
       if (req.url().includes('/api/events')) eventRequests.push(req.headers()['last-event-id'] ?? '(none)');
       if (/\/api\/tasks\?/.test(req.url())) listLoads.push(req.url());
     });
-    const lastSeen = await server.queue.store.lastEventId();
+    const lastSeen = await server.queue.lastEventId();
 
     expectedConsole = /ERR_INCOMPLETE_CHUNKED_ENCODING/; // the browser's note about the cut stream
     server.app.server.closeAllConnections(); // the stream (and every other socket) drops at once

@@ -7,7 +7,8 @@ import { issueKey } from '../../../src/api/keys-secrets.js';
 import { createClaimWaiters, type ClaimWaiters } from '../../../src/core/waiters.js';
 import type { QueueConfig } from '../../../src/core/queue.js';
 import type { Logger } from '../../../src/logger.js';
-import { SqlKeyStore, type KeyRole } from '../../../src/store/keys-store.js';
+import { SqlKeyStore } from '../../../src/store/keys-store.js';
+import type { KeyRole } from '../../../src/core/types.js';
 import { openTestQueue, type TestBackend, type TestClock, type TestQueue } from '../../helpers/stores.js';
 
 export const ADMIN_KEY = 'reliability-admin-key-0123456789';

@@ -6,13 +6,13 @@
 // twice gives one answer. Holds only change what a peek shows; the claim stays the atomic check.
 
 /** How long a task shown by a peek is passed over by other peeks (unless it is the only one). */
-export const OFFER_HOLD_MS = 2_000;
+export const PEEK_HOLD_MS = 2_000;
 /** At most this many pending tasks are looked at to find one not held. */
-export const OFFER_WINDOW_MAX = 64;
+export const PEEK_WINDOW_MAX = 64;
 
-export type Offers = ReturnType<typeof createOffers>;
+export type PeekHolds = ReturnType<typeof createPeekHolds>;
 
-export function createOffers(now: () => number, holdMs = OFFER_HOLD_MS, windowMax = OFFER_WINDOW_MAX) {
+export function createPeekHolds(now: () => number, holdMs = PEEK_HOLD_MS, windowMax = PEEK_WINDOW_MAX) {
   // Insertion order is expiry order (every hold is as long, and a renewed hold moves to the end),
   // so expired holds are dropped from the front.
   const held = new Map<number, { until: number; holder: string | null }>();

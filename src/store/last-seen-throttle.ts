@@ -1,18 +1,23 @@
-// When this process last wrote each agent's last_seen: a busy agent's row is written a few times a
-// second instead of on every transition it makes.
+// A throttle on last_seen writes: a busy agent's row is written a few times a second instead of on
+// every transition it makes.
+//
+// It is per-process state, and that is safe because it is only a throttle: the database keeps the
+// truth (last_seen, status). With several replicas each keeps its own, so an agent's row is written at
+// most once per window per replica; an agent another replica marked offline is written back online at
+// the latest one window later; a restart forgets everything, which only costs one extra write each.
 
 /** How stale a busy agent's last_seen may be; far below the shortest offline threshold (0.6 s). */
-export const SIGHTING_WINDOW_MS = 250;
+export const LAST_SEEN_WINDOW_MS = 250;
 
 /** Rows remembered at most; beyond it, entries older than the window are dropped. */
 const MAX_REMEMBERED = 10_000;
 
-type Sighting = { at: number; name: string | null };
+type LastWrite = { at: number; name: string | null };
 
-export class Sightings {
-  private readonly written = new Map<string, Sighting>();
+export class LastSeenThrottle {
+  private readonly written = new Map<string, LastWrite>();
 
-  constructor(private readonly windowMs = SIGHTING_WINDOW_MS) {}
+  constructor(private readonly windowMs = LAST_SEEN_WINDOW_MS) {}
 
   /** True when the agent's row should be written now: not written lately, or under a new name. */
   due(id: string, name: string | null, now: number): boolean {
@@ -31,7 +36,7 @@ export class Sightings {
     }
   }
 
-  /** The row changed behind our back (marked offline): the next sighting writes. */
+  /** The row changed behind our back (marked offline): the next time the agent is seen, it is written. */
   forget(ids: Iterable<string>): void {
     for (const id of ids) this.written.delete(id);
   }

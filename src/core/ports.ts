@@ -1,6 +1,8 @@
-// The Store contract the core depends on; sqlite/ and postgres/ provide it over the same SQL.
+// The ports the core depends on: the Store contract (sqlite/ and postgres/ provide it over the same SQL) and its spec types.
 import type {
+  ApiKeyRecord,
   Instance,
+  KeyRole,
   NewTask,
   Stats,
   Task,
@@ -9,7 +11,7 @@ import type {
   TaskLog,
   TaskPage,
   TaskStatus,
-} from '../core/types.js';
+} from './types.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
@@ -130,9 +132,24 @@ export type ExportData = {
   instances: Instance[];
 };
 
-export interface Store {
-  readonly backend: 'sqlite' | 'postgres';
+/** Log actions the daily summary counts. */
+export type ActivityCounted = 'created' | 'completed' | 'failed' | 'requeued' | 'cancelled';
+export type SlowTask = { taskId: number; description: string; instanceId: string | null; instanceName: string | null; durationMs: number; completedAt: number };
+export type AgentActivity = { instanceId: string; instanceName: string | null; claimed: number; completed: number; failed: number };
 
+/** What happened in a window (from, to]: counts of log actions, the queue as it is now, the slowest completions, each agent's work. */
+export type Activity = {
+  /** Missing actions and statuses had none. */
+  counts: Partial<Record<ActivityCounted, number>>;
+  byStatus: Partial<Record<TaskStatus, number>>;
+  oldestPendingAt: number | null;
+  /** Completed in the window, longest claim-to-completion first. */
+  slowest: SlowTask[];
+  /** Every agent that claimed or finished a task in the window, in no order. */
+  agents: AgentActivity[];
+};
+
+export interface Store {
   createTask(task: NewTask, now: number): Promise<CreateOutcome>;
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome>;
   transition(spec: TransitionSpec): Promise<TransitionOutcome>;
@@ -159,6 +176,8 @@ export interface Store {
   cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }>;
   purgeFinished(before: number, now: number): Promise<{ count: number; events: TaskEvent[] }>;
   countPurgeable(before: number): Promise<number>;
+  /** What happened in (from, to], for the daily summary; `slowestLimit` bounds its slowest tasks. */
+  activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number): Promise<Activity>;
 
   /** Records an event about no task in particular (e.g. the daily summary), for the notifier to post. */
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent>;
@@ -173,4 +192,29 @@ export interface Store {
 
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a reader of the event log needs (the Discord notifier): events, the newest id, its cursors. */
+export type EventLogPort = Pick<Store, 'eventsSince' | 'lastEventId' | 'getCursor' | 'setCursor'>;
+
+/** A key to record: its hash and first characters, never the key itself. */
+export type NewApiKey = { name: string; role: KeyRole; instanceId: string | null; keyHash: string; prefix: string };
+
+/** Per-agent API keys (the API's authentication and the `athena keys` commands). */
+export interface KeyStore {
+  create(key: NewApiKey, now: number): Promise<ApiKeyRecord>;
+  list(): Promise<ApiKeyRecord[]>;
+  get(id: number): Promise<ApiKeyRecord | null>;
+  /** The key with this hash, unless it was revoked. */
+  findActive(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** Marks the key revoked; returns it (already revoked keys keep their first revocation time). */
+  revoke(id: number, now: number): Promise<ApiKeyRecord | null>;
+  touch(id: number, now: number): Promise<void>;
+}
+
+/** The Discord user behind each task queued with /task (the bot's narrow store). */
+export interface DiscordSubmitters {
+  record(taskId: number, userId: string, now: number): Promise<void>;
+  /** The Discord user id that queued the task; null for tasks from elsewhere (or queued before ids were kept). */
+  userOf(taskId: number): Promise<string | null>;
 }
