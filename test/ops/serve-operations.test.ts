@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATHENA_BIN, api, startServerProcess, type ServerProcess } from '../helpers/server-process.js';
 import { tempDir } from '../helpers/stores.js';
 
@@ -103,8 +103,8 @@ describe('operations on a running server', () => {
         }
       }
     });
-    await new Promise((r) => setTimeout(r, 800));
-    expect(acknowledged.length).toBeGreaterThan(20);
+    // Signal once the writers are well under way (a count, not a fixed time: a loaded machine is slower).
+    await vi.waitFor(() => expect(acknowledged.length).toBeGreaterThan(20), { timeout: 30_000, interval: 20 });
 
     const signalledAt = Date.now();
     server.proc.kill('SIGTERM');
