@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { sendError } from '../api/error-handler.js';
+import { MethodNotAllowedError } from '../errors.js';
 import { createClient } from '../cli/client.js';
 import { createMcpServer } from './tools.js';
 
@@ -54,8 +54,9 @@ export function mcpRoutes(app: FastifyInstance): void {
   app.post('/mcp', { schema: { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api' } }, handle);
   // Stateless: no session to delete, and no server-initiated messages to stream, so no GET stream that
   // would stay open for nothing (the MCP spec allows 405 here).
-  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
-    sendError(reply.header('allow', 'POST'), 405, 'METHOD_NOT_ALLOWED', 'This MCP endpoint is stateless: send requests with POST');
+  const notAllowed = async () => {
+    throw new MethodNotAllowedError('This MCP endpoint is stateless: send requests with POST', ['POST']);
+  };
   app.get('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
   app.delete('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
 }
