@@ -73,7 +73,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
   const { store, db } = opened;
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
-  const bus = createReplicaBus(createEventBus((err) => log.error({ err }, 'event listener failed')));
+  const onListenerError = (err: unknown) => log.error({ err }, 'event listener failed');
+  const bus = createReplicaBus(createEventBus(onListenerError), { onListenerError });
   const queue = createQueue({
     store,
     bus,
