@@ -127,7 +127,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   // Long-poll claims answer at once when shutdown starts — after new requests get 503, before the
   // server waits for in-flight ones, each of which a waiting claim would otherwise hold up.
-  app.addHook('preClose', async () => waiters.releaseAll());
+  app.addHook('preClose', async () => waiters.close());
 
   try {
     await app.listen({ host: config.API_HOST, port: config.API_PORT });
