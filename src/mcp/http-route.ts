@@ -45,8 +45,9 @@ export function mcpRoutes(app: FastifyInstance): void {
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).
     reply.hijack();
     reply.raw.on('close', () => {
-      void transport.close();
-      void server.close();
+      const closing = (what: string) => (err: unknown) => request.log.warn({ err }, `could not close the MCP ${what}`);
+      transport.close().catch(closing('transport'));
+      server.close().catch(closing('server'));
     });
     await server.connect(transport);
     await transport.handleRequest(request.raw, reply.raw, request.body);
