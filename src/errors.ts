@@ -16,7 +16,14 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'RATE_LIMITED'
   | 'TOO_MANY_STREAMS'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'VALIDATION_ERROR'
+  | 'BAD_REQUEST'
+  | 'INVALID_JSON'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'URI_TOO_LONG';
 
 export class AthenaError extends Error {
   constructor(
@@ -57,6 +64,40 @@ export class UnauthorizedError extends AthenaError {
 export class ForbiddenError extends AthenaError {
   constructor(message: string) {
     super('FORBIDDEN', message);
+  }
+}
+
+/** Too many wrong API keys from one address: the caller waits `retryAfterSeconds` before trying again. */
+export class TooManyRequestsError extends AthenaError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('RATE_LIMITED', message);
+  }
+}
+
+/** The path exists but not for this method; `allow` lists the methods it answers. */
+export class MethodNotAllowedError extends AthenaError {
+  constructor(
+    message: string,
+    readonly allow: readonly string[],
+  ) {
+    super('METHOD_NOT_ALLOWED', message);
+  }
+}
+
+/**
+ * The request itself is malformed (a header, the JSON, its size or type), before any domain rule applies.
+ * The codes are the ones fastify's own refusals map to, so a client sees one vocabulary.
+ */
+export class BadRequestError extends AthenaError {
+  constructor(
+    code: Extract<ErrorCode, 'VALIDATION_ERROR' | 'BAD_REQUEST' | 'INVALID_JSON' | 'PAYLOAD_TOO_LARGE' | 'UNSUPPORTED_MEDIA_TYPE' | 'URI_TOO_LONG'>,
+    message: string,
+    details?: Record<string, unknown>,
+  ) {
+    super(code, message, details);
   }
 }
 

@@ -18,30 +18,52 @@ async function serve(): Promise<void> {
   process.stdout.write(`Athena is serving at ${server.url}\n  ${keyHint}\n  API docs: ${server.url}/docs\n`);
   log.info({ url: server.url, db: config.DATABASE_URL ? 'postgres' : config.DB_PATH }, 'athena started');
 
-  let signals = 0;
-  const stop = (signal: string) => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'shutting down (a second signal exits at once)');
-    // server.close() bounds each step itself; this is the last resort if something still hangs.
-    const force = setTimeout(() => {
-      log.error('shutdown took too long: exiting');
-      process.exit(1);
-    }, 8_000);
-    force.unref();
-    server.close().then(
-      () => process.exit(0),
-      (err) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // The action returns only when the server has stopped, so main decides the exit code.
+  await untilStopped(server, log);
+}
+
+/**
+ * Ends `athena serve`: main exits with `exitCode`. Thrown even after a clean shutdown (code 0) because
+ * commander ignores what an action returns, and the process must not wait for a handle a library left open.
+ */
+export class ServerStopped extends Error {
+  constructor(
+    readonly exitCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ServerStopped';
+  }
+}
+
+/** Waits for SIGTERM/SIGINT, closes the server, and rejects with how the process should end. */
+function untilStopped(server: { close(): Promise<void> }, log: ReturnType<typeof createLogger>): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    let signals = 0;
+    const stop = (signal: string) => {
+      signals++;
+      if (signals > 1) {
+        log.warn({ signal }, 'second signal: exiting now');
+        return reject(new ServerStopped(1, 'second signal: exited before the shutdown finished'));
+      }
+      log.info({ signal }, 'shutting down (a second signal exits at once)');
+      // server.close() bounds each step itself; this is the last resort if something still hangs.
+      const force = setTimeout(() => {
+        log.error('shutdown took too long: exiting');
+        reject(new ServerStopped(1, 'shutdown took too long'));
+      }, 8_000);
+      force.unref();
+      server.close().then(
+        () => reject(new ServerStopped(0, 'stopped')),
+        (err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          reject(new ServerStopped(1, `shutdown failed: ${(err as Error)?.message ?? String(err)}`));
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
 }
 
 async function backupCommand(options: { out?: string }): Promise<void> {

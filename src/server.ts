@@ -57,23 +57,36 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   // One server per SQLite file: a second one refuses to start, and `athena restore` checks this lock.
   let dbLock: DbLock | null = null;
+  // What start-up has opened so far; when a later step fails, closed in reverse order before the error
+  // is rethrown, so a failed start leaves no open database, checkpoint worker or lock file behind.
+  const startedSoFar: Array<() => unknown> = [];
+  const step = async <T>(run: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (err) {
+      for (const close of startedSoFar.reverse()) {
+        try {
+          await close();
+        } catch (closeErr) {
+          log.warn({ err: closeErr }, 'could not close what a failed start-up opened');
+        }
+      }
+      throw err;
+    }
+  };
   if (!config.DATABASE_URL && config.DB_PATH !== ':memory:') {
     const lock = acquireDbLock(config.DB_PATH, 'serve', { takeForeign: true });
     if (lock.replaced.kind === 'foreign' || lock.replaced.kind === 'stale') {
       log.warn({ previous: describeHolder(lock.replaced.holder), lock: lock.path }, 'took over the database lock of a process that is gone');
     }
     dbLock = lock;
+    startedSoFar.push(() => lock.release());
   }
-  let opened: Awaited<ReturnType<typeof openStore>>;
-  try {
-    opened = await openStore(config, { log: log.child({ component: 'store' }) });
-  } catch (err) {
-    dbLock?.release();
-    throw err;
-  }
-  const { store, db } = opened;
+  const { store, db } = await step(() => openStore(config, { log: log.child({ component: 'store' }) }));
+  startedSoFar.push(() => db.close());
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
-  const bus = createReplicaBus(createEventBus((err) => log.error({ err }, 'event listener failed')));
+  const onListenerError = (err: unknown) => log.error({ err }, 'event listener failed');
+  const bus = createReplicaBus(createEventBus(onListenerError), { onListenerError });
   const queue = createQueue({
     store,
     bus,
@@ -85,7 +98,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     },
   });
   const waiters = createClaimWaiters(queue, { maxPerInstance: config.LONG_POLL_MAX_WAITERS });
-  const apiKey = resolveApiKey(config.API_KEY, dirname(config.DB_PATH));
+  startedSoFar.push(() => waiters.close());
+  const apiKey = await step(() => resolveApiKey(config.API_KEY, dirname(config.DB_PATH)));
   const keys = new SqlKeyStore(db);
   let ready = false;
   let leadership: Leadership | null = null;
@@ -102,8 +116,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   });
   const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const stopEventLog = logTaskEvents(bus, log.child({ component: 'tasks' }));
+  startedSoFar.push(stopEventLog);
 
-  const app = await buildApp(
+  const app = await step(() => buildApp(
     {
       queue,
       waiters,
@@ -116,27 +131,24 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
     },
     { logger: log.child({ component: 'api' }) },
-  );
+  ));
+  startedSoFar.push(() => app.close());
 
-  const swept = await queue.sweepExpiredLeases();
+  const swept = await step(() => queue.sweepExpiredLeases());
   if (swept.requeued + swept.failed > 0) log.info(swept, 'requeued tasks whose lease expired while the server was down');
 
   const stopLoops = new AbortController();
   const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
+  startedSoFar.push(async () => {
+    stopLoops.abort();
+    await feed.stopped;
+  });
 
   // Long-poll claims answer at once when shutdown starts — after new requests get 503, before the
   // server waits for in-flight ones, each of which a waiting claim would otherwise hold up.
-  app.addHook('preClose', async () => waiters.releaseAll());
+  app.addHook('preClose', async () => waiters.close());
 
-  try {
-    await app.listen({ host: config.API_HOST, port: config.API_PORT });
-  } catch (err) {
-    stopLoops.abort();
-    await feed.stopped;
-    await db.close();
-    dbLock?.release();
-    throw err;
-  }
+  await step(() => app.listen({ host: config.API_HOST, port: config.API_PORT }));
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.API_PORT;
   const shownHost = config.API_HOST === '0.0.0.0' || config.API_HOST === '::' ? 'localhost' : config.API_HOST;

@@ -6,7 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
-import { installErrorHandler } from './error-handler.js';
+import { answerFrameworkError, installErrorHandler } from './error-handler.js';
 import { closeRefusedConnections, requestDeadlines } from './connection-guard.js';
 import { createAccessControl } from './keys-access.js';
 import { createHeldRequests } from './held-requests.js';
@@ -42,6 +42,8 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.config.BODY_LIMIT_BYTES,
     routerOptions: { maxParamLength: 200 },
+    // The router's own refusals (over-long id, bad %-escape) in our `{"error","code"}` shape.
+    frameworkErrors: answerFrameworkError,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     requestTimeout,

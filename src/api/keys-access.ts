@@ -2,7 +2,7 @@
 // and make an agent key's identity the `instance_id` of its claims and completions.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from './context.js';
-import { sendError } from './error-handler.js';
+import { ForbiddenError, TooManyRequestsError, UnauthorizedError } from '../errors.js';
 import { createFailureLimiter, type FailureLimiterOptions } from './auth-failures.js';
 import { AGENT_IDENTITY_ROUTES, allows } from './keys-policy.js';
 
@@ -18,10 +18,11 @@ function presentedKey(request: FastifyRequest): string | undefined {
   return key ? key : undefined;
 }
 
-function tooManyWrongKeys(reply: FastifyReply, waitSeconds: number): FastifyReply {
-  reply.header('retry-after', String(waitSeconds));
-  return sendError(reply, 429, 'RATE_LIMITED', `Too many wrong API keys from this address; try again in ${waitSeconds} s`);
-}
+const tooManyWrongKeys = (waitSeconds: number) =>
+  new TooManyRequestsError(`Too many wrong API keys from this address; try again in ${waitSeconds} s`, waitSeconds);
+
+/** "An agent key", "An admin key", "A reader key". */
+const withArticle = (word: string) => `${/^[aeiou]/i.test(word) ? 'An' : 'A'} ${word}`;
 
 export function createAccessControl(ctx: AppContext, protectedPrefixes: readonly string[], options: FailureLimiterOptions = {}): AccessControl {
   const failures = createFailureLimiter(options);
@@ -37,17 +38,17 @@ export function createAccessControl(ctx: AppContext, protectedPrefixes: readonly
       // A blocked address is refused before its key is compared: a guess made while blocked is
       // never answered, right or wrong. (request.ip is the client behind TRUST_PROXY's proxies.)
       const blocked = key === undefined ? null : failures.retryAfterSeconds(request.ip, ctx.queue.now());
-      if (blocked !== null) return tooManyWrongKeys(reply, blocked);
+      if (blocked !== null) throw tooManyWrongKeys(blocked);
       const principal = key === undefined ? null : await ctx.authenticate(key);
       if (!principal) {
         // This wrong key is answered 401; the next request from a now blocked address gets 429.
         if (key !== undefined) failures.recordFailure(request.ip, ctx.queue.now());
-        return sendError(reply, 401, 'UNAUTHORIZED', 'Invalid API key');
+        throw new UnauthorizedError('Invalid API key');
       }
       request.principal = principal;
       const route = request.routeOptions.url;
       if (!allows(principal, request.method, route)) {
-        return sendError(reply, 403, 'FORBIDDEN', `A ${principal.role} key may not call ${request.method} ${route}`);
+        throw new ForbiddenError(`${withArticle(principal.role)} key may not call ${request.method} ${route}`);
       }
       return undefined;
     },
@@ -60,7 +61,7 @@ export function createAccessControl(ctx: AppContext, protectedPrefixes: readonly
       const given = (body as { instance_id?: unknown }).instance_id;
       const claimed = typeof given === 'string' ? given.trim() : given;
       if (!principal.instanceId || (claimed !== undefined && claimed !== null && claimed !== principal.instanceId)) {
-        return sendError(reply, 403, 'FORBIDDEN', `This key acts as agent ${principal.instanceId ?? '(none)'}; it may not act as another instance_id`);
+        throw new ForbiddenError(`This key acts as agent ${principal.instanceId ?? '(none)'}; it may not act as another instance_id`);
       }
       request.body = { ...body, instance_id: principal.instanceId };
       return undefined;

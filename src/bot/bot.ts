@@ -128,7 +128,11 @@ export function startDiscordBot(
           log.error({ code: event.code }, 'Discord closed the connection for good; reconnecting');
           session = null;
           connectionDetail = `disconnected (close code ${event.code}); reconnecting`;
-          void client.destroy().finally(() => void connect());
+          client
+            .destroy()
+            .catch((err: unknown) => log.warn({ err }, 'could not close the disconnected Discord client'))
+            .then(() => connect())
+            .catch((err: unknown) => log.error({ err }, 'could not reconnect to Discord'));
         });
         notifier.nudge();
         void registerCommands(live, signal);
@@ -152,7 +156,11 @@ export function startDiscordBot(
 
   const stopped = new Promise<void>((resolve) => {
     const stop = async () => {
-      await Promise.race([notifierDone, sleep(STOP_WAIT_MS)]);
+      // The notifier's last delivery gets at most STOP_WAIT_MS; the wait's timer is cleared as soon as it
+      // is done, so a stopped bot holds no timer (shutdown, or a lost leadership, is not delayed by it).
+      const waited = new AbortController();
+      await Promise.race([notifierDone, sleep(STOP_WAIT_MS, waited.signal)]);
+      waited.abort();
       const clients = [session?.client, connecting].filter((c): c is Client => Boolean(c));
       session = null;
       connectionDetail = 'stopped';

@@ -5,7 +5,15 @@ import { threadPrefix } from './messages.js';
 export type ThreadDirectory = {
   find(taskId: number): AnyThreadChannel | null;
   remember(taskId: number, thread: AnyThreadChannel): void;
+  /** How many task → thread ids are remembered (at most KNOWN_THREADS_MAX). */
+  size(): number;
 };
+
+/**
+ * The remembered ids only save a scan of the cache, so the oldest are forgotten past this many:
+ * a long-running bot does not grow with every task it ever posted.
+ */
+export const KNOWN_THREADS_MAX = 1000;
 
 /**
  * Threads are found by name ("#5 · …") among the bot's own threads in the client's cache, which
@@ -13,7 +21,12 @@ export type ThreadDirectory = {
  * thread is not in that list: the task's later messages then go to the channel.
  */
 export function createThreadDirectory(client: Client, guildIds: ReadonlySet<string>): ThreadDirectory {
-  const known = new Map<number, string>();
+  const known = new Map<number, string>(); // insertion order is age: the first key is the oldest
+  const remember = (taskId: number, threadId: string) => {
+    known.delete(taskId);
+    known.set(taskId, threadId);
+    if (known.size > KNOWN_THREADS_MAX) known.delete(known.keys().next().value!);
+  };
   return {
     find(taskId) {
       const id = known.get(taskId);
@@ -24,11 +37,12 @@ export function createThreadDirectory(client: Client, guildIds: ReadonlySet<stri
       const found = client.channels.cache.find(
         (c): c is AnyThreadChannel => c.isThread() && guildIds.has(c.guildId) && c.ownerId === client.user?.id && c.name.startsWith(prefix) && !c.locked,
       ) as AnyThreadChannel | undefined;
-      if (found) known.set(taskId, found.id);
+      if (found) remember(taskId, found.id);
       return found ?? null;
     },
     remember(taskId, thread) {
-      known.set(taskId, thread.id);
+      remember(taskId, thread.id);
     },
+    size: () => known.size,
   };
 }

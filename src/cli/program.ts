@@ -55,8 +55,13 @@ function clientCommand(parent: Command, name: string, description: string): Comm
   return withConnection(parent.command(name).description(description)).option('--json', 'print JSON for scripts');
 }
 
-function printError(err: unknown, settings: ClientSettings | null): void {
+/** Errors go to stderr: a line for people, or `{"error","code"}` under --json for scripts (same exit code). */
+function printError(err: unknown, settings: ClientSettings | null, asJson = false): void {
   const code = errorCode(err);
+  if (asJson) {
+    process.stderr.write(`${JSON.stringify({ error: (err as Error)?.message ?? String(err), code: code ?? 'ERROR' })}\n`);
+    return;
+  }
   let line = `Error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`;
   if (err instanceof ApiError && err.status === 401) {
     line += settings?.apiKey ? '\n  the API key was refused: check ATHENA_API_KEY or --key' : '\n  no API key given: set ATHENA_API_KEY or pass --key';
@@ -87,7 +92,7 @@ async function run(flags: CommonFlags, fn: (ctx: CommandContext, settings: Clien
     const out = await fn(ctx, settings);
     if (out) process.stdout.write(`${flags.json ? JSON.stringify(out.json, null, 2) : out.text}\n`);
   } catch (err) {
-    printError(err, settings);
+    printError(err, settings, flags.json);
     process.exitCode = 1;
   } finally {
     process.off('SIGINT', onSignal);

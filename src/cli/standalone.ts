@@ -6,7 +6,9 @@ import { registerClientCommands } from './program.js';
 const program = new Command('athena').description('Athena agent client: talks to an Athena server over HTTP').showHelpAfterError();
 registerClientCommands(program, { standalone: true });
 
+// Sets the exit code rather than exiting: the process ends by itself once the command is done
+// (src/main.ts is the one place that calls process.exit).
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`Error: ${(err as Error)?.message ?? String(err)}\n`);
-  process.exit(1);
+  process.exitCode = 1;
 });

@@ -141,6 +141,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   const fence = (task: ClaimedTaskJson) => ({ lease_token: task.lease_token });
   const killAfterMs = o.killAfterMs ?? 5000;
   let backoffMs = 1000;
+  /** An error thrown while heartbeating (by onEvent): the worker ends with it after the task is reported. */
+  let observerError: unknown = null;
 
   /** Reports a result, retrying while the server is unreachable; a 404/409 means someone else settled the task. */
   async function report<T>(send: () => Promise<T>): Promise<Sent<T>> {
@@ -167,7 +169,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     const leaseMs = task.lease_expires_at ? Date.parse(task.lease_expires_at) - Date.now() : 60_000;
     const every = o.heartbeatMs ?? Math.min(60_000, Math.max(1000, leaseMs / 3));
     let beating = false;
-    const beat = setInterval(async () => {
+    const heartbeatOnce = async () => {
       if (beating || settled) return;
       beating = true;
       try {
@@ -184,6 +186,14 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       } finally {
         beating = false;
       }
+    };
+    // The heartbeat's own failures are events; what can still throw is onEvent (e.g. stdout closed).
+    // Kept, and the command stopped: the worker reports the task and then ends with that error.
+    const beat = setInterval(() => {
+      heartbeatOnce().catch((err: unknown) => {
+        observerError ??= err;
+        stopCommand('interrupted');
+      });
     }, every);
 
     const timeout = o.timeoutMs
@@ -267,6 +277,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       summary.tasks++;
       emit({ type: 'claimed', task });
       await runTask(task);
+      if (observerError) throw observerError;
     }
     if (o.once) break;
   }

@@ -15,11 +15,15 @@ export type ReplicaBus = EventBus & {
  * returns, the feed's read runs, then the queue emits), so whichever arrives second is dropped.
  * Ids are remembered for `keepMs`, far longer than that gap.
  */
-export function createReplicaBus(bus: EventBus, options: { keepMs?: number; now?: () => number } = {}): ReplicaBus {
+export function createReplicaBus(
+  bus: EventBus,
+  options: { keepMs?: number; now?: () => number; onListenerError?: (err: unknown) => void } = {},
+): ReplicaBus {
   const keepMs = options.keepMs ?? 60_000;
   const now = options.now ?? Date.now;
   const seen = new Map<number, number>(); // id -> when emitted; insertion order is time order
   const localListeners = new Set<EventListener>();
+  const onListenerError = options.onListenerError ?? (() => {});
   let prunedAt = now();
 
   function emitOnce(event: TaskEvent): void {
@@ -39,7 +43,15 @@ export function createReplicaBus(bus: EventBus, options: { keepMs?: number; now?
   return {
     emit(event) {
       emitOnce(event);
-      for (const listener of localListeners) listener(event);
+      // Isolated as core/events.ts isolates its listeners: the transition is already committed, so one
+      // throwing listener must neither fail the request that made it nor starve the others.
+      for (const listener of localListeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          onListenerError(err);
+        }
+      }
     },
     emitFromFeed: emitOnce,
     onLocalEvent(listener) {

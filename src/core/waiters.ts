@@ -25,6 +25,8 @@ export type ClaimWaiters = {
   size(): number;
   /** Ends every wait now (server shutdown): waiters return null. */
   releaseAll(): void;
+  /** Ends every wait and stops listening to the queue's events (the waiters are done for good). */
+  close(): void;
 };
 
 function covers(labels: LabelScope, task: Task): boolean {
@@ -55,7 +57,13 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     if (index >= 0) waiters.splice(index, 1)[0]!.wake(wakeFor);
   }
 
-  queue.bus.subscribe((event: TaskEvent) => {
+  function releaseAll(): void {
+    closed = true;
+    if (scheduled) timers.clearTimeout(scheduled);
+    for (const waiter of waiters.splice(0)) waiter.wake(() => true);
+  }
+
+  const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
     if (!WAKING_EVENTS.has(event.type)) return;
     generation++;
     const task = event.task;
@@ -160,10 +168,10 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       }
     },
     size: () => waiters.length,
-    releaseAll() {
-      closed = true;
-      if (scheduled) timers.clearTimeout(scheduled);
-      for (const waiter of waiters.splice(0)) waiter.wake(() => true);
+    releaseAll,
+    close() {
+      releaseAll();
+      unsubscribe();
     },
   };
 }

@@ -202,13 +202,28 @@ export function createLoopRunner(options: LoopRunnerOptions): LoopRunner {
         timer = timers.setTimeout(() => {
           timer = null;
           if (left > MAX_TIMER_MS) return wait(left - MAX_TIMER_MS);
-          void execute().then(() => {
-            if (timer === null) schedule(state.consecutiveErrors > 0 ? backoffDelay(timers.now()) : scheduledDelay(timers.now()));
-          });
+          void execute().then(scheduleNext);
         }, Math.min(left, MAX_TIMER_MS));
       };
       wait(delay);
     };
+
+    /**
+     * After a run: the next one. Computing it can throw (a time zone the runtime no longer knows, a broken
+     * clock); the loop then stops, and says so in the log and in /health, instead of an unhandled rejection.
+     */
+    function scheduleNext(): void {
+      if (timer !== null) return;
+      try {
+        schedule(state.consecutiveErrors > 0 ? backoffDelay(timers.now()) : scheduledDelay(timers.now()));
+      } catch (err) {
+        state.nextRunAt = null;
+        state.errors++;
+        state.consecutiveErrors++;
+        state.lastError = `could not schedule the next run: ${errorText(err)}`;
+        log.error({ err }, 'loop stopped: could not schedule its next run');
+      }
+    }
 
     function execute(): Promise<void> {
       if (inFlight) return inFlight;

@@ -4,8 +4,8 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { sendError } from '../api/error-handler.js';
-import { createClient } from '../cli/client.js';
+import { MethodNotAllowedError } from '../errors.js';
+import { createClient, type HttpTransport } from '../cli/client.js';
 import { createMcpServer } from './tools.js';
 
 /** MCP clients over HTTP say who they are with these headers (one per agent, so WIP limits apply per agent). */
@@ -20,14 +20,22 @@ const header = (request: FastifyRequest, name: string): string | undefined => {
 };
 
 /**
- * This server's own address. Not app.inject: an in-process request cannot be aborted once its body is read,
- * so a long-poll claim would outlive the MCP client that hung up and claim a task for nobody.
+ * How the tools reach this server: its own address over loopback while it listens. Not app.inject then:
+ * an in-process request cannot be aborted once its body is read, so a long-poll claim would outlive the
+ * MCP client that hung up and claim a task for nobody. An app that does not listen (tests using
+ * app.inject) has no address, so its tools go through app.inject instead.
  */
-function loopbackUrl(app: FastifyInstance): string {
+function selfClient(app: FastifyInstance): { baseUrl: string; transport?: HttpTransport } {
   const a = app.server.address() as AddressInfo | string | null;
-  if (!a || typeof a === 'string') return 'http://127.0.0.1:0';
+  if (!a || typeof a === 'string') {
+    const transport: HttpTransport = async ({ method, url, headers, body }) => {
+      const res = await app.inject({ method: method as 'GET', url: url.replace(/^http:\/\/in-process/, ''), headers, payload: body });
+      return { status: res.statusCode, text: res.body };
+    };
+    return { baseUrl: 'http://in-process', transport };
+  }
   const host = a.address === '0.0.0.0' ? '127.0.0.1' : a.address === '::' ? '::1' : a.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${a.port}`;
+  return { baseUrl: `http://${host.includes(':') ? `[${host}]` : host}:${a.port}` };
 }
 
 export function mcpRoutes(app: FastifyInstance): void {
@@ -40,13 +48,14 @@ export function mcpRoutes(app: FastifyInstance): void {
     // An agent key fixes the identity (the REST routes refuse any other instance_id under it).
     const instanceId = request.principal?.instanceId ?? header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
     const agent = { instanceId, instanceName: header(request, INSTANCE_NAME_HEADER) ?? instanceId };
-    const server = createMcpServer({ client: createClient({ baseUrl: loopbackUrl(app), headers: auth }), agent });
+    const server = createMcpServer({ client: createClient({ ...selfClient(app), headers: auth }), agent });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).
     reply.hijack();
     reply.raw.on('close', () => {
-      void transport.close();
-      void server.close();
+      const closing = (what: string) => (err: unknown) => request.log.warn({ err }, `could not close the MCP ${what}`);
+      transport.close().catch(closing('transport'));
+      server.close().catch(closing('server'));
     });
     await server.connect(transport);
     await transport.handleRequest(request.raw, reply.raw, request.body);
@@ -54,8 +63,9 @@ export function mcpRoutes(app: FastifyInstance): void {
   app.post('/mcp', { schema: { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api' } }, handle);
   // Stateless: no session to delete, and no server-initiated messages to stream, so no GET stream that
   // would stay open for nothing (the MCP spec allows 405 here).
-  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply) =>
-    sendError(reply.header('allow', 'POST'), 405, 'METHOD_NOT_ALLOWED', 'This MCP endpoint is stateless: send requests with POST');
+  const notAllowed = async () => {
+    throw new MethodNotAllowedError('This MCP endpoint is stateless: send requests with POST', ['POST']);
+  };
   app.get('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
   app.delete('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
 }

@@ -7,10 +7,9 @@ import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { TaskEvent } from '../core/types.js';
 import type { AppContext } from '../api/context.js';
-import { sendError } from '../api/error-handler.js';
 import type { HeldRequests } from '../api/held-requests.js';
 import { iso, taskJson } from '../api/serialize.js';
-import { TooManyStreamsError } from '../errors.js';
+import { BadRequestError, TooManyStreamsError } from '../errors.js';
 
 export type EventStreamOptions = {
   /** A comment line this often keeps proxies and the client's watchdog from thinking the stream died. */
@@ -203,7 +202,7 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
       let after: number | null = request.query.after ?? null;
       if (typeof header === 'string' && header.trim() !== '') {
         const parsed = eventId.safeParse(header);
-        if (!parsed.success) return sendError(reply, 400, 'VALIDATION_ERROR', 'Last-Event-ID must be a task event id (digits)');
+        if (!parsed.success) throw new BadRequestError('VALIDATION_ERROR', 'Last-Event-ID must be a task event id (digits)');
         after = parsed.data;
       }
       const principal = request.principal;

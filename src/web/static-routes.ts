@@ -1,6 +1,6 @@
 // Serves the dashboard page at `/` and its files under `/assets/`, with a strict Content-Security-Policy.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { sendError } from '../api/error-handler.js';
+import { NotFoundError } from '../errors.js';
 import type { Asset } from './assets.js';
 
 /**
@@ -41,7 +41,7 @@ export function staticRoutes(app: FastifyInstance, assets: Map<string, Asset>): 
   app.get('/assets/*', hidden, async (request, reply) => {
     const name = (request.params as { '*': string })['*'];
     const asset = name === 'index.html' ? undefined : assets.get(name);
-    if (!asset) return sendError(reply, 404, 'NOT_FOUND', `No dashboard file ${name}`);
+    if (!asset) throw new NotFoundError(`No dashboard file ${name}`);
     return send(request, reply, asset);
   });
 }

@@ -30,7 +30,7 @@ describe.each(backends)('bad input on $name', (backend) => {
     expectError(await t.call('POST', '/api/tasks', { description: 'x', priority: 'urgent' }), 400, 'VALIDATION_ERROR');
     expectError(await t.call('POST', '/api/tasks', {}), 400, 'VALIDATION_ERROR');
     expectError(await t.call('POST', '/api/tasks'), 400, 'VALIDATION_ERROR');
-    expectError(await t.call('POST', '/api/tasks', { description: '   ' }), 422, 'INVALID');
+    expectError(await t.call('POST', '/api/tasks', { description: '   ' }), 400, 'INVALID');
     expectError(await t.call('POST', '/api/tasks', [1, 2]), 400, 'VALIDATION_ERROR');
     expectError(await t.call('POST', '/api/tasks', { description: 'x', labels: ['has space'] }), 400, 'VALIDATION_ERROR');
   });
@@ -65,11 +65,34 @@ describe.each(backends)('bad input on $name', (backend) => {
     expectError(await t.call('POST', '/api/tasks/12345/cancel'), 404, 'NOT_FOUND');
   });
 
+  it('an empty description and a too-long one are both 400: one status for validation failures', async () => {
+    expectError(await t.call('POST', '/api/tasks', { description: '' }), 400, 'INVALID');
+    expectError(await t.call('POST', '/api/tasks', { description: 'x'.repeat(10_001) }), 400, 'VALIDATION_ERROR');
+  });
+
+  it("the router's own refusals answer our shape: an over-long id is 414, a bad %-escape 400", async () => {
+    const long = await t.call('GET', `/api/tasks/${'9'.repeat(300)}`);
+    expect(long.status).toBe(414);
+    expect(long.json).toEqual({ error: 'A path parameter is longer than 200 characters', code: 'URI_TOO_LONG' });
+    const escape = await t.call('GET', '/api/tasks/%E0%A4%A');
+    expect(escape.status).toBe(400);
+    expect(Object.keys(escape.json).sort()).toEqual(['code', 'error']);
+    expect(escape.json.code).toBe('BAD_REQUEST');
+  });
+
+  it('a summary on a server without one and a bad Last-Event-ID answer the error shape', async () => {
+    expect(await t.call('GET', '/api/summary')).toMatchObject({ status: 404, json: { code: 'NOT_FOUND', error: 'The summary is not available on this server' } });
+    expect(await t.call('GET', '/api/events', undefined, { 'last-event-id': 'abc' })).toMatchObject({
+      status: 400,
+      json: { code: 'VALIDATION_ERROR', error: 'Last-Event-ID must be a task event id (digits)' },
+    });
+  });
+
   it('claim without instance_id, complete without token or instance -> 4xx', async () => {
     await t.call('POST', '/api/tasks', { description: 'a' });
     expectError(await t.call('POST', '/api/tasks/1/claim', {}), 400, 'VALIDATION_ERROR');
     await t.call('POST', '/api/tasks/1/claim', { instance_id: 'h' });
-    expectError(await t.call('POST', '/api/tasks/1/complete', { notes: 'x' }), 422, 'INVALID');
+    expectError(await t.call('POST', '/api/tasks/1/complete', { notes: 'x' }), 400, 'INVALID');
   });
 
   it('bad query strings -> 400', async () => {

@@ -134,6 +134,18 @@ describe('queue commands', () => {
     await t.server.queue.cancel(id);
   });
 
+  it('under --json an error is {"error","code"} on stderr with the same exit code, before or after the command name', async () => {
+    for (const args of [['--json', 'claim', '999999'], ['claim', '999999', '--json']]) {
+      const r = await runCli(args, env);
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(JSON.parse(r.stderr)).toEqual({ error: 'Task #999999 not found', code: 'NOT_FOUND' });
+    }
+    const unreachable = await runCli(['--json', 'check', '--url', `http://127.0.0.1:${await closedPort()}`], env);
+    expect(unreachable.code).toBe(1);
+    expect(JSON.parse(unreachable.stderr)).toMatchObject({ code: 'NETWORK' });
+  });
+
   it('priority and cancel change the task', async () => {
     const id = await add('steer me');
     const p = await runCli(['priority', String(id), 'high'], env);

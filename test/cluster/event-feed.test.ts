@@ -33,6 +33,26 @@ describe('replica bus', () => {
   });
 });
 
+describe('replica bus listeners', () => {
+  it('a throwing local listener is reported, the emit does not throw, and the other listeners still get the event', () => {
+    const errors: unknown[] = [];
+    const bus = createReplicaBus(createEventBus(), { onListenerError: (err) => errors.push(err) });
+    const local: number[] = [];
+    const subscribed: number[] = [];
+    bus.onLocalEvent(() => {
+      throw new Error('metrics broke');
+    });
+    bus.onLocalEvent((e) => local.push(e.id));
+    bus.subscribe((e) => subscribed.push(e.id));
+    const event = { id: 1, type: 'created' as const, taskId: 1, task: null, instanceId: null, details: null, at: 0 };
+    expect(() => bus.emit(event)).not.toThrow();
+    expect(local).toEqual([1]);
+    expect(subscribed).toEqual([1]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('metrics broke');
+  });
+});
+
 describe('event feed across replicas (postgres)', () => {
   let set: ReplicaSet | undefined;
   afterEach(async () => {

@@ -46,6 +46,25 @@ describe('loop runner', () => {
     expect(clock.now).toBe(START + 35 * SECOND);
   });
 
+  it('when the next run cannot be scheduled the loop stops and says so in /health, with no unhandled rejection', async () => {
+    const clock = testClock(START);
+    const timers = fakeTimers(clock);
+    let draws = 0;
+    const random = () => {
+      if (++draws > 1) throw new Error('no randomness left');
+      return 0;
+    };
+    const controller = new AbortController();
+    controllers.push(controller);
+    const runner = createLoopRunner({ log: silentLogger, timers, random });
+    let runs = 0;
+    const loop = runner.start({ name: 'jittery', schedule: { kind: 'interval', everyMs: 10 * SECOND }, jitterMs: SECOND, run: async () => void runs++ }, controller.signal);
+    await timers.advance(60 * SECOND);
+    expect(runs).toBe(1);
+    expect(loop.state()).toMatchObject({ nextRunAt: null, consecutiveErrors: 1, lastError: 'could not schedule the next run: no randomness left' });
+    expect(runner.healthChecks()['loop:jittery']).toMatchObject({ ok: false });
+  });
+
   it('a failing loop never stops another one, and its failure shows in the health checks', async () => {
     const { timers, runner, signal, outcomes } = started();
     let healthyRuns = 0;

@@ -107,8 +107,8 @@ describe.each(backends)('auth and roles on $name', (backend) => {
     expectError(await t.call(key, 'GET', '/api/stats'), 401, 'UNAUTHORIZED');
     expectError(await t.call(ADMIN_KEY, 'DELETE', '/api/keys/999'), 404, 'NOT_FOUND');
 
-    expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: 'x', role: 'agent' }), 422, 'INVALID');
-    expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: 'x', role: 'reader', instance_id: 'h' }), 422, 'INVALID');
+    expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: 'x', role: 'agent' }), 400, 'INVALID');
+    expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: 'x', role: 'reader', instance_id: 'h' }), 400, 'INVALID');
     expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: 'x', role: 'root' }), 400, 'VALIDATION_ERROR');
     expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: '', role: 'reader' }), 400, 'VALIDATION_ERROR');
   });
@@ -153,6 +153,8 @@ describe.each(backends)('auth and roles on $name', (backend) => {
     ];
     const before = await t.queue.exportAll();
     for (const [method, path, body] of adminOnly) expectError(await t.call(agent, method, path, body), 403, 'FORBIDDEN');
+    expect((await t.call(agent, 'POST', '/api/tasks/retry-failed', {})).json.error).toBe('An agent key may not call POST /api/tasks/retry-failed');
+    expect((await t.call(reader, 'POST', '/api/tasks', { description: 'x' })).json.error).toBe('A reader key may not call POST /api/tasks');
     const after = await t.queue.exportAll();
     expect({ ...after, exportedAt: '' }).toEqual({ ...before, exportedAt: '' });
 

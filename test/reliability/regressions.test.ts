@@ -69,9 +69,9 @@ describe.each(backends)('regressions on $name', (backend) => {
   });
 
   it('D5: text with a NUL character is refused alike on both backends (it could not move to PostgreSQL)', async () => {
-    expectError(await call('POST', '/api/tasks', { description: 'a\u0000b' }), 422, 'INVALID');
-    expectError(await call('POST', '/api/tasks', { description: 'ok', project: 'p\u0000' }), 422, 'INVALID');
-    expectError(await call('GET', '/api/tasks?q=%00'), 422, 'INVALID');
+    expectError(await call('POST', '/api/tasks', { description: 'a\u0000b' }), 400, 'INVALID');
+    expectError(await call('POST', '/api/tasks', { description: 'ok', project: 'p\u0000' }), 400, 'INVALID');
+    expectError(await call('GET', '/api/tasks?q=%00'), 400, 'INVALID');
     expect((await t.queue.stats()).total).toBe(0);
     // Inside a JSON result a NUL is an escape sequence, not a raw character: kept on both backends.
     await call('POST', '/api/tasks', { description: 'work' });

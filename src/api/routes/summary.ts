@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { DailySummary } from '../../jobs/summary.js';
 import type { AppContext } from '../context.js';
-import { sendError } from '../error-handler.js';
+import { NotFoundError } from '../../errors.js';
 import { iso } from '../serialize.js';
 
 export function summaryJson(s: DailySummary) {
@@ -38,8 +38,8 @@ export function summaryRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get(
     '/api/summary',
     { schema: { tags: ['queue'], summary: 'Last 24 h: created/completed/failed counts, slowest tasks, busiest agents (what the daily summary posts)' } },
-    async (_request, reply) => {
-      if (!ctx.summary) return sendError(reply, 404, 'NOT_FOUND', 'The summary is not available on this server');
+    async () => {
+      if (!ctx.summary) throw new NotFoundError('The summary is not available on this server');
       return summaryJson(await ctx.summary());
     },
   );

@@ -1,5 +1,5 @@
 // Maps pg and network failures to Athena's typed errors: an unreachable or failing database is
-// UnavailableError (503, retry later), bad values from a request are InvalidError (422).
+// UnavailableError (503, retry later), bad values from a request are InvalidError (400).
 import { AthenaError, UnavailableError, InvalidError } from '../../errors.js';
 
 /** Socket-level failures: the server is down, restarting or unreachable. */
