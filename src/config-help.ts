@@ -31,7 +31,9 @@ export function serveHelpText(): string {
   const width = Math.max(...main.map((v) => v.name.length));
   const lines = main.map((v) => {
     const plain = (text: string) => text.replace(/`/g, '');
-    return `  ${v.name.padEnd(width)}  ${plain(v.description)}${v.default ? ` (default ${plain(v.default)})` : ''}`;
+    // Only real defaults: a computed one ("generated") is already said in the description.
+    const shown = v.default.startsWith('`') ? ` (default ${plain(v.default)})` : '';
+    return `  ${v.name.padEnd(width)}  ${plain(v.description)}${shown}`;
   });
   return [
     '',
