@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { renderApiReference } from '../scripts/docs/api-reference.js';
 import { GENERATED_DOCS } from '../scripts/docs/generated.js';
 
 describe('generated docs', () => {
@@ -18,6 +19,45 @@ describe('generated docs', () => {
     const names = [...text.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
     expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
     expect(names).toContain('PG_CONNECT_RETRY_SECONDS');
+  });
+});
+
+describe('the API reference renderer', () => {
+  it('renders response schemas, shared schemas and the auth of each route when the document has them', () => {
+    const text = renderApiReference({
+      security: [{ bearer: [] }],
+      paths: {
+        '/api/tasks': {
+          post: {
+            summary: 'Create a task',
+            tags: ['tasks'],
+            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { description: { type: 'string', maxLength: 10 } }, required: ['description'] } } } },
+            responses: {
+              '201': { description: 'created', content: { 'application/json': { schema: { type: 'object', properties: { task: { $ref: '#/components/schemas/Task' } }, required: ['task'] } } } },
+              '422': { description: 'invalid', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            },
+          },
+        },
+        '/health': { get: { tags: ['health'], security: [], responses: { '200': { description: 'serving' } } } },
+      },
+      components: {
+        schemas: {
+          Task: { type: 'object', properties: { id: { type: 'integer', minimum: 1 }, labels: { type: 'array', items: { type: 'string' } } }, required: ['id'] },
+          Error: { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string', enum: ['INVALID'] } }, required: ['error', 'code'] },
+        },
+      },
+    });
+    expect(text).toContain('#### POST `/api/tasks`');
+    expect(text).toContain('| `description` | string (≤ 10 chars) | yes |');
+    expect(text).toContain('| 201 | created |');
+    expect(text).toContain('201 answers:');
+    expect(text).toContain('| `task` | Task | yes |');
+    expect(text).toContain('422 answers:\n\nThe Error schema (under Schemas below).');
+    expect(text).toContain('#### Task');
+    expect(text).toContain('| `id` | integer (≥ 1) | yes |');
+    expect(text).toContain('| `labels` | array of string |  |');
+    expect(text).toContain('| `code` | string, one of "INVALID" | yes |');
+    expect(text).toMatch(/#### GET `\/health`\n\nNo key needed\./);
   });
 });
 

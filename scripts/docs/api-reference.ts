@@ -63,6 +63,7 @@ function fieldRows(schema: JsonSchema, prefix = '', depth = 0): string[] {
 /** A body schema: a table of its fields when it is an object with properties, else its type. */
 function renderSchema(schema: JsonSchema | undefined): string[] {
   if (!schema) return [];
+  if (typeof schema.$ref === 'string') return [`The ${refName(schema.$ref)} schema (under Schemas below).`, ''];
   const rows = fieldRows(schema);
   if (rows.length === 0) return [`A ${typeOf(schema)}.`, ''];
   return ['| Field | Type | Required | Meaning |', '|---|---|---|---|', ...rows, ''];
