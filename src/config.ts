@@ -45,30 +45,30 @@ const trustProxy = z
   });
 
 export const configSchema = z.object({
-  API_HOST: z.string().default('0.0.0.0'),
-  API_PORT: int(0, 65535).default(5051),
-  API_KEY: optionalString,
-  TRUST_PROXY: trustProxy,
-  REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30),
-  EVENT_STREAMS_PER_KEY: int(1, 100_000).default(20),
-  EVENT_STREAMS_PER_ADDRESS: int(1, 100_000).default(50),
-  EVENT_STREAMS_MAX: int(1, 100_000).default(500),
-  EVENT_STREAM_BUFFER_BYTES: int(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
-  EVENT_STREAM_STALL_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
-  DB_PATH: z.string().default('./data/athena.db'),
-  DATABASE_URL: optionalString,
-  PG_POOL_SIZE: int(1, 200).default(10),
-  PG_CONNECT_RETRY_SECONDS: int(0, 3600).default(30),
-  SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL'),
-  LEASE_SECONDS: int(5, 86_400).default(1800),
-  MAX_ATTEMPTS: int(1, 100).default(3),
-  RETRY_BASE_SECONDS: z.coerce.number().min(0).max(86_400).default(30),
-  WIP_LIMIT: int(0, 10_000).default(1),
-  LONG_POLL_MAX_SECONDS: int(1, 600).default(60),
-  LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8),
-  SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15),
-  BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  API_HOST: z.string().default('0.0.0.0').describe('address to listen on'),
+  API_PORT: int(0, 65535).default(5051).describe('port'),
+  API_KEY: optionalString.meta({ description: 'the admin API key, at least 24 characters; when unset, a random key is generated once into `<data dir>/api-key`', whenUnset: 'generated' }),
+  TRUST_PROXY: trustProxy.describe('the reverse proxies\' addresses or CIDR ranges (comma-separated) whose `X-Forwarded-For` names the client; `true` trusts any peer'),
+  REQUEST_TIMEOUT_SECONDS: int(1, 3600).default(30).describe('a request whose body has not arrived by then loses its connection'),
+  EVENT_STREAMS_PER_KEY: int(1, 100_000).default(20).describe('open `GET /api/events` streams per API key (429 beyond)'),
+  EVENT_STREAMS_PER_ADDRESS: int(1, 100_000).default(50).describe('open `GET /api/events` streams per client address (429 beyond)'),
+  EVENT_STREAMS_MAX: int(1, 100_000).default(500).describe('open `GET /api/events` streams in all (429 beyond)'),
+  EVENT_STREAM_BUFFER_BYTES: int(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024).describe('a stream with more than this unsent is disconnected'),
+  EVENT_STREAM_STALL_SECONDS: z.coerce.number().min(0.1).max(3600).default(30).describe('a stream whose connection has not drained for this long is disconnected'),
+  DB_PATH: z.string().default('./data/athena.db').describe('SQLite file (its directory is the data directory)'),
+  DATABASE_URL: optionalString.describe('`postgres://…` selects PostgreSQL instead of SQLite'),
+  PG_POOL_SIZE: int(1, 200).default(10).describe('PostgreSQL connections per server'),
+  PG_CONNECT_RETRY_SECONDS: int(0, 3600).default(30).describe('how long `serve` retries an unreachable PostgreSQL at start (with backoff) before it exits with a message naming the host'),
+  SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL').describe('`NORMAL` survives process crashes (WAL); `FULL` also survives power loss, slower'),
+  LEASE_SECONDS: int(5, 86_400).default(1800).describe('default lease length'),
+  MAX_ATTEMPTS: int(1, 100).default(3).describe('default attempts before a task fails'),
+  RETRY_BASE_SECONDS: z.coerce.number().min(0).max(86_400).default(30).describe('backoff base: retry after base × 2^(attempt−1), jittered to 50–150 %'),
+  WIP_LIMIT: int(0, 10_000).default(1).describe('tasks one instance may hold at once (0 = no limit)'),
+  LONG_POLL_MAX_SECONDS: int(1, 600).default(60).describe('cap on `wait` for long-poll claims'),
+  LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8).describe('long-poll claims one agent instance may have waiting at once; more → 429 `TOO_MANY_WAITERS`'),
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often expired leases are requeued'),
+  BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('largest request body (413 beyond)'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`…`trace`, or `silent`'),
   TZ: z
     .string()
     .default('UTC')
@@ -79,29 +79,31 @@ export const configSchema = z.object({
       } catch {
         return false;
       }
-    }, 'unknown time zone (use an IANA name such as UTC or Europe/Paris)'),
+    }, 'unknown time zone (use an IANA name such as UTC or Europe/Paris)')
+    .describe('time zone (IANA name) for shown times and daily schedules'),
 
-  DISCORD_TOKEN: optionalString,
-  DISCORD_GUILD_ID: list.default([]).refine((ids) => ids.every((id) => SNOWFLAKE.test(id)), 'expected a Discord server id (digits) or a comma-separated list of them'),
-  DISCORD_API_BASE: optionalString,
-  ALLOWED_CHANNELS: list.default(['claude-tasks']),
-  NOTIFICATION_CHANNEL: z.string().default('claude-tasks'),
-  DISCORD_ADMIN_ROLE: optionalString,
-  DISCORD_SUBMIT_ROLE: optionalString,
-  DISCORD_THREADS: bool.default(true),
-  DISCORD_NOTIFY_COALESCE_MS: int(0, 60_000).default(1000),
-  DISCORD_NOTIFY_BURST: int(1, 1000).default(5),
+  DISCORD_TOKEN: optionalString.describe('Discord bot token; the bot runs only when it is set'),
+  DISCORD_GUILD_ID: list.default([]).refine((ids) => ids.every((id) => SNOWFLAKE.test(id)), 'expected a Discord server id (digits) or a comma-separated list of them').describe('required with `DISCORD_TOKEN`: the server id(s) the bot works in, comma-separated; commands are registered there, interactions from elsewhere refused'),
+  DISCORD_API_BASE: optionalString.meta({ description: 'Discord REST base URL (the gateway URL is asked from it); for proxies and tests', whenUnset: '`https://discord.com/api`' }),
+  ALLOWED_CHANNELS: list.default(['claude-tasks']).describe('comma-separated channel ids (or names, resolved in the configured server at connect) where commands work; `*` for every channel there'),
+  NOTIFICATION_CHANNEL: z.string().default('claude-tasks').describe('channel id (or name) for notifications'),
+  DISCORD_ADMIN_ROLE: optionalString.describe('role id (or exact name) needed for `/answer` and to cancel, re-prioritise or retry others\' tasks'),
+  DISCORD_SUBMIT_ROLE: optionalString.describe('role id (or exact name) needed for `/task`; unset: anyone in the channel'),
+  DISCORD_THREADS: bool.default(true).describe('a thread per task for its claim, progress and result messages'),
+  DISCORD_NOTIFY_COALESCE_MS: int(0, 60_000).default(1000).describe('how long the notifier gathers a burst before sending'),
+  DISCORD_NOTIFY_BURST: int(1, 1000).default(5).describe('more events of one kind than this in a batch become one summary'),
 
-  RETENTION_DAYS: int(0, 36_500).default(30),
-  BACKUP_DIR: optionalString,
-  BACKUP_INTERVAL_HOURS: z.coerce.number().min(0).max(8760).default(24),
-  BACKUP_KEEP: int(1, 1000).default(7),
+  RETENTION_DAYS: int(0, 36_500).default(30).describe('finished (completed/cancelled) tasks older than this are purged, after a day\'s notice; `0` keeps them'),
+  BACKUP_DIR: optionalString.meta({ description: 'where SQLite backups go', whenUnset: '`<data dir>/backups`' }),
+  BACKUP_INTERVAL_HOURS: z.coerce.number().min(0).max(8760).default(24).describe('how often the server backs SQLite up (`0`: never)'),
+  BACKUP_KEEP: int(1, 1000).default(7).describe('backups kept; older ones are deleted'),
   SUMMARY_TIME: z
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (24-hour)')
-    .default('09:00'),
-  INSTANCE_OFFLINE_MINUTES: z.coerce.number().min(0.01).max(10_080).default(10),
-  METRICS_AUTH: bool.default(true),
+    .default('09:00')
+    .describe('daily summary time (HH:MM, 24-hour) in `TZ`'),
+  INSTANCE_OFFLINE_MINUTES: z.coerce.number().min(0.01).max(10_080).default(10).describe('an agent not seen this long is shown offline'),
+  METRICS_AUTH: bool.default(true).describe('`GET /metrics` needs the API key; `false` opens it (private networks only)'),
 }).superRefine((config, ctx) => {
   if (config.API_KEY !== undefined && config.API_KEY.length < API_KEY_MIN_LENGTH) {
     ctx.addIssue({

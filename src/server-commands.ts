@@ -2,6 +2,7 @@
 // agent CLI never pulls it in.
 import type { Command } from 'commander';
 import { loadConfig } from './config.js';
+import { serveHelpText } from './config-help.js';
 import { createLogger } from './logger.js';
 import { registerKeysCommands } from './keys-commands.js';
 
@@ -100,7 +101,11 @@ async function migrateDataCommand(options: { from: string; to: string }): Promis
 }
 
 export function registerServerCommands(program: Command): void {
-  program.command('serve').description('run the server (REST API, dashboard, Discord bot, background loops)').action(serve);
+  program
+    .command('serve')
+    .description('run the server (REST API, dashboard, Discord bot, background loops)')
+    .addHelpText('after', serveHelpText())
+    .action(serve);
   program
     .command('migrate-data')
     .description('copy a whole queue into an empty store, e.g. SQLite to PostgreSQL (stop the servers first)')

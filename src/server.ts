@@ -17,8 +17,9 @@ import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 import { keepPlannerStatsFresh } from './cluster/planner-stats.js';
-import { startDiscordBot, type DiscordBot } from './bot/bot.js';
-import { NOTIFIER_CURSOR } from './bot/notifier.js';
+// The bot is imported only when DISCORD_TOKEN is set: discord.js alone costs about 40 MB of memory.
+import type { DiscordBot } from './bot/bot.js';
+import { NOTIFIER_CURSOR } from './bot/notifier-cursor.js';
 import { retentionNoticeText } from './jobs/retention.js';
 import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
@@ -189,16 +190,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     ? runWhileLeader(
         db,
         stopLoops.signal,
-        (leaderSignal) => {
+        async (leaderSignal) => {
+          const { startDiscordBot } = await import('./bot/bot.js');
+          if (leaderSignal.aborted) return;
           // Connects in the background: Discord being down or refusing the token never blocks the API.
           const bot = startDiscordBot(
             { token: config.DISCORD_TOKEN!, config, queue, submitters: new SqlDiscordSubmitters(db), log: log.child({ component: 'discord' }) },
             leaderSignal,
           );
           discord = bot;
-          return bot.stopped.then(() => {
-            if (discord === bot) discord = null; // another replica runs the gateway now
-          });
+          await bot.stopped;
+          if (discord === bot) discord = null; // another replica runs the gateway now
         },
         { log, role: 'discord' },
       )

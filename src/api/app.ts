@@ -2,11 +2,11 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
 import { answerFrameworkError, installErrorHandler } from './error-handler.js';
+import { docsUiRoutes } from './docs-ui.js';
 import { closeRefusedConnections, requestDeadlines } from './connection-guard.js';
 import { createAccessControl } from './keys-access.js';
 import { createHeldRequests } from './held-requests.js';
@@ -89,7 +89,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
       },
       transform: jsonSchemaTransform,
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    docsUiRoutes(app, '/docs');
   }
 
   // Event streams and long-poll claims, by key: revoking a key ends them.

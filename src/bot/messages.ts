@@ -66,7 +66,7 @@ export function queuedMessage(task: Task): BotMessage {
   return { embeds: [queuedEmbed(task)], components: buttonsFor(task) };
 }
 
-/** The attempts rule in words (README "Retries"): the attempt running counts as used. */
+/** The attempts rule in words (docs/api.md, "Retries and attempts"): the attempt running counts as used. */
 const attemptsUsed = (task: Task) => `${task.attempts} of ${task.maxAttempts} attempts used`;
 
 export function claimedMessage(task: Task): BotMessage {

@@ -13,7 +13,9 @@ import type { BotMessage } from './messages.js';
 import { isAnnouncement, notificationKind, planNotifications, type PlanOptions, type PlannedMessage } from './notification-plan.js';
 import { backoffMs, createWakeup, sleep } from '../timing.js';
 
-export const NOTIFIER_CURSOR = 'discord-notifier';
+import { NOTIFIER_CURSOR } from './notifier-cursor.js';
+
+export { NOTIFIER_CURSOR };
 const BATCH_END = `${NOTIFIER_CURSOR}:batch-end`;
 const BATCH_SENT = `${NOTIFIER_CURSOR}:batch-sent`;
 

@@ -22,8 +22,8 @@ export function resolveSettings(flags: ClientFlags = {}, env: NodeJS.ProcessEnv 
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new UsageError(`"${url}" is not an http(s) URL; set ATHENA_API_URL or --url to e.g. ${DEFAULT_API_URL}`);
   }
-  const host = hostname();
-  const instanceId = nonEmpty(flags.instance) ?? nonEmpty(env.CLAUDE_INSTANCE) ?? host;
-  const instanceName = nonEmpty(env.CLAUDE_INSTANCE_NAME) ?? (nonEmpty(flags.instance) ? instanceId : host);
+  const instanceId = nonEmpty(flags.instance) ?? nonEmpty(env.CLAUDE_INSTANCE) ?? hostname();
+  // The shown name defaults to the instance id, not the hostname: several agents on one box stay apart.
+  const instanceName = nonEmpty(env.CLAUDE_INSTANCE_NAME) ?? instanceId;
   return { url, apiKey: nonEmpty(flags.key) ?? nonEmpty(env.ATHENA_API_KEY), agent: { instanceId, instanceName } };
 }

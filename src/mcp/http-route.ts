@@ -3,10 +3,12 @@
 // errors and long-poll disconnects behave exactly as for a remote agent.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { MethodNotAllowedError } from '../errors.js';
 import { createClient, type HttpTransport } from '../cli/client.js';
-import { createMcpServer } from './tools.js';
+
+/** The MCP SDK (about 25 MB of memory), loaded by the first request to /mcp rather than at start. */
+let mcpModules: Promise<[typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'), typeof import('./tools.js')]> | undefined;
+const loadMcp = () => (mcpModules ??= Promise.all([import('@modelcontextprotocol/sdk/server/streamableHttp.js'), import('./tools.js')]));
 
 /** MCP clients over HTTP say who they are with these headers (one per agent, so WIP limits apply per agent). */
 export const INSTANCE_HEADER = 'x-athena-instance';
@@ -48,6 +50,7 @@ export function mcpRoutes(app: FastifyInstance): void {
     // An agent key fixes the identity (the REST routes refuse any other instance_id under it).
     const instanceId = request.principal?.instanceId ?? header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
     const agent = { instanceId, instanceName: header(request, INSTANCE_NAME_HEADER) ?? instanceId };
+    const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcp();
     const server = createMcpServer({ client: createClient({ ...selfClient(app), headers: auth }), agent });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).

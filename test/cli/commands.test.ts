@@ -262,7 +262,7 @@ describe('lease commands', () => {
   it('wait claims a task created while it waits', async () => {
     await t.server.queue.cancelPending({});
     const waiting = runCli(['wait', '--timeout', '10', '--labels', 'gpu', '--json'], env);
-    await new Promise((r) => setTimeout(r, 700));
+    await until(() => t.server.waiters.size() > 0, 10_000, 'wait to long-poll');
     const id = await add('needs a gpu', { labels: ['gpu'] });
     const r = await waiting;
     expect(r.code).toBe(0);

@@ -3,8 +3,28 @@ import { expect, it } from 'vitest';
 import { keepPlannerStatsFresh } from '../../src/cluster/planner-stats.js';
 import { silentLogger } from '../../src/logger.js';
 import { openPostgres } from '../../src/store/postgres/driver.js';
+import type { Db } from '../../src/store/db.js';
 import { waitFor } from '../helpers/replicas.js';
 import { createTestSchema, sqliteBackend } from '../helpers/stores.js';
+
+/** The database as the loop sees it, with every method it calls recorded (name and first argument). */
+function recorded(db: Db): { db: Db; calls: { method: string; sql: unknown; result?: unknown }[] } {
+  const calls: { method: string; sql: unknown; result?: unknown }[] = [];
+  const proxy = new Proxy(db, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const call: { method: string; sql: unknown; result?: unknown } = { method: String(prop), sql: args[0] };
+        calls.push(call);
+        const out = value.apply(target, args);
+        if (out instanceof Promise) void out.then((result) => (call.result = result), () => {});
+        return out;
+      };
+    },
+  });
+  return { db: proxy, calls };
+}
 
 it('runs ANALYZE on tasks once a burst changed a tenth of it, and not before', async () => {
   const schema = await createTestSchema();
@@ -20,14 +40,21 @@ it('runs ANALYZE on tasks once a burst changed a tenth of it, and not before', a
         `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at) SELECT 'burst', 'pending', 'medium', 1, 0, 0 FROM generate_series(1, ?::int)`,
         [count],
       );
-    running = keepPlannerStatsFresh(db, stop.signal, { log: silentLogger, intervalMs: 100 });
+    const watched = recorded(db);
+    const checksSeeing = (changes: number) =>
+      watched.calls.filter((c) => c.method === 'get' && ((c.result as { changes?: number } | undefined)?.changes ?? 0) >= changes).length;
+    running = keepPlannerStatsFresh(watched.db, stop.signal, { log: silentLogger, intervalMs: 100 });
     await insert(200); // below the threshold
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two checks have seen the 200 changes (statistics reach pg_stat_user_tables a little later), so the
+    // loop has decided about them at least once: no ANALYZE.
+    await waitFor(() => checksSeeing(200) >= 2, 10_000, 'the loop to see the small burst');
+    expect(watched.calls.filter((c) => c.method === 'run')).toEqual([]);
     expect(await lastAnalyze()).toBeNull();
     await insert(3000);
-    await waitFor(async () => (await lastAnalyze()) !== null, 5000, 'ANALYZE');
+    await waitFor(async () => (await lastAnalyze()) !== null, 10_000, 'ANALYZE');
+    expect(watched.calls.filter((c) => c.method === 'run').map((c) => c.sql)).toEqual(['ANALYZE tasks']);
     const stats = await db.get<{ n: number }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass('tasks')`);
-    expect(stats?.n).toBe(3200);
+    expect(Number(stats?.n)).toBe(3200);
   } finally {
     stop.abort();
     await running;
@@ -36,9 +63,16 @@ it('runs ANALYZE on tasks once a burst changed a tenth of it, and not before', a
   }
 });
 
-it('does nothing on SQLite', async () => {
+it('does nothing on SQLite: returns at once without a statement', async () => {
   const opened = await sqliteBackend.open();
-  const stop = new AbortController();
-  await keepPlannerStatsFresh(opened.db, stop.signal, { log: silentLogger, intervalMs: 10 }); // returns at once
-  await opened.cleanup();
+  try {
+    const watched = recorded(opened.db);
+    const stop = new AbortController();
+    // Resolving while the signal is still live shows it did not start a loop.
+    await keepPlannerStatsFresh(watched.db, stop.signal, { log: silentLogger, intervalMs: 10 });
+    expect(stop.signal.aborted).toBe(false);
+    expect(watched.calls).toEqual([]);
+  } finally {
+    await opened.cleanup();
+  }
 });

@@ -1,5 +1,7 @@
 // Runs the built server (`node dist/athena.mjs serve`) as a child process on a loopback port.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ATHENA_BIN = resolve(import.meta.dirname, '../../dist/athena.mjs');
@@ -26,6 +28,8 @@ export async function startServerProcess(options: { dataDir: string; env?: Recor
       LOG_LEVEL: 'warn',
       ...options.env,
     },
+    // In its data directory: a developer's ./.env in the checkout must not reach the server under test.
+    cwd: existsSync(options.dataDir) ? options.dataDir : tmpdir(),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

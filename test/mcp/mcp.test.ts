@@ -4,7 +4,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ATHENA_BIN, KEY, cliEnv, startTestServer, type TestServer } from '../cli/harness.js';
+import { ATHENA_BIN, KEY, cliEnv, startTestServer, until, type TestServer } from '../cli/harness.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -114,7 +114,7 @@ describe.each(transports)('MCP over $name', (transport) => {
     expect(textOf(empty)).toMatch(/^No task is available/);
 
     const waiting = call('claim_next_task', { wait_seconds: 10 });
-    await new Promise((r) => setTimeout(r, 500));
+    await until(() => t.server.waiters.size() > 0, 10_000, 'the tool to long-poll');
     const id = (await t.server.queue.create({ description: 'arrives later', submittedBy: 'test' } as never)).task.id;
     const got = await waiting;
     expect(dataOf(got).task).toMatchObject({ id, status: 'in_progress' });

@@ -1,0 +1,120 @@
+// The documentation stays true: the generated references match the schemas, and every relative link resolves.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderApiReference } from '../scripts/docs/api-reference.js';
+import { GENERATED_DOCS } from '../scripts/docs/generated.js';
+
+describe('generated docs', () => {
+  for (const doc of GENERATED_DOCS) {
+    it(`${doc.path} is current`, async () => {
+      const expected = await doc.render();
+      const actual = readFileSync(doc.path, 'utf8');
+      expect(actual === expected, `${doc.path} is stale: run npm run docs`).toBe(true);
+    }, 60_000);
+  }
+
+  it('lists every config variable once', () => {
+    const text = readFileSync('docs/configuration.md', 'utf8');
+    const names = [...text.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+    expect(names).toContain('PG_CONNECT_RETRY_SECONDS');
+  });
+});
+
+describe('the API reference renderer', () => {
+  it('renders response schemas, shared schemas and the auth of each route when the document has them', () => {
+    const text = renderApiReference({
+      security: [{ bearer: [] }],
+      paths: {
+        '/api/tasks': {
+          post: {
+            summary: 'Create a task',
+            tags: ['tasks'],
+            requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', properties: { description: { type: 'string', maxLength: 10 } }, required: ['description'] } } } },
+            responses: {
+              '201': { description: 'created', content: { 'application/json': { schema: { type: 'object', properties: { task: { $ref: '#/components/schemas/Task' } }, required: ['task'] } } } },
+              '422': { description: 'invalid', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+            },
+          },
+        },
+        '/health': { get: { tags: ['health'], security: [], responses: { '200': { description: 'serving' } } } },
+      },
+      components: {
+        schemas: {
+          Task: { type: 'object', properties: { id: { type: 'integer', minimum: 1 }, labels: { type: 'array', items: { type: 'string' } } }, required: ['id'] },
+          Error: { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string', enum: ['INVALID'] } }, required: ['error', 'code'] },
+        },
+      },
+    });
+    expect(text).toContain('#### POST `/api/tasks`');
+    expect(text).toContain('| `description` | string (≤ 10 chars) | yes |');
+    expect(text).toContain('| 201 | created |');
+    expect(text).toContain('201 answers:');
+    expect(text).toContain('| `task` | Task | yes |');
+    expect(text).toContain('422 answers:\n\nThe Error schema (under Schemas below).');
+    expect(text).toContain('#### Task');
+    expect(text).toContain('| `id` | integer (≥ 1) | yes |');
+    expect(text).toContain('| `labels` | array of string |  |');
+    expect(text).toContain('| `code` | string, one of "INVALID" | yes |');
+    expect(text).toMatch(/#### GET `\/health`\n\nNo key needed\./);
+  });
+});
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchorsOf(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const heading of headings(markdown)) {
+    const base = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').trim().replace(/\s/g, '-');
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    anchors.add(count === 0 ? base : `${base}-${count}`);
+  }
+  return anchors;
+}
+
+/** Lines outside fenced code blocks. */
+function prose(markdown: string): string[] {
+  let fenced = false;
+  return markdown.split('\n').filter((line) => {
+    if (line.trimStart().startsWith('```')) {
+      fenced = !fenced;
+      return false;
+    }
+    return !fenced;
+  });
+}
+
+function headings(markdown: string): string[] {
+  return prose(markdown).flatMap((line) => /^#{1,6} (.+)$/.exec(line)?.[1] ?? []);
+}
+
+const pages = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+
+describe('links in README.md and docs/', () => {
+  it('finds the pages', () => {
+    expect(pages).toEqual(expect.arrayContaining(['README.md', 'docs/agents.md', 'docs/api.md', 'docs/configuration.md']));
+  });
+
+  for (const page of pages) {
+    it(`${page}: every relative link points at a file and heading that exist`, () => {
+      const broken: string[] = [];
+      for (const line of prose(readFileSync(page, 'utf8'))) {
+        for (const [, target] of line.matchAll(/\]\(([^)\s]+)\)/g)) {
+          if (/^[a-z]+:/i.test(target)) continue; // https:, mailto:
+          const [path, anchor] = target.split('#');
+          const file = path === '' ? page : normalize(join(dirname(page), decodeURI(path)));
+          if (!existsSync(file)) {
+            broken.push(`${target}: no file ${file}`);
+            continue;
+          }
+          if (anchor && file.endsWith('.md') && !anchorsOf(readFileSync(file, 'utf8')).has(anchor)) {
+            broken.push(`${target}: no heading #${anchor} in ${file}`);
+          }
+        }
+      }
+      expect(broken).toEqual([]);
+    });
+  }
+});
