@@ -2,7 +2,7 @@
 import { expect, it } from 'vitest';
 import { keepPlannerStatsFresh } from '../../src/cluster/planner-stats.js';
 import { silentLogger } from '../../src/logger.js';
-import { openPostgres } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
 import type { Db } from '../../src/store/db.js';
 import { waitFor } from '../helpers/replicas.js';
 import { createTestSchema, sqliteBackend } from '../helpers/stores.js';

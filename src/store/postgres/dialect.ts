@@ -18,4 +18,5 @@ export const postgresDialect: Dialect = {
     refresh: 'ANALYZE tasks, task_labels, task_deps',
     rows: `SELECT GREATEST(reltuples, 0) AS rows FROM pg_class WHERE oid = 'tasks'::regclass`,
   },
+  columnNames: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position',
 };
