@@ -34,10 +34,11 @@ export type Dialect = {
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
   resetSequence: ((table: string) => string) | null;
   /**
-   * Refreshing the planner's statistics of the queue tables after many new rows (`refresh`), and
-   * reading how many rows the tasks table had then (`rows`, as column "rows"); null when not needed.
+   * Refreshing the planner's statistics of the queue tables (`refresh`), and reading how many task
+   * rows changed since and how many there are (`changes`, as columns "changes" and "live"); null
+   * where the backend keeps no such statistics (capabilities.analyze is false).
    */
-  statistics: { refresh: string; rows: string } | null;
+  statistics: { refresh: string; changes: string } | null;
   /** Query returning the column names of the table named by its one parameter (as column "name"). */
   columnNames: string;
 };

@@ -3,7 +3,7 @@ import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
-import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
+import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
@@ -27,12 +27,12 @@ import type {
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 export class SqlStore extends SqlReads implements Store {
-  private readonly statistics: StatisticsRefresher;
+  private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
 
   constructor(db: Db) {
     super(db);
-    this.statistics = createStatisticsRefresher(db);
+    this.statistics = plannerStatistics(db);
   }
 
   /**

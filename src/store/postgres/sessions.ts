@@ -15,11 +15,3 @@ export async function openDedicatedSession(config: pg.ClientConfig): Promise<Ded
     return mapPgError(err);
   }
 }
-
-/** Resolves (never rejects) when the session fails or ends, with the reason. */
-export function sessionLost(client: DedicatedSession): Promise<Error> {
-  return new Promise((resolve) => {
-    client.once('error', (err) => resolve(err));
-    client.once('end', () => resolve(new Error('connection ended')));
-  });
-}
