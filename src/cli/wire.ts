@@ -3,37 +3,11 @@
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
-export type TaskStatus = 'pending' | 'in_progress' | 'needs_input' | 'completed' | 'failed' | 'cancelled' | 'blocked';
+// The task's JSON and its claimed form, as derived from the one field declaration (core/task-fields.ts).
+import type { ClaimedTaskJson, TaskJson } from '../core/task-json.js';
+export type { ClaimedTaskJson, TaskJson };
 
-export type TaskJson = {
-  id: number;
-  description: string;
-  status: TaskStatus;
-  priority: Priority;
-  instance_id: string | null;
-  instance_name: string | null;
-  created_at: string;
-  claimed_at: string | null;
-  completed_at: string | null;
-  updated_at: string;
-  notes: string | null;
-  submitted_by: string | null;
-  project: string | null;
-  labels: string[];
-  depends_on: number[];
-  attempts: number;
-  max_attempts: number;
-  run_after: string | null;
-  lease_expires_at: string | null;
-  result: unknown;
-  error: string | null;
-  question: string | null;
-  answer: string | null;
-  blocked_reason: string | null;
-};
-
-/** A task handed to the agent that holds it; the token fences every later call. */
-export type ClaimedTaskJson = TaskJson & { lease_token: string };
+export type TaskStatus = TaskJson['status'];
 
 export type LogJson = { id: number; task_id: number | null; action: string; details: string | null; instance_id: string | null; timestamp: string };
 

@@ -1,19 +1,12 @@
 // Cross-replica event feed: brings events other replicas wrote to task_logs onto this process's bus.
-import type pg from 'pg';
 import type { Logger } from '../logger.js';
-import { placeholders, type Db } from '../store/db.js';
-import { rowToEvent, type TaskRow } from '../store/rows.js';
+import type { Db, DedicatedSession } from '../store/db.js';
+import { readEventsAfter } from '../store/event-log.js';
+import { listenForEvents, notifyEvents } from '../store/session-statements.js';
 import type { Store } from '../core/ports.js';
-import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
+import { connectionLost } from './connections.js';
 import type { ReplicaBus } from './replica-bus.js';
 import { aborted, sleep, withDeadline } from '../timing.js';
-
-/** The channel replicas notify after they wrote events; the payload is the schema. */
-export const EVENTS_CHANNEL = 'athena_events';
-
-// Its own transaction, after the writes committed, and without waiting for a disk flush: a lost
-// notification only delays delivery until the next poll.
-const NOTIFY_SQL = `BEGIN; SET LOCAL synchronous_commit TO OFF; SELECT pg_notify('${EVENTS_CHANNEL}', current_schema()); COMMIT`;
 
 export type EventFeedOptions = {
   db: Db;
@@ -49,9 +42,10 @@ const MAX_GAP_RUN = 1000;
 const MAX_GAPS = 10_000;
 
 /**
- * On SQLite there is one process and nothing to bring in: the feed does nothing.
+ * Where the backend cannot listen (SQLite: one process) there is nothing to bring in: the feed
+ * does nothing.
  *
- * On PostgreSQL, after this process emits events (that is, after their transaction committed)
+ * Where it can (PostgreSQL), after this process emits events (that is, after their transaction committed)
  * the feed sends one NOTIFY on `athena_events` from its LISTEN connection; while one is on its
  * way, further events fold into a single next one. The NOTIFY is deliberately not sent inside
  * the writing transactions (say, by a trigger): PostgreSQL serializes the commits of all
@@ -69,9 +63,8 @@ const MAX_GAPS = 10_000;
  * leaves an id that never appears). Late rows are emitted when they show up, after higher ids.
  */
 export function startEventFeed(options: EventFeedOptions): EventFeed {
-  const connections = dedicatedConnections(options.db);
-  if (!connections) return { listening: () => false, stopped: Promise.resolve() };
-  return new ReplicaFeed(connections, options).start();
+  if (!options.db.capabilities.listen) return { listening: () => false, stopped: Promise.resolve() };
+  return new ReplicaFeed(options).start();
 }
 
 class ReplicaFeed {
@@ -82,7 +75,7 @@ class ReplicaFeed {
   private readAgain = false;
   private isListening = false;
   /** The LISTEN connection, also used to send this replica's notifications. */
-  private client: pg.Client | null = null;
+  private client: DedicatedSession | null = null;
   private notifying = false;
   private notifyAgain = false;
   private lastNotifyAt = 0;
@@ -93,10 +86,7 @@ class ReplicaFeed {
   private readonly pollMs: number;
   private readonly gapWaitMs: number;
 
-  constructor(
-    private readonly connections: DedicatedConnections,
-    private readonly options: EventFeedOptions,
-  ) {
+  constructor(private readonly options: EventFeedOptions) {
     this.log = options.log.child({ component: 'event-feed' });
     this.now = options.now ?? Date.now;
     this.pollMs = options.pollMs ?? 2000;
@@ -126,7 +116,7 @@ class ReplicaFeed {
     (wait > 0 ? sleep(wait, this.options.signal) : Promise.resolve())
       .then(() => {
         this.lastNotifyAt = this.now();
-        return this.client === client ? client.query(NOTIFY_SQL) : undefined;
+        return this.client === client ? notifyEvents(client) : undefined;
       })
       .then(
         () => {
@@ -177,12 +167,9 @@ class ReplicaFeed {
     // One query for both: rows at or below `high` fill gaps (late commits), the rest are new.
     let gapIds = [...this.gaps.keys()].slice(0, PAGE);
     for (;;) {
-      const rows = await db.all<TaskRow>(
-        `SELECT * FROM task_logs WHERE id > ?${gapIds.length > 0 ? ` OR id IN (${placeholders(gapIds.length)})` : ''} ORDER BY id LIMIT ?`,
-        [high, ...gapIds, PAGE + gapIds.length],
-      );
+      const events = await readEventsAfter(db, high, gapIds, PAGE + gapIds.length);
       let fresh = 0;
-      for (const event of rows.map(rowToEvent)) {
+      for (const event of events) {
         if (event.id <= high) {
           this.gaps.delete(event.id);
         } else {
@@ -217,18 +204,11 @@ class ReplicaFeed {
     const { signal } = this.options;
     let delayMs = 500;
     while (!signal.aborted) {
-      let client: pg.Client | undefined;
+      let client: DedicatedSession | undefined;
       try {
-        client = await this.connections.connectDedicated();
+        client = await this.options.db.openSession();
         const lost = connectionLost(client);
-        const schema = (await client.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema;
-        const ownPid = (client as pg.Client & { processID?: number }).processID;
-        client.on('notification', (message) => {
-          // Other queues (schemas) on the same database notify the same channel; our own
-          // notifications announce events this process has emitted already.
-          if (message.channel === EVENTS_CHANNEL && message.payload === schema && message.processId !== ownPid) this.requestRead();
-        });
-        await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+        await listenForEvents(client, () => this.requestRead());
         this.client = client;
         this.isListening = true;
         delayMs = 500;

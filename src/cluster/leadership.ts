@@ -1,8 +1,8 @@
 // Leader election among replicas: exactly one runs the periodic loops, exactly one the Discord gateway.
-import type pg from 'pg';
 import type { Logger } from '../logger.js';
-import type { Db } from '../store/db.js';
-import { connectionLost, dedicatedConnections, type DedicatedConnections } from './connections.js';
+import type { Db, DedicatedSession } from '../store/db.js';
+import { pingSession, tryLeaderLock } from '../store/session-statements.js';
+import { connectionLost } from './connections.js';
 import { aborted, sleep, withDeadline } from '../timing.js';
 
 /** Work only the leader does; it must stop when `leaderSignal` aborts (leadership lost or shutdown). */
@@ -27,14 +27,9 @@ export type LeadershipOptions = {
   checkMs?: number;
 };
 
-// A session-level advisory lock, keyed by role and schema so queues sharing one database elect
-// apart. The server releases it the moment the holder's session ends (process killed, connection
-// lost), which is what lets a follower take over within `retryMs`.
-const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader:' || $1::text), hashtext(current_schema())) AS locked`;
-
 /**
- * Runs `onElected` while this replica is the leader. On SQLite (one process) it is always the
- * leader. On PostgreSQL each replica keeps one dedicated connection and tries the lock every
+ * Runs `onElected` while this replica is the leader. Without advisory locks (SQLite: one process)
+ * it is always the leader. With them (PostgreSQL) each replica keeps one dedicated connection and tries the lock every
  * `retryMs`; the holder pings that connection every `checkMs` and aborts its leader work when the
  * ping fails. A leader cut off from the database only learns so at its next ping, while the
  * server may already have dropped its session and let another replica take over: leader work
@@ -43,7 +38,6 @@ const TRY_LOCK = `SELECT pg_try_advisory_lock(hashtext('athena_leader:' || $1::t
  */
 export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWork, options: LeadershipOptions): Leadership {
   let leader = false;
-  const connections = dedicatedConnections(db);
   const role = options.role ?? 'loops';
   const log = options.log.child({ component: 'leadership', role });
 
@@ -62,14 +56,14 @@ export function runWhileLeader(db: Db, signal: AbortSignal, onElected: LeaderWor
     }
   };
 
-  const stopped = connections
-    ? contendForLeadership(connections, role, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
+  const stopped = db.capabilities.advisoryLocks
+    ? contendForLeadership(db, role, signal, lead, log, options.retryMs ?? 1000, options.checkMs ?? 2000)
     : lead(() => aborted(signal));
   return { isLeader: () => leader, stopped };
 }
 
 async function contendForLeadership(
-  connections: DedicatedConnections,
+  db: Db,
   role: string,
   signal: AbortSignal,
   lead: (whileHeld: (leaderSignal: AbortSignal) => Promise<void>) => Promise<void>,
@@ -79,18 +73,17 @@ async function contendForLeadership(
 ): Promise<void> {
   let warnedAt = 0;
   while (!signal.aborted) {
-    let client: pg.Client | undefined;
+    let client: DedicatedSession | undefined;
     let led = false;
     try {
-      client = await connections.connectDedicated();
+      client = await db.openSession();
       const lost = connectionLost(client).then((err) => {
         throw err;
       });
       lost.catch(() => {}); // observed by the races below; this keeps an unraced loss quiet
       let locked = false;
       while (!signal.aborted && !locked) {
-        const answer = await Promise.race([withDeadline(client.query<{ locked: boolean }>(TRY_LOCK, [role]), checkMs * 3, 'leader lock query timed out'), lost]);
-        locked = answer.rows[0]?.locked === true;
+        locked = await Promise.race([withDeadline(tryLeaderLock(client, role), checkMs * 3, 'leader lock query timed out'), lost]);
         if (!locked) await Promise.race([sleep(retryMs, signal), lost]);
       }
       if (signal.aborted) break;
@@ -101,7 +94,7 @@ async function contendForLeadership(
         while (!signal.aborted) {
           await Promise.race([sleep(checkMs, signal), lost]);
           if (signal.aborted) break;
-          await Promise.race([withDeadline(held.query('SELECT 1'), checkMs * 2, 'leader lock connection stopped answering'), lost]);
+          await Promise.race([withDeadline(pingSession(held), checkMs * 2, 'leader lock connection stopped answering'), lost]);
         }
       });
     } catch (err) {

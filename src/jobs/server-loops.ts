@@ -50,7 +50,7 @@ export function startServerLoops(deps: ServerLoopsDeps, signal: AbortSignal): { 
   } else {
     log.info('retention is off (RETENTION_DAYS=0): finished tasks are kept');
   }
-  if (db.dialect.name !== 'sqlite') {
+  if (!db.capabilities.fileBackup) {
     log.info('no backup loop on PostgreSQL: back it up with pg_dump (e.g. pg_dump "$DATABASE_URL" > athena.sql) or your provider\'s snapshots');
   } else if (config.BACKUP_INTERVAL_HOURS <= 0 || config.DB_PATH === ':memory:') {
     log.info('backups are off (BACKUP_INTERVAL_HOURS=0)');

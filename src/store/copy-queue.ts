@@ -1,17 +1,13 @@
 // Copies a whole queue, table by table in chunks, from one store to another empty one (any backends).
 import { InvalidError } from '../errors.js';
+import { TASK_COLUMNS } from '../core/task-fields.js';
 import type { Db, Queryable, Row } from './db.js';
 
 /** Every table of a queue in foreign-key order, with the columns both backends share. */
 const TABLES = [
   {
     name: 'tasks',
-    columns: [
-      'id', 'description', 'status', 'priority', 'priority_rank', 'instance_id', 'instance_name', 'created_at', 'claimed_at',
-      'completed_at', 'notes', 'submitted_by', 'project', 'labels', 'depends_on', 'attempts', 'max_attempts', 'run_after',
-      'lease_token', 'lease_expires_at', 'result', 'error', 'question', 'answer', 'blocked_reason', 'idempotency_key', 'updated_at',
-      'lease_ms', 'idempotency_request',
-    ],
+    columns: TASK_COLUMNS,
     key: 'id',
   },
   // Keyed by task_id: a page holds whole tasks' rows (see copyTable).

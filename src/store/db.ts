@@ -1,4 +1,5 @@
 // The small SQL driver contract both backends implement; SQL is written once with `?` placeholders.
+import type pg from 'pg';
 
 export type Row = Record<string, unknown>;
 
@@ -33,14 +34,38 @@ export type Dialect = {
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
   resetSequence: ((table: string) => string) | null;
   /**
-   * Refreshing the planner's statistics of the queue tables after many new rows (`refresh`), and
-   * reading how many rows the tasks table had then (`rows`, as column "rows"); null when not needed.
+   * Refreshing the planner's statistics of the queue tables (`refresh`), and reading how many task
+   * rows changed since and how many there are (`changes`, as columns "changes" and "live"); null
+   * where the backend keeps no such statistics (capabilities.analyze is false).
    */
-  statistics: { refresh: string; rows: string } | null;
+  statistics: { refresh: string; changes: string } | null;
+  /** Query returning the column names of the table named by its one parameter (as column "name"). */
+  columnNames: string;
 };
+
+/**
+ * What a backend can do beyond the shared SQL, declared by the backend; code asks for the
+ * capability instead of the backend's name or a driver's shape.
+ */
+export type Capabilities = {
+  /** Replicas share the database and tell each other about new events (LISTEN/NOTIFY on a dedicated session). */
+  listen: boolean;
+  /** Session-level advisory locks on a dedicated session (leader election). */
+  advisoryLocks: boolean;
+  /** The planner's statistics go stale under bursts and are refreshed by ANALYZE. */
+  analyze: boolean;
+  /** The database is one file, backed up by copying it. */
+  fileBackup: boolean;
+};
+
+/** A connection of its own outside the pool, held open for LISTEN or a session lock; its opener ends it. */
+export type DedicatedSession = pg.Client;
 
 export interface Db extends Queryable {
   readonly dialect: Dialect;
+  readonly capabilities: Capabilities;
+  /** Opens a dedicated session; only where `capabilities.listen` or `capabilities.advisoryLocks`. */
+  openSession(): Promise<DedicatedSession>;
   /** Runs fn in one transaction (immediate/write-locked); commits on return, rolls back on throw. */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Applies numbered migrations that have not been applied yet. */

@@ -4,9 +4,9 @@ import { resolve } from 'node:path';
 import { InvalidError } from '../errors.js';
 import { copyQueue, type CopyProgress } from './copy-queue.js';
 import type { Db } from './db.js';
-import { SqliteDb } from './sqlite/driver.js';
+import { openDatabase, type DatabaseSpec } from './open.js';
 
-export type StoreSpec = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type StoreSpec = DatabaseSpec;
 
 /** `sqlite:<path>` (or a bare path) and `postgres://…` / `postgresql://…`. */
 export function parseStoreSpec(text: string, role: 'source' | 'target'): StoreSpec {
@@ -25,21 +25,8 @@ async function describe(spec: StoreSpec): Promise<string> {
 }
 
 async function open(spec: StoreSpec, role: 'source' | 'target'): Promise<Db> {
-  if (spec.kind === 'sqlite') {
-    if (role === 'source' && !existsSync(spec.path)) throw new InvalidError(`the source ${spec.path} does not exist`);
-    const db = new SqliteDb(spec.path);
-    await db.migrate();
-    return db;
-  }
-  const { openPostgres } = await import('./postgres/driver.js');
-  const db = await openPostgres(spec.url, { poolSize: 2, startupRetryMs: 5_000 });
-  try {
-    await db.migrate();
-  } catch (err) {
-    await db.close();
-    throw err;
-  }
-  return db;
+  if (spec.kind === 'sqlite' && role === 'source' && !existsSync(spec.path)) throw new InvalidError(`the source ${spec.path} does not exist`);
+  return openDatabase(spec, { poolSize: 2, startupRetryMs: 5_000 });
 }
 
 export type MigrateDataOptions = { from: string; to: string; write: (line: string) => void };

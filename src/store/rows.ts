@@ -1,4 +1,5 @@
 // Maps between SQL rows (snake_case, JSON text, integer ms) and domain objects.
+import { TASK_FIELDS, type FieldType } from '../core/task-fields.js';
 import type { Instance, Task, TaskEvent, TaskLog } from '../core/types.js';
 
 export type TaskRow = Record<string, unknown>;
@@ -18,34 +19,40 @@ function parseJson(v: unknown, fallback: unknown): unknown {
   }
 }
 
+/** How a stored value of each type becomes the domain's (a column's nullability picks the OrNull form). */
+const READ: Record<FieldType, [string, string]> = {
+  integer: ['num', 'numOrNull'],
+  text: ['String', 'strOrNull'],
+  time: ['num', 'numOrNull'],
+  timeOrNone: ['num', 'numOrNull'],
+  json: ['jsonOrNull', 'jsonOrNull'],
+  status: ['', ''],
+  priority: ['', ''],
+  labels: ['jsonList', 'jsonList'],
+  ids: ['jsonList', 'jsonList'],
+};
+
+/**
+ * Compiled once from the field declaration: one object literal per row, so every task has the
+ * same shape (this runs for every task read, claims included).
+ */
+const toTask = new Function(
+  'num',
+  'numOrNull',
+  'strOrNull',
+  'jsonOrNull',
+  'jsonList',
+  `return (row) => ({ ${TASK_FIELDS.filter((f) => f.inTask)
+    .map((f) => {
+      const convert = READ[f.type][f.nullable ? 1 : 0];
+      const value = `row[${JSON.stringify(f.column)}]`;
+      return `${JSON.stringify(f.name)}: ${convert ? `${convert}(${value})` : value}`;
+    })
+    .join(', ')} });`,
+)(num, numOrNull, strOrNull, (v: unknown) => parseJson(v, null), (v: unknown) => parseJson(v, [])) as (row: TaskRow) => Task;
+
 export function rowToTask(row: TaskRow): Task {
-  return {
-    id: num(row.id),
-    description: String(row.description),
-    status: row.status as Task['status'],
-    priority: row.priority as Task['priority'],
-    instanceId: strOrNull(row.instance_id),
-    instanceName: strOrNull(row.instance_name),
-    createdAt: num(row.created_at),
-    claimedAt: numOrNull(row.claimed_at),
-    completedAt: numOrNull(row.completed_at),
-    updatedAt: num(row.updated_at),
-    notes: strOrNull(row.notes),
-    submittedBy: strOrNull(row.submitted_by),
-    project: strOrNull(row.project),
-    labels: parseJson(row.labels, []) as string[],
-    dependsOn: parseJson(row.depends_on, []) as number[],
-    attempts: num(row.attempts),
-    maxAttempts: num(row.max_attempts),
-    runAfter: num(row.run_after),
-    leaseExpiresAt: numOrNull(row.lease_expires_at),
-    result: parseJson(row.result, null),
-    error: strOrNull(row.error),
-    question: strOrNull(row.question),
-    answer: strOrNull(row.answer),
-    blockedReason: strOrNull(row.blocked_reason),
-    idempotencyKey: strOrNull(row.idempotency_key),
-  };
+  return toTask(row);
 }
 
 export function rowToLog(row: TaskRow): TaskLog {

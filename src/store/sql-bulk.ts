@@ -4,9 +4,16 @@ import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './
 import { filterSql } from './sql-reads.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
+import { priorityRank, taskInsert } from './task-columns.js';
+import { TASK_FIELDS, type TaskFieldName } from '../core/task-fields.js';
 import type { BulkFilter, ExportData, LogEntry } from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
+
+/** An exported task goes back with every field of the domain's Task, its rank and its lease token. */
+const IMPORT_TASK = taskInsert(
+  TASK_FIELDS.filter((f) => f.inTask || f.name === 'priorityRank' || f.name === 'leaseToken').map((f) => f.name) as Array<Exclude<TaskFieldName, 'leaseMs' | 'idempotencyRequest'>>,
+);
 const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;
 
 async function bulkUpdate(
@@ -94,18 +101,7 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
     const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
     if (existing > 0) return { ok: false as const, total: existing };
     for (const t of data.tasks) {
-      await q.run(
-        `INSERT INTO tasks (id, description, status, priority, priority_rank, instance_id, instance_name, created_at, claimed_at,
-           completed_at, notes, submitted_by, project, labels, depends_on, attempts, max_attempts, run_after, lease_token,
-           lease_expires_at, result, error, question, answer, blocked_reason, idempotency_key, updated_at)
-         VALUES (${placeholders(27)})`,
-        [
-          t.id, t.description, t.status, t.priority, rank(t.priority), t.instanceId, t.instanceName, t.createdAt, t.claimedAt,
-          t.completedAt, t.notes, t.submittedBy, t.project, JSON.stringify(t.labels), JSON.stringify(t.dependsOn), t.attempts,
-          t.maxAttempts, t.runAfter, t.leaseToken, t.leaseExpiresAt, t.result === null || t.result === undefined ? null : JSON.stringify(t.result),
-          t.error, t.question, t.answer, t.blockedReason, t.idempotencyKey, t.updatedAt,
-        ],
-      );
+      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...t, priorityRank: priorityRank(t.priority) }));
     }
     for (const t of data.tasks) {
       for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);

@@ -3,13 +3,14 @@ import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
-import { createStatisticsRefresher, type StatisticsRefresher } from './statistics.js';
+import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import { LastSeenThrottle } from './last-seen-throttle.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
+import { taskInsert } from './task-columns.js';
 import type {
   AddDependenciesOutcome,
   BulkFilter,
@@ -26,13 +27,19 @@ import type {
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
+/** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
+const CREATE_TASK = taskInsert(
+  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest'],
+  'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
+);
+
 export class SqlStore extends SqlReads implements Store {
-  private readonly statistics: StatisticsRefresher;
+  private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
 
   constructor(db: Db) {
     super(db);
-    this.statistics = createStatisticsRefresher(db);
+    this.statistics = plannerStatistics(db);
   }
 
   /**
@@ -80,16 +87,13 @@ export class SqlStore extends SqlReads implements Store {
         if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
       }
       const row = await q.get<TaskRow>(
-        `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at, notes, submitted_by,
-                            project, labels, depends_on, max_attempts, run_after, idempotency_key, idempotency_request)
-         VALUES (?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (idempotency_key) DO NOTHING
-         RETURNING *`,
-        [
-          input.description, input.priority, rank(input.priority), now, now, input.notes, input.submittedBy,
-          input.project, JSON.stringify(input.labels), JSON.stringify(input.dependsOn), input.maxAttempts,
-          input.runAfter, idempotencyKey, idempotencyKey === null ? null : JSON.stringify(request),
-        ],
+        CREATE_TASK.sql,
+        CREATE_TASK.params({
+          description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
+          createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
+          labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
+          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request,
+        }),
       );
       // Another create with the same key committed between the look-up and the insert.
       if (!row) return (await replay())!;

@@ -1,29 +1,14 @@
-// One change to one task row: the UPDATE's SET list, and the one statement that applies it.
-import { PRIORITY_RANK } from '../core/types.js';
+// One change to one task row: the UPDATE's SET list (columns from core/task-fields.ts), and the one statement that applies it.
+import { TASK_FIELDS, taskField, type TaskField } from '../core/task-fields.js';
+import type { Priority } from '../core/types.js';
 import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
+import { priorityRank, storedValue } from './task-columns.js';
 import type { AttemptChange, TaskPatch } from '../core/ports.js';
 
-/** Domain field -> column, for the fields a transition may set. */
-const PATCH_COLUMNS: Record<keyof TaskPatch, string> = {
-  status: 'status',
-  priority: 'priority',
-  instanceId: 'instance_id',
-  instanceName: 'instance_name',
-  claimedAt: 'claimed_at',
-  completedAt: 'completed_at',
-  notes: 'notes',
-  runAfter: 'run_after',
-  leaseExpiresAt: 'lease_expires_at',
-  leaseToken: 'lease_token',
-  leaseMs: 'lease_ms',
-  result: 'result',
-  error: 'error',
-  question: 'question',
-  answer: 'answer',
-  blockedReason: 'blocked_reason',
-  attempts: 'attempts',
-};
+/** The fields a transition may set (TaskPatch's keys), by name. */
+const PATCH_FIELDS = new Map<string, TaskField>(TASK_FIELDS.map((f) => [f.name, f]));
+const PRIORITY_RANK_COLUMN = taskField('priorityRank').column;
 
 /** An UPDATE's SET list and its values: a patch, with priority_rank beside priority and updated_at always. */
 export type TaskChange = { set: string; values: unknown[] };
@@ -40,11 +25,12 @@ export function taskChange(patch: TaskPatch, now: number, attempt?: AttemptChang
   const values: unknown[] = [];
   for (const [key, value] of Object.entries(patch) as Array<[keyof TaskPatch, unknown]>) {
     if (value === undefined) continue;
-    set.push(`${PATCH_COLUMNS[key]} = ?`);
-    values.push(key === 'result' && value !== null ? JSON.stringify(value) : value);
+    const field = PATCH_FIELDS.get(key)!;
+    set.push(`${field.column} = ?`);
+    values.push(storedValue(field, value));
     if (key === 'priority') {
-      set.push('priority_rank = ?');
-      values.push(PRIORITY_RANK[value as keyof typeof PRIORITY_RANK]);
+      set.push(`${PRIORITY_RANK_COLUMN} = ?`);
+      values.push(priorityRank(value as Priority));
     }
   }
   set.push('updated_at = ?');

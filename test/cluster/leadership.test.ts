@@ -3,7 +3,8 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runWhileLeader, type Leadership } from '../../src/cluster/leadership.js';
 import { silentLogger } from '../../src/logger.js';
-import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
+import type { PostgresDb } from '../../src/store/postgres/driver.js';
 import { waitFor } from '../helpers/replicas.js';
 import { createTestSchema, sqliteBackend, TEST_DATABASE_URL } from '../helpers/stores.js';
 

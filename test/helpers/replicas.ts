@@ -6,7 +6,8 @@ import type { TaskEvent } from '../../src/core/types.js';
 import { createReplicaBus, type ReplicaBus } from '../../src/cluster/replica-bus.js';
 import { startEventFeed, type EventFeed } from '../../src/cluster/event-feed.js';
 import { silentLogger } from '../../src/logger.js';
-import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
+import type { PostgresDb } from '../../src/store/postgres/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { createTestSchema, defaultQueueConfig } from './stores.js';
 

@@ -21,6 +21,8 @@ export function scheduledDb(inner: Db, gate: Gate): Db {
   const outside = gated(inner, gate);
   return {
     dialect: inner.dialect,
+    capabilities: inner.capabilities,
+    openSession: () => inner.openSession(),
     all: outside.all,
     get: outside.get,
     run: outside.run,

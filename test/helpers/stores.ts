@@ -7,7 +7,7 @@ import pg from 'pg';
 import { createEventBus, type EventBus } from '../../src/core/events.js';
 import { createQueue, type Queue, type QueueConfig } from '../../src/core/queue.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
-import { openPostgres } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Db } from '../../src/store/db.js';
 import type { Store } from '../../src/core/ports.js';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue } from '../../src/core/queue.js';
 import { migrateData, parseStoreSpec } from '../../src/store/migrate-data.js';
-import { openPostgres } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Store } from '../../src/core/ports.js';

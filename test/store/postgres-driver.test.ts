@@ -1,9 +1,10 @@
 // The PostgreSQL driver: placeholders, numbers, startup retries, transactions, migrations, errors.
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidError, UnavailableError } from '../../src/errors.js';
-import { openPostgres, type PostgresDb } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
+import type { PostgresDb } from '../../src/store/postgres/driver.js';
 import { numberPlaceholders } from '../../src/store/postgres/placeholders.js';
-import { loadMigrations } from '../../src/store/migrations-files.js';
+import { loadMigrations } from '../../src/store/migrations.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { CreateOutcome } from '../../src/core/ports.js';
 import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';

@@ -6,7 +6,7 @@ import { createReplicaBus } from '../../src/cluster/replica-bus.js';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue } from '../../src/core/queue.js';
 import { silentLogger } from '../../src/logger.js';
-import { openPostgres } from '../../src/store/postgres/driver.js';
+import { openPostgres } from '../../src/store/open.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { openTestApp, type TestApp } from '../helpers/app.js';
 import { waitFor } from '../helpers/replicas.js';

@@ -2,11 +2,14 @@
 // BIGINT and COUNT(*) returned as JS numbers, failures mapped to typed errors.
 import pg from 'pg';
 import { UnavailableError } from '../../errors.js';
-import type { Db, Queryable, Row } from '../db.js';
-import { loadMigrations } from '../migrations-files.js';
+import type { Db, DedicatedSession, Queryable, Row } from '../db.js';
+import { applyMigrations } from '../migrations.js';
+import { toParams } from '../params.js';
+import { postgresCapabilities } from './capabilities.js';
 import { postgresDialect } from './dialect.js';
 import { isRetryable, isUnavailable, mapPgError } from './errors.js';
 import { numberPlaceholders } from './placeholders.js';
+import { openDedicatedSession } from './sessions.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -49,14 +52,6 @@ export type PostgresOptions = {
   connectTimeoutMs?: number;
 };
 
-function toParam(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  return value;
-}
-
-const toParams = (params: readonly unknown[]): unknown[] => params.map(toParam);
-
 /** `host:port/database` of a connection string, without user or password, for messages. */
 export function describeTarget(url: string): string {
   try {
@@ -83,6 +78,7 @@ function queryable(run: (sql: string, params: readonly unknown[]) => Promise<pg.
 
 export class PostgresDb implements Db {
   readonly dialect = postgresDialect;
+  readonly capabilities = postgresCapabilities;
   /** `host:port/database`, for messages that must name the server but not the password. */
   readonly target: string;
   private readonly pool: pg.Pool;
@@ -119,20 +115,9 @@ export class PostgresDb implements Db {
     return { connectionString: this.url, types: typeParsers, keepAlive: true, application_name: 'athena' };
   }
 
-  /**
-   * A connection outside the pool, for sessions that must stay open: LISTEN and the leader's
-   * advisory lock. The caller owns it (attach an 'error' listener, end it).
-   */
-  async connectDedicated(): Promise<pg.Client> {
-    const client = new pg.Client({ ...this.clientConfig(), connectionTimeoutMillis: 10_000, keepAliveInitialDelayMillis: 10_000 });
-    client.on('error', () => {}); // callers attach their own; this one keeps a late error from crashing
-    try {
-      await client.connect();
-      return client;
-    } catch (err) {
-      client.end().catch(() => {});
-      return mapPgError(err);
-    }
+  /** A session outside the pool, for LISTEN and the leader's advisory lock (see sessions.ts). */
+  openSession(): Promise<DedicatedSession> {
+    return openDedicatedSession(this.clientConfig());
   }
 
   private async query(target: pg.Pool | pg.PoolClient, sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
@@ -252,8 +237,8 @@ export class PostgresDb implements Db {
   }
 
   /**
-   * Applies the numbered migrations in one transaction under an advisory lock keyed by the
-   * schema, so replicas starting together wait for each other instead of racing.
+   * Applies the numbered migrations (see ../migrations.ts) in one transaction under an advisory
+   * lock keyed by the schema, so replicas starting together wait for each other instead of racing.
    */
   async migrate(): Promise<string[]> {
     const { client, done } = await this.checkout();
@@ -267,15 +252,8 @@ export class PostgresDb implements Db {
       await client.query('BEGIN');
       try {
         await client.query(`SELECT pg_advisory_xact_lock(hashtext('athena_migrate'), hashtext(current_schema()))`);
-        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
-        const done = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
-        const applied: string[] = [];
-        for (const migration of loadMigrations('postgres')) {
-          if (done.has(migration.name)) continue;
-          await client.query(migration.sql);
-          await client.query('INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)', [migration.name, Date.now()]);
-          applied.push(migration.name);
-        }
+        const session = queryable((sql, params) => client.query(numberPlaceholders(sql), toParams(params)));
+        const applied = await applyMigrations({ ...session, exec: async (script) => void (await client.query(script)) }, this.dialect);
         await client.query('COMMIT');
         return applied;
       } catch (err) {
@@ -300,40 +278,5 @@ export class PostgresDb implements Db {
     if (this.closed) return;
     this.closed = true;
     await this.pool.end();
-  }
-}
-
-export type OpenPostgresOptions = PostgresOptions & {
-  /** Keep retrying an unreachable server this long at start, then give up (default 30 s). */
-  startupRetryMs?: number;
-  onRetry?: (info: { target: string; attempt: number; delayMs: number; error: string }) => void;
-};
-
-/**
- * Opens the pool and waits until the server answers: a database that is still starting (compose,
- * a restart) gets about 30 s with backoff; then the error names the host so the operator knows
- * which setting to fix. Errors that waiting cannot fix (bad password, no such database) fail at once.
- */
-export async function openPostgres(url: string, options: OpenPostgresOptions): Promise<PostgresDb> {
-  const db = new PostgresDb(url, options);
-  const deadline = Date.now() + (options.startupRetryMs ?? 30_000);
-  let delayMs = 250;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await db.ping();
-      return db;
-    } catch (err) {
-      const reason = (err as Error).message.replace(/^database unavailable: /, '');
-      const left = deadline - Date.now();
-      if (!(err instanceof UnavailableError) || left <= 0) {
-        await db.close().catch(() => {});
-        const waited = err instanceof UnavailableError ? ` (gave up after ${Math.round((options.startupRetryMs ?? 30_000) / 1000)} s)` : '';
-        throw new UnavailableError(`cannot connect to PostgreSQL at ${db.target}${waited}: ${reason}`);
-      }
-      const wait = Math.min(delayMs, left);
-      options.onRetry?.({ target: db.target, attempt, delayMs: wait, error: reason });
-      await sleep(wait);
-      delayMs = Math.min(delayMs * 2, 5_000);
-    }
   }
 }

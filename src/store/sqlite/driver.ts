@@ -1,20 +1,16 @@
-// SQLite driver on better-sqlite3: WAL, busy timeout, cached statements, one writer transaction at a time.
+// SQLite driver on better-sqlite3: WAL, busy timeout, cached statements, one connection shared in turn.
 import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { ensurePrivateFile, makePrivateDir, makePrivateFile, sqliteCompanions } from '../../private-files.js';
-import { InvalidError, UnavailableError } from '../../errors.js';
-import type { Db, Dialect, Queryable } from '../db.js';
-import { loadMigrations } from '../migrations-files.js';
+import { UnavailableError } from '../../errors.js';
+import type { Db, DedicatedSession, Queryable } from '../db.js';
+import { applyMigrations } from '../migrations.js';
+import { toParams } from '../params.js';
+import { sqliteCapabilities } from './capabilities.js';
 import { BACKSTOP_PAGES, BackgroundCheckpointer } from './checkpointer.js';
-
-// SQLite's planner picks the queue index without statistics: nothing to refresh. One writer at a
-// time (BEGIN IMMEDIATE, and one connection) already serialises every write transaction: no locks.
-export const sqliteDialect: Dialect = {
-  name: 'sqlite', claimLock: '', rowLock: '', namedLock: null, tableLock: null, ilike: 'LIKE', resetSequence: null, statistics: null,
-};
-
-/** Error codes that mean the storage itself is failing, not the request. */
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL)/;
+import { sqliteDialect } from './dialect.js';
+import { mapSqliteError as mapError, toDomainError } from './errors.js';
+import { GroupCommit } from './group-commit.js';
 
 export type SqliteOptions = {
   synchronous?: 'NORMAL' | 'FULL';
@@ -24,51 +20,8 @@ export type SqliteOptions = {
   backgroundCheckpoint?: boolean;
 };
 
-/** Parameters as better-sqlite3 takes them (a plain loop: this runs for every statement). */
-function toParams(params: readonly unknown[]): unknown[] {
-  const out = new Array<unknown>(params.length);
-  for (let i = 0; i < params.length; i++) out[i] = toParam(params[i]);
-  return out;
-}
-
-function toParam(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'boolean') return value ? 1 : 0;
-  // PostgreSQL refuses NUL in text; refusing it here too keeps both backends alike (and a SQLite
-  // queue movable to PostgreSQL with migrate-data).
-  if (typeof value === 'string' && value.includes('\u0000')) throw new InvalidError('Text must not contain NUL (\\u0000) characters');
-  return value;
-}
-
-/** What an operator should look at, by SQLite's primary error code. */
-const STORAGE_PROBLEMS: Array<[RegExp, string]> = [
-  [/^SQLITE_FULL/, 'the disk holding the database is full'],
-  [/^SQLITE_READONLY/, 'the database file or its directory is read-only'],
-  [/^SQLITE_IOERR/, 'the disk reported an I/O error'],
-  [/^SQLITE_(BUSY|LOCKED)/, 'the database is locked by another process'],
-  [/^SQLITE_CANTOPEN/, 'the database file cannot be opened'],
-  [/^SQLITE_(CORRUPT|NOTADB)/, 'the database file is damaged'],
-];
-
-/** Storage failures become UnavailableError (503) saying what is wrong; anything else passes through unchanged. */
-function toDomainError(err: unknown): unknown {
-  const code = (err as { code?: string }).code;
-  if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
-    const problem = STORAGE_PROBLEMS.find(([re]) => re.test(code))?.[1] ?? 'the storage failed';
-    return new UnavailableError(`Database unavailable: ${problem} (${code}: ${(err as Error).message}); retry once it is fixed`, { code });
-  }
-  return err;
-}
-
-function mapError(err: unknown): never {
-  throw toDomainError(err);
-}
-
 /** How long a failed write keeps health checks failing when no write succeeds after it. */
 const WRITE_FAULT_MEMORY_MS = 60_000;
-
-/** Transactions committed together at most; bounds the latency one batch adds. */
-const MAX_GROUP_COMMIT = 64;
 
 /**
  * A prepared statement, and for statements that return rows, a function that turns better-sqlite3's
@@ -93,16 +46,14 @@ function rowBuilder(stmt: Database.Statement): Prepared['toObject'] {
   return new Function('v', `return { ${fields.join(', ')} };`) as Prepared['toObject'];
 }
 
-type PendingTx = { fn: (q: Queryable) => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void };
-
 export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
+  readonly capabilities = sqliteCapabilities;
   readonly raw: Database.Database;
   private readonly statements = new Map<string, Prepared>();
   private locked = false;
   private readonly waiting: Array<() => void> = [];
-  private readonly pendingTx: PendingTx[] = [];
-  private draining = false;
+  private readonly groupCommit: GroupCommit;
   private writeFault: { at: number; message: string } | null = null;
   private readonly direct: Queryable;
   private readonly checkpointer: BackgroundCheckpointer | null = null;
@@ -142,6 +93,22 @@ export class SqliteDb implements Db {
       run: async (sql, params = []) => self.execRun(sql, params),
       insert: async (sql, params = []) => self.execInsert(sql, params),
     };
+    const run = (sql: string) => this.statement(sql).stmt.run();
+    this.groupCommit = new GroupCommit({
+      acquire: () => this.acquire(),
+      release: () => this.release(),
+      queryable: this.direct,
+      begin: () => run('BEGIN IMMEDIATE'),
+      commit: () => run('COMMIT'),
+      rollback: () => {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+      },
+      committed: () => {
+        this.writeFault = null;
+        this.checkpointer?.nudge();
+      },
+      failed: (err) => this.failed(err),
+    });
   }
 
   private statement(sql: string): Prepared {
@@ -240,76 +207,14 @@ export class SqliteDb implements Db {
     return this.outside(() => this.execInsert(sql, params));
   }
 
-  /**
-   * Runs fn in a write transaction. Transactions requested in the same turn of the event loop (say,
-   * the requests of many agents read from their sockets together), or while a batch runs, are
-   * committed together (group commit); one body's failure still undoes only its own writes (see
-   * runBatch), and every caller's promise settles only after the shared COMMIT.
-   * The commit's write to the WAL is most of a transaction's cost, so this multiplies throughput
-   * under concurrency for the price of one event-loop turn of latency.
-   */
+  /** Runs fn in a write transaction, committed together with those requested beside it (group-commit.ts). */
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pendingTx.push({ fn: fn as PendingTx['fn'], resolve: resolve as PendingTx['resolve'], reject });
-      if (!this.draining) {
-        this.draining = true;
-        setImmediate(() => void this.drain());
-      }
-    });
+    return this.groupCommit.run(fn);
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.pendingTx.length > 0) {
-        const wait = this.acquire();
-        if (wait) await wait;
-        const batch = this.pendingTx.splice(0, MAX_GROUP_COMMIT);
-        try {
-          await this.runBatch(batch);
-        } finally {
-          this.release();
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /**
-   * One transaction for the whole batch. Bodies rarely throw (a refused transition is a row not
-   * updated, not an error), so the batch runs optimistically without savepoints; if a body does
-   * throw, the batch is rolled back and each body runs again in a transaction of its own, so only
-   * the failing one fails. Bodies only touch the database, which makes running them again safe.
-   */
-  private async runBatch(batch: PendingTx[]): Promise<void> {
-    const run = (sql: string) => this.statement(sql).stmt.run();
-    try {
-      run('BEGIN IMMEDIATE');
-    } catch (err) {
-      for (const item of batch) item.reject(this.failed(err));
-      return;
-    }
-    const values: unknown[] = [];
-    for (const item of batch) {
-      try {
-        values.push(await item.fn(this.direct));
-      } catch (error) {
-        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-        if (batch.length === 1) item.reject(this.failed(error));
-        else for (const each of batch) await this.runBatch([each]);
-        return;
-      }
-    }
-    try {
-      run('COMMIT');
-    } catch (err) {
-      if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
-      for (const item of batch) item.reject(this.failed(err));
-      return;
-    }
-    this.writeFault = null;
-    this.checkpointer?.nudge();
-    batch.forEach((item, i) => item.resolve(values[i]));
+  /** SQLite serves one process: there is no other session to hold open (capabilities say so). */
+  openSession(): Promise<DedicatedSession> {
+    return Promise.reject(new Error('SQLite has no dedicated sessions (capabilities.listen and advisoryLocks are false)'));
   }
 
   /** Maps a failure; a storage failure is remembered so health checks can tell writes are failing. */
@@ -319,21 +224,25 @@ export class SqliteDb implements Db {
     return mapped;
   }
 
+  /** Applies the numbered migrations (see ../migrations.ts) in one write transaction. */
   async migrate(): Promise<string[]> {
-    const applied: string[] = [];
-    this.raw.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    const done = new Set(
-      (this.raw.prepare('SELECT name FROM schema_migrations').all() as Array<{ name: string }>).map((r) => r.name),
-    );
-    for (const migration of loadMigrations('sqlite')) {
-      if (done.has(migration.name)) continue;
-      this.raw.transaction(() => {
-        this.raw.exec(migration.sql);
-        this.raw.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(migration.name, Date.now());
-      }).immediate();
-      applied.push(migration.name);
+    const wait = this.acquire();
+    if (wait) await wait;
+    try {
+      this.raw.exec('BEGIN IMMEDIATE');
+      try {
+        const applied = await applyMigrations({ ...this.direct, exec: async (script) => void this.raw.exec(script) }, this.dialect);
+        this.raw.exec('COMMIT');
+        return applied;
+      } catch (err) {
+        if (this.raw.inTransaction) this.raw.exec('ROLLBACK');
+        throw err;
+      }
+    } catch (err) {
+      return mapError(err);
+    } finally {
+      this.release();
     }
-    return applied;
   }
 
   /**

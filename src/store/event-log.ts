@@ -1,0 +1,16 @@
+// Reads of task_logs as the change feed: the events after a position, and late ones looked up again.
+import type { TaskEvent } from '../core/types.js';
+import { placeholders, type Db } from './db.js';
+import { rowToEvent, type TaskRow } from './rows.js';
+
+/**
+ * Events with ids above `afterId`, and those among `lateIds` (ids stepped over earlier whose
+ * transactions had not committed yet), in id order; at most `limit` rows in all.
+ */
+export async function readEventsAfter(db: Db, afterId: number, lateIds: readonly number[], limit: number): Promise<TaskEvent[]> {
+  const rows = await db.all<TaskRow>(
+    `SELECT * FROM task_logs WHERE id > ?${lateIds.length > 0 ? ` OR id IN (${placeholders(lateIds.length)})` : ''} ORDER BY id LIMIT ?`,
+    [afterId, ...lateIds, limit],
+  );
+  return rows.map(rowToEvent);
+}

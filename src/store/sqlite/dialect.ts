@@ -1,0 +1,16 @@
+// How SQLite differs from PostgreSQL for the shared SQL, as data (see Dialect in ../db.ts).
+import type { Dialect } from '../db.js';
+
+// SQLite's planner picks the queue index without statistics: nothing to refresh. One writer at a
+// time (BEGIN IMMEDIATE, and one connection) already serialises every write transaction: no locks.
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  claimLock: '',
+  rowLock: '',
+  namedLock: null,
+  tableLock: null,
+  ilike: 'LIKE',
+  resetSequence: null,
+  statistics: null,
+  columnNames: 'SELECT name FROM pragma_table_info(?) ORDER BY cid',
+};
