@@ -21,6 +21,7 @@ import { mcpRoutes } from '../mcp/http-route.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
+import { NEEDS_KEY, SECURITY_SCHEMES } from './openapi.js';
 
 export type BuildAppOptions = {
   logger?: Logger;
@@ -84,8 +85,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await app.register(swagger, {
       openapi: {
         info: { title: 'Athena', description: 'Task queue for AI coding agents', version: '1.0.0' },
-        components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
-        security: [{ apiKey: [] }],
+        components: { securitySchemes: SECURITY_SCHEMES },
+        // Every route needs a key unless it says otherwise (/health, /ready, /metrics with METRICS_AUTH=false).
+        security: NEEDS_KEY,
       },
       transform: jsonSchemaTransform,
     });
@@ -109,7 +111,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     bulkRoutes(scope, ctx);
     dashboardRoutes(scope, ctx, { events: { held } });
     summaryRoutes(scope, ctx);
-    if (ctx.metrics) metricsRoute(scope, ctx.metrics);
+    if (ctx.metrics) metricsRoute(scope, ctx.metrics, { needsKey: ctx.config.METRICS_AUTH !== false });
     if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now, held);
   });
   // On the root instance: its tools call the REST routes through app.inject.
