@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
 import { answerFrameworkError, installErrorHandler } from './error-handler.js';
@@ -22,12 +22,15 @@ import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
 import { NEEDS_KEY, SECURITY_SCHEMES } from './openapi.js';
+import { replySerializer } from './reply-serializer.js';
 
 export type BuildAppOptions = {
   logger?: Logger;
   docs?: boolean;
   /** How often the keys of open event streams and long-polls are looked up again (revoked elsewhere). */
   keyRecheckMs?: number;
+  /** Check every reply against its route's response schema (tests; see reply-serializer.ts). */
+  checkReplies?: boolean;
 };
 
 /** Paths under these prefixes need a valid API key. */
@@ -54,7 +57,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     trustProxy: ctx.config.TRUST_PROXY ?? false,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(replySerializer({ check: options.checkReplies === true }));
   installErrorHandler(app);
   closeRefusedConnections(app);
   if (ctx.metrics) installHttpMetrics(app, ctx.metrics);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MethodNotAllowedError } from '../errors.js';
-import { createClient, type HttpTransport } from '../cli/client.js';
+import { AthenaClient, type HttpTransport } from '../client/index.js';
 import { BODY, replies } from '../api/openapi.js';
 
 /** The MCP SDK (about 25 MB of memory), loaded by the first request to /mcp rather than at start. */
@@ -53,7 +53,7 @@ export function mcpRoutes(app: FastifyInstance): void {
     const instanceId = request.principal?.instanceId ?? header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
     const agent = { instanceId, instanceName: header(request, INSTANCE_NAME_HEADER) ?? instanceId };
     const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcp();
-    const server = createMcpServer({ client: createClient({ ...selfClient(app), headers: auth }), agent });
+    const server = createMcpServer({ client: new AthenaClient({ ...selfClient(app), headers: auth }), agent });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).
     reply.hijack();
