@@ -2,38 +2,13 @@
 // Only zod and the domain's constants here, so the client (src/client) can bundle this file without the server.
 import { z } from 'zod';
 import { PRIORITIES, TASK_STATUSES } from '../core/types.js';
+import { taskJsonSchema as taskFieldsJsonSchema } from '../core/task-json.js';
 
 const time = z.string().describe('ISO 8601, UTC');
 const maybeTime = time.nullable();
 
-export const taskJsonSchema = z
-  .object({
-    id: z.number().int(),
-    description: z.string(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.enum(PRIORITIES),
-    instance_id: z.string().nullable().describe('the agent holding the task, or the last one that did'),
-    instance_name: z.string().nullable(),
-    created_at: time,
-    claimed_at: maybeTime,
-    completed_at: maybeTime,
-    updated_at: time,
-    notes: z.string().nullable(),
-    submitted_by: z.string().nullable(),
-    project: z.string().nullable(),
-    labels: z.array(z.string()),
-    depends_on: z.array(z.number().int()),
-    attempts: z.number().int(),
-    max_attempts: z.number().int(),
-    run_after: maybeTime,
-    lease_expires_at: maybeTime,
-    result: z.unknown().describe('any JSON the agent reported on completion, or null'),
-    error: z.string().nullable(),
-    question: z.string().nullable(),
-    answer: z.string().nullable(),
-    blocked_reason: z.string().nullable(),
-  })
-  .describe('a task');
+/** A task as every route answers it: derived from the one declaration (core/task-fields.ts). */
+export const taskJsonSchema = taskFieldsJsonSchema.describe('a task');
 
 export const claimedTaskJsonSchema = taskJsonSchema
   .extend({ lease_token: z.string().describe('proof of holding the task: send it with every later call on it') })
