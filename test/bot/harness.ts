@@ -42,8 +42,8 @@ export function botEnv(fake: FakeDiscord, dbPath: string, extra: Record<string, 
   };
 }
 
-export async function startBotServer(env: Record<string, string>): Promise<BotServer> {
-  const server = await startServer(loadConfig(env), testLogger());
+export async function startBotServer(env: Record<string, string>, log: Logger = testLogger()): Promise<BotServer> {
+  const server = await startServer(loadConfig(env), log);
   const base = server.url;
   return {
     server,
@@ -69,13 +69,13 @@ export type Harness = BotServer & {
 };
 
 /** A fake Discord plus a server connected to it; `close` stops both and removes the database. */
-export async function startHarness(options: { env?: Record<string, string>; fake?: FakeDiscordOptions } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; fake?: FakeDiscordOptions; log?: Logger } = {}): Promise<Harness> {
   const fake = await startFakeDiscord(options.fake);
   const dir = tempDir('athena-bot-');
   const dbPath = join(dir.path, 'athena.db');
   let running: BotServer | null = null;
   try {
-    running = await startBotServer(botEnv(fake, dbPath, options.env));
+    running = await startBotServer(botEnv(fake, dbPath, options.env), options.log);
   } catch (err) {
     await fake.close();
     dir.cleanup();
@@ -106,4 +106,13 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
     if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+export type LogLine = { level: number; msg: string; [key: string]: unknown };
+
+/** A logger that keeps what the server logs (warn and above by default), for tests that check a failure was logged. */
+export function recordingLogger(level = 'warn'): { log: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const log = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
+  return { log, lines };
 }
