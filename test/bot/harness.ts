@@ -107,12 +107,3 @@ export async function eventually<T>(check: () => T | undefined | false | Promise
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-
-export type LogLine = { level: number; msg: string; [key: string]: unknown };
-
-/** A logger that keeps what the server logs (warn and above by default), for tests that check a failure was logged. */
-export function recordingLogger(level = 'warn'): { log: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const log = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
-  return { log, lines };
-}

@@ -2,7 +2,8 @@
 // still reconnects (and says so in the log), and stopping leaves no timer behind.
 import { Client } from 'discord.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { eventually, recordingLogger, startHarness, type Harness } from './harness.js';
+import { recordingLogger } from '../helpers/log.js';
+import { eventually, startHarness, type Harness } from './harness.js';
 
 let h: Harness | undefined;
 
