@@ -25,6 +25,8 @@ export type EventFeedOptions = {
 export type EventFeed = {
   /** Whether the LISTEN connection is up (polling continues either way). */
   listening(): boolean;
+  /** Settles once the first read has set the starting point and LISTEN is up (or the feed stopped). */
+  ready: Promise<void>;
   /** Settles when the feed has stopped after `signal` aborted. */
   stopped: Promise<void>;
 };
@@ -63,7 +65,7 @@ const MAX_GAPS = 10_000;
  * leaves an id that never appears). Late rows are emitted when they show up, after higher ids.
  */
 export function startEventFeed(options: EventFeedOptions): EventFeed {
-  if (!options.db.capabilities.listen) return { listening: () => false, stopped: Promise.resolve() };
+  if (!options.db.capabilities.listen) return { listening: () => false, ready: Promise.resolve(), stopped: Promise.resolve() };
   return new ReplicaFeed(options).start();
 }
 
@@ -85,6 +87,9 @@ class ReplicaFeed {
   private readonly now: () => number;
   private readonly pollMs: number;
   private readonly gapWaitMs: number;
+  private listenedOnce = false;
+  private markReady!: () => void;
+  private readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(private readonly options: EventFeedOptions) {
     this.log = options.log.child({ component: 'event-feed' });
@@ -99,7 +104,8 @@ class ReplicaFeed {
       unsubscribe();
       await this.reading;
     });
-    return { listening: () => this.isListening, stopped };
+    void stopped.then(this.markReady);
+    return { listening: () => this.isListening, ready: this.ready, stopped };
   }
 
   /** Tells the other replicas to read; one NOTIFY in flight at a time, later requests fold into one more. */
@@ -160,6 +166,7 @@ class ReplicaFeed {
     if (this.high === null) {
       // Start from what is committed now: earlier events were never this process's to deliver.
       this.high = await store.lastEventId();
+      this.checkReady();
       return;
     }
     const at = this.now();
@@ -211,6 +218,8 @@ class ReplicaFeed {
         await listenForEvents(client, () => this.requestRead());
         this.client = client;
         this.isListening = true;
+        this.listenedOnce = true;
+        this.checkReady();
         delayMs = 500;
         this.requestRead(); // whatever was committed while we were not listening
         const reason = await Promise.race([lost, aborted(signal).then(() => null)]);
@@ -227,6 +236,10 @@ class ReplicaFeed {
       await sleep(delayMs, signal);
       delayMs = Math.min(delayMs * 2, 10_000);
     }
+  }
+
+  private checkReady(): void {
+    if (this.high !== null && this.listenedOnce) this.markReady();
   }
 
   /** Warns at most every 30 s: a database outage would otherwise log on every poll. */

@@ -42,8 +42,8 @@ export function botEnv(fake: FakeDiscord, dbPath: string, extra: Record<string, 
   };
 }
 
-export async function startBotServer(env: Record<string, string>): Promise<BotServer> {
-  const server = await startServer(loadConfig(env), testLogger());
+export async function startBotServer(env: Record<string, string>, log: Logger = testLogger()): Promise<BotServer> {
+  const server = await startServer(loadConfig(env), log);
   const base = server.url;
   return {
     server,
@@ -69,13 +69,13 @@ export type Harness = BotServer & {
 };
 
 /** A fake Discord plus a server connected to it; `close` stops both and removes the database. */
-export async function startHarness(options: { env?: Record<string, string>; fake?: FakeDiscordOptions } = {}): Promise<Harness> {
+export async function startHarness(options: { env?: Record<string, string>; fake?: FakeDiscordOptions; log?: Logger } = {}): Promise<Harness> {
   const fake = await startFakeDiscord(options.fake);
   const dir = tempDir('athena-bot-');
   const dbPath = join(dir.path, 'athena.db');
   let running: BotServer | null = null;
   try {
-    running = await startBotServer(botEnv(fake, dbPath, options.env));
+    running = await startBotServer(botEnv(fake, dbPath, options.env), options.log);
   } catch (err) {
     await fake.close();
     dir.cleanup();

@@ -157,6 +157,7 @@ describe('bursts', () => {
     expect(lines).toHaveLength(11);
     expect(lines[0]).toBe(`**#${ids[0]}** 🟡 Bulk item 0`);
     expect(lines[10]).toBe('…and 20 more');
+    // A fixed wait on purpose: it checks that nothing more is posted (one summary, no per-task thread posts).
     await new Promise((r) => setTimeout(r, 400));
     expect(botMessagePosts().length - before).toBe(1);
     for (const id of ids) expect(h.fake.threads().some((t) => t.name.startsWith(`#${id} · `) && messages(t.id).some((m) => m.embeds[0]?.title?.includes('cancelled')))).toBe(false);
@@ -219,6 +220,7 @@ describe('with DISCORD_THREADS=false', () => {
     await eventually(() => c.fake.channelMessages('claude-tasks').some((m) => m.embeds[0]?.title === `🔨 Task #${id} claimed by agent-1`), 15_000, 'the claim');
     const res = await c.fake.slashCommand('task', { description: 'Nor here' }, { user: { username: 'gina' } }).waitForResponse();
     expect(res.data.embeds[0].title).toBe('📋 Task Queued');
+    // A fixed wait on purpose: it checks that nothing more happens (no thread is made).
     await new Promise((r) => setTimeout(r, 300));
     expect(c.fake.threads()).toEqual([]);
     expect(c.fake.calls({ path: /\/threads$/ })).toEqual([]);
@@ -233,6 +235,7 @@ describe('announcements about the whole queue', () => {
     expect(summary.embeds[0].description).toContain('Created 3 · completed 2 · failed 1');
     const notice = await waitForMessage('claude-tasks', titled('🧹 Retention notice'), 'the retention notice');
     expect(notice.embeds[0].description).toContain('will be deleted');
+    // A fixed wait on purpose: it checks that nothing more is posted (one daily summary).
     await new Promise((r) => setTimeout(r, 300));
     expect(messages('claude-tasks').filter(titled('📊 Daily summary'))).toHaveLength(1);
   });

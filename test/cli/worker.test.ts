@@ -33,6 +33,13 @@ const events = (stdout: string) =>
     .filter(Boolean)
     .map((line) => JSON.parse(line) as { event: string; [k: string]: any });
 
+/** Finished claim-next requests so far, from the server's own request metrics. */
+const claimPolls = async (): Promise<number> => {
+  const metric = t.server.metrics.registry.getSingleMetric('athena_http_request_duration_seconds');
+  const { values } = await metric!.get();
+  return values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count') && v.labels.route === '/api/tasks/claim-next').reduce((n, v) => n + v.value, 0);
+};
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -171,7 +178,8 @@ describe('athena work', () => {
     const w = spawnCli(['work', '--poll', '0.3', '--json', '-x', 'true'], env);
     await until(() => t.server.waiters.size() > 0, 10_000, 'the worker to long-poll');
     // Several empty long-polls go by: the worker says "waiting" once, not once per poll.
-    await new Promise((r) => setTimeout(r, 1000));
+    const polled = await claimPolls();
+    await until(async () => (await claimPolls()) >= polled + 3, 10_000, 'three more empty long-polls');
     await until(() => t.server.waiters.size() > 0, 5000, 'a long-poll in flight');
     const started = Date.now();
     w.child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 // Cross-replica events: a write on one replica reaches the others' buses once, wakes their
 // long-poll waiters, and rows whose ids commit out of order are not skipped.
 import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createClaimWaiters } from '../../src/core/waiters.js';
 import { createReplicaBus } from '../../src/cluster/replica-bus.js';
 import { createEventBus } from '../../src/core/events.js';
@@ -63,15 +63,16 @@ describe('event feed across replicas (postgres)', () => {
   it('an event written on replica B reaches replica A via LISTEN/NOTIFY, and each bus emits it once', async () => {
     set = await openReplicas(2); // polling every 60 s: only a notification can deliver in time
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
-    await waitFor(() => a.feed!.listening() && b.feed!.listening(), 5000, 'LISTEN');
-    await new Promise((r) => setTimeout(r, 100)); // the first read has set the starting point
+    await Promise.all([a.feed!.ready, b.feed!.ready]); // listening, and the first read has set the starting point
+    expect(a.feed!.listening() && b.feed!.listening()).toBe(true);
     const started = Date.now();
     const { task } = await b.queue.create({ description: 'written on B' });
     await waitFor(() => ofTask(a.events, task.id, 'created').length > 0, 3000, 'A to see the create');
     expect(Date.now() - started).toBeLessThan(1000);
     await a.queue.claimNext({ instanceId: 'agent-a' });
     await waitFor(() => ofTask(b.events, task.id, 'claimed').length > 0, 3000, 'B to see the claim');
-    await new Promise((r) => setTimeout(r, 300)); // let any duplicate arrive
+    // A fixed wait on purpose: it checks that nothing more arrives (no duplicate).
+    await new Promise((r) => setTimeout(r, 300));
     for (const r of [a, b]) {
       expect(ofTask(r.events, task.id, 'created')).toHaveLength(1);
       expect(ofTask(r.events, task.id, 'claimed')).toHaveLength(1);
@@ -82,14 +83,12 @@ describe('event feed across replicas (postgres)', () => {
   it('a long-poll waiter on replica A is woken by a task created on replica B', async () => {
     set = await openReplicas(2);
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
-    await waitFor(() => a.feed!.listening(), 5000, 'LISTEN');
-    await new Promise((r) => setTimeout(r, 100));
+    await a.feed!.ready;
     const waiters = createClaimWaiters(a.queue);
     try {
       const started = Date.now();
       const waiting = waiters.claimOrWait({ instanceId: 'sleeper' }, 5000);
-      await new Promise((r) => setTimeout(r, 150));
-      expect(waiters.size()).toBe(1);
+      await vi.waitFor(() => expect(waiters.size()).toBe(1));
       const { task } = await b.queue.create({ description: 'wake up' });
       const claimed = await waiting;
       expect(claimed?.id).toBe(task.id);
@@ -102,8 +101,7 @@ describe('event feed across replicas (postgres)', () => {
   it('a row whose id commits after a higher id is still delivered (late commit)', async () => {
     set = await openReplicas(2);
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
-    await waitFor(() => a.feed!.listening(), 5000, 'LISTEN');
-    await new Promise((r) => setTimeout(r, 100));
+    await a.feed!.ready;
     const slow = new pg.Client({ connectionString: set.url });
     await slow.connect();
     try {
@@ -129,8 +127,7 @@ describe('event feed across replicas (postgres)', () => {
     const other = await openReplicas(1);
     try {
       const [a] = set.replicas as [typeof set.replicas[0]];
-      await waitFor(() => a.feed!.listening(), 5000, 'LISTEN');
-      await new Promise((r) => setTimeout(r, 300));
+      await a.feed!.ready;
       // A row written without a notification (as if it was lost): only polling can find it.
       const direct = new pg.Client({ connectionString: set.url });
       await direct.connect();

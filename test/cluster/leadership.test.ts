@@ -61,6 +61,7 @@ describe('leadership on postgres', () => {
   it('exactly one of three replicas leads; when it stops, another takes over within seconds', async () => {
     const { contenders } = await field(3);
     await waitFor(() => leaders(contenders).length === 1, 5000, 'a leader');
+    // A fixed wait on purpose: it checks that nothing more happens (no second leader appears).
     await new Promise((r) => setTimeout(r, 500));
     expect(leaders(contenders)).toHaveLength(1);
     const first = leaders(contenders)[0]!;
@@ -72,6 +73,7 @@ describe('leadership on postgres', () => {
     const took = await waitFor(() => leaders(contenders).length === 1, 5000, 'a new leader');
     expect(took).toBeLessThan(3000);
     expect(leaders(contenders)[0]).not.toBe(first);
+    // A fixed wait on purpose: it checks that nothing more happens (no second leader appears).
     await new Promise((r) => setTimeout(r, 400));
     expect(leaders(contenders)).toHaveLength(1);
   });

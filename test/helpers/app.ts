@@ -4,6 +4,7 @@ import { buildApp } from '../../src/api/app.js';
 import { singleKeyAuthenticator } from '../../src/api/auth.js';
 import { createClaimWaiters, type ClaimWaiters } from '../../src/core/waiters.js';
 import type { QueueConfig } from '../../src/core/queue.js';
+import type { Logger } from '../../src/logger.js';
 import { openTestQueue, type TestBackend, type TestQueue, type TestClock } from './stores.js';
 
 export const TEST_KEY = 'test-key-0123456789';
@@ -18,7 +19,7 @@ export type TestApp = TestQueue & {
 
 export async function openTestApp(
   backend: TestBackend,
-  options: { queue?: Partial<QueueConfig>; clock?: TestClock; longPollMaxSeconds?: number } = {},
+  options: { queue?: Partial<QueueConfig>; clock?: TestClock; longPollMaxSeconds?: number; logger?: Logger } = {},
 ): Promise<TestApp> {
   const t = await openTestQueue(backend, options.queue, { clock: options.clock });
   const waiters = createClaimWaiters(t.queue);
@@ -29,7 +30,7 @@ export async function openTestApp(
       config: { LONG_POLL_MAX_SECONDS: options.longPollMaxSeconds ?? 60, BODY_LIMIT_BYTES: 1024 * 1024, METRICS_AUTH: true },
       authenticate: singleKeyAuthenticator(TEST_KEY),
     },
-    { checkReplies: true },
+    { checkReplies: true, logger: options.logger },
   );
   await app.ready();
   return {

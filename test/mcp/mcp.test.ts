@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ATHENA_BIN, KEY, cliEnv, startTestServer, until, type TestServer } from '../cli/harness.js';
 
 let t: TestServer;
@@ -191,14 +191,12 @@ describe('MCP over HTTP: access', () => {
       headers: { 'x-api-key': KEY, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'claim_next_task', arguments: { wait_seconds: 30 } } }),
     }).catch((err: Error) => err);
-    const started = Date.now();
-    while (t.server.waiters.size() === 0 && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
-    expect(t.server.waiters.size()).toBe(1);
+    await vi.waitFor(() => expect(t.server.waiters.size()).toBe(1), 5000);
     hangUp.abort();
     expect(await pending).toBeInstanceOf(Error);
-    while (t.server.waiters.size() > 0 && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
-    expect(t.server.waiters.size()).toBe(0);
+    await vi.waitFor(() => expect(t.server.waiters.size()).toBe(0), 5000);
     const id = (await t.server.queue.create({ description: 'nobody should get this', submittedBy: 'test' } as never)).task.id;
+    // A fixed wait on purpose: it checks that nobody claims the task.
     await new Promise((r) => setTimeout(r, 200));
     expect((await t.server.queue.get(id)).status).toBe('pending');
     await t.server.queue.cancel(id);

@@ -46,6 +46,7 @@ describe('sqlite background checkpoints', () => {
       await db.migrate();
       const before = statSync(path).size;
       await writeThreeMegabytes(db);
+      // A fixed wait on purpose: it checks that nothing more happens (no checkpoint shrinks the file).
       await new Promise((r) => setTimeout(r, 300));
       expect(statSync(path).size).toBeLessThan(before + 1_000_000);
       expect(statSync(`${path}-wal`).size).toBeGreaterThan(2_500_000);
@@ -64,6 +65,7 @@ describe('sqlite background checkpoints', () => {
     checkpointer.nudge();
     await waitFor(() => failures.length > 0, 5_000);
     checkpointer.nudge();
+    // A fixed wait on purpose: it checks that nothing more happens (the failure is reported once).
     await new Promise((r) => setTimeout(r, 100));
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatch(/checkpoint worker/);

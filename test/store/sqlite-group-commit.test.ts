@@ -49,6 +49,7 @@ describe('sqlite group commit', () => {
     const read = db.get<{ n: number }>('SELECT COUNT(*) AS n FROM t');
     let readDone = false;
     void read.then(() => (readDone = true));
+    // A fixed wait on purpose: it checks that nothing more happens (the read stays blocked behind the write).
     await new Promise((r) => setTimeout(r, 20));
     expect(readDone).toBe(false);
     release();
