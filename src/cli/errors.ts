@@ -37,11 +37,25 @@ export class UsageError extends Error {
 
 /** The code shown next to an error message, e.g. `NOT_FOUND` or `NETWORK`. */
 export function errorCode(err: unknown): string | null {
-  if (err instanceof ApiError || err instanceof NetworkError || err instanceof UsageError) return err.code;
+  if (err instanceof ApiError || err instanceof NetworkError || err instanceof UsageError || err instanceof WorkspaceError) return err.code;
   return null;
 }
 
 /** Errors that retrying cannot fix: a wrong key, a forbidden action, a bad request. */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof UsageError || (err instanceof ApiError && [400, 401, 403, 413, 415].includes(err.status));
+  return err instanceof UsageError || err instanceof WorkspaceError || (err instanceof ApiError && [400, 401, 403, 413, 415].includes(err.status));
+}
+
+/** Why `athena work --repo` cannot use the repository; nothing was changed or deleted. */
+export type WorkspaceProblem = 'GIT_MISSING' | 'NOT_A_REPOSITORY' | 'BASE_NOT_FOUND' | 'DIRTY_BASE' | 'BRANCH_TAKEN' | 'BRANCH_IN_USE' | 'GIT_FAILED';
+
+/** A git workspace problem: the repository, the base branch or a task's branch is not usable as it is. */
+export class WorkspaceError extends Error {
+  constructor(
+    readonly code: WorkspaceProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkspaceError';
+  }
 }
