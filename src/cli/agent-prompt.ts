@@ -6,17 +6,13 @@ import type { TaskJson } from './wire.js';
 export const DEFAULT_PROMPT_TEMPLATE = `You are working on task #{{id}} from the Athena task queue{{#project}} (project {{project}}){{/project}}.
 
 Task:
-{{description}}
-{{#notes}}
+{{description}}{{#notes}}
 
 Notes:
-{{notes}}
-{{/notes}}
-{{#feedback}}
+{{notes}}{{/notes}}{{#feedback}}
 
 A reviewer looked at the previous attempt and asked for changes:
-{{feedback}}
-{{/feedback}}
+{{feedback}}{{/feedback}}
 
 {{#branch}}You are in a git worktree on branch {{branch}}, which started from {{base}}{{#continued}} and holds the commits of earlier attempts{{/continued}}. Commit your work on this branch with clear commit messages before you finish; do not switch branches.{{/branch}}{{^branch}}Commit your work before you finish.{{/branch}}
 `;
