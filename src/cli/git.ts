@@ -25,9 +25,16 @@ export function tryGit(args: readonly string[], cwd: string): Promise<GitOutput>
   });
 }
 
+/** Another git process (a second worker on the same repository) holds a lock git needs: worth waiting for. */
+const LOCKED = /\.lock'?: File exists|could not lock config file|Unable to create '.*\.lock'/;
+
 /** Runs `git args…` in `cwd` and returns its stdout; a non-zero exit throws, with git's own message. */
 export async function git(args: readonly string[], cwd: string): Promise<string> {
-  const out = await tryGit(args, cwd);
+  let out = await tryGit(args, cwd);
+  for (let attempt = 1; !out.ok && LOCKED.test(out.stderr) && attempt <= 5; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+    out = await tryGit(args, cwd);
+  }
   if (!out.ok) throw new WorkspaceError('GIT_FAILED', `git ${args[0]} failed: ${out.stderr.trim() || out.stdout.trim() || 'no message'}`);
   return out.stdout;
 }

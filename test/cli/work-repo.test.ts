@@ -81,6 +81,22 @@ describe('athena work --repo', () => {
     expect(readFileSync(join(repo, '.git', 'HEAD'), 'utf8')).toContain('refs/heads/main');
   });
 
+  it('two workers share one repository: each works in its own directory and both branches land', async () => {
+    const repo = rt.makeRepo();
+    const ids = [await rt.add('first of two'), await rt.add('second of two')];
+    const runs = await Promise.all(
+      ['worker-a', 'worker-b'].map((instance) => runCli(['work', '--once', '--poll', '5', '--json', '--repo', repo, '-x', rt.fakeAgent], { ...rt.env, CLAUDE_INSTANCE: instance })),
+    );
+    for (const run of runs) expect(run.code, run.stderr).toBe(0);
+    const paths = runs.map((run) => events(run.stdout).find((e) => e.event === 'workspace')?.path as string);
+    expect(paths.map((p) => p.split('/').slice(-2, -1)[0])).toEqual(['worker-a', 'worker-b']);
+    for (const id of ids) {
+      expect((await rt.t.server.queue.get(id)).status).toBe('completed');
+      expect(gitIn(repo, 'log', '--format=%s', '-1', `athena/task-${id}`)).toBe(`attempt 1 of task ${id}`);
+    }
+    expect(registeredWorktrees(repo)).toEqual([repo]);
+  });
+
   it('--keep-worktrees and --worktrees DIR: the worktree stays where asked', async () => {
     const repo = rt.makeRepo();
     const where = join(rt.dir, 'kept');
