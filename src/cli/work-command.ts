@@ -139,7 +139,8 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
   };
 
   try {
-    if (input.repository) {
+    // With --keep-worktrees the worktrees of earlier runs are kept on purpose.
+    if (input.repository && !input.keepWorktrees) {
       // A crashed worker left its worktrees: they are ours, and their tasks' leases run out on the server.
       const removed = await cleanStaleWorktrees(input.repository);
       if (input.json) jsonLine('workspaces_cleaned', { removed });

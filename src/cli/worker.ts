@@ -183,8 +183,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       const error = `could not prepare the git workspace: ${message(err)}`;
       emit({ type: 'workspace_failed', taskId: task.id, error });
       const sent = await report(() => o.client.fail(task.id, fence(task), { error, retry: false }));
-      summary[sent.ok ? 'failed' : 'unreported']++;
-      emit({ type: 'finished', taskId: task.id, outcome: sent.ok ? 'failed' : 'unreported', exitCode: null, durationMs: 0, detail: error });
+      const outcome: TaskOutcome = sent.ok ? 'failed' : lostTask(sent.error) ? 'lost' : 'unreported';
+      summary[outcome]++;
+      emit({ type: 'finished', taskId: task.id, outcome, exitCode: null, durationMs: 0, detail: error });
       return;
     }
     emit({ type: 'workspace', taskId: task.id, path: ws.path, branch: ws.branch, base: ws.base, continued: ws.continued });
