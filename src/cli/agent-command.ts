@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt, unknownTemplateNames, PROMPT_VALUES } from './agent-prompt.js';
 import { presetCommand, type AgentPreset, type TaskCommand } from './agent-presets.js';
 import { UsageError } from './errors.js';
-import type { TaskJson } from './wire.js';
+import type { TaskJson } from '../client/types.js';
 import type { Repository, TaskWorkspace } from './workspace.js';
 
 export type AgentCommandInput = {

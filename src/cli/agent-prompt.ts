@@ -1,7 +1,7 @@
 // The prompt an agent preset gets for a task: a template with {{name}} values and {{#name}}…{{/name}}
 // sections (kept when the value is not empty; {{^name}}…{{/name}} when it is). Task text is inserted
 // after the sections are decided and is never read as template syntax.
-import type { TaskJson } from './wire.js';
+import type { TaskJson } from '../client/types.js';
 
 export const DEFAULT_PROMPT_TEMPLATE = `You are working on task #{{id}} from the Athena task queue{{#project}} (project {{project}}){{/project}}.
 

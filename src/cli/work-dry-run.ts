@@ -3,7 +3,7 @@
 import type { CommandFor } from './agent-command.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
 import { UsageError } from './errors.js';
-import type { TaskJson } from './wire.js';
+import type { TaskJson } from '../client/types.js';
 import { planWorkspace, type Repository } from './workspace.js';
 
 export type DryRunInput = { taskId?: number; exec?: string; commandFor?: CommandFor; repository?: Repository };

@@ -1,11 +1,11 @@
 // The worker loop of `athena work`: claim (long-poll), run the command (in the task's git worktree with
 // --repo), heartbeat while it runs, then complete or fail; on stop it takes no more work and lets the
 // running command finish within a grace period.
+import { AthenaError, NetworkError, type AthenaClient } from '../client/index.js';
+import type { AgentIdentity, ClaimedTaskJson } from '../client/types.js';
 import type { TaskCommand } from './agent-presets.js';
-import type { AthenaClient } from './client.js';
-import { ApiError, NetworkError, WorkspaceError, isPermanent } from './errors.js';
+import { WorkspaceError, isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
-import type { AgentIdentity, ClaimedTaskJson } from './wire.js';
 import { completedResult } from './work-result.js';
 import { prepareWorkspace, removeWorkspace, type Repository, type TaskWorkspace } from './workspace.js';
 
@@ -87,12 +87,13 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-const message = (err: unknown) => (err instanceof ApiError || err instanceof WorkspaceError ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err));
+const message = (err: unknown) =>
+  (err instanceof AthenaError && !(err instanceof NetworkError)) || err instanceof WorkspaceError ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err);
 
 /** Errors that mean "this task is no longer ours": cancelled, lease expired and re-claimed, deleted. */
-const lostTask = (err: unknown) => err instanceof ApiError && (err.status === 404 || err.status === 409);
+const lostTask = (err: unknown) => err instanceof AthenaError && (err.status === 404 || err.status === 409);
 
-const transient = (err: unknown) => err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+const transient = (err: unknown) => err instanceof NetworkError || (err instanceof AthenaError && (err.status >= 500 || err.status === 429));
 
 /**
  * Athena's own secrets, never handed to the command unasked: task text is untrusted, and an agent told

@@ -6,7 +6,7 @@ import { agentCommandFor } from '../../src/cli/agent-command.js';
 import type { Repository } from '../../src/cli/workspace.js';
 import { DEFAULT_PROMPT_TEMPLATE, promptValues, renderPrompt, unknownTemplateNames } from '../../src/cli/agent-prompt.js';
 import { findPullRequestUrl, parseShortStat } from '../../src/cli/work-result.js';
-import type { TaskJson } from '../../src/cli/wire.js';
+import type { TaskJson } from '../../src/client/types.js';
 
 describe('findPullRequestUrl', () => {
   it('finds the first GitHub pull request or GitLab merge request link', () => {
