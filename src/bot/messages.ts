@@ -1,6 +1,7 @@
 // Renders tasks and task events as Discord message payloads (embeds + buttons); pure, no I/O.
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent, type APIEmbed } from 'discord.js';
 import type { AnnouncementKind, Task } from '../core/types.js';
+import { changeLine, readWorkSummary } from '../core/work-summary.js';
 import { customId } from './custom-ids.js';
 import { COLOR, PRIORITY_LABEL, agentName, headline, submitterLabel, taskLine, truncate } from './format.js';
 
@@ -87,9 +88,20 @@ export function progressMessage(task: Task, progress: string): BotMessage {
   return { embeds: [{ description: `📝 **#${task.id}** ${truncate(progress, 1500)}`, color: COLOR.progress }], components: [] };
 }
 
+/** Branch and PR link from `athena work --repo`; readWorkSummary admits only plain branch names and https PR links, so nothing here is markup. */
+function workFields(task: Task): Array<{ name: string; value: string; inline?: boolean }> {
+  const work = readWorkSummary(task.result);
+  if (!work) return [];
+  const fields = [];
+  if (work.branch) fields.push({ name: 'Branch', value: `\`${work.branch}\`${work.base ? ` from \`${work.base}\`` : ''}\n${changeLine(work) || 'no changes'}`, inline: true });
+  if (work.prUrl) fields.push({ name: 'Pull request', value: work.prUrl, inline: true });
+  return fields;
+}
+
 export function completedMessage(task: Task, next: Task | null): BotMessage {
   const fields = [];
   if (task.notes) fields.push({ name: 'Notes', value: truncate(task.notes, FIELD_MAX) });
+  fields.push(...workFields(task));
   fields.push({ name: 'Next in line', value: next ? taskLine(next, 200) : 'The queue is empty 🎉' });
   return {
     embeds: [{ title: `✅ Task #${task.id} completed by ${truncate(agentName(task), 200)}`, description: headline(task.description, 300), color: COLOR.completed, fields }],

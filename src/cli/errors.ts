@@ -1,5 +1,6 @@
-// What can go wrong in the CLI: the client's AthenaError (the server refused, or could not be reached), or the
-// user typed something we cannot send (UsageError). The CLI maps them to stderr + exit 1.
+// What can go wrong in the CLI: the client's AthenaError (the server refused, or could not be reached), the
+// user typed something we cannot send (UsageError), or a git workspace is unusable (WorkspaceError).
+// The CLI maps them to stderr + exit 1.
 import { AthenaError } from '../client/index.js';
 
 /** A bad flag or argument caught before anything is sent. */
@@ -13,11 +14,25 @@ export class UsageError extends Error {
 
 /** The code shown next to an error message, e.g. `NOT_FOUND` or `NETWORK`. */
 export function errorCode(err: unknown): string | null {
-  if (err instanceof AthenaError || err instanceof UsageError) return err.code;
+  if (err instanceof AthenaError || err instanceof UsageError || err instanceof WorkspaceError) return err.code;
   return null;
 }
 
 /** Errors that retrying cannot fix: a wrong key, a forbidden action, a bad request. */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof UsageError || (err instanceof AthenaError && [400, 401, 403, 413, 415].includes(err.status));
+  return err instanceof UsageError || err instanceof WorkspaceError || (err instanceof AthenaError && [400, 401, 403, 413, 415].includes(err.status));
+}
+
+/** Why `athena work --repo` cannot use the repository; nothing was changed or deleted. */
+export type WorkspaceProblem = 'GIT_MISSING' | 'NOT_A_REPOSITORY' | 'BASE_NOT_FOUND' | 'DIRTY_BASE' | 'BRANCH_TAKEN' | 'BRANCH_IN_USE' | 'GIT_FAILED';
+
+/** A git workspace problem: the repository, the base branch or a task's branch is not usable as it is. */
+export class WorkspaceError extends Error {
+  constructor(
+    readonly code: WorkspaceProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkspaceError';
+  }
 }

@@ -10,7 +10,9 @@ import { makeStyle, wantsColor } from './format.js';
 import { resolveSettings, type ClientFlags, type ClientSettings } from './settings.js';
 import { PRIORITIES } from '../core/types.js';
 import type { Priority } from '../client/types.js';
-import { work } from './work-command.js';
+import { AGENT_PRESETS, type AgentPreset } from './agent-presets.js';
+import { setUpWork, work } from './work-command.js';
+import { dryRun } from './work-dry-run.js';
 
 type CommonFlags = ClientFlags & { json?: boolean };
 
@@ -228,7 +230,15 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .action((id: number, words: string[], f: CommonFlags) => run(f, (ctx) => queue.answer(ctx, id, words.join(' '))));
 
   clientCommand(program, 'work', 'worker loop: claim a task, run a command for it, report the result, repeat')
-    .requiredOption('-x, --exec <command>', 'shell command to run per task (task in ATHENA_TASK_* env vars and as JSON on stdin)')
+    .option('-x, --exec <command>', 'shell command to run per task (task in ATHENA_TASK_* env vars and as JSON on stdin)')
+    .addOption(new Option('--agent <name>', 'run this agent CLI per task, with a prompt made from the task (generic: your --exec, prompt in ATHENA_PROMPT)').choices(AGENT_PRESETS))
+    .option('--prompt-template <file>', 'the prompt template for --agent ({{description}}, {{notes}}, {{feedback}}, {{branch}} …; see docs/agents.md)')
+    .option('--repo <path>', 'run each task in its own git worktree of this repository, on branch athena/task-<id>')
+    .option('--base <branch>', 'with --repo: the branch new task branches start from (default: the repository\'s default branch)')
+    .option('--worktrees <dir>', 'with --repo: where worktrees go (default: .git/athena-worktrees in the repository)')
+    .option('--keep-worktrees', 'with --repo: leave each task\'s worktree in place when the task ends')
+    .option('--dry-run', 'print the command, directory and branch for the next task (or --task), without claiming it')
+    .option('--task <id>', 'with --dry-run: this task instead of the next one', parseId)
     .option('-l, --labels <labels>', 'comma-separated labels this worker serves ("*" for any task)', parseList)
     .option('--max-tasks <n>', 'stop after n tasks', parseCount)
     .option('--once', 'take at most one task, then stop (stop at once if none comes within --poll seconds)')
@@ -243,7 +253,15 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .action(
       (
         f: CommonFlags & {
-          exec: string;
+          exec?: string;
+          agent?: AgentPreset;
+          promptTemplate?: string;
+          repo?: string;
+          base?: string;
+          worktrees?: string;
+          keepWorktrees?: boolean;
+          dryRun?: boolean;
+          task?: number;
           labels?: string[];
           maxTasks?: number;
           once?: boolean;
@@ -258,12 +276,18 @@ export function registerClientCommands(program: Command, options: ClientCommandO
         },
       ) =>
         run(f, async (ctx, settings) => {
-          if (!f.exec.trim()) throw new UsageError('--exec needs a command');
+          if (f.exec !== undefined && !f.exec.trim()) throw new UsageError('--exec needs a command');
+          if (!f.repo && (f.base || f.worktrees || f.keepWorktrees)) throw new UsageError('--base, --worktrees and --keep-worktrees go with --repo');
+          if (f.task !== undefined && !f.dryRun) throw new UsageError('--task goes with --dry-run');
+          const setup = await setUpWork(ctx, f);
+          if (f.dryRun) return dryRun(ctx, { taskId: f.task, exec: f.exec, ...setup });
           const io = { stdout: process.stdout, stderr: process.stderr };
           await work(
             ctx,
             settings,
             {
+              ...setup,
+              keepWorktrees: f.keepWorktrees,
               exec: f.exec,
               labels: f.labels,
               maxTasks: f.maxTasks,

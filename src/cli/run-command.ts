@@ -1,5 +1,5 @@
-// Runs the worker's shell command for one task: task JSON on stdin, output tails kept for the report,
-// and a stop that reaches every process the command started (its own process group).
+// Runs the worker's command for one task (a shell string, or an argument list run without a shell):
+// its stdin, output tails kept for the report, and a stop that reaches every process it started (its own group).
 import { spawn } from 'node:child_process';
 
 export type CommandExit = {
@@ -53,14 +53,19 @@ function tailBuffer(max: number) {
 
 const POSIX = process.platform !== 'win32';
 
-export function startCommand(command: string, options: CommandOptions): RunningCommand {
+/**
+ * `command` is a shell string (the operator's `--exec`), or an argument list run without a shell (an agent
+ * preset: the prompt, made from task text, is one element and never parsed by a shell).
+ */
+export function startCommand(command: string | readonly string[], options: CommandOptions): RunningCommand {
   const started = Date.now();
   const max = options.tailBytes ?? 16 * 1024;
   const out = tailBuffer(max);
   const err = tailBuffer(max);
   // detached: a process group of its own, so a stop reaches what the shell started, and a Ctrl-C
   // in the worker's terminal does not kill the command: the worker decides when to stop it.
-  const child = spawn(command, { shell: true, detached: POSIX, env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  const spawnOptions = { detached: POSIX, env: options.env, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] as ['pipe', 'pipe', 'pipe'] };
+  const child = typeof command === 'string' ? spawn(command, { ...spawnOptions, shell: true }) : spawn(command[0]!, command.slice(1), { ...spawnOptions, shell: false });
   let killTimer: NodeJS.Timeout | undefined;
 
   const signalAll = (sig: NodeJS.Signals) => {

@@ -1,13 +1,35 @@
 // `athena work`: runs the worker loop in this process, turns its events into log lines (or JSON lines)
 // and a status line, and maps SIGINT/SIGTERM to "finish the current task, then stop" (twice: stop now).
+import { agentCommandFor, type CommandFor } from './agent-command.js';
+import type { AgentPreset } from './agent-presets.js';
 import type { CommandContext } from './commands/context.js';
 import { duration, shortTime, taskTitle } from './format.js';
 import type { ClientSettings } from './settings.js';
 import { createStatusLine } from './status-line.js';
 import { runWorker, type WorkerEvent, type WorkerSummary } from './worker.js';
+import { cleanStaleWorktrees, openRepository, type Repository } from './workspace.js';
 
-export type WorkInput = {
-  exec: string;
+/** What to run per task and where: --exec/--agent/--prompt-template, --repo/--base/--worktrees. */
+export type WorkSetupInput = {
+  exec?: string;
+  agent?: AgentPreset;
+  promptTemplate?: string;
+  repo?: string;
+  base?: string;
+  worktrees?: string;
+};
+
+export type WorkSetup = { commandFor?: CommandFor; repository?: Repository };
+
+/** Checks the flags and the repository before anything is claimed; creates nothing. */
+export async function setUpWork(ctx: CommandContext, input: WorkSetupInput): Promise<WorkSetup> {
+  const repository = input.repo ? await openRepository({ path: input.repo, base: input.base, worktreesDir: input.worktrees, instanceId: ctx.agent.instanceId }) : undefined;
+  return { repository, commandFor: agentCommandFor({ exec: input.exec, agent: input.agent, promptTemplate: input.promptTemplate, repository }) };
+}
+
+export type WorkInput = WorkSetup & {
+  exec?: string;
+  keepWorktrees?: boolean;
   labels?: string[];
   maxTasks?: number;
   once?: boolean;
@@ -78,6 +100,12 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
         running = { id: e.task.id, title: taskTitle(e.task, style, 60), since: Date.now(), lease: e.task.lease_expires_at };
         status.log(`▶️  claimed ${taskTitle(e.task, style, (io.stdout.columns ?? 120) - 14)}`);
         break;
+      case 'workspace':
+        status.log(style.dim(`📂 #${e.taskId} on branch ${e.branch} (${e.continued ? 'continued' : `new, from ${e.base}`}) in ${e.path}`));
+        break;
+      case 'workspace_failed':
+        status.log(style.red(`❌ #${e.taskId} ${e.error}`));
+        break;
       case 'heartbeat':
         if (running) running.lease = e.leaseExpiresAt;
         break;
@@ -111,10 +139,20 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
   };
 
   try {
+    // With --keep-worktrees the worktrees of earlier runs are kept on purpose.
+    if (input.repository && !input.keepWorktrees) {
+      // A crashed worker left its worktrees: they are ours, and their tasks' leases run out on the server.
+      const removed = await cleanStaleWorktrees(input.repository);
+      if (input.json) jsonLine('workspaces_cleaned', { removed });
+      else if (removed.length) status.log(`🧹 removed ${removed.length} worktree(s) left by an earlier run`);
+    }
     const summary = await runWorker({
       client: ctx.client,
       agent: ctx.agent,
-      command: input.exec,
+      command: input.exec ?? '',
+      commandFor: input.commandFor,
+      repository: input.repository,
+      keepWorktrees: input.keepWorktrees,
       labels: input.labels,
       maxTasks: input.maxTasks,
       once: input.once,

@@ -1,9 +1,13 @@
-// The worker loop of `athena work`: claim (long-poll), run the command, heartbeat while it runs,
-// then complete or fail; on stop it takes no more work and lets the running command finish within a grace period.
+// The worker loop of `athena work`: claim (long-poll), run the command (in the task's git worktree with
+// --repo), heartbeat while it runs, then complete or fail; on stop it takes no more work and lets the
+// running command finish within a grace period.
 import { AthenaError, NetworkError, type AthenaClient } from '../client/index.js';
-import { isPermanent } from './errors.js';
-import { startCommand, type CommandExit } from './run-command.js';
 import type { AgentIdentity, ClaimedTaskJson } from '../client/types.js';
+import type { TaskCommand } from './agent-presets.js';
+import { WorkspaceError, isPermanent } from './errors.js';
+import { startCommand, type CommandExit } from './run-command.js';
+import { completedResult } from './work-result.js';
+import { prepareWorkspace, removeWorkspace, type Repository, type TaskWorkspace } from './workspace.js';
 
 /** The tail of the command's output that goes into the task's notes or error. */
 export const REPORT_TAIL_CHARS = 4000;
@@ -38,6 +42,12 @@ export type WorkerOptions = {
   /** Give the command the worker's API key as ATHENA_API_KEY (off by default: see scopedEnv). */
   passKey?: boolean;
   cwd?: string;
+  /** Makes a task's command; default: `command` through the shell, the task as JSON on stdin. */
+  commandFor?: (task: ClaimedTaskJson, workspace: TaskWorkspace | null) => TaskCommand;
+  /** With --repo: each task runs in its own git worktree of this repository. */
+  repository?: Repository;
+  /** Leave each task's worktree in place when the task ends (its branch always stays). */
+  keepWorktrees?: boolean;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   onEvent?: (event: WorkerEvent) => void;
   /** First SIGINT/SIGTERM: take no more work, let the running command finish within `graceMs`. */
@@ -51,6 +61,8 @@ export type TaskOutcome = 'completed' | 'failed' | 'requeued' | 'released' | 'lo
 export type WorkerEvent =
   | { type: 'waiting' }
   | { type: 'claimed'; task: ClaimedTaskJson }
+  | { type: 'workspace'; taskId: number; path: string; branch: string; base: string; continued: boolean }
+  | { type: 'workspace_failed'; taskId: number; error: string }
   | { type: 'heartbeat'; taskId: number; leaseExpiresAt: string | null }
   | { type: 'heartbeat_failed'; taskId: number; error: string }
   | { type: 'lease_lost'; taskId: number; error: string }
@@ -75,7 +87,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-const message = (err: unknown) => (err instanceof AthenaError && !(err instanceof NetworkError) ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err));
+const message = (err: unknown) =>
+  (err instanceof AthenaError && !(err instanceof NetworkError)) || err instanceof WorkspaceError ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err);
 
 /** Errors that mean "this task is no longer ours": cancelled, lease expired and re-claimed, deleted. */
 const lostTask = (err: unknown) => err instanceof AthenaError && (err.status === 404 || err.status === 409);
@@ -95,7 +108,7 @@ export function scopedEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return scoped;
 }
 
-export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'apiUrl' | 'apiKey' | 'passKey' | 'agent'>): NodeJS.ProcessEnv {
+export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'apiUrl' | 'apiKey' | 'passKey' | 'agent'>, ws: TaskWorkspace | null = null): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     ...scopedEnv(o.env),
     ATHENA_API_URL: o.apiUrl,
@@ -114,6 +127,10 @@ export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'a
   // Only when the operator asks (--pass-key), and then best a per-agent key: the command can then
   // call `athena ask` / `athena heartbeat` itself, as that agent and nothing more.
   if (o.passKey && o.apiKey) env.ATHENA_API_KEY = o.apiKey;
+  if (ws) {
+    env.ATHENA_TASK_BRANCH = ws.branch;
+    env.ATHENA_TASK_BASE = ws.base;
+  }
   return env;
 }
 
@@ -156,8 +173,33 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     }
   }
 
+  /** With --repo: the task's worktree, made before its command runs and removed after it is reported. */
   async function runTask(task: ClaimedTaskJson): Promise<void> {
-    const run = startCommand(o.command, { env: taskEnv(task, o), stdin: `${JSON.stringify(task)}\n`, cwd: o.cwd, onOutput: o.onOutput });
+    if (!o.repository) return runCommand(task, null);
+    let ws: TaskWorkspace;
+    try {
+      ws = await prepareWorkspace(o.repository, task.id);
+    } catch (err) {
+      // The repository is as it was; a person must look (e.g. a branch of that name athena did not make).
+      const error = `could not prepare the git workspace: ${message(err)}`;
+      emit({ type: 'workspace_failed', taskId: task.id, error });
+      const sent = await report(() => o.client.fail(task.id, fence(task), { error, retry: false }));
+      const outcome: TaskOutcome = sent.ok ? 'failed' : lostTask(sent.error) ? 'lost' : 'unreported';
+      summary[outcome]++;
+      emit({ type: 'finished', taskId: task.id, outcome, exitCode: null, durationMs: 0, detail: error });
+      return;
+    }
+    emit({ type: 'workspace', taskId: task.id, path: ws.path, branch: ws.branch, base: ws.base, continued: ws.continued });
+    try {
+      await runCommand(task, ws);
+    } finally {
+      if (!o.keepWorktrees) await removeWorkspace(o.repository, ws).catch(() => undefined);
+    }
+  }
+
+  async function runCommand(task: ClaimedTaskJson, ws: TaskWorkspace | null): Promise<void> {
+    const planned = o.commandFor ? o.commandFor(task, ws) : { command: o.command, stdin: `${JSON.stringify(task)}\n`, env: {} };
+    const run = startCommand(planned.command, { env: { ...taskEnv(task, o, ws), ...planned.env }, stdin: planned.stdin, cwd: ws?.path ?? o.cwd, onOutput: o.onOutput });
     let ended: 'timeout' | 'lost' | 'interrupted' | null = null;
     let settled = false;
     const stopCommand = (why: NonNullable<typeof ended>) => {
@@ -237,7 +279,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       sent = await report(() => o.client.release(task.id, fence(task), 'the worker was stopped before the command finished'));
     } else if (why === null && exit.exitCode === 0) {
       const notes = tail(exit.stdoutTail) || undefined;
-      sent = await report(() => o.client.complete(task.id, fence(task), { notes, result: { exit_code: 0, duration_ms: exit.durationMs } }));
+      const result = await completedResult(exit, ws);
+      sent = await report(() => o.client.complete(task.id, fence(task), { notes, result }));
     } else {
       const error = failureText(exit, why === 'timeout' ? o.timeoutMs! : null);
       detail = error.split('\n')[0] ?? null;

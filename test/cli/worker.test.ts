@@ -215,9 +215,9 @@ describe('athena work', () => {
     expect(r.stderr).toContain('Error: Invalid API key (UNAUTHORIZED)');
   });
 
-  it('--exec is required', async () => {
+  it('a command is required: --exec or an agent preset', async () => {
     const r = await runCli(['work'], env);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("required option '-x, --exec <command>' not specified");
+    expect(r.stderr).toContain('Error: give the command to run per task: --exec CMD, or an agent preset: --agent claude|codex|aider|gemini|generic (USAGE)');
   });
 });

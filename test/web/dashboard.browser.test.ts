@@ -160,6 +160,44 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     noProblems();
   });
 
+  it('shows what athena work --repo reported: branch, commits, +/- lines and the PR link, all as text', async () => {
+    const page = await newPage();
+    const id = await create('work on a branch');
+    const held = await claimTask(id, 'host-w', 'agent-w');
+    const result = {
+      exit_code: 0,
+      branch: 'athena/task-1',
+      base: 'main',
+      head: 'c'.repeat(40),
+      commits: [{ id: 'a'.repeat(40), subject: XSS }, { id: 'b'.repeat(40), subject: 'first step' }],
+      files_changed: 2,
+      insertions: 12,
+      deletions: 3,
+      pr_url: 'https://github.com/acme/app/pull/42',
+    };
+    await rest('POST', `/api/tasks/${id}/complete`, { lease_token: held.lease_token, result });
+    await cardIn(page, 'completed', id).waitFor();
+    await openDetail(page, id);
+    const work = page.locator('#detail-work');
+    await work.waitFor();
+    expect(await work.textContent()).toContain('Branchathena/task-1 from main');
+    expect(await work.textContent()).toContain('Changes2 commits, 2 files, +12 −3');
+    expect(await work.locator('a').getAttribute('href')).toBe('https://github.com/acme/app/pull/42');
+    expect(await page.locator('#detail .commits li').allTextContents()).toEqual([`aaaaaaaa ${XSS}`, 'bbbbbbbb first step']);
+
+    // A link that is not an https PR URL is not a link.
+    await page.keyboard.press('Escape');
+    const other = await create('a result with a bad link');
+    const o = await claimTask(other, 'host-w', 'agent-w');
+    await rest('POST', `/api/tasks/${other}/complete`, { lease_token: o.lease_token, result: { branch: 'x', pr_url: 'javascript:alert(1)//github.com/a/b/pull/1' } });
+    await cardIn(page, 'completed', other).waitFor();
+    await openDetail(page, other);
+    await page.locator('#detail-work').waitFor();
+    expect(await page.locator('#detail-work a').count()).toBe(0);
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    noProblems();
+  });
+
   it('adds a task with the form, then cancels it and changes a priority from the UI', async () => {
     const page = await newPage();
     await page.click('#new-task');

@@ -2,6 +2,7 @@
 import { agentSummary, HELD_STATUSES } from '../agent-summary.js';
 import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
 import type { ListQuery, NewTaskJson, Priority, TaskJson } from '../../client/types.js';
+import { changeLine, readWorkSummary } from '../../core/work-summary.js';
 import type { CommandContext, CommandOutput } from './context.js';
 
 
@@ -75,6 +76,18 @@ export async function status(ctx: CommandContext): Promise<CommandOutput> {
   return { json: s, text: lines.join('\n') };
 }
 
+/** A result from `athena work --repo` as branch and PR lines; any other result as its JSON. */
+function workFields(result: unknown): Array<[string, string | null]> {
+  const work = readWorkSummary(result);
+  if (!work) return [['result', result === null || result === undefined ? null : JSON.stringify(result)]];
+  const from = [work.base ? `from ${work.base}` : '', changeLine(work)].filter(Boolean).join(', ');
+  return [
+    ['branch', work.branch ? `${work.branch}${from ? ` (${from})` : ''}` : null],
+    ['head', work.head],
+    ['pull request', work.prUrl],
+  ];
+}
+
 export async function show(ctx: CommandContext, id: number): Promise<CommandOutput> {
   const { style } = ctx;
   const { task: t, logs } = await ctx.client.get(id);
@@ -96,7 +109,7 @@ export async function show(ctx: CommandContext, id: number): Promise<CommandOutp
     ['answer', t.answer],
     ['notes', t.notes],
     ['error', t.error ? style.red(t.error) : null],
-    ['result', t.result === null || t.result === undefined ? null : JSON.stringify(t.result)],
+    ...workFields(t.result),
   ];
   const lines = [`${style.bold(`#${t.id}`)}  ${t.description}`];
   lines.push(...columns(fields.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [style.dim(k), String(v).replace(/\n/g, '\n      ')]), '   '));

@@ -7,6 +7,39 @@ function section(title, ...body) {
   return h('section', { class: 'detail-section' }, h('h3', null, title), ...body);
 }
 
+/** Only an https GitHub pull request or GitLab merge request link becomes a link; any agent may send any result. */
+const PR_URL = /^https:\/\/[A-Za-z0-9.-]+(?::\d+)?\/[A-Za-z0-9_.~/-]+\/(?:pull\/\d+|-\/merge_requests\/\d+)$/;
+const count = (n) => (Number.isSafeInteger(n) && n >= 0 ? n : null);
+const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** What `athena work --repo` reported: branch, commits, +/- lines, PR link (text nodes only). */
+function workSection(result) {
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return null;
+  const branch = typeof result.branch === 'string' ? result.branch : null;
+  const prUrl = typeof result.pr_url === 'string' && PR_URL.test(result.pr_url) ? result.pr_url : null;
+  if (!branch && !prUrl) return null;
+  const commits = Array.isArray(result.commits) ? result.commits : [];
+  const files = count(result.files_changed);
+  const changes = [
+    Array.isArray(result.commits) ? plural(commits.length, 'commit') : null,
+    files !== null ? plural(files, 'file') : null,
+    count(result.insertions) !== null || count(result.deletions) !== null ? `+${count(result.insertions) ?? 0} −${count(result.deletions) ?? 0}` : null,
+  ].filter(Boolean).join(', ');
+  return section(
+    'Work',
+    h('dl', { class: 'facts', id: 'detail-work' },
+      branch ? fact('Branch', h('code', null, branch), typeof result.base === 'string' ? ` from ${result.base}` : null) : null,
+      changes ? fact('Changes', changes) : null,
+      prUrl ? fact('Pull request', h('a', { href: prUrl, target: '_blank', rel: 'noopener noreferrer' }, prUrl)) : null,
+    ),
+    commits.length
+      ? h('ul', { class: 'commits' },
+          commits.slice(0, 20).map((c) => h('li', null, h('code', null, typeof c?.id === 'string' ? c.id.slice(0, 8) : '?'), ' ', typeof c?.subject === 'string' ? c.subject : '')),
+        )
+      : null,
+  );
+}
+
 function fact(name, ...value) {
   return [h('dt', null, name), h('dd', null, ...(value.length && value.some((v) => v !== null && v !== '') ? value : ['—']))];
 }
@@ -148,6 +181,7 @@ export function createDetail({ api, toast }) {
         ),
         task.error ? section('Error', h('pre', { class: 'error-text' }, task.error)) : null,
         task.notes ? section('Notes', h('p', { class: 'pre' }, task.notes)) : null,
+        workSection(task.result),
         resultText !== null ? section('Result', h('pre', null, resultText)) : null,
         section(
           `Log (${logs.length})`,
