@@ -44,6 +44,7 @@ export type NewTaskJson = {
   depends_on?: number[];
   max_attempts?: number;
   idempotency_key?: string;
+  review?: boolean;
 };
 
 export type ListQuery = { status?: string; priority?: string; instance_id?: string; label?: string; project?: string; q?: string; order?: string; limit?: number; cursor?: string };
@@ -144,6 +145,8 @@ export function createClient(options: ClientOptions) {
     answer: (id: number, answer: string, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/answer`, { answer, by }, opts),
 
     cancel: (id: number, o: { by?: string; reason?: string } = {}, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/cancel`, o, opts),
+    review: (id: number, decision: 'accept' | 'changes', o: { feedback?: string; by?: string } = {}, opts?: CallOptions) =>
+      post<TaskChangeJson>(`/api/tasks/${id}/review`, { decision, feedback: o.feedback, by: o.by }, opts),
     setPriority: (id: number, priority: Priority, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/priority`, { priority, by }, opts),
   };
 }

@@ -25,7 +25,7 @@ export type TaskChangeJson = { status: TaskStatus; task_id: number; task: TaskJs
 
 export type CreatedJson = { task_id: number; status: TaskStatus; created: boolean; task: TaskJson };
 export type ClaimedJson = { status: 'claimed'; task_id: number; lease_token: string; lease_expires_at: string; task: ClaimedTaskJson };
-export type CompletedJson = { status: 'completed'; task_id: number; next_task_id: number | null; task: TaskJson };
+export type CompletedJson = { status: 'completed' | 'in_review'; task_id: number; next_task_id: number | null; task: TaskJson };
 export type TaskPageJson = { tasks: TaskJson[]; next_cursor: string | null };
 
 /** Who the agent is: sent on claims, and as the fence when no lease token is at hand. */

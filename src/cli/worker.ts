@@ -110,6 +110,8 @@ export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'a
     ATHENA_TASK_ATTEMPT: String(task.attempts),
     ATHENA_TASK_MAX_ATTEMPTS: String(task.max_attempts),
     ATHENA_LEASE_TOKEN: task.lease_token,
+    // What a reviewer asked to change after the last run (also in the task JSON on stdin).
+    ATHENA_REVIEW_FEEDBACK: task.review_feedback ?? '',
   };
   // Only when the operator asks (--pass-key), and then best a per-agent key: the command can then
   // call `athena ask` / `athena heartbeat` itself, as that agent and nothing more.

@@ -32,6 +32,9 @@ export type TaskPatch = Partial<
     | 'answer'
     | 'blockedReason'
     | 'attempts'
+    | 'reviewFeedback'
+    | 'preferredInstanceId'
+    | 'preferredUntil'
   > & {
     leaseToken: string | null;
     /** Length of the lease being granted (claim, heartbeat, answer), kept to tell it when it expires. */
@@ -69,6 +72,8 @@ export type TransitionSpec = {
   claimable?: boolean;
   /** Refuse when the instance already holds this many tasks. */
   wipLimit?: { instanceId: string; max: number };
+  /** Also require the task's review flag to be this (completion goes to in_review or completed). */
+  reviewRequired?: boolean;
   /** Also require attempts to still be this (the decision to requeue or fail was made from it). */
   attemptsAre?: number;
   set: TaskPatch;

@@ -17,6 +17,7 @@ import { createTransitionKit, type QueueDeps } from './transitions/kit.js';
 import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
 import { retryTransition } from './transitions/retry.js';
+import { reviewTransition } from './transitions/review.js';
 import { sweepTransition } from './transitions/sweep.js';
 
 export type { Agent, Fence, QueueConfig, QueueDeps } from './transitions/kit.js';
@@ -46,6 +47,7 @@ export function createQueue(deps: QueueDeps) {
     ...priorityTransition(kit),
     ...askAnswerTransitions(kit),
     ...retryTransition(kit),
+    ...reviewTransition(kit),
     ...dependencyTransition(kit),
     ...announceTransition(kit),
     ...sweepTransition(kit),

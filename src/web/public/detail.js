@@ -105,6 +105,26 @@ export function createDetail({ api, toast }) {
     return out.length ? h('div', { class: 'detail-actions' }, out) : null;
   }
 
+  /** Accept, or send the work back with feedback for its agent. */
+  function reviewForm(task) {
+    const text = h('textarea', { id: 'detail-feedback', rows: '3', maxlength: '20000', placeholder: 'What should change? (needed to request changes)' });
+    const accept = h('button', { type: 'button', class: 'primary', id: 'detail-accept' }, 'Accept');
+    const changes = h('button', { type: 'submit', id: 'detail-changes' }, 'Request changes');
+    const form = h('form', { class: 'review-form' }, text, h('div', { class: 'row-buttons' }, accept, changes));
+    accept.addEventListener('click', () => act(`Task #${task.id} accepted`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'accept' })));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const feedback = text.value.trim();
+      if (!feedback) {
+        toast('Say what should change first', 'error');
+        text.focus();
+        return;
+      }
+      act(`Task #${task.id} sent back with your feedback`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'changes', feedback }));
+    });
+    return form;
+  }
+
   function answerForm(task) {
     const text = h('textarea', { id: 'detail-answer', rows: '3', required: true, maxlength: '20000', placeholder: 'Your answer goes back to the agent' });
     const form = h('form', { class: 'answer-form' }, text, h('button', { type: 'submit', class: 'primary' }, 'Send answer'));
@@ -119,7 +139,7 @@ export function createDetail({ api, toast }) {
 
   function render(task, logs) {
     // A redraw (another event on this task) must not eat an answer being typed.
-    const typing = dialog.querySelector('#detail-answer');
+    const typing = dialog.querySelector('#detail-answer') ?? dialog.querySelector('#detail-feedback');
     const draft = typing?.value ?? '';
     const hadFocus = typing !== null && document.activeElement === typing;
     const resultText = task.result === null || task.result === undefined ? null : typeof task.result === 'string' ? task.result : JSON.stringify(task.result, null, 2);
@@ -131,6 +151,8 @@ export function createDetail({ api, toast }) {
         task.status === 'needs_input' || task.question
           ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
           : null,
+        task.status === 'in_review' ? section('Review', reviewForm(task)) : null,
+        task.review_feedback ? section('Feedback from review', h('p', { class: 'pre' }, task.review_feedback)) : null,
         h('dl', { class: 'facts' },
           fact('Priority', task.priority),
           fact('Project', task.project),
@@ -164,7 +186,7 @@ export function createDetail({ api, toast }) {
         ),
       ),
     );
-    const answer = dialog.querySelector('#detail-answer');
+    const answer = dialog.querySelector(`#${typing?.id ?? 'detail-answer'}`);
     if (answer && draft) answer.value = draft;
     if (answer && hadFocus) answer.focus();
     refreshClocks(dialog);
