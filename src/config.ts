@@ -67,6 +67,8 @@ export const configSchema = z.object({
   REVIEW_REQUIRED_LABELS: list.default([]).describe('tasks with any of these labels require review when created without `review`'),
   REVIEW_REQUIRED_PROJECTS: list.default([]).describe('tasks of any of these projects require review when created without `review`'),
   REVIEW_PREFER_SECONDS: int(0, 86_400).default(600).describe('after changes are requested, how long only the agent that did the work may claim the task'),
+  OUTPUT_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe("what is kept of each run's live output (its newest bytes)"),
+  OUTPUT_DISCORD_SECONDS: int(0, 86_400).default(30).describe("how often at most the Discord task thread gets the last lines of a running task's output; 0 turns it off"),
   LONG_POLL_MAX_SECONDS: int(1, 600).default(60).describe('cap on `wait` for long-poll claims'),
   LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8).describe('long-poll claims one agent instance may have waiting at once; more → 429 `TOO_MANY_WAITERS`'),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often expired leases are requeued'),

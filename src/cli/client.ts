@@ -145,6 +145,9 @@ export function createClient(options: ClientOptions) {
     answer: (id: number, answer: string, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/answer`, { answer, by }, opts),
 
     cancel: (id: number, o: { by?: string; reason?: string } = {}, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/cancel`, o, opts),
+    /** Live output of the run this lease holds; `offset` makes a batch sent again harmless. */
+    appendOutput: (id: number, body: { lease_token: string; offset: number; text: string }, opts?: CallOptions) =>
+      post<{ task_id: number; attempt: number; end: number }>(`/api/tasks/${id}/output`, body, opts),
     review: (id: number, decision: 'accept' | 'changes', o: { feedback?: string; by?: string } = {}, opts?: CallOptions) =>
       post<TaskChangeJson>(`/api/tasks/${id}/review`, { decision, feedback: o.feedback, by: o.by }, opts),
     setPriority: (id: number, priority: Priority, by?: string, opts?: CallOptions) => post<TaskChangeJson>(`/api/tasks/${id}/priority`, { priority, by }, opts),

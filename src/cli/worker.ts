@@ -3,7 +3,11 @@
 import type { AthenaClient } from './client.js';
 import { ApiError, NetworkError, isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
+import { createOutputStream } from './output-stream.js';
 import type { AgentIdentity, ClaimedTaskJson } from './wire.js';
+
+/** How long the output still buffered when the command ends may take to reach the server. */
+const OUTPUT_FINISH_MS = 10_000;
 
 /** The tail of the command's output that goes into the task's notes or error. */
 export const REPORT_TAIL_CHARS = 4000;
@@ -39,6 +43,10 @@ export type WorkerOptions = {
   passKey?: boolean;
   cwd?: string;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Send the command's output to the server while it runs (default true). */
+  streamOutput?: boolean;
+  /** Between batches of live output (default 500 ms). */
+  outputIntervalMs?: number;
   onEvent?: (event: WorkerEvent) => void;
   /** First SIGINT/SIGTERM: take no more work, let the running command finish within `graceMs`. */
   stop: AbortSignal;
@@ -159,7 +167,21 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   }
 
   async function runTask(task: ClaimedTaskJson): Promise<void> {
-    const run = startCommand(o.command, { env: taskEnv(task, o), stdin: `${JSON.stringify(task)}\n`, cwd: o.cwd, onOutput: o.onOutput });
+    // Live output: batched in the background; a server that refuses it (the task is no longer ours,
+    // or a server without the route) ends the stream, an outage only delays it.
+    const output =
+      o.streamOutput === false
+        ? null
+        : createOutputStream({
+            send: async (offset, text) => void (await o.client.appendOutput(task.id, { lease_token: task.lease_token, offset, text })),
+            isFinal: (err) => !transient(err),
+            intervalMs: o.outputIntervalMs,
+          });
+    const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+      output?.push(stream, chunk);
+      o.onOutput?.(stream, chunk);
+    };
+    const run = startCommand(o.command, { env: taskEnv(task, o), stdin: `${JSON.stringify(task)}\n`, cwd: o.cwd, onOutput });
     let ended: 'timeout' | 'lost' | 'interrupted' | null = null;
     let settled = false;
     const stopCommand = (why: NonNullable<typeof ended>) => {
@@ -217,6 +239,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     else o.abort?.addEventListener('abort', onAbort, { once: true });
 
     const exit = await run.done;
+    // Before the report: once the task is completed or failed the server takes no more output for it.
+    await output?.finish(OUTPUT_FINISH_MS);
     settled = true;
     clearInterval(beat);
     clearTimeout(timeout);
@@ -247,7 +271,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     }
     if (sent.ok) {
       const status = sent.value.status;
-      const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
+      const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' || status === 'in_review' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
       return finished(outcome, detail);
     }
     if (lostTask(sent.error)) return finished('lost', `the server refused the report: ${message(sent.error)}`);

@@ -18,6 +18,7 @@ import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
 import { retryTransition } from './transitions/retry.js';
 import { reviewTransition } from './transitions/review.js';
+import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
 import { sweepTransition } from './transitions/sweep.js';
 
 export type { Agent, Fence, QueueConfig, QueueDeps } from './transitions/kit.js';
@@ -48,6 +49,7 @@ export function createQueue(deps: QueueDeps) {
     ...askAnswerTransitions(kit),
     ...retryTransition(kit),
     ...reviewTransition(kit),
+    ...createTaskOutput({ store, feed: deps.outputFeed ?? createOutputFeed(), now, maxBytes: config.outputMaxBytes ?? DEFAULT_OUTPUT_MAX_BYTES }),
     ...dependencyTransition(kit),
     ...announceTransition(kit),
     ...sweepTransition(kit),

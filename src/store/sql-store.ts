@@ -4,6 +4,7 @@ import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
+import * as output from './sql-output.js';
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
@@ -13,6 +14,7 @@ import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
 import type {
   AddDependenciesOutcome,
+  AppendOutputSpec,
   BulkFilter,
   CreateOutcome,
   ClaimNextOutcome,
@@ -234,6 +236,14 @@ export class SqlStore extends SqlReads implements Store {
        ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
       [name, position, now],
     );
+  }
+
+  appendOutput(spec: AppendOutputSpec) {
+    return output.appendOutput(this.db, spec);
+  }
+
+  readOutput(taskId: number, run: number, since: number, capBytes: number) {
+    return output.readOutput(this.db, taskId, run, since, capBytes);
   }
 
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent> {

@@ -257,6 +257,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     noProblems();
   });
 
+  it('shows a running task\'s output live in its detail, as plain text', async () => {
+    const page = await newPage();
+    const id = await create('prints things', { labels: ['output-ui'] });
+    const held = await claimTask(id, 'host-o', 'agent-o');
+    const append = (offset: number, text: string) => rest('POST', `/api/tasks/${id}/output`, { lease_token: held.lease_token, offset, text });
+    await append(0, 'building…\n');
+    await openDetail(page, id);
+    const pane = page.locator('#detail-output');
+    await page.waitForFunction(() => document.querySelector('#detail-output')?.textContent === 'building…\n');
+    const line = `<b id="injected">bold?</b> ${XSS}\n`;
+    await append(Buffer.byteLength('building…\n'), line);
+    await page.waitForFunction((want) => document.querySelector('#detail-output')?.textContent === want, `building…\n${line}`);
+    expect(await page.locator('#injected').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    // A redraw of the detail (a heartbeat) keeps the pane and what it shows.
+    await rest('POST', `/api/tasks/${id}/heartbeat`, { lease_token: held.lease_token, progress: 'half way' });
+    await page.locator('#detail .log .action', { hasText: 'heartbeat' }).waitFor();
+    expect(await pane.textContent()).toBe(`building…\n${line}`);
+    noProblems();
+  });
+
   it('filters by label, project and agent, and searches text, for loaded and live tasks', async () => {
     const page = await newPage();
     const red = await create('paint the shed red', { labels: ['paint'], project: 'garden' });

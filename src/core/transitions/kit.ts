@@ -8,6 +8,7 @@ import type { createQueueReads } from '../queue-reads.js';
 import { refusalError } from '../refusals.js';
 import type { TaskEvent, Task, TaskStatus } from '../types.js';
 import type { ReviewConfig } from './review.js';
+import type { OutputFeed } from '../task-output.js';
 
 export type QueueConfig = {
   /** Default lease length; an agent may ask for another within [leaseMinMs, leaseMaxMs]. */
@@ -18,11 +19,15 @@ export type QueueConfig = {
   wipLimit: number;
   /** Which tasks require review by default, and the agent preference after changes are requested. */
   review?: ReviewConfig;
+  /** What is kept of each run's live output (its newest bytes); default 1 MiB. */
+  outputMaxBytes?: number;
 };
 
 export type QueueDeps = {
   store: Store;
   bus: EventBus;
+  /** Where new live output is announced; a private one when not given. */
+  outputFeed?: OutputFeed;
   config: QueueConfig;
   clock?: () => number;
   random?: () => number;

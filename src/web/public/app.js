@@ -143,6 +143,7 @@ function connect() {
       scheduleStats();
       if (data.task_id !== null) detail.changed(data.task_id);
     },
+    onOutput: (data) => detail.output(data),
   });
 }
 

@@ -8,3 +8,16 @@ ALTER TABLE tasks ADD COLUMN preferred_instance_id TEXT;
 ALTER TABLE tasks ADD COLUMN preferred_until BIGINT;
 ALTER TABLE tasks ADD COLUMN runs INTEGER NOT NULL DEFAULT 0;
 UPDATE tasks SET runs = attempts;
+
+-- Live output of each run of a task, as its worker sent it: byte ranges of the run's output, the
+-- newest OUTPUT_MAX_BYTES kept. Removed with its task.
+CREATE TABLE task_output (
+  id BIGSERIAL PRIMARY KEY,
+  task_id BIGINT NOT NULL REFERENCES tasks (id) ON DELETE CASCADE,
+  run INTEGER NOT NULL,
+  start_offset BIGINT NOT NULL,
+  byte_length INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX task_output_by_run ON task_output (task_id, run, start_offset);
