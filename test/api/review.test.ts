@@ -50,7 +50,7 @@ describe.each(backends)('review routes on $name', (backend) => {
     const task = await claimNext();
     await t.call('POST', '/api/tasks/1/complete', { lease_token: task.lease_token });
     const empty = await t.call('POST', '/api/tasks/1/review', { decision: 'changes', feedback: ' ' });
-    expect(empty.status).toBe(422);
+    expect(empty.status).toBe(400);
     expect((await t.call('POST', '/api/tasks/404/review', { decision: 'accept' })).status).toBe(404);
   });
 });
