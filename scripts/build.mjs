@@ -1,7 +1,11 @@
-// Builds dist/athena.mjs (server + CLI, dependencies external, server code in dist/athena-*.mjs chunks) and, when present,
-// dist/athena-cli.mjs (the agent client as one file with only Node built-ins).
+// Builds dist/athena.mjs (server + CLI, dependencies external, server code in dist/athena-*.mjs chunks), dist/client.mjs
+// with its types in dist/types (`import { AthenaClient } from 'athena/client'`) and, when present, dist/athena-cli.mjs
+// (the agent client as one file with only Node built-ins).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', sourcemap: false, logLevel: 'warning' };
 
@@ -33,4 +37,32 @@ if (existsSync('src/cli/standalone.ts')) {
     banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
   });
   chmodSync('dist/athena-cli.mjs', 0o755);
+}
+
+// The typed client: one file with no dependencies (its types come from the API's zod schemas, its code needs only fetch).
+await build({ ...common, entryPoints: ['src/client/index.ts'], outfile: 'dist/client.mjs' });
+emitClientTypes();
+
+/**
+ * dist/types/**.d.ts for 'athena/client', by tsc (a development dependency), and only when a source it came from
+ * changed: tsc takes seconds, and `npm start` builds every time.
+ */
+function emitClientTypes() {
+  let tsc;
+  try {
+    tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  } catch {
+    console.warn('typescript is not installed: dist/types (the types of athena/client) not built');
+    return;
+  }
+  const declarations = (dir) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => String(f).endsWith('.d.ts')).map((f) => join(dir, String(f))) : []);
+  const emitted = declarations('dist/types');
+  const stale =
+    !existsSync('dist/types/client/index.d.ts') ||
+    emitted.some((file) => {
+      const source = file.replace(/^dist\/types/, 'src').replace(/\.d\.ts$/, '.ts');
+      return !existsSync(source) || statSync(source).mtimeMs > statSync(file).mtimeMs;
+    }) ||
+    readdirSync('src/client').some((f) => !existsSync(`dist/types/client/${f.replace(/\.ts$/, '.d.ts')}`));
+  if (stale) execFileSync(process.execPath, [tsc, '-p', 'tsconfig.client.json'], { stdio: 'inherit' });
 }

@@ -2,7 +2,7 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
 import swagger from '@fastify/swagger';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
 import { answerFrameworkError, installErrorHandler } from './error-handler.js';
@@ -22,12 +22,16 @@ import { mcpRoutes } from '../mcp/http-route.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
+import { NEEDS_KEY, SECURITY_SCHEMES } from './openapi.js';
+import { replySerializer } from './reply-serializer.js';
 
 export type BuildAppOptions = {
   logger?: Logger;
   docs?: boolean;
   /** How often the keys of open event streams and long-polls are looked up again (revoked elsewhere). */
   keyRecheckMs?: number;
+  /** Check every reply against its route's response schema (tests; see reply-serializer.ts). */
+  checkReplies?: boolean;
 };
 
 /** Paths under these prefixes need a valid API key. */
@@ -54,7 +58,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     trustProxy: ctx.config.TRUST_PROXY ?? false,
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(replySerializer({ check: options.checkReplies === true }));
   installErrorHandler(app);
   closeRefusedConnections(app);
   if (ctx.metrics) installHttpMetrics(app, ctx.metrics);
@@ -85,8 +89,9 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     await app.register(swagger, {
       openapi: {
         info: { title: 'Athena', description: 'Task queue for AI coding agents', version: '1.0.0' },
-        components: { securitySchemes: { apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' } } },
-        security: [{ apiKey: [] }],
+        components: { securitySchemes: SECURITY_SCHEMES },
+        // Every route needs a key unless it says otherwise (/health, /ready, /metrics with METRICS_AUTH=false).
+        security: NEEDS_KEY,
       },
       transform: jsonSchemaTransform,
     });
@@ -111,7 +116,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     bulkRoutes(scope, ctx);
     dashboardRoutes(scope, ctx, { events: { held } });
     summaryRoutes(scope, ctx);
-    if (ctx.metrics) metricsRoute(scope, ctx.metrics);
+    if (ctx.metrics) metricsRoute(scope, ctx.metrics, { needsKey: ctx.config.METRICS_AUTH !== false });
     if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now, held);
   });
   // On the root instance: its tools call the REST routes through app.inject.

@@ -9,6 +9,7 @@ import { KEY_ROLES, type ApiKeyRecord } from '../core/types.js';
 import type { HeldRequests } from './held-requests.js';
 import { issueKey } from './keys-secrets.js';
 import { iso } from './serialize.js';
+import { BODY, INPUT, replies } from './openapi.js';
 
 export function apiKeyJson(key: ApiKeyRecord) {
   return {
@@ -17,7 +18,7 @@ export function apiKeyJson(key: ApiKeyRecord) {
     role: key.role,
     instance_id: key.instanceId,
     prefix: key.prefix,
-    created_at: iso(key.createdAt),
+    created_at: new Date(key.createdAt).toISOString(),
     last_used_at: iso(key.lastUsedAt),
     revoked_at: iso(key.revokedAt),
   };
@@ -29,16 +30,28 @@ const createKeyBody = z.object({
   instance_id: z.string().trim().min(1).max(LIMITS.instanceIdMax).nullish().describe('agent keys: the agent identity the key acts as'),
 });
 
+const maybeTime = z.string().nullable().describe('ISO 8601, UTC');
+const apiKeyAnswer = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  role: z.enum(KEY_ROLES),
+  instance_id: z.string().nullable(),
+  prefix: z.string().describe('the first characters of the key, to tell keys apart'),
+  created_at: z.string().describe('ISO 8601, UTC'),
+  last_used_at: maybeTime,
+  revoked_at: maybeTime,
+});
+
 const keyParams = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('key id') });
 
 export function keysRoutes(app: FastifyInstance, keys: KeyStore, now: () => number, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get('/api/keys', { schema: { tags: ['keys'], summary: 'Per-agent API keys (never the keys themselves)' } }, async () => {
+  r.get('/api/keys', { schema: { tags: ['keys'], summary: 'Per-agent API keys (never the keys themselves)', response: replies({ 200: z.object({ keys: z.array(apiKeyAnswer) }) }) } }, async () => {
     return { keys: (await keys.list()).map(apiKeyJson) };
   });
 
-  r.post('/api/keys', { schema: { tags: ['keys'], summary: 'Create a key; the answer is the only time the key is shown', body: createKeyBody } }, async (request, reply) => {
+  r.post('/api/keys', { schema: { tags: ['keys'], summary: 'Create a key; the answer is the only time the key is shown', body: createKeyBody, response: replies({ 201: apiKeyAnswer.extend({ key: z.string().describe('the key itself, shown only here') }) }, BODY) } }, async (request, reply) => {
     const b = request.body;
     const { key, record } = await issueKey(keys, { name: b.name, role: b.role, instanceId: b.instance_id }, now());
     reply.code(201);
@@ -47,12 +60,12 @@ export function keysRoutes(app: FastifyInstance, keys: KeyStore, now: () => numb
 
   r.delete(
     '/api/keys/:id',
-    { schema: { tags: ['keys'], summary: 'Revoke a key; it is refused from the next request on, and its event streams and waiting claims end now', params: keyParams } },
+    { schema: { tags: ['keys'], summary: 'Revoke a key; it is refused from the next request on, and its event streams and waiting claims end now', params: keyParams, response: replies({ 200: apiKeyAnswer.extend({ revoked: z.literal(true) }) }, [...INPUT, 404]) } },
     async (request) => {
       const record = await keys.revoke(request.params.id, now());
       if (!record) throw new NotFoundError(`API key #${request.params.id} not found`, { keyId: request.params.id });
       held?.revoke(record.id);
-      return { revoked: true, ...apiKeyJson(record) };
+      return { revoked: true as const, ...apiKeyJson(record) };
     },
   );
 }

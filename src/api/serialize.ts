@@ -1,26 +1,29 @@
 // Wire format of tasks, logs, instances and stats: the original's snake_case keys, ISO 8601 times.
 import { iso, taskJson } from '../core/task-json.js';
 import type { ClaimedTask, Instance, Stats, TaskLog } from '../core/types.js';
+import type { ClaimedTaskJson, InstanceJson, LogJson, StatsJson } from './responses.js';
 
 // A task's JSON is derived from its field declaration (core/task-fields.ts).
 export { iso, taskJson, type TaskJson } from '../core/task-json.js';
+/** For times every stored row has (logged); events built in tests may leave them out. */
+const isoAlways = (ms: number): string => iso(ms) as string;
 
-export function claimedTaskJson(task: ClaimedTask) {
+export function claimedTaskJson(task: ClaimedTask): ClaimedTaskJson {
   return { ...taskJson(task), lease_token: task.leaseToken };
 }
 
-export function logJson(log: TaskLog) {
+export function logJson(log: TaskLog): LogJson {
   return {
     id: log.id,
     task_id: log.taskId,
     action: log.action,
     details: log.details,
     instance_id: log.instanceId,
-    timestamp: iso(log.timestamp),
+    timestamp: isoAlways(log.timestamp),
   };
 }
 
-export function instanceJson(instance: Instance) {
+export function instanceJson(instance: Instance): InstanceJson {
   return {
     id: instance.id,
     name: instance.name,
@@ -30,7 +33,7 @@ export function instanceJson(instance: Instance) {
   };
 }
 
-export function statsJson(stats: Stats, now: number) {
+export function statsJson(stats: Stats, now: number): StatsJson {
   return {
     ...stats.byStatus,
     total: stats.total,

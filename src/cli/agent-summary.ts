@@ -1,6 +1,6 @@
 // What an agent wants to know at a glance (CLI `check`, MCP `queue_status`): counts, the next tasks, what it holds.
-import type { AthenaClient } from './client.js';
-import type { AgentIdentity, StatsJson, TaskJson } from './wire.js';
+import type { AthenaClient } from '../client/index.js';
+import type { AgentIdentity, StatsJson, TaskJson } from '../client/types.js';
 
 /** The states in which an agent holds a task, as a `status` filter. */
 export const HELD_STATUSES = 'in_progress,needs_input';

@@ -1,30 +1,6 @@
-// What can go wrong on the client side: the server refused (ApiError), the server could not be reached
-// (NetworkError), or the user typed something we cannot send (UsageError). The CLI maps them to stderr + exit 1.
-
-/** The server answered with an error: its message and code, as `{"error","code"}` on the wire. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly url: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-/** No usable answer: connection refused, DNS failure, timeout, or a body that is not Athena's JSON. */
-export class NetworkError extends Error {
-  readonly code = 'NETWORK';
-  constructor(
-    readonly url: string,
-    reason: string,
-  ) {
-    super(`cannot reach ${url}: ${reason}`);
-    this.name = 'NetworkError';
-  }
-}
+// What can go wrong in the CLI: the client's AthenaError (the server refused, or could not be reached), or the
+// user typed something we cannot send (UsageError). The CLI maps them to stderr + exit 1.
+import { AthenaError } from '../client/index.js';
 
 /** A bad flag or argument caught before anything is sent. */
 export class UsageError extends Error {
@@ -37,11 +13,11 @@ export class UsageError extends Error {
 
 /** The code shown next to an error message, e.g. `NOT_FOUND` or `NETWORK`. */
 export function errorCode(err: unknown): string | null {
-  if (err instanceof ApiError || err instanceof NetworkError || err instanceof UsageError) return err.code;
+  if (err instanceof AthenaError || err instanceof UsageError) return err.code;
   return null;
 }
 
 /** Errors that retrying cannot fix: a wrong key, a forbidden action, a bad request. */
 export function isPermanent(err: unknown): boolean {
-  return err instanceof UsageError || (err instanceof ApiError && [400, 401, 403, 413, 415].includes(err.status));
+  return err instanceof UsageError || (err instanceof AthenaError && [400, 401, 403, 413, 415].includes(err.status));
 }

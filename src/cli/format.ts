@@ -1,5 +1,5 @@
 // Human output of the CLI: colors only on a TTY, aligned columns, short times in the local time zone (TZ).
-import type { Priority, TaskJson, TaskStatus } from './wire.js';
+import type { Priority, TaskJson, TaskStatus } from '../client/types.js';
 
 export type Style = {
   color: boolean;

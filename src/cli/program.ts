@@ -1,14 +1,15 @@
 // The agent-side commands of `athena` (check, list, claim, complete, work, mcp …). Client only: it talks
 // HTTP to a server and never imports server code, so it also ships as the one-file dist/athena-cli.mjs.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { createClient } from './client.js';
+import { AthenaClient, AthenaError } from '../client/index.js';
 import * as lease from './commands/lease.js';
 import * as queue from './commands/queue.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
-import { ApiError, UsageError, errorCode } from './errors.js';
+import { UsageError, errorCode } from './errors.js';
 import { makeStyle, wantsColor } from './format.js';
 import { resolveSettings, type ClientFlags, type ClientSettings } from './settings.js';
-import { PRIORITIES, type Priority } from './wire.js';
+import { PRIORITIES } from '../core/types.js';
+import type { Priority } from '../client/types.js';
 import { work } from './work-command.js';
 
 type CommonFlags = ClientFlags & { json?: boolean };
@@ -63,7 +64,7 @@ function printError(err: unknown, settings: ClientSettings | null, asJson = fals
     return;
   }
   let line = `Error: ${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`;
-  if (err instanceof ApiError && err.status === 401) {
+  if (err instanceof AthenaError && err.status === 401) {
     line += settings?.apiKey ? '\n  the API key was refused: check ATHENA_API_KEY or --key' : '\n  no API key given: set ATHENA_API_KEY or pass --key';
   }
   process.stderr.write(`${line}\n`);
@@ -82,7 +83,7 @@ async function run(flags: CommonFlags, fn: (ctx: CommandContext, settings: Clien
     settings = resolveSettings(flags);
     const color = !flags.json && wantsColor(process.stdout);
     const ctx: CommandContext = {
-      client: createClient({ baseUrl: settings.url, apiKey: settings.apiKey }),
+      client: new AthenaClient({ baseUrl: settings.url, apiKey: settings.apiKey }),
       agent: settings.agent,
       style: makeStyle(color),
       width: process.stdout.isTTY ? (process.stdout.columns ?? 100) : 10_000,

@@ -1,7 +1,7 @@
 // Where the client talks to and who it is: flags first, then the original client's env vars, then defaults.
 import { hostname } from 'node:os';
 import { UsageError } from './errors.js';
-import type { AgentIdentity } from './wire.js';
+import type { AgentIdentity } from '../client/types.js';
 
 export const DEFAULT_API_URL = 'http://localhost:5051';
 

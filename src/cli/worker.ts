@@ -1,10 +1,10 @@
 // The worker loop of `athena work`: claim (long-poll), run the command, heartbeat while it runs,
 // then complete or fail; on stop it takes no more work and lets the running command finish within a grace period.
-import type { AthenaClient } from './client.js';
-import { ApiError, NetworkError, isPermanent } from './errors.js';
+import { AthenaError, NetworkError, type AthenaClient } from '../client/index.js';
+import { isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
 import { createOutputStream } from './output-stream.js';
-import type { AgentIdentity, ClaimedTaskJson } from './wire.js';
+import type { AgentIdentity, ClaimedTaskJson } from '../client/types.js';
 
 /** How long the output still buffered when the command ends may take to reach the server. */
 const OUTPUT_FINISH_MS = 10_000;
@@ -83,12 +83,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-const message = (err: unknown) => (err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err));
+const message = (err: unknown) => (err instanceof AthenaError && !(err instanceof NetworkError) ? `${err.message} (${err.code})` : (err as Error)?.message ?? String(err));
 
 /** Errors that mean "this task is no longer ours": cancelled, lease expired and re-claimed, deleted. */
-const lostTask = (err: unknown) => err instanceof ApiError && (err.status === 404 || err.status === 409);
+const lostTask = (err: unknown) => err instanceof AthenaError && (err.status === 404 || err.status === 409);
 
-const transient = (err: unknown) => err instanceof NetworkError || (err instanceof ApiError && (err.status >= 500 || err.status === 429));
+const transient = (err: unknown) => err instanceof NetworkError || (err instanceof AthenaError && (err.status >= 500 || err.status === 429));
 
 /**
  * Athena's own secrets, never handed to the command unasked: task text is untrusted, and an agent told

@@ -2,9 +2,11 @@
 // request). The tools are an HTTP client of this very server over loopback, with the caller's own key, so rules,
 // errors and long-poll disconnects behave exactly as for a remote agent.
 import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MethodNotAllowedError } from '../errors.js';
-import { createClient, type HttpTransport } from '../cli/client.js';
+import { AthenaClient, type HttpTransport } from '../client/index.js';
+import { BODY, replies } from '../api/openapi.js';
 
 /** The MCP SDK (about 25 MB of memory), loaded by the first request to /mcp rather than at start. */
 let mcpModules: Promise<[typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js'), typeof import('./tools.js')]> | undefined;
@@ -51,7 +53,7 @@ export function mcpRoutes(app: FastifyInstance): void {
     const instanceId = request.principal?.instanceId ?? header(request, INSTANCE_HEADER) ?? DEFAULT_INSTANCE;
     const agent = { instanceId, instanceName: header(request, INSTANCE_NAME_HEADER) ?? instanceId };
     const [{ StreamableHTTPServerTransport }, { createMcpServer }] = await loadMcp();
-    const server = createMcpServer({ client: createClient({ ...selfClient(app), headers: auth }), agent });
+    const server = createMcpServer({ client: new AthenaClient({ ...selfClient(app), headers: auth }), agent });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // The SDK writes the response itself; closing the connection cancels running tools (and their long-polls).
     reply.hijack();
@@ -63,12 +65,18 @@ export function mcpRoutes(app: FastifyInstance): void {
     await server.connect(transport);
     await transport.handleRequest(request.raw, reply.raw, request.body);
   };
-  app.post('/mcp', { schema: { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api' } }, handle);
+  const jsonRpc = z.looseObject({ jsonrpc: z.literal('2.0') }).describe('the JSON-RPC answer of the MCP SDK (tools/list, tools/call …)');
+  app.post(
+    '/mcp',
+    { schema: { tags: ['mcp'], summary: 'Model Context Protocol over streamable HTTP (stateless); same API key as /api', response: replies({ 200: jsonRpc, 202: z.null().describe('a notification: no answer') }, BODY) } },
+    handle,
+  );
   // Stateless: no session to delete, and no server-initiated messages to stream, so no GET stream that
   // would stay open for nothing (the MCP spec allows 405 here).
   const notAllowed = async () => {
     throw new MethodNotAllowedError('This MCP endpoint is stateless: send requests with POST', ['POST']);
   };
-  app.get('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
-  app.delete('/mcp', { schema: { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)' } }, notAllowed);
+  const unused = { tags: ['mcp'], summary: 'Not used: 405 (stateless endpoint)', response: replies({}, [405]) };
+  app.get('/mcp', { schema: unused }, notAllowed);
+  app.delete('/mcp', { schema: unused }, notAllowed);
 }

@@ -1,12 +1,12 @@
 // `athena mcp`: the MCP tools over stdio for a local agent (Claude Code starts it), talking HTTP to the server.
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { createClient } from '../cli/client.js';
+import { AthenaClient } from '../client/index.js';
 import type { ClientSettings } from '../cli/settings.js';
 import { createMcpServer } from './tools.js';
 
 /** Serves until the MCP client closes stdin or a SIGINT/SIGTERM arrives. */
 export async function serveMcpStdio(settings: ClientSettings): Promise<void> {
-  const client = createClient({ baseUrl: settings.url, apiKey: settings.apiKey });
+  const client = new AthenaClient({ baseUrl: settings.url, apiKey: settings.apiKey });
   const server = createMcpServer({ client, agent: settings.agent });
   const closed = new Promise<void>((resolve) => {
     server.server.onclose = resolve;

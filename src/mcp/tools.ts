@@ -4,10 +4,11 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { agentSummary } from '../cli/agent-summary.js';
-import { fenceFor, type AthenaClient } from '../cli/client.js';
+import { AthenaError, fenceFor, type AthenaClient } from '../client/index.js';
 import { LABEL_PATTERN, LIMITS } from '../core/limits.js';
-import { ApiError, errorCode } from '../cli/errors.js';
-import { PRIORITIES, type AgentIdentity, type TaskJson } from '../cli/wire.js';
+import { errorCode } from '../cli/errors.js';
+import { PRIORITIES } from '../core/types.js';
+import type { AgentIdentity, TaskJson } from '../client/types.js';
 
 export type McpDeps = { client: AthenaClient; agent: AgentIdentity; version?: string };
 
@@ -32,7 +33,7 @@ async function tool(body: () => Promise<CallToolResult>): Promise<CallToolResult
     return await body();
   } catch (err) {
     const code = errorCode(err);
-    const hint = err instanceof ApiError && err.code === 'LEASE_MISMATCH' ? ' You no longer hold this task: stop working on it.' : '';
+    const hint = err instanceof AthenaError && err.code === 'LEASE_MISMATCH' ? ' You no longer hold this task: stop working on it.' : '';
     return { isError: true, content: [{ type: 'text', text: `Error: ${(err as Error).message}${code ? ` (${code})` : ''}.${hint}` }] };
   }
 }

@@ -14,7 +14,7 @@ const TABLES = [
   { name: 'task_labels', columns: ['task_id', 'label'], key: 'task_id' },
   { name: 'task_deps', columns: ['task_id', 'depends_on'], key: 'task_id' },
   { name: 'task_logs', columns: ['id', 'task_id', 'action', 'details', 'instance_id', 'timestamp', 'payload'], key: 'id' },
-  { name: 'instances', columns: ['id', 'name', 'last_seen', 'current_task_id', 'status'], key: 'id' },
+  { name: 'instances', columns: ['id', 'name', 'last_seen', 'status'], key: 'id' },
   { name: 'cursors', columns: ['name', 'position', 'updated_at'], key: 'name' },
   { name: 'api_keys', columns: ['id', 'name', 'role', 'instance_id', 'key_hash', 'prefix', 'created_at', 'last_used_at', 'revoked_at'], key: 'id' },
   { name: 'discord_submitters', columns: ['task_id', 'user_id', 'created_at'], key: 'task_id' },

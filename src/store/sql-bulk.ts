@@ -116,10 +116,9 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
     }
     for (const inst of data.instances) {
       await q.run(
-        `INSERT INTO instances (id, name, last_seen, current_task_id, status) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen,
-           current_task_id = excluded.current_task_id, status = excluded.status`,
-        [inst.id, inst.name, inst.lastSeen, inst.currentTaskId, inst.status],
+        `INSERT INTO instances (id, name, last_seen, status) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen, status = excluded.status`,
+        [inst.id, inst.name, inst.lastSeen, inst.status],
       );
     }
     const reset = db.dialect.resetSequence;

@@ -11,6 +11,7 @@ import type { AppContext } from '../api/context.js';
 import type { HeldRequests } from '../api/held-requests.js';
 import { iso, taskJson } from '../api/serialize.js';
 import { BadRequestError, TooManyStreamsError } from '../errors.js';
+import { replies, textReply } from '../api/openapi.js';
 
 export type EventStreamOptions = {
   /** A comment line this often keeps proxies and the client's watchdog from thinking the stream died. */
@@ -224,6 +225,7 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
           'or unknown ids) and the client should reload its view. A comment line is sent every 15 s. Streams are capped per key, ' +
           'per address and in total (429 `TOO_MANY_STREAMS`); a client that stops reading is disconnected.',
         querystring: eventsQuery,
+        response: replies({ 200: textReply('text/event-stream', 'Server-Sent Events: `event: task` and `event: ready`, JSON in `data`') }, [400, 429]),
       },
     },
     async (request, reply) => {

@@ -2,8 +2,7 @@
 // and end to end, every line in order on the server across a restart of the server mid-run.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createClient } from '../../src/cli/client.js';
-import { ApiError, NetworkError } from '../../src/cli/errors.js';
+import { AthenaClient, AthenaError, NetworkError } from '../../src/client/index.js';
 import { createOutputStream } from '../../src/cli/output-stream.js';
 import { runWorker } from '../../src/cli/worker.js';
 import { loadConfig } from '../../src/config.js';
@@ -22,7 +21,7 @@ async function until<T>(check: () => T | undefined | false | Promise<T | undefin
   }
 }
 
-const isFinal = (err: unknown) => err instanceof ApiError && err.status === 409;
+const isFinal = (err: unknown) => err instanceof AthenaError && err.status === 409;
 
 describe('output stream', () => {
   it('sends in order, by offset, and keeps what a failed send carried until it gets through', async () => {
@@ -76,7 +75,7 @@ describe('output stream', () => {
       isFinal,
       async send() {
         calls++;
-        throw new ApiError(409, 'LEASE_MISMATCH', 'stale', 'http://server');
+        throw new AthenaError(409, 'LEASE_MISMATCH', 'stale', 'http://server');
       },
     });
     stream.push('stdout', Buffer.from('x'));
@@ -93,7 +92,7 @@ describe('live output end to end', () => {
     let server: RunningServer = await startServer(loadConfig({ ...env, API_PORT: '0' }), silentLogger);
     const url = server.url;
     const port = new URL(url).port;
-    const client = createClient({ baseUrl: url, apiKey: KEY, timeoutMs: 2000 });
+    const client = new AthenaClient({ baseUrl: url, apiKey: KEY, timeoutMs: 2000 });
     const stop = new AbortController();
     try {
       const { task_id: id } = await client.create({ description: 'print 60 lines' });

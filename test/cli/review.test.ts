@@ -1,9 +1,9 @@
 // `athena add --review` and `athena review` against a real server: in_review, changes with feedback, accept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient } from '../../src/cli/client.js';
+import { AthenaClient } from '../../src/client/index.js';
 import { cliEnv, json, KEY, runCli, startTestServer, type TestServer } from './harness.js';
 import { taskEnv } from '../../src/cli/worker.js';
-import type { ClaimedTaskJson } from '../../src/cli/wire.js';
+import type { ClaimedTaskJson } from '../../src/client/types.js';
 
 let t: TestServer;
 let env: NodeJS.ProcessEnv;
@@ -60,7 +60,7 @@ describe('the worker gives the command the review feedback', () => {
     const first = await t.server.queue.claim(id, agent);
     await t.server.queue.complete(id, { leaseToken: first.leaseToken });
     await t.server.queue.review(id, { decision: 'changes', feedback: 'rename the flag' });
-    const client = createClient({ baseUrl: t.url, apiKey: KEY });
+    const client = new AthenaClient({ baseUrl: t.url, apiKey: KEY });
     const claimed: ClaimedTaskJson = (await client.claim(id, agent)).task;
     const options = { env: {}, apiUrl: t.url, agent };
     expect(claimed.review_feedback).toBe('rename the flag');

@@ -1,7 +1,7 @@
 // runWorker with a stand-in client: an error thrown by the event observer during a heartbeat ends the worker
 // with that error after the task is reported, instead of an unhandled rejection from the heartbeat timer.
 import { describe, expect, it } from 'vitest';
-import type { AthenaClient } from '../../src/cli/client.js';
+import type { AthenaClient } from '../../src/client/index.js';
 import { runWorker } from '../../src/cli/worker.js';
 
 const task = {

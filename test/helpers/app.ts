@@ -29,7 +29,7 @@ export async function openTestApp(
       config: { LONG_POLL_MAX_SECONDS: options.longPollMaxSeconds ?? 60, BODY_LIMIT_BYTES: 1024 * 1024, METRICS_AUTH: true },
       authenticate: singleKeyAuthenticator(TEST_KEY),
     },
-    {},
+    { checkReplies: true },
   );
   await app.ready();
   return {

@@ -34,7 +34,7 @@ export async function openObservedApp(backend: TestBackend, options: { metricsAu
     health: () => runner.healthChecks(),
     metrics,
     summary: () => buildDailySummary(t.queue, t.queue.now(), { retentionDays: options.retentionDays }),
-  });
+  }, { checkReplies: true });
   await app.ready();
   return {
     ...t,

@@ -7,6 +7,7 @@ import { TASK_STATUSES, PRIORITIES } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import { bulkFilter, purgeBody, refuseBadResult } from '../schemas.js';
 import { LIMITS } from '../../core/limits.js';
+import { BODY, replies } from '../openapi.js';
 
 /** A stored time: integer milliseconds that still have an ISO 8601 form. */
 const time = z.number().int().min(LIMITS.earliestTimeMs).max(LIMITS.latestTimeMs);
@@ -65,6 +66,17 @@ const exportSchema = z.object({
   ),
 });
 
+/** The export as it is sent: the import's shape without its checks, which a backup must never fail on. */
+const exportAnswer = z.object({
+  version: z.literal(1),
+  exportedAt: z.string(),
+  tasks: z.array(z.object({ ...exportSchema.shape.tasks.element.shape, createdAt: z.number(), claimedAt: z.number().nullable(), completedAt: z.number().nullable(), updatedAt: z.number(), runAfter: z.number(), leaseExpiresAt: z.number().nullable(), result: z.unknown() })),
+  logs: z.array(z.object({ ...exportSchema.shape.logs.element.shape, timestamp: z.number() })),
+  instances: z.array(z.object({ ...exportSchema.shape.instances.element.shape, lastSeen: z.number().nullable() })),
+});
+
+const countAnswer = z.object({ count: z.number().int().describe('tasks changed') });
+
 export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { queue } = ctx;
@@ -72,32 +84,32 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
     if (role !== 'admin') throw new ForbiddenError('This action needs an admin key');
   };
 
-  r.post('/api/tasks/retry-failed', { schema: { tags: ['bulk'], summary: 'Retry every failed task (optionally by label/project)', body: bulkFilter.nullish() } }, async (request) => {
+  r.post('/api/tasks/retry-failed', { schema: { tags: ['bulk'], summary: 'Retry every failed task (optionally by label/project)', body: bulkFilter.nullish(), response: replies({ 200: countAnswer }, BODY) } }, async (request) => {
     adminOnly(request.principal?.role);
     const f = request.body ?? {};
     const count = await queue.retryFailed({ label: f.label, project: f.project, priority: f.priority, search: f.q });
     return { count };
   });
 
-  r.post('/api/tasks/cancel-pending', { schema: { tags: ['bulk'], summary: 'Cancel every pending task matching the filter', body: bulkFilter.nullish() } }, async (request) => {
+  r.post('/api/tasks/cancel-pending', { schema: { tags: ['bulk'], summary: 'Cancel every pending task matching the filter', body: bulkFilter.nullish(), response: replies({ 200: countAnswer }, BODY) } }, async (request) => {
     adminOnly(request.principal?.role);
     const f = request.body ?? {};
     const count = await queue.cancelPending({ label: f.label, project: f.project, priority: f.priority, search: f.q }, f.by ?? request.principal?.name);
     return { count };
   });
 
-  r.post('/api/tasks/purge', { schema: { tags: ['bulk'], summary: 'Delete completed/cancelled tasks older than N days', body: purgeBody } }, async (request) => {
+  r.post('/api/tasks/purge', { schema: { tags: ['bulk'], summary: 'Delete completed/cancelled tasks older than N days', body: purgeBody, response: replies({ 200: countAnswer }, BODY) } }, async (request) => {
     adminOnly(request.principal?.role);
     return { count: await queue.purge(request.body.older_than_days) };
   });
 
-  r.get('/api/export', { schema: { tags: ['bulk'], summary: 'Every task, log row and instance as JSON' } }, async (request, reply) => {
+  r.get('/api/export', { schema: { tags: ['bulk'], summary: 'Every task, log row and instance as JSON', response: replies({ 200: exportAnswer }) } }, async (request, reply) => {
     adminOnly(request.principal?.role);
     reply.header('content-disposition', `attachment; filename="athena-export-${new Date().toISOString().slice(0, 10)}.json"`);
     return queue.exportAll();
   });
 
-  r.post('/api/import', { schema: { tags: ['bulk'], summary: 'Restore an export into an empty queue', body: exportSchema }, bodyLimit: 256 * 1024 * 1024 }, async (request) => {
+  r.post('/api/import', { schema: { tags: ['bulk'], summary: 'Restore an export into an empty queue', body: exportSchema, response: replies({ 200: z.object({ tasks: z.number().int(), logs: z.number().int() }) }, [...BODY, 409]) }, bodyLimit: 256 * 1024 * 1024 }, async (request) => {
     adminOnly(request.principal?.role);
     return queue.importAll(request.body as never);
   });

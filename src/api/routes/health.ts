@@ -1,11 +1,21 @@
 // Liveness (/health, always 200 while the process serves) and readiness (/ready) without a key, saying
 // only how things are; what each check found (database errors, leadership, Discord) is at /api/health.
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { AppContext, HealthReport } from '../context.js';
+import { NO_KEY, replies } from '../openapi.js';
 
 // The name the original API answered /health with; kept (though the service is more than a bot now)
 // because clients and monitors written against that API match on it.
 const SERVICE = 'athena-bot';
+
+const healthStatus = z.enum(['healthy', 'degraded']);
+const liveness = z.object({ status: healthStatus, service: z.literal(SERVICE) });
+const readiness = z.object({ ready: z.boolean() });
+const healthDetail = liveness.extend({
+  ready: z.boolean(),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })).describe('what each check found, by name (database, discord, loops …)'),
+});
 
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   const check = async (): Promise<HealthReport> => {
@@ -22,18 +32,18 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
   };
   const isReady = (report: HealthReport) => (ctx.ready?.() ?? true) && report.checks.database?.ok === true;
 
-  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: 200 while serving; status "degraded" when a check fails (details: GET /api/health)', security: [] } }, async () => {
+  app.get('/health', { schema: { tags: ['health'], summary: 'Liveness: 200 while serving; status "degraded" when a check fails (details: GET /api/health)', security: NO_KEY, response: replies({ 200: liveness }, [], { keyed: false }) } }, async () => {
     const report = await check();
     return { status: report.status, service: SERVICE };
   });
 
-  app.get('/ready', { schema: { tags: ['health'], summary: 'Readiness: 503 while starting, draining or when the database fails', security: [] } }, async (_request, reply) => {
+  app.get('/ready', { schema: { tags: ['health'], summary: 'Readiness: 503 while starting, draining or when the database fails', security: NO_KEY, response: replies({ 200: readiness, 503: readiness.describe('not ready') }, [], { keyed: false }) } }, async (_request, reply) => {
     const ready = isReady(await check());
     reply.code(ready ? 200 : 503);
     return { ready };
   });
 
-  app.get('/api/health', { schema: { tags: ['health'], summary: 'Health with every check and what it found (needs a key, any role)' } }, async () => {
+  app.get('/api/health', { schema: { tags: ['health'], summary: 'Health with every check and what it found (needs a key, any role)', response: replies({ 200: healthDetail }) } }, async () => {
     const report = await check();
     return { status: report.status, service: SERVICE, ready: isReady(report), checks: report.checks };
   });

@@ -4,6 +4,35 @@ import type { DailySummary } from '../../jobs/summary.js';
 import type { AppContext } from '../context.js';
 import { NotFoundError } from '../../errors.js';
 import { iso } from '../serialize.js';
+import { replies } from '../openapi.js';
+import { z } from 'zod';
+import { TASK_STATUSES } from '../../core/types.js';
+
+const time = z.string().describe('ISO 8601, UTC');
+const summaryAnswer = z.object({
+  from: time,
+  to: time,
+  created: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  requeued: z.number().int(),
+  cancelled: z.number().int(),
+  now: z.object({ ...Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])), oldest_pending_at: time.nullable() }).describe('the queue as it is now'),
+  slowest: z.array(
+    z.object({
+      task_id: z.number().int(),
+      description: z.string(),
+      instance_id: z.string().nullable(),
+      instance_name: z.string().nullable(),
+      duration_seconds: z.number().int(),
+      completed_at: time,
+    }),
+  ),
+  busiest_agents: z.array(
+    z.object({ instance_id: z.string(), instance_name: z.string().nullable(), completed: z.number().int(), failed: z.number().int(), claimed: z.number().int() }),
+  ),
+  purgeable_within_day: z.number().int().nullable().describe('finished tasks the retention loop purges within a day; null when retention is off'),
+});
 
 export function summaryJson(s: DailySummary) {
   return {
@@ -37,7 +66,7 @@ export function summaryJson(s: DailySummary) {
 export function summaryRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get(
     '/api/summary',
-    { schema: { tags: ['queue'], summary: 'Last 24 h: created/completed/failed counts, slowest tasks, busiest agents (what the daily summary posts)' } },
+    { schema: { tags: ['queue'], summary: 'Last 24 h: created/completed/failed counts, slowest tasks, busiest agents (what the daily summary posts)', response: replies({ 200: summaryAnswer }, [404]) } },
     async () => {
       if (!ctx.summary) throw new NotFoundError('The summary is not available on this server');
       return summaryJson(await ctx.summary());

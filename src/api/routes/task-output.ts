@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { OUTPUT_APPEND_MAX_CHARS } from '../../core/task-output.js';
 import type { AppContext } from '../context.js';
 import { idParams } from '../schemas.js';
+import { BODY, INPUT, replies, textReply } from '../openapi.js';
+import { outputAppendedSchema } from '../responses.js';
 
 const appendBody = z
   .object({
@@ -25,7 +27,7 @@ export function taskOutputRoutes(app: FastifyInstance, ctx: AppContext): void {
 
   r.post(
     '/api/tasks/:id/output',
-    { schema: { tags: ['tasks'], summary: "Append to the live output of the run you hold (idempotent by offset)", params: idParams, body: appendBody } },
+    { schema: { tags: ['tasks'], summary: "Append to the live output of the run you hold (idempotent by offset)", params: idParams, body: appendBody, response: replies({ 200: outputAppendedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const { run, end } = await queue.appendOutput(request.params.id, { leaseToken: b.lease_token, offset: b.offset, text: b.text });
@@ -42,6 +44,7 @@ export function taskOutputRoutes(app: FastifyInstance, ctx: AppContext): void {
         description: 'Headers: X-Output-Attempt (the run), X-Output-Start and X-Output-End (byte offsets of the text; pass X-Output-End as `since` to read on).',
         params: idParams,
         querystring: readQuery,
+        response: replies({ 200: textReply('text/plain', "the run's output from `since` (or its oldest kept byte) to its end") }, [...INPUT, 404]),
       },
     },
     async (request, reply) => {

@@ -6,6 +6,8 @@ import { UnauthorizedError } from '../../errors.js';
 import type { HeldRequests } from '../held-requests.js';
 import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody } from '../schemas.js';
 import { claimedTaskJson, taskJson } from '../serialize.js';
+import { BODY, replies } from '../openapi.js';
+import { claimNextSchema, heartbeatSchema, taskChangeSchema } from '../responses.js';
 
 export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -18,6 +20,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
         tags: ['lease'],
         summary: 'Atomically claim the best task this agent can serve; with `wait`, hold the request until one appears',
         body: claimNextBody,
+        response: replies({ 200: claimNextSchema }, [...BODY, 409]),
       },
     },
     async (request, reply) => {
@@ -63,7 +66,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
 
   r.post(
     '/api/tasks/:id/heartbeat',
-    { schema: { tags: ['lease'], summary: 'Extend the lease of a task you hold', params: idParams, body: heartbeatBody } },
+    { schema: { tags: ['lease'], summary: 'Extend the lease of a task you hold', params: idParams, body: heartbeatBody, response: replies({ 200: heartbeatSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.heartbeat(request.params.id, {
@@ -78,7 +81,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
 
   r.post(
     '/api/tasks/:id/fail',
-    { schema: { tags: ['lease'], summary: 'Report failure; with retry:true the task is retried with backoff while attempts remain', params: idParams, body: failBody } },
+    { schema: { tags: ['lease'], summary: 'Report failure; with retry:true the task is retried with backoff while attempts remain', params: idParams, body: failBody, response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.fail(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, error: b.error ?? '', retry: b.retry });
@@ -88,7 +91,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
 
   r.post(
     '/api/tasks/:id/release',
-    { schema: { tags: ['lease'], summary: 'Give a task back to the queue', params: idParams, body: releaseBody } },
+    { schema: { tags: ['lease'], summary: 'Give a task back to the queue', params: idParams, body: releaseBody, response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.release(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, reason: b.reason });
@@ -98,7 +101,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
 
   r.post(
     '/api/tasks/:id/ask',
-    { schema: { tags: ['lease'], summary: 'Ask a human a question: the task moves to needs_input until answered', params: idParams, body: askBody } },
+    { schema: { tags: ['lease'], summary: 'Ask a human a question: the task moves to needs_input until answered', params: idParams, body: askBody, response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.askForInput(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, question: b.question });

@@ -6,6 +6,8 @@ import type { TaskStatus } from '../../core/types.js';
 import type { AppContext } from '../context.js';
 import { agentBody, completeBody, createTaskBody, idParams, listQuery, nextQuery } from '../schemas.js';
 import { claimedTaskJson, taskJson } from '../serialize.js';
+import { BODY, INPUT, replies } from '../openapi.js';
+import { claimedSchema, completedSchema, createdSchema, nextTaskSchema, taskPageSchema } from '../responses.js';
 
 const toMs = (v: string | number | null | undefined): number | null =>
   v === null || v === undefined ? null : typeof v === 'number' ? v : Date.parse(v);
@@ -16,7 +18,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.get(
     '/api/tasks',
-    { schema: { tags: ['tasks'], summary: 'List tasks (pending in queue order by default)', querystring: listQuery } },
+    { schema: { tags: ['tasks'], summary: 'List tasks (pending in queue order by default)', querystring: listQuery, response: replies({ 200: taskPageSchema }, INPUT) } },
     async (request) => {
       const q = request.query;
       const statuses = q.status ?? ['pending'];
@@ -46,6 +48,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         summary: 'Create a task (Idempotency-Key header makes retries safe)',
         body: createTaskBody,
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }).passthrough(),
+        response: replies({ 201: createdSchema.describe('created'), 200: createdSchema.describe('an Idempotency-Key named a task created before: that task') }, [...BODY, 422]),
       },
     },
     async (request, reply) => {
@@ -70,7 +73,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.get(
     '/api/tasks/next',
-    { schema: { tags: ['tasks'], summary: 'Peek at the next task in queue order, passing over tasks just shown to other callers (does not claim)', querystring: nextQuery } },
+    { schema: { tags: ['tasks'], summary: 'Peek at the next task in queue order, passing over tasks just shown to other callers (does not claim)', querystring: nextQuery, response: replies({ 200: nextTaskSchema }, INPUT) } },
     async (request) => {
       const task = await queue.offerNext(request.query.instance_id ?? null);
       return { task: task ? taskJson(task) : null };
@@ -79,7 +82,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.post(
     '/api/tasks/:id/claim',
-    { schema: { tags: ['tasks'], summary: 'Claim a pending task by id (409 when it is not pending)', params: idParams, body: agentBody } },
+    { schema: { tags: ['tasks'], summary: 'Claim a pending task by id (409 when it is not pending)', params: idParams, body: agentBody, response: replies({ 200: claimedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.claim(request.params.id, {
@@ -88,7 +91,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
       });
       return {
-        status: 'claimed',
+        status: 'claimed' as const,
         task_id: task.id,
         lease_token: task.leaseToken,
         lease_expires_at: new Date(task.leaseExpiresAt!).toISOString(),
@@ -99,7 +102,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.post(
     '/api/tasks/:id/complete',
-    { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id); a task that requires review goes to in_review', params: idParams, body: completeBody } },
+    { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id); a task that requires review goes to in_review', params: idParams, body: completeBody, response: replies({ 200: completedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.complete(request.params.id, {
@@ -109,7 +112,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         result: b.result,
       });
       // in_review for a task that requires review; 'completed' otherwise, as the original answered.
-      return { status: task.status, task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
+      return { status: task.status as 'completed' | 'in_review', task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
     },
   );
 }

@@ -1,7 +1,7 @@
 // What every CLI command receives and returns: commands are plain async functions from input to output.
-import type { AthenaClient } from '../client.js';
+import type { AthenaClient } from '../../client/index.js';
 import type { Style } from '../format.js';
-import type { AgentIdentity } from '../wire.js';
+import type { AgentIdentity } from '../../client/types.js';
 
 export type CommandContext = {
   client: AthenaClient;

@@ -1,7 +1,7 @@
 // Commands an agent runs on the tasks it works on: claim, wait, heartbeat, complete, fail, release, ask.
-import { fenceFor } from '../client.js';
+import { fenceFor } from '../../client/index.js';
 import { duration, shortTime, taskTitle } from '../format.js';
-import type { ClaimedTaskJson } from '../wire.js';
+import type { ClaimedTaskJson } from '../../client/types.js';
 import { leaseTokenFor, type CommandContext, type CommandOutput } from './context.js';
 
 /** Longest single long-poll request; the server caps it at LONG_POLL_MAX_SECONDS anyway. */

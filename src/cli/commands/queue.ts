@@ -1,8 +1,7 @@
 // Commands that read or steer the queue: check, list, next, status, show, add, cancel, priority.
 import { agentSummary, HELD_STATUSES } from '../agent-summary.js';
 import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
-import type { ListQuery, NewTaskJson } from '../client.js';
-import type { Priority, TaskJson } from '../wire.js';
+import type { ListQuery, NewTaskJson, Priority, TaskJson } from '../../client/types.js';
 import type { CommandContext, CommandOutput } from './context.js';
 import { UsageError } from '../errors.js';
 

@@ -50,7 +50,7 @@ export async function openKeyedApp(
       authenticate: keyAuthenticator({ adminKey: ADMIN_KEY, keys, now: t.queue.now }),
       keys,
     },
-    { logger: options.logger, keyRecheckMs: options.keyRecheckMs },
+    { logger: options.logger, keyRecheckMs: options.keyRecheckMs, checkReplies: true },
   );
   await app.ready();
   return {

@@ -1,0 +1,192 @@
+// AthenaClient: the REST API as typed methods (global fetch, no dependencies). The CLI, the worker and the MCP tools use it,
+// and so can any TypeScript agent: `import { AthenaClient } from 'athena/client'`.
+import { AthenaError } from './errors.js';
+import { fetchTransport, type HttpTransport } from './transport.js';
+import type {
+  AgentIdentity,
+  ClaimedJson,
+  ClaimedTaskJson,
+  CompletedJson,
+  CreatedJson,
+  Fence,
+  HeartbeatJson,
+  InstanceJson,
+  ListQuery,
+  LogJson,
+  NewTaskJson,
+  OutputAppendedJson,
+  Priority,
+  PriorityChangeJson,
+  StatsJson,
+  TaskChangeJson,
+  TaskJson,
+  TaskPageJson,
+} from './types.js';
+
+export type ClientOptions = {
+  /** Where the server listens, e.g. http://127.0.0.1:5051 */
+  baseUrl: string;
+  /** API_KEY or a per-agent key; sent as X-API-Key. */
+  apiKey?: string;
+  /** Per request, on top of any long-poll wait (default 30 s). */
+  timeoutMs?: number;
+  transport?: HttpTransport;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+};
+
+export type CallOptions = { signal?: AbortSignal; timeoutMs?: number };
+export type ClaimNextOptions = { labels?: string[] | '*'; wait?: number; leaseSeconds?: number };
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+const query = (q: Record<string, string | number | undefined>) => {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+};
+
+/** The fence for a task: the lease token when we have one, else our instance id. */
+export function fenceFor(agent: AgentIdentity, leaseToken?: string | null): Fence {
+  return leaseToken ? { lease_token: leaseToken } : { instance_id: agent.instanceId };
+}
+
+export class AthenaClient {
+  readonly baseUrl: string;
+  readonly #options: ClientOptions;
+  readonly #transport: HttpTransport;
+  readonly #timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#options = options;
+    this.#transport = options.transport ?? fetchTransport;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** One request; an answer of 400 or more is thrown as AthenaError with the server's `code` and message. */
+  async request<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const timeoutMs = opts.timeoutMs ?? this.#timeoutMs;
+    const headers: Record<string, string> = { accept: 'application/json', ...this.#options.headers };
+    if (this.#options.apiKey) headers['x-api-key'] = this.#options.apiKey;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const res = await this.#transport({ method, url, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, timeoutMs });
+    let json: unknown;
+    try {
+      json = res.text === '' ? null : JSON.parse(res.text);
+    } catch {
+      throw new AthenaError(res.status, 'BAD_RESPONSE', `${url} answered ${res.status} with a body that is not JSON; is this an Athena server?`, url);
+    }
+    if (res.status >= 400) {
+      const e = json as { error?: unknown; code?: unknown } | null;
+      const message = typeof e?.error === 'string' ? e.error : `HTTP ${res.status}`;
+      const code = typeof e?.code === 'string' ? e.code : `HTTP_${res.status}`;
+      throw new AthenaError(res.status, code, message, url);
+    }
+    return json as T;
+  }
+
+  #post<T>(path: string, body: unknown = {}, opts?: CallOptions): Promise<T> {
+    return this.request<T>('POST', path, body, opts);
+  }
+
+  health(opts?: CallOptions) {
+    return this.request<{ status: 'healthy' | 'degraded'; service: string }>('GET', '/health', undefined, opts);
+  }
+
+  stats(opts?: CallOptions) {
+    return this.request<StatsJson>('GET', '/api/stats', undefined, opts);
+  }
+
+  instances(opts?: CallOptions) {
+    return this.request<{ instances: InstanceJson[] }>('GET', '/api/instances', undefined, opts);
+  }
+
+  list(q: ListQuery = {}, opts?: CallOptions) {
+    return this.request<TaskPageJson>('GET', `/api/tasks${query(q)}`, undefined, opts);
+  }
+
+  /** The next task as the original protocol shows it (no claim); naming the instance keeps the answer the same when asked again. */
+  next(instanceId?: string, opts?: CallOptions) {
+    return this.request<{ task: TaskJson | null }>('GET', `/api/tasks/next${query({ instance_id: instanceId })}`, undefined, opts);
+  }
+
+  get(id: number, opts?: CallOptions) {
+    return this.request<{ task: TaskJson; logs: LogJson[] }>('GET', `/api/tasks/${id}`, undefined, opts);
+  }
+
+  /** Creates a task (`created: false` when its idempotency key named one created before). */
+  create(task: NewTaskJson, opts?: CallOptions) {
+    return this.#post<CreatedJson>('/api/tasks', task, opts);
+  }
+
+  claim(id: number, agent: AgentIdentity, leaseSeconds?: number, opts?: CallOptions) {
+    return this.#post<ClaimedJson>(`/api/tasks/${id}/claim`, { instance_id: agent.instanceId, instance_name: agent.instanceName, lease_seconds: leaseSeconds }, opts);
+  }
+
+  /** Claims the best task for this agent; with `wait` (seconds), the server holds the request until one appears. */
+  claimNext(agent: AgentIdentity, o: ClaimNextOptions = {}, opts: CallOptions = {}) {
+    return this.#post<{ task: ClaimedTaskJson | null }>(
+      '/api/tasks/claim-next',
+      { instance_id: agent.instanceId, instance_name: agent.instanceName, labels: o.labels, wait: o.wait, lease_seconds: o.leaseSeconds },
+      { ...opts, timeoutMs: (opts.timeoutMs ?? this.#timeoutMs) + (o.wait ?? 0) * 1000 },
+    );
+  }
+
+  heartbeat(id: number, fence: Fence, o: { progress?: string; leaseSeconds?: number } = {}, opts?: CallOptions) {
+    return this.#post<HeartbeatJson>(`/api/tasks/${id}/heartbeat`, { ...fence, progress: o.progress, lease_seconds: o.leaseSeconds }, opts);
+  }
+
+  complete(id: number, fence: Fence, o: { notes?: string; result?: unknown } = {}, opts?: CallOptions) {
+    return this.#post<CompletedJson>(`/api/tasks/${id}/complete`, { ...fence, notes: o.notes, result: o.result }, opts);
+  }
+
+  /** Reports failure; with `retry: true` the task is retried with backoff while attempts remain. */
+  fail(id: number, fence: Fence, o: { error?: string; retry?: boolean } = {}, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/fail`, { ...fence, error: o.error, retry: o.retry }, opts);
+  }
+
+  release(id: number, fence: Fence, reason?: string, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/release`, { ...fence, reason }, opts);
+  }
+
+  /** Asks a human: the task waits in needs_input until answered. */
+  ask(id: number, fence: Fence, question: string, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/ask`, { ...fence, question }, opts);
+  }
+
+  answer(id: number, answer: string, by?: string, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/answer`, { answer, by }, opts);
+  }
+
+  cancel(id: number, o: { by?: string; reason?: string } = {}, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/cancel`, o, opts);
+  }
+
+  /** Decides on a task in in_review: accept (completed) or send it back with feedback (pending, no attempt used). */
+  review(id: number, decision: 'accept' | 'changes', o: { feedback?: string; by?: string } = {}, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/review`, { decision, feedback: o.feedback, by: o.by }, opts);
+  }
+
+  /** Live output of the run this lease holds; `offset` makes a batch sent again harmless. */
+  appendOutput(id: number, body: { lease_token: string; offset: number; text: string }, opts?: CallOptions) {
+    return this.#post<OutputAppendedJson>(`/api/tasks/${id}/output`, body, opts);
+  }
+
+  setPriority(id: number, priority: Priority, by?: string, opts?: CallOptions) {
+    return this.#post<PriorityChangeJson>(`/api/tasks/${id}/priority`, { priority, by }, opts);
+  }
+
+  /** Puts a failed task back to pending with a fresh attempt budget. */
+  retry(id: number, by?: string, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/retry`, { by }, opts);
+  }
+
+  addDependencies(id: number, dependsOn: number[], opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/dependencies`, { depends_on: dependsOn }, opts);
+  }
+}
