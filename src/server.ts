@@ -96,6 +96,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       maxAttempts: config.MAX_ATTEMPTS,
       retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
       wipLimit: config.WIP_LIMIT,
+      outputMaxBytes: config.OUTPUT_MAX_BYTES,
+      review: { labels: config.REVIEW_REQUIRED_LABELS, projects: config.REVIEW_REQUIRED_PROJECTS, preferMs: config.REVIEW_PREFER_SECONDS * 1000 },
     },
   });
   const waiters = createClaimWaiters(queue, { maxPerInstance: config.LONG_POLL_MAX_WAITERS });

@@ -14,8 +14,8 @@ const AGENT_WORK = [
   route('POST', '/api/tasks/:id/ask'),
 ];
 
-/** Writes an agent key may make: its own work, and creating tasks (agents spawn subtasks). */
-const AGENT_WRITES = new Set([...AGENT_WORK, route('POST', '/api/tasks')]);
+/** Writes an agent key may make: its own work, its live output (fenced by the lease token), and creating tasks (agents spawn subtasks). */
+const AGENT_WRITES = new Set([...AGENT_WORK, route('POST', '/api/tasks/:id/output'), route('POST', '/api/tasks')]);
 
 /** Routes whose body names the acting agent (`instance_id`): for an agent key it must be the key's. */
 export const AGENT_IDENTITY_ROUTES = new Set(AGENT_WORK);

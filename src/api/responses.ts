@@ -66,7 +66,7 @@ export const claimedSchema = z.object({
 export const claimNextSchema = z.object({ task: claimedTaskJsonSchema.nullable().describe('null when no task is ready (after `wait`)') });
 
 export const completedSchema = z.object({
-  status: z.literal('completed'),
+  status: z.enum(['completed', 'in_review']).describe('in_review when the task requires review'),
   task_id: z.number().int(),
   next_task_id: z.number().int().nullable().describe('the next ready task, to claim next'),
   task: taskJsonSchema,
@@ -76,6 +76,13 @@ export const completedSchema = z.object({
 export const taskChangeSchema = z.object({ status: z.enum(TASK_STATUSES), task_id: z.number().int(), task: taskJsonSchema });
 export const heartbeatSchema = taskChangeSchema.extend({ lease_expires_at: maybeTime });
 export const priorityChangeSchema = taskChangeSchema.extend({ priority: z.enum(PRIORITIES) });
+
+/** Answer of POST /api/tasks/:id/output: where the attempt's output now ends. */
+export const outputAppendedSchema = z.object({
+  task_id: z.number().int(),
+  attempt: z.number().int(),
+  end: z.number().int().describe('byte offset where the attempt\'s output now ends: the `offset` of the next batch'),
+});
 
 export const taskWithLogsSchema = z.object({ task: taskJsonSchema, logs: z.array(logJsonSchema) });
 export const instancesSchema = z.object({ instances: z.array(instanceJsonSchema) });
@@ -98,4 +105,5 @@ export type CompletedJson = z.infer<typeof completedSchema>;
 export type TaskChangeJson = z.infer<typeof taskChangeSchema>;
 export type HeartbeatJson = z.infer<typeof heartbeatSchema>;
 export type PriorityChangeJson = z.infer<typeof priorityChangeSchema>;
+export type OutputAppendedJson = z.infer<typeof outputAppendedSchema>;
 export type ErrorJson = z.infer<typeof errorSchema>;

@@ -43,6 +43,7 @@ export const createTaskBody = z
       .describe('not claimable before this time (ISO 8601 or epoch ms)'),
     max_attempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).optional(),
     idempotency_key: z.string().min(1).max(LIMITS.idempotencyKeyMax).optional(),
+    review: z.boolean().optional().describe('completing it moves it to in_review for a person to accept (default: REVIEW_REQUIRED_LABELS / _PROJECTS)'),
   })
   .describe('a new task');
 
@@ -76,6 +77,13 @@ export const answerBody = z.object({ answer: text(LIMITS.notesMax), by: z.string
 export const cancelBody = z.object({ by: z.string().max(200).nullish(), reason: text(2000).nullish() }).nullish();
 export const priorityBody = z.object({ priority: prioritySchema, by: z.string().max(200).nullish() });
 export const dependenciesBody = z.object({ depends_on: z.array(z.number().int().positive()).min(1).max(LIMITS.dependsOnMax) });
+export const reviewBody = z
+  .object({
+    decision: z.enum(['accept', 'changes']).describe('accept: completed; changes: pending again, the feedback kept for the next agent'),
+    feedback: text(LIMITS.notesMax).nullish().describe('required with changes'),
+    by: z.string().max(200).nullish(),
+  })
+  .strict();
 export const byBody = z.object({ by: z.string().max(200).nullish() }).nullish();
 
 const statusList = z

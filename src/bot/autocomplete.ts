@@ -12,6 +12,7 @@ const STATUS_WORD: Record<TaskStatus, string> = {
   pending: 'pending',
   in_progress: 'in progress',
   needs_input: 'needs input',
+  in_review: 'in review',
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',

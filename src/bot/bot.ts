@@ -13,7 +13,8 @@ import type { BotContext } from './context.js';
 import { DiscordNotReadyError, createDiscordDelivery, isPermanentDiscordError } from './delivery.js';
 import { createInteractionHandler } from './interactions.js';
 import { createNotifier, type Delivery } from './notifier.js';
-import { createThreadDirectory } from './threads.js';
+import { createThreadDirectory, type ThreadDirectory } from './threads.js';
+import { startOutputUpdates } from './output-updates.js';
 import { backoffMs, sleep, withDeadline } from '../timing.js';
 
 export type DiscordBotConfig = Pick<
@@ -27,6 +28,7 @@ export type DiscordBotConfig = Pick<
   | 'DISCORD_THREADS'
   | 'DISCORD_NOTIFY_COALESCE_MS'
   | 'DISCORD_NOTIFY_BURST'
+  | 'OUTPUT_DISCORD_SECONDS'
 >;
 
 export type DiscordBot = {
@@ -40,7 +42,7 @@ const RECONNECT_BASE_MS = 5_000;
 const RECONNECT_MAX_MS = 5 * 60_000;
 const STOP_WAIT_MS = 3_000;
 
-type Session = { client: Client<true>; deliver: Delivery };
+type Session = { client: Client<true>; deliver: Delivery; threads: ThreadDirectory };
 
 /** Starts the bot; it runs until `signal` aborts (shutdown, or this replica is no longer the leader). */
 export function startDiscordBot(
@@ -66,6 +68,24 @@ export function startDiscordBot(
     options: { coalesceMs: config.DISCORD_NOTIFY_COALESCE_MS, burst: config.DISCORD_NOTIFY_BURST, threads: config.DISCORD_THREADS },
   });
   const notifierDone = notifier.run(signal);
+
+  // Live output goes to the task's thread only (the channel would drown in it).
+  if (config.OUTPUT_DISCORD_SECONDS > 0 && config.DISCORD_THREADS) {
+    startOutputUpdates(
+      {
+        subscribe: queue.output.subscribe,
+        everyMs: config.OUTPUT_DISCORD_SECONDS * 1000,
+        log: log.child({ loop: 'discord-output' }),
+        async post(taskId, message) {
+          const thread = session?.threads.find(taskId);
+          if (!thread) return false;
+          await thread.send(message);
+          return true;
+        },
+      },
+      signal,
+    );
+  }
 
   /** In each configured guild only: other servers never see the commands. */
   async function registerCommands(client: Client<true>, signal: AbortSignal): Promise<void> {
@@ -116,6 +136,7 @@ export function startDiscordBot(
         ctx.access = resolveAccess(live, config, log);
         session = {
           client: live,
+          threads,
           deliver: createDiscordDelivery(live, threads, { access: () => ctx.access, notificationChannel: config.NOTIFICATION_CHANNEL, threads: config.DISCORD_THREADS }, log),
         };
         connecting = null;

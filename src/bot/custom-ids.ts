@@ -2,11 +2,13 @@
 import { PRIORITIES, type Priority } from '../core/types.js';
 
 export type ButtonAction =
-  | { kind: 'cancel' | 'raise' | 'retry'; taskId: number }
+  | { kind: 'cancel' | 'raise' | 'retry' | 'accept' | 'changes'; taskId: number }
   | { kind: 'queue'; page: number };
 
 const PREFIX = 'athena';
-const TASK_KINDS = ['cancel', 'raise', 'retry'] as const;
+const TASK_KINDS = ['cancel', 'raise', 'retry', 'accept', 'changes'] as const;
+/** The feedback form opened by "Request changes"; its submission is checked against that button. */
+const FEEDBACK_MODAL = 'feedback';
 
 export function customId(action: ButtonAction): string {
   return action.kind === 'queue' ? `${PREFIX}:queue:${action.page}` : `${PREFIX}:${action.kind}:${action.taskId}`;
@@ -20,6 +22,16 @@ export function parseCustomId(id: string): ButtonAction | null {
   if (kind === 'queue') return { kind, page: n };
   if ((TASK_KINDS as readonly string[]).includes(kind ?? '')) return { kind: kind as (typeof TASK_KINDS)[number], taskId: n };
   return null;
+}
+
+export function feedbackModalId(taskId: number): string {
+  return `${PREFIX}:${FEEDBACK_MODAL}:${taskId}`;
+}
+
+/** The task of a feedback form's custom_id, or null for any other id. */
+export function parseFeedbackModalId(id: string): number | null {
+  const [prefix, kind, arg] = id.split(':');
+  return prefix === PREFIX && kind === FEEDBACK_MODAL && arg !== undefined && /^\d{1,15}$/.test(arg) ? Number(arg) : null;
 }
 
 /** One step up (low → medium → high); null when already high. */

@@ -3,7 +3,7 @@
 import { MessageFlags, type Interaction } from 'discord.js';
 import { assertAdmin, assertMaySubmit, fromOurGuild, isAdmin } from './access.js';
 import { handleAutocomplete } from './autocomplete.js';
-import { handleButton } from './buttons.js';
+import { handleButton, handleModalSubmit } from './buttons.js';
 import { allowedChannelsText, channelAllowed, type ChannelLike, type ChannelSet } from './channels.js';
 import { COMMANDS } from './commands/index.js';
 import type { SlashCommand } from './commands/command.js';
@@ -76,6 +76,12 @@ export function createInteractionHandler(ctx: BotContext): (interaction: Interac
           return;
         }
         await handleButton(ctx, interaction);
+      } else if (interaction.isModalSubmit()) {
+        if (!channelAllowed(buttonChannels(ctx), channelOf(interaction))) {
+          await refuse(interaction, `⚠️ Forms only work in ${allowedChannelsText(ctx.config.ALLOWED_CHANNELS)}`);
+          return;
+        }
+        await handleModalSubmit(ctx, interaction);
       }
     } catch (err) {
       ctx.log.warn({ err, interaction: interaction.id }, 'could not handle an interaction');

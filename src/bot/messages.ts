@@ -13,13 +13,15 @@ const DESCRIPTION_MAX = 4000;
 /** Rows listed in one summary message before "…and N more". */
 export const SUMMARY_ROWS = 10;
 
-type TaskButton = 'cancel' | 'raise' | 'retry';
+type TaskButton = 'cancel' | 'raise' | 'retry' | 'accept' | 'changes';
 
 function button(kind: TaskButton, taskId: number): APIButtonComponent {
-  const look: { label: string; style: ButtonStyle.Danger | ButtonStyle.Secondary | ButtonStyle.Primary; emoji: string } = {
+  const look: { label: string; style: ButtonStyle.Danger | ButtonStyle.Secondary | ButtonStyle.Primary | ButtonStyle.Success; emoji: string } = {
     cancel: { label: 'Cancel', style: ButtonStyle.Danger, emoji: '🛑' } as const,
     raise: { label: 'Raise priority', style: ButtonStyle.Secondary, emoji: '⬆️' } as const,
     retry: { label: 'Retry', style: ButtonStyle.Primary, emoji: '🔁' } as const,
+    accept: { label: 'Accept', style: ButtonStyle.Success, emoji: '👍' } as const,
+    changes: { label: 'Request changes', style: ButtonStyle.Secondary, emoji: '✏️' } as const,
   }[kind];
   return { type: ComponentType.Button, custom_id: customId({ kind, taskId }), label: look.label, style: look.style, emoji: { name: look.emoji } };
 }
@@ -40,6 +42,8 @@ export function buttonsFor(task: Task): ButtonRow[] {
       return taskButtons(task.id, ['cancel']);
     case 'failed':
       return taskButtons(task.id, ['retry']);
+    case 'in_review':
+      return taskButtons(task.id, ['accept', 'changes']);
     default:
       return [];
   }
@@ -105,6 +109,32 @@ export function completedMessage(task: Task, next: Task | null): BotMessage {
   fields.push({ name: 'Next in line', value: next ? taskLine(next, 200) : 'The queue is empty 🎉' });
   return {
     embeds: [{ title: `✅ Task #${task.id} completed by ${truncate(agentName(task), 200)}`, description: headline(task.description, 300), color: COLOR.completed, fields }],
+    components: [],
+  };
+}
+
+/** The completion of a task that requires review: a person accepts it or requests changes. */
+export function inReviewMessage(task: Task): BotMessage {
+  const fields = [];
+  if (task.notes) fields.push({ name: 'Notes', value: truncate(task.notes, FIELD_MAX) });
+  if (task.reviewFeedback) fields.push({ name: 'Last feedback', value: truncate(task.reviewFeedback, FIELD_MAX) });
+  return {
+    embeds: [
+      {
+        title: `👀 Task #${task.id} done by ${truncate(agentName(task), 200)}: waiting for review`,
+        description: headline(task.description, 300),
+        color: COLOR.review,
+        fields,
+        footer: { text: 'Accept it, or request changes: it goes back to its agent with your feedback' },
+      },
+    ],
+    components: task.status === 'in_review' ? taskButtons(task.id, ['accept', 'changes']) : [],
+  };
+}
+
+export function changesRequestedMessage(task: Task, details: string | null): BotMessage {
+  return {
+    embeds: [{ title: `✏️ Changes requested on task #${task.id}`, description: truncate(details ?? task.reviewFeedback ?? '', DESCRIPTION_MAX), color: COLOR.review }],
     components: [],
   };
 }

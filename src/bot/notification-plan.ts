@@ -6,7 +6,9 @@ import {
   cancelledMessage,
   claimedMessage,
   completedMessage,
+  changesRequestedMessage,
   failedMessage,
+  inReviewMessage,
   needsInputMessage,
   progressMessage,
   queuedMessage,
@@ -40,7 +42,7 @@ export type PlannedMessage = {
   render(nextInLine: Task | null): BotMessage;
 };
 
-type Kind = 'queued' | 'claimed' | 'progress' | 'completed' | 'failed' | 'needs_input' | 'requeued' | 'cancelled';
+type Kind = 'queued' | 'claimed' | 'progress' | 'completed' | 'failed' | 'needs_input' | 'in_review' | 'changes_requested' | 'requeued' | 'cancelled';
 
 type Notice = { kind: Kind; event: TaskEvent; task: Task };
 
@@ -64,6 +66,8 @@ export function notificationKind(event: TaskEvent, options: PlanOptions): Kind |
     case 'completed':
     case 'failed':
     case 'needs_input':
+    case 'in_review':
+    case 'changes_requested':
     case 'requeued':
     case 'cancelled':
       return event.type;
@@ -90,6 +94,11 @@ function single(notice: Notice, options: PlanOptions): PlannedMessage {
     // A question waits for a person: it goes where people look, not into the task's thread.
     case 'needs_input':
       return { ...base, target: 'channel', render: () => needsInputMessage(task) };
+    // Work waiting for a person's decision goes where people look, with the Accept / Request changes buttons.
+    case 'in_review':
+      return { ...base, target: 'channel', render: () => inReviewMessage(task) };
+    case 'changes_requested':
+      return { ...base, target: toTask, render: () => changesRequestedMessage(task, event.details) };
     case 'requeued':
       return { ...base, target: toTask, render: () => requeuedMessage(task, event.details) };
     case 'cancelled':
@@ -103,6 +112,8 @@ const SUMMARY: Record<Exclude<Kind, 'progress'>, { title: (n: number) => string;
   completed: { title: (n) => `✅ ${n} tasks completed`, color: COLOR.completed, line: (n) => `${taskLine(n.task, 60)} — ${agentName(n.task)}` },
   failed: { title: (n) => `❌ ${n} tasks failed`, color: COLOR.failed, line: (n) => taskLine(n.task) },
   needs_input: { title: (n) => `❓ ${n} tasks need input`, color: COLOR.needsInput, line: (n) => taskLine(n.task) },
+  in_review: { title: (n) => `👀 ${n} tasks waiting for review`, color: COLOR.review, line: (n) => `${taskLine(n.task, 60)} — ${agentName(n.task)}` },
+  changes_requested: { title: (n) => `✏️ Changes requested on ${n} tasks`, color: COLOR.review, line: (n) => taskLine(n.task) },
   requeued: { title: (n) => `🔁 ${n} tasks back in the queue`, color: COLOR.requeued, line: (n) => taskLine(n.task) },
   cancelled: { title: (n) => `🛑 ${n} tasks cancelled`, color: COLOR.cancelled, line: (n) => taskLine(n.task) },
 };

@@ -1,6 +1,6 @@
 // Acknowledges an interaction within Discord's 3 seconds: answers directly when the work is quick,
 // defers first when it is slow, and maps errors once to an ephemeral reply.
-import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type Message } from 'discord.js';
+import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type Message, type ModalSubmitInteraction } from 'discord.js';
 import { AthenaError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BotMessage } from './messages.js';
@@ -33,7 +33,7 @@ export function errorText(err: unknown, log: Logger): string {
 const payload = (reply: Reply) => ({ content: reply.content ?? '', embeds: reply.embeds, components: reply.components });
 
 export async function respond(
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: ChatInputCommandInteraction | ButtonInteraction | ModalSubmitInteraction,
   work: () => Promise<Reply>,
   options: RespondOptions,
 ): Promise<void> {

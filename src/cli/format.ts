@@ -60,6 +60,8 @@ export function statusText(s: TaskStatus, style: Style): string {
     case 'in_progress':
     case 'needs_input':
       return style.cyan(s);
+    case 'in_review':
+      return style.yellow(s);
     case 'cancelled':
     case 'blocked':
       return style.dim(s);

@@ -120,7 +120,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
   clientCommand(program, 'check', 'startup summary: tasks pending, and what this instance holds').action((f: CommonFlags) => run(f, (ctx) => queue.check(ctx)));
 
   clientCommand(program, 'list', 'list tasks (pending, in queue order, by default)')
-    .option('-s, --status <states>', 'comma-separated states or "all" (pending, in_progress, needs_input, blocked, completed, failed, cancelled)')
+    .option('-s, --status <states>', 'comma-separated states or "all" (pending, in_progress, needs_input, in_review, blocked, completed, failed, cancelled)')
     .addOption(new Option('-p, --priority <level>', 'only this priority').choices(PRIORITIES))
     .option('-l, --label <label>', 'only tasks with this label')
     .option('--project <project>', 'only this project')
@@ -147,7 +147,8 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('-n, --notes <notes>', 'notes for the agent')
     .option('--max-attempts <n>', 'attempts before it fails for good', parseCount)
     .option('--idempotency-key <key>', 'adding twice with the same key creates one task')
-    .action((words: string[], f: CommonFlags & { priority: Priority; labels?: string[]; project?: string; dependsOn?: number[]; notes?: string; maxAttempts?: number; idempotencyKey?: string }) =>
+    .option('--review', 'when its agent completes it, it waits in in_review for a person to accept it (athena review)')
+    .action((words: string[], f: CommonFlags & { priority: Priority; labels?: string[]; project?: string; dependsOn?: number[]; notes?: string; maxAttempts?: number; idempotencyKey?: string; review?: boolean }) =>
       run(f, (ctx) =>
         queue.add(ctx, {
           description: words.join(' '),
@@ -158,9 +159,16 @@ export function registerClientCommands(program: Command, options: ClientCommandO
           notes: f.notes,
           max_attempts: f.maxAttempts,
           idempotency_key: f.idempotencyKey,
+          review: f.review,
         }),
       ),
     );
+
+  clientCommand(program, 'review', 'decide on a task in in_review: --accept, or --changes "what to change" (back to its agent)')
+    .argument('<id>', 'task id', parseId)
+    .option('--accept', 'accept the work: the task is completed')
+    .option('--changes <feedback>', 'send it back with this feedback for the next agent')
+    .action((id: number, f: CommonFlags & { accept?: boolean; changes?: string }) => run(f, (ctx) => queue.review(ctx, id, f)));
 
   clientCommand(program, 'cancel', 'cancel a task that has not finished')
     .argument('<id>', 'task id', parseId)

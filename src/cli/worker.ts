@@ -7,7 +7,11 @@ import type { TaskCommand } from './agent-presets.js';
 import { WorkspaceError, isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
 import { completedResult } from './work-result.js';
+import { createOutputStream } from './output-stream.js';
 import { prepareWorkspace, removeWorkspace, type Repository, type TaskWorkspace } from './workspace.js';
+
+/** How long the output still buffered when the command ends may take to reach the server. */
+const OUTPUT_FINISH_MS = 10_000;
 
 /** The tail of the command's output that goes into the task's notes or error. */
 export const REPORT_TAIL_CHARS = 4000;
@@ -49,6 +53,10 @@ export type WorkerOptions = {
   /** Leave each task's worktree in place when the task ends (its branch always stays). */
   keepWorktrees?: boolean;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  /** Send the command's output to the server while it runs (default true). */
+  streamOutput?: boolean;
+  /** Between batches of live output (default 500 ms). */
+  outputIntervalMs?: number;
   onEvent?: (event: WorkerEvent) => void;
   /** First SIGINT/SIGTERM: take no more work, let the running command finish within `graceMs`. */
   stop: AbortSignal;
@@ -123,6 +131,8 @@ export function taskEnv(task: ClaimedTaskJson, o: Pick<WorkerOptions, 'env' | 'a
     ATHENA_TASK_ATTEMPT: String(task.attempts),
     ATHENA_TASK_MAX_ATTEMPTS: String(task.max_attempts),
     ATHENA_LEASE_TOKEN: task.lease_token,
+    // What a reviewer asked to change after the last run (also in the task JSON on stdin).
+    ATHENA_REVIEW_FEEDBACK: task.review_feedback ?? '',
   };
   // Only when the operator asks (--pass-key), and then best a per-agent key: the command can then
   // call `athena ask` / `athena heartbeat` itself, as that agent and nothing more.
@@ -199,7 +209,21 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
 
   async function runCommand(task: ClaimedTaskJson, ws: TaskWorkspace | null): Promise<void> {
     const planned = o.commandFor ? o.commandFor(task, ws) : { command: o.command, stdin: `${JSON.stringify(task)}\n`, env: {} };
-    const run = startCommand(planned.command, { env: { ...taskEnv(task, o, ws), ...planned.env }, stdin: planned.stdin, cwd: ws?.path ?? o.cwd, onOutput: o.onOutput });
+    // Live output: batched in the background; a server that refuses it (the task is no longer ours,
+    // or a server without the route) ends the stream, an outage only delays it.
+    const output =
+      o.streamOutput === false
+        ? null
+        : createOutputStream({
+            send: async (offset, text) => void (await o.client.appendOutput(task.id, { lease_token: task.lease_token, offset, text })),
+            isFinal: (err) => !transient(err),
+            intervalMs: o.outputIntervalMs,
+          });
+    const onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) => {
+      output?.push(stream, chunk);
+      o.onOutput?.(stream, chunk);
+    };
+    const run = startCommand(planned.command, { env: { ...taskEnv(task, o, ws), ...planned.env }, stdin: planned.stdin, cwd: ws?.path ?? o.cwd, onOutput });
     let ended: 'timeout' | 'lost' | 'interrupted' | null = null;
     let settled = false;
     const stopCommand = (why: NonNullable<typeof ended>) => {
@@ -257,6 +281,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     else o.abort?.addEventListener('abort', onAbort, { once: true });
 
     const exit = await run.done;
+    // Before the report: once the task is completed or failed the server takes no more output for it.
+    await output?.finish(OUTPUT_FINISH_MS);
     settled = true;
     clearInterval(beat);
     clearTimeout(timeout);
@@ -288,7 +314,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     }
     if (sent.ok) {
       const status = sent.value.status;
-      const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
+      const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' || status === 'in_review' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
       return finished(outcome, detail);
     }
     if (lostTask(sent.error)) return finished('lost', `the server refused the report: ${message(sent.error)}`);

@@ -14,6 +14,7 @@ import type {
   ListQuery,
   LogJson,
   NewTaskJson,
+  OutputAppendedJson,
   Priority,
   PriorityChangeJson,
   StatsJson,
@@ -164,6 +165,16 @@ export class AthenaClient {
 
   cancel(id: number, o: { by?: string; reason?: string } = {}, opts?: CallOptions) {
     return this.#post<TaskChangeJson>(`/api/tasks/${id}/cancel`, o, opts);
+  }
+
+  /** Decides on a task in in_review: accept (completed) or send it back with feedback (pending, no attempt used). */
+  review(id: number, decision: 'accept' | 'changes', o: { feedback?: string; by?: string } = {}, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/review`, { decision, feedback: o.feedback, by: o.by }, opts);
+  }
+
+  /** Live output of the run this lease holds; `offset` makes a batch sent again harmless. */
+  appendOutput(id: number, body: { lease_token: string; offset: number; text: string }, opts?: CallOptions) {
+    return this.#post<OutputAppendedJson>(`/api/tasks/${id}/output`, body, opts);
   }
 
   setPriority(id: number, priority: Priority, by?: string, opts?: CallOptions) {

@@ -12,6 +12,7 @@ export type {
   HeartbeatJson,
   InstanceJson,
   LogJson,
+  OutputAppendedJson,
   PriorityChangeJson,
   StatsJson,
   TaskChangeJson,

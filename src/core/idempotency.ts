@@ -14,6 +14,7 @@ const REQUEST_FIELDS: Array<[keyof Omit<NewTask, 'idempotencyKey'>, string]> = [
   ['dependsOn', 'depends_on'],
   ['runAfter', 'run_after'],
   ['maxAttempts', 'max_attempts'],
+  ['review', 'review'],
 ];
 
 /** Fields a task keeps as they were created; compared for tasks created before requests were kept. */
@@ -21,6 +22,8 @@ const NEVER_CHANGED = new Set<keyof NewTask>(['description', 'submittedBy', 'pro
 
 /** Order does not matter in a list of dependencies. */
 function comparable(field: keyof NewTask, value: unknown): string {
+  // Requests kept from before review existed did not ask for it.
+  if (field === 'review') return JSON.stringify(value === true);
   const v = field === 'dependsOn' && Array.isArray(value) ? [...value].sort((a, b) => a - b) : value;
   return JSON.stringify(v ?? null);
 }

@@ -32,6 +32,9 @@ export type TaskPatch = Partial<
     | 'answer'
     | 'blockedReason'
     | 'attempts'
+    | 'reviewFeedback'
+    | 'preferredInstanceId'
+    | 'preferredUntil'
   > & {
     leaseToken: string | null;
     /** Length of the lease being granted (claim, heartbeat, answer), kept to tell it when it expires. */
@@ -69,6 +72,8 @@ export type TransitionSpec = {
   claimable?: boolean;
   /** Refuse when the instance already holds this many tasks. */
   wipLimit?: { instanceId: string; max: number };
+  /** Also require the task's review flag to be this (completion goes to in_review or completed). */
+  reviewRequired?: boolean;
   /** Also require attempts to still be this (the decision to requeue or fail was made from it). */
   attemptsAre?: number;
   set: TaskPatch;
@@ -121,6 +126,17 @@ export type AddDependenciesOutcome =
 
 /** A lease that ran out, as the sweeper needs it: `leaseMs` is null for leases granted before it was kept. */
 export type ExpiredLease = { id: number; leaseToken: string; attempts: number; maxAttempts: number; leaseMs: number | null };
+
+/** Output the holder of a task's lease sends while its command runs (see sql-output.ts). */
+export type AppendOutputSpec = { taskId: number; leaseToken: string; offset: number; text: string; capBytes: number; now: number };
+
+/** `stored` is what was new (null for a batch already stored); `end` the run's output length so far. */
+export type AppendOutputOutcome =
+  | { ok: true; run: number; end: number; stored: { offset: number; text: string } | null }
+  | { ok: false; current: Task | null };
+
+/** A run's output from byte `start` to byte `end` (what the cap kept of it). */
+export type OutputRead = { run: number; start: number; end: number; text: string };
 
 export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string };
 
@@ -178,6 +194,9 @@ export interface Store {
   countPurgeable(before: number): Promise<number>;
   /** What happened in (from, to], for the daily summary; `slowestLimit` bounds its slowest tasks. */
   activity(from: number, to: number, counted: readonly ActivityCounted[], slowestLimit: number): Promise<Activity>;
+
+  appendOutput(spec: AppendOutputSpec): Promise<AppendOutputOutcome>;
+  readOutput(taskId: number, run: number, since: number, capBytes: number): Promise<OutputRead>;
 
   /** Records an event about no task in particular (e.g. the daily summary), for the notifier to post. */
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent>;

@@ -17,6 +17,8 @@ import { createTransitionKit, type QueueDeps } from './transitions/kit.js';
 import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
 import { retryTransition } from './transitions/retry.js';
+import { reviewTransition } from './transitions/review.js';
+import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
 import { sweepTransition } from './transitions/sweep.js';
 
 export type { Agent, Fence, QueueConfig, QueueDeps } from './transitions/kit.js';
@@ -46,6 +48,8 @@ export function createQueue(deps: QueueDeps) {
     ...priorityTransition(kit),
     ...askAnswerTransitions(kit),
     ...retryTransition(kit),
+    ...reviewTransition(kit),
+    ...createTaskOutput({ store, feed: deps.outputFeed ?? createOutputFeed(), now, maxBytes: config.outputMaxBytes ?? DEFAULT_OUTPUT_MAX_BYTES }),
     ...dependencyTransition(kit),
     ...announceTransition(kit),
     ...sweepTransition(kit),

@@ -9,7 +9,7 @@ import { PRIORITIES, TASK_STATUSES } from './types.js';
  * `timeOrNone` 0 means none and JSON says null), `json` (any value, stored as JSON text), `status`/`priority` (one of
  * the domain's names), `labels` (strings) and `ids` (task ids).
  */
-export type FieldType = 'integer' | 'text' | 'time' | 'timeOrNone' | 'json' | 'status' | 'priority' | 'labels' | 'ids';
+export type FieldType = 'boolean' | 'integer' | 'text' | 'time' | 'timeOrNone' | 'json' | 'status' | 'priority' | 'labels' | 'ids';
 
 export type TaskField = {
   /** The name in the domain (Task, TaskPatch, export data). */
@@ -86,6 +86,13 @@ export const TASK_FIELDS = [
   field('leaseMs', 'lease_ms', 'integer', { nullable: true, json: null, inTask: false }),
   // The create request kept with its idempotency key, to tell a replay from a different request.
   field('idempotencyRequest', 'idempotency_request', 'json', { nullable: true, json: null, inTask: false }),
+  // Review: completing it moves it to in_review; what the last reviewer asked for; who gets it first after that.
+  field('review', 'review_required', 'boolean', { json: 'review' }),
+  field('reviewFeedback', 'review_feedback', 'text', { nullable: true }),
+  field('preferredInstanceId', 'preferred_instance_id', 'text', { nullable: true }),
+  field('preferredUntil', 'preferred_until', 'time', { nullable: true }),
+  // How many times it was claimed: each run's live output is kept apart under this number.
+  field('runs', 'runs', 'integer'),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];

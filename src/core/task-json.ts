@@ -7,6 +7,7 @@ import type { Task } from './types.js';
 export const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
 const JSON_TYPES = {
+  boolean: z.boolean(),
   integer: z.number().int(),
   text: z.string(),
   time: z.string().describe('ISO 8601, UTC'),

@@ -10,6 +10,7 @@ export const TASK_STATUSES = [
   'pending',
   'in_progress',
   'needs_input',
+  'in_review',
   'completed',
   'failed',
   'cancelled',
@@ -46,6 +47,15 @@ export type Task = {
   answer: string | null;
   blockedReason: string | null;
   idempotencyKey: string | null;
+  /** Completing it moves it to in_review; a person accepts it or requests changes. */
+  review: boolean;
+  /** What the last reviewer asked to change, shown to the next agent. */
+  reviewFeedback: string | null;
+  /** After changes were requested, only this agent may claim the task until preferredUntil. */
+  preferredInstanceId: string | null;
+  preferredUntil: number | null;
+  /** How many times the task was claimed: each run's output is kept apart under this number. */
+  runs: number;
 };
 
 /** A task as handed to the agent that holds it: the lease token fences every later call. */
@@ -104,6 +114,8 @@ export type NewTask = {
   runAfter: number;
   maxAttempts: number;
   idempotencyKey: string | null;
+  /** Completing it moves it to in_review (absent: no review). */
+  review?: boolean;
 };
 
 export type TaskFilter = {

@@ -28,7 +28,7 @@ export type DailySummary = {
 export type SummaryOptions = { limit?: number; retentionDays?: number };
 
 const COUNTED = ['created', 'completed', 'failed', 'requeued', 'cancelled'] as const;
-const STATUSES: TaskStatus[] = ['pending', 'in_progress', 'needs_input', 'completed', 'failed', 'cancelled', 'blocked'];
+const STATUSES: TaskStatus[] = ['pending', 'in_progress', 'needs_input', 'in_review', 'completed', 'failed', 'cancelled', 'blocked'];
 
 export type SummarySource = Pick<Queue, 'activity' | 'countPurgeable'>;
 
@@ -71,7 +71,7 @@ export function summaryText(summary: DailySummary, timeZone = 'UTC'): string {
   const lines = [
     `Daily summary (24 h to ${day} ${timeZone})`,
     `Created ${summary.created} · completed ${summary.completed} · failed ${summary.failed} · requeued ${summary.requeued} · cancelled ${summary.cancelled}`,
-    `Now: ${summary.byStatus.pending} pending, ${summary.byStatus.in_progress} in progress, ${summary.byStatus.needs_input} waiting for input, ${summary.byStatus.blocked} blocked`,
+    `Now: ${summary.byStatus.pending} pending, ${summary.byStatus.in_progress} in progress, ${summary.byStatus.needs_input} waiting for input, ${summary.byStatus.in_review} in review, ${summary.byStatus.blocked} blocked`,
   ];
   if (summary.slowest.length > 0) {
     lines.push('Slowest:');

@@ -79,8 +79,10 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
           if (!res.task) return text('No task is available for this agent right now.', { task: null });
           task = res.task;
         }
+        // A reviewer sent this work back: what they asked for comes with the task.
+        const feedback = task.review_feedback ? `\n\nA reviewer asked for changes to the previous attempt: ${task.review_feedback}` : '';
         return text(
-          `Claimed task #${task.id} (${task.priority}). Lease expires at ${task.lease_expires_at}; call heartbeat before then.\n\nTask: ${task.description}`,
+          `Claimed task #${task.id} (${task.priority}). Lease expires at ${task.lease_expires_at}; call heartbeat before then.\n\nTask: ${task.description}${feedback}`,
           { task },
         );
       }),
@@ -129,7 +131,8 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       tool(async () => {
         const res = await client.complete(args.task_id, fenceFor(agent, args.lease_token), { notes: args.notes, result: args.result });
         const next = res.next_task_id ? ` Next task ready to claim: #${res.next_task_id}.` : ' No task is ready to be claimed.';
-        return text(`Task #${args.task_id} completed.${next}`, { task_id: res.task_id, status: res.status, next_task_id: res.next_task_id });
+        const done = res.status === 'in_review' ? 'completed; it waits for a person to review it' : 'completed';
+        return text(`Task #${args.task_id} ${done}.${next}`, { task_id: res.task_id, status: res.status, next_task_id: res.next_task_id });
       }),
   );
 
@@ -225,12 +228,12 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
         }
         const { stats, next, held } = await agentSummary(client, agent);
         const lines = [
-          `${stats.pending} pending, ${stats.in_progress} in progress, ${stats.needs_input} waiting for input, ${stats.blocked} blocked, ` +
+          `${stats.pending} pending, ${stats.in_progress} in progress, ${stats.needs_input} waiting for input, ${stats.in_review ?? 0} in review, ${stats.blocked} blocked, ` +
             `${stats.completed} completed, ${stats.failed} failed, ${stats.cancelled} cancelled.`,
           held.length ? `You (${agent.instanceId}) hold: ${held.map(brief).join('; ')}` : `You (${agent.instanceId}) hold no task.`,
           next.length ? `Next pending: ${next.map(brief).join('; ')}` : 'No task is pending.',
         ];
-        const counts = Object.fromEntries((['pending', 'in_progress', 'needs_input', 'blocked', 'completed', 'failed', 'cancelled', 'total'] as const).map((k) => [k, stats[k]]));
+        const counts = Object.fromEntries((['pending', 'in_progress', 'needs_input', 'in_review', 'blocked', 'completed', 'failed', 'cancelled', 'total'] as const).map((k) => [k, stats[k]]));
         return text(lines.join('\n'), { counts, held, next, instances: stats.instances });
       }),
   );

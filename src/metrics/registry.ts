@@ -22,6 +22,8 @@ const TRANSITION_COUNTERS = {
   claimed: ['athena_tasks_claimed_total', 'Claims (a task claimed again after a requeue counts again)'],
   completed: ['athena_tasks_completed_total', 'Tasks completed'],
   failed: ['athena_tasks_failed_total', 'Tasks that ended failed (out of attempts, or failed without retry)'],
+  in_review: ['athena_tasks_in_review_total', 'Completions of tasks that require review (they wait in in_review for a person)'],
+  changes_requested: ['athena_tasks_changes_requested_total', 'Reviews that sent a task back to its agent with feedback'],
   requeued: ['athena_tasks_requeued_total', 'Tasks put back to pending after a failed attempt or an expired lease'],
 } as const;
 

@@ -21,6 +21,7 @@ function parseJson(v: unknown, fallback: unknown): unknown {
 
 /** How a stored value of each type becomes the domain's (a column's nullability picks the OrNull form). */
 const READ: Record<FieldType, [string, string]> = {
+  boolean: ['bool', 'bool'],
   integer: ['num', 'numOrNull'],
   text: ['String', 'strOrNull'],
   time: ['num', 'numOrNull'],
@@ -42,6 +43,7 @@ const toTask = new Function(
   'strOrNull',
   'jsonOrNull',
   'jsonList',
+  'bool',
   `return (row) => ({ ${TASK_FIELDS.filter((f) => f.inTask)
     .map((f) => {
       const convert = READ[f.type][f.nullable ? 1 : 0];
@@ -49,7 +51,7 @@ const toTask = new Function(
       return `${JSON.stringify(f.name)}: ${convert ? `${convert}(${value})` : value}`;
     })
     .join(', ')} });`,
-)(num, numOrNull, strOrNull, (v: unknown) => parseJson(v, null), (v: unknown) => parseJson(v, [])) as (row: TaskRow) => Task;
+)(num, numOrNull, strOrNull, (v: unknown) => parseJson(v, null), (v: unknown) => parseJson(v, []), (v: unknown) => v !== null && v !== undefined && Number(v) !== 0) as (row: TaskRow) => Task;
 
 export function rowToTask(row: TaskRow): Task {
   return toTask(row);

@@ -101,7 +101,9 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
     const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
     if (existing > 0) return { ok: false as const, total: existing };
     for (const t of data.tasks) {
-      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...t, priorityRank: priorityRank(t.priority) }));
+      // Exports from before review existed lack its fields (and the run count, which was the attempts).
+      const before = { review: false, reviewFeedback: null, preferredInstanceId: null, preferredUntil: null, runs: t.attempts };
+      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...before, ...t, priorityRank: priorityRank(t.priority) }));
     }
     for (const t of data.tasks) {
       for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);

@@ -14,8 +14,13 @@ export function labelCondition(labels: LabelScope, params: unknown[]): string {
   return `NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label NOT IN (${placeholders(labels.length)}))`;
 }
 
-/** WHERE fragment: due, an attempt left, and every dependency completed. */
-export function readyCondition(now: number, params: unknown[]): string {
-  params.push(now);
-  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')`;
+/**
+ * WHERE fragment: due, an attempt left, every dependency completed, and not kept for another agent
+ * (after a review asked for changes, the agent that did the work has it first until preferred_until).
+ * `instanceId` is who would claim it; null asks for tasks anyone may claim now.
+ */
+export function readyCondition(now: number, params: unknown[], instanceId: string | null): string {
+  params.push(now, now, instanceId);
+  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')
+    AND (t.preferred_instance_id IS NULL OR t.preferred_until <= ? OR t.preferred_instance_id = ?)`;
 }

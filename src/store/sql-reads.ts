@@ -54,7 +54,7 @@ export class SqlReads {
 
   async readyIds(now: number, limit: number): Promise<number[]> {
     const params: unknown[] = [];
-    const ready = readyCondition(now, params);
+    const ready = readyCondition(now, params, null);
     const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
     return rows.map((row) => Number(row.id));
   }

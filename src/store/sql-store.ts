@@ -4,6 +4,7 @@ import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
+import * as output from './sql-output.js';
 import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
@@ -13,6 +14,7 @@ import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
 import type {
   AddDependenciesOutcome,
+  AppendOutputSpec,
   BulkFilter,
   CreateOutcome,
   ClaimNextOutcome,
@@ -29,7 +31,7 @@ const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
-  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest'],
+  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'review'],
   'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
 );
 
@@ -92,7 +94,7 @@ export class SqlStore extends SqlReads implements Store {
           description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
           createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
           labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
-          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request,
+          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, review: input.review === true,
         }),
       );
       // Another create with the same key committed between the look-up and the insert.
@@ -122,7 +124,7 @@ export class SqlStore extends SqlReads implements Store {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
       if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
       const params: unknown[] = [];
-      const ready = readyCondition(spec.now, params);
+      const ready = readyCondition(spec.now, params, spec.instanceId);
       const labels = labelCondition(spec.labels, params);
       params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
       const change = taskChange(
@@ -187,12 +189,17 @@ export class SqlStore extends SqlReads implements Store {
       }
       if (spec.claimable) {
         // The same conditions claimNext uses, applied to this one row (aliased as t).
-        where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${readyCondition(spec.now, [])})`);
-        params.push(spec.taskId, spec.now);
+        const ready: unknown[] = [];
+        where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${readyCondition(spec.now, ready, spec.set.instanceId ?? null)})`);
+        params.push(spec.taskId, ...ready);
       }
       if (wipLimit) {
         where.push(`(SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?`);
         params.push(wipLimit.instanceId, wipLimit.max);
+      }
+      if (spec.reviewRequired !== undefined) {
+        where.push('review_required = ?');
+        params.push(spec.reviewRequired ? 1 : 0);
       }
       if (spec.attemptsAre !== undefined) {
         where.push('attempts = ?');
@@ -229,6 +236,14 @@ export class SqlStore extends SqlReads implements Store {
        ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
       [name, position, now],
     );
+  }
+
+  appendOutput(spec: AppendOutputSpec) {
+    return output.appendOutput(this.db, spec);
+  }
+
+  readOutput(taskId: number, run: number, since: number, capBytes: number) {
+    return output.readOutput(this.db, taskId, run, since, capBytes);
   }
 
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent> {

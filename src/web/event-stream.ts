@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { TaskEvent } from '../core/types.js';
+import type { OutputChunk } from '../core/task-output.js';
 import type { AppContext } from '../api/context.js';
 import type { HeldRequests } from '../api/held-requests.js';
 import { iso, taskJson } from '../api/serialize.js';
@@ -44,7 +45,19 @@ const DEFAULTS = {
 
 const eventId = z.string().trim().regex(/^\d{1,15}$/, 'expected a task event id (digits)').transform(Number);
 
-const eventsQuery = z.object({ after: eventId.optional().describe('resume after this event id (same as the Last-Event-ID header)') });
+const eventsQuery = z.object({
+  after: eventId.optional().describe('resume after this event id (same as the Last-Event-ID header)'),
+  include: z
+    .string()
+    .regex(/^(output)?$/, 'expected "output"')
+    .optional()
+    .describe('"output" adds `output` events: new live output of running tasks (not replayed on resume)'),
+});
+
+/** New live output, without an `id:` (it is not in the event log, so it never moves Last-Event-ID). */
+export function outputFrame(chunk: OutputChunk): string {
+  return `event: output\ndata: ${JSON.stringify({ task_id: chunk.taskId, attempt: chunk.run, offset: chunk.offset, text: chunk.text, at: iso(chunk.at) })}\n\n`;
+}
 
 /** The wire form of one task event, as the dashboard and other SSE clients read it. */
 export function eventJson(event: TaskEvent) {
@@ -73,6 +86,8 @@ type Stream = {
   /** Since when a write has been waiting for 'drain'; null while the connection keeps up. */
   blockedSince: number | null;
   ended: boolean;
+  /** Asked for live output (`include=output`). */
+  output: boolean;
 };
 
 export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options: EventStreamOptions = {}): void {
@@ -90,6 +105,7 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
   };
 
   let unsubscribe: (() => void) | null = null;
+  let unsubscribeOutput: (() => void) | null = null;
   let ticker: ReturnType<typeof setInterval> | null = null;
   let lastPingAt = Date.now();
 
@@ -110,6 +126,16 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
     }
   }
 
+  /** Live output goes only to the streams that asked for it, once their replay is done. */
+  function broadcastOutput(chunk: OutputChunk): void {
+    let frame: Buffer | null = null;
+    for (const stream of [...streams]) {
+      if (!stream.output || stream.pending) continue;
+      frame ??= Buffer.from(outputFrame(chunk));
+      send(stream, frame);
+    }
+  }
+
   /** Heartbeats, and the check for streams that have not drained in time, on one timer for all. */
   function tick(): void {
     const now = Date.now();
@@ -126,6 +152,7 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
     bump(perKey, stream.key, 1);
     bump(perAddress, stream.address, 1);
     unsubscribe ??= queue.bus.subscribe(broadcast);
+    if (stream.output) unsubscribeOutput ??= queue.output.subscribe(broadcastOutput);
     if (!ticker) {
       lastPingAt = Date.now();
       ticker = setInterval(tick, Math.max(10, Math.min(opts.heartbeatMs, opts.stallMs / 4)));
@@ -140,6 +167,8 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
     if (streams.size === 0) {
       unsubscribe?.();
       unsubscribe = null;
+      unsubscribeOutput?.();
+      unsubscribeOutput = null;
       if (ticker) clearInterval(ticker);
       ticker = null;
     }
@@ -224,7 +253,7 @@ export function eventStreamRoutes(app: FastifyInstance, ctx: AppContext, options
       });
       res.flushHeaders();
 
-      const stream: Stream = { res, key, address: request.ip, pending: [], blockedSince: null, ended: false };
+      const stream: Stream = { res, key, address: request.ip, pending: [], blockedSince: null, ended: false, output: request.query.include === 'output' };
       track(stream);
       const release = opts.held?.hold(principal, () => cutOff(stream, 'its API key was revoked')) ?? (() => {});
       res.on('drain', () => (stream.blockedSince = null));

@@ -17,6 +17,8 @@ const AT = Date.UTC(2026, 4, 6, 7, 8, 9, 10);
 /** A value of each type that differs from every column default, so a field that is not written shows. */
 function sample(type: FieldType, index: number): unknown {
   const values: Record<FieldType, unknown> = {
+    // The column default is false.
+    boolean: true,
     integer: 7 + index,
     text: `value of field ${index}`,
     time: AT + index,

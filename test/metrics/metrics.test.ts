@@ -137,3 +137,23 @@ describe('metrics', () => {
     expect((await t.get('/health', {})).json).toEqual({ status: 'degraded', service: 'athena-bot' });
   });
 });
+
+describe('metrics of review', () => {
+  let t: ObservedApp;
+  afterEach(async () => t.close());
+
+  it('count tasks in review, completions sent to review and changes requested', async () => {
+    t = await openObservedApp(sqliteBackend, {});
+    for (const description of ['a', 'b']) expect((await t.send('POST', '/api/tasks', { description, review: true })).status).toBe(201);
+    for (const instance of ['host-a', 'host-b']) {
+      const claimed = await t.send('POST', '/api/tasks/claim-next', { instance_id: instance });
+      expect((await t.send('POST', `/api/tasks/${claimed.json.task.id}/complete`, { lease_token: claimed.json.task.lease_token })).json.status).toBe('in_review');
+    }
+    expect((await t.send('POST', '/api/tasks/1/review', { decision: 'changes', feedback: 'again' })).status).toBe(200);
+    const text = (await t.get('/metrics')).body;
+    expect(value(text, 'athena_tasks{state="in_review"}')).toBe(1);
+    expect(value(text, 'athena_tasks_in_review_total')).toBe(2);
+    expect(value(text, 'athena_tasks_changes_requested_total')).toBe(1);
+    expect(value(text, 'athena_tasks_completed_total')).toBe(0);
+  });
+});

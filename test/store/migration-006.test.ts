@@ -35,6 +35,7 @@ const OLD_ROWS = `
 `;
 
 async function expectRecounted(db: Db) {
+  // 006 first; later migrations follow it.
   expect((await db.migrate())[0]).toBe('006_attempts_leases_requests.sql');
   const rows = await db.all<{ id: number; attempts: number; lease_ms: number | null }>('SELECT id, attempts, lease_ms FROM tasks ORDER BY id');
   expect(rows.map((r) => [Number(r.id), Number(r.attempts), r.lease_ms === null ? null : Number(r.lease_ms)])).toEqual([

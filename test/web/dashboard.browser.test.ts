@@ -262,6 +262,60 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     noProblems();
   });
 
+  it('reviews a task: the form asks for review, Request changes sends it back with feedback, Accept completes it', async () => {
+    const page = await newPage();
+    await page.click('#new-task');
+    await page.fill('#new-description', 'needs a reviewer');
+    await page.fill('#new-labels', 'review-ui');
+    await page.check('#new-review');
+    await page.click('#new-submit');
+    const made = page.locator('.column[data-status="pending"] .card', { hasText: 'needs a reviewer' });
+    await made.waitFor();
+    const id = Number(await made.getAttribute('data-task-id'));
+    expect((await statusOf(id)).review).toBe(true);
+
+    const first = await claimTask(id, 'host-r', 'agent-r');
+    await rest('POST', `/api/tasks/${id}/complete`, { lease_token: first.lease_token, notes: 'pushed a branch' });
+    await cardIn(page, 'in_review', id).waitFor();
+    await openDetail(page, id);
+    await page.locator('#detail .badge', { hasText: 'In review' }).waitFor();
+    await page.fill('#detail-feedback', 'please add a test');
+    await page.click('#detail-changes');
+    await cardIn(page, 'pending', id).waitFor();
+    expect(await statusOf(id)).toMatchObject({ status: 'pending', review_feedback: 'please add a test', preferred_instance_id: 'host-r' });
+    await page.locator('#detail .detail-section', { hasText: 'Feedback from review' }).waitFor();
+
+    const second = await claimTask(id, 'host-r', 'agent-r');
+    await rest('POST', `/api/tasks/${id}/complete`, { lease_token: second.lease_token });
+    await cardIn(page, 'in_review', id).waitFor();
+    await page.click('#detail-accept');
+    await cardIn(page, 'completed', id).waitFor();
+    expect((await statusOf(id)).status).toBe('completed');
+    expect(await page.locator('#detail .log .action').allTextContents()).toEqual(['created', 'claimed', 'in_review', 'changes_requested', 'claimed', 'in_review', 'completed']);
+    noProblems();
+  });
+
+  it('shows a running task\'s output live in its detail, as plain text', async () => {
+    const page = await newPage();
+    const id = await create('prints things', { labels: ['output-ui'] });
+    const held = await claimTask(id, 'host-o', 'agent-o');
+    const append = (offset: number, text: string) => rest('POST', `/api/tasks/${id}/output`, { lease_token: held.lease_token, offset, text });
+    await append(0, 'building…\n');
+    await openDetail(page, id);
+    const pane = page.locator('#detail-output');
+    await page.waitForFunction(() => document.querySelector('#detail-output')?.textContent === 'building…\n');
+    const line = `<b id="injected">bold?</b> ${XSS}\n`;
+    await append(Buffer.byteLength('building…\n'), line);
+    await page.waitForFunction((want) => document.querySelector('#detail-output')?.textContent === want, `building…\n${line}`);
+    expect(await page.locator('#injected').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    // A redraw of the detail (a heartbeat) keeps the pane and what it shows.
+    await rest('POST', `/api/tasks/${id}/heartbeat`, { lease_token: held.lease_token, progress: 'half way' });
+    await page.locator('#detail .log .action', { hasText: 'heartbeat' }).waitFor();
+    expect(await pane.textContent()).toBe(`building…\n${line}`);
+    noProblems();
+  });
+
   it('filters by label, project and agent, and searches text, for loaded and live tasks', async () => {
     const page = await newPage();
     const red = await create('paint the shed red', { labels: ['paint'], project: 'garden' });

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
-import { answerBody, byBody, cancelBody, dependenciesBody, idParams, priorityBody } from '../schemas.js';
+import { answerBody, byBody, reviewBody, cancelBody, dependenciesBody, idParams, priorityBody } from '../schemas.js';
 import { logJson, taskJson } from '../serialize.js';
 import { BODY, INPUT, replies } from '../openapi.js';
 import { priorityChangeSchema, taskChangeSchema, taskWithLogsSchema } from '../responses.js';
@@ -47,6 +47,24 @@ export function taskAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
     { schema: { tags: ['tasks'], summary: 'Put a failed task back to pending with a fresh attempt budget', params: idParams, body: byBody, response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const task = await queue.retry(request.params.id, who(request.body?.by, request.principal));
+      return { status: task.status, task_id: task.id, task: taskJson(task) };
+    },
+  );
+
+  r.post(
+    '/api/tasks/:id/review',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Decide on a task in in_review: accept (completed) or request changes (pending again with the feedback, no attempt used)',
+        params: idParams,
+        body: reviewBody,
+        response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const task = await queue.review(request.params.id, { decision: b.decision, feedback: b.feedback, by: who(b.by, request.principal) });
       return { status: task.status, task_id: task.id, task: taskJson(task) };
     },
   );

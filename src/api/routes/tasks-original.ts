@@ -64,6 +64,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         runAfter: toMs(body.run_after),
         maxAttempts: body.max_attempts,
         idempotencyKey: body.idempotency_key ?? request.headers['idempotency-key'] ?? null,
+        review: body.review,
       });
       reply.code(created ? 201 : 200);
       return { task_id: task.id, status: task.status, created, task: taskJson(task) };
@@ -101,7 +102,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
 
   r.post(
     '/api/tasks/:id/complete',
-    { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id)', params: idParams, body: completeBody, response: replies({ 200: completedSchema }, [...BODY, 404, 409]) } },
+    { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id); a task that requires review goes to in_review', params: idParams, body: completeBody, response: replies({ 200: completedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.complete(request.params.id, {
@@ -110,7 +111,8 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         notes: b.notes,
         result: b.result,
       });
-      return { status: 'completed' as const, task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
+      // in_review for a task that requires review; 'completed' otherwise, as the original answered.
+      return { status: task.status as 'completed' | 'in_review', task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
     },
   );
 }

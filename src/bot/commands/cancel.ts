@@ -5,7 +5,7 @@ import { actor, command, taskIdOption, type SlashCommand } from './command.js';
 
 export const cancelCommand: SlashCommand = {
   usage: '`/cancel task_id [reason]` — cancel a task that has not finished',
-  taskIdStatuses: ['pending', 'blocked', 'in_progress', 'needs_input'],
+  taskIdStatuses: ['pending', 'blocked', 'in_progress', 'needs_input', 'in_review'],
   data: command('cancel', 'Cancel a task that has not finished')
     .addIntegerOption((o) => taskIdOption(o))
     .addStringOption((o) => o.setName('reason').setDescription('Why (kept in the task log)').setMaxLength(500))

@@ -5,7 +5,7 @@ import { PRIORITY_CHOICES, actor, command, parsePriority, taskIdOption, type Sla
 
 export const priorityCommand: SlashCommand = {
   usage: '`/priority task_id level` — change a task\'s priority',
-  taskIdStatuses: ['pending', 'blocked', 'in_progress', 'needs_input'],
+  taskIdStatuses: ['pending', 'blocked', 'in_progress', 'needs_input', 'in_review'],
   data: command('priority', "Change a task's priority")
     .addIntegerOption((o) => taskIdOption(o))
     .addStringOption((o) => o.setName('level').setDescription('New priority').setRequired(true).addChoices(...PRIORITY_CHOICES))

@@ -17,7 +17,7 @@ export const statusCommand: SlashCommand = {
   data: command('status', 'Tasks per state and what each agent is doing').toJSON(),
   async execute(ctx) {
     const stats = await ctx.queue.stats();
-    const counts = (['pending', 'in_progress', 'needs_input', 'blocked', 'completed', 'failed', 'cancelled'] as const).map((status) => ({
+    const counts = (['pending', 'in_progress', 'needs_input', 'in_review', 'blocked', 'completed', 'failed', 'cancelled'] as const).map((status) => ({
       name: STATUS_LABEL[status],
       value: String(stats.byStatus[status]),
       inline: true,

@@ -13,17 +13,19 @@ async function startTaskThread(ctx: BotContext, message: Message, task: Task): P
 }
 
 export const taskCommand: SlashCommand = {
-  usage: '`/task description [priority]` — queue a task for the agents',
+  usage: '`/task description [priority] [review]` — queue a task for the agents (review: accept the work before it counts as completed)',
   requires: 'submit',
   data: command('task', 'Queue a task for the agents')
     .addStringOption((o) => o.setName('description').setDescription('What should be done').setRequired(true).setMaxLength(4000))
     .addStringOption((o) => o.setName('priority').setDescription('Priority (default Medium)').addChoices(...PRIORITY_CHOICES))
+    .addBooleanOption((o) => o.setName('review').setDescription('Wait for a person to accept the work before it counts as completed'))
     .toJSON(),
   async execute(ctx, interaction) {
     const { task } = await ctx.queue.create({
       description: interaction.options.getString('description', true),
       priority: parsePriority(interaction.options.getString('priority'), 'medium'),
       submittedBy: discordSubmitter(interaction.user.username),
+      review: interaction.options.getBoolean('review'),
     });
     // Ownership is the user id, recorded right after: a crash in between leaves the task without an
     // owner, so only the admin role can change it (the check fails closed).

@@ -4,6 +4,7 @@ import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle,
 import type { ListQuery, NewTaskJson, Priority, TaskJson } from '../../client/types.js';
 import { changeLine, readWorkSummary } from '../../core/work-summary.js';
 import type { CommandContext, CommandOutput } from './context.js';
+import { UsageError } from '../errors.js';
 
 
 /** Startup summary for an agent: how much is pending, what comes next, and what this instance holds. */
@@ -58,7 +59,7 @@ export async function next(ctx: CommandContext): Promise<CommandOutput> {
 export async function status(ctx: CommandContext): Promise<CommandOutput> {
   const { style } = ctx;
   const s = await ctx.client.stats();
-  const states = ['pending', 'in_progress', 'needs_input', 'blocked', 'completed', 'failed', 'cancelled'] as const;
+  const states = ['pending', 'in_progress', 'needs_input', 'in_review', 'blocked', 'completed', 'failed', 'cancelled'] as const;
   const lines = ['📊 Queue', ...columns([...states.map((k) => [statusText(k, style), String(s[k] ?? 0)]), [style.bold('total'), String(s.total)]], '   ')];
   if (s.oldest_pending_age_seconds !== null) lines.push(style.dim(`   oldest pending: ${age(new Date(Date.now() - s.oldest_pending_age_seconds * 1000).toISOString())}`));
   if (s.instances.length === 0) {
@@ -107,6 +108,8 @@ export async function show(ctx: CommandContext, id: number): Promise<CommandOutp
     ['blocked', t.blocked_reason],
     ['question', t.question],
     ['answer', t.answer],
+    ['review', t.review ? (t.status === 'in_review' ? style.yellow('waiting for a person: athena review ' + t.id + ' --accept | --changes "…"') : 'required') : null],
+    ['feedback', t.review_feedback],
     ['notes', t.notes],
     ['error', t.error ? style.red(t.error) : null],
     ...workFields(t.result),
@@ -127,6 +130,18 @@ export async function add(ctx: CommandContext, input: Omit<NewTaskJson, 'submitt
     ? `📋 Task #${t.id} added (${priorityText(t.priority, ctx.style)})${t.status === 'blocked' ? ctx.style.dim(' — blocked until its dependencies complete') : ''}`
     : `📋 Task #${t.id} already exists for this idempotency key (${statusText(t.status, ctx.style)})`;
   return { json: res, text };
+}
+
+/** A person's decision on a task in in_review: accept it, or send it back with feedback. */
+export async function review(ctx: CommandContext, id: number, input: { accept?: boolean; changes?: string }): Promise<CommandOutput> {
+  if (Boolean(input.accept) === (input.changes !== undefined)) throw new UsageError('give either --accept or --changes "feedback"');
+  const by = ctx.agent.instanceName ?? ctx.agent.instanceId;
+  if (input.accept) {
+    const res = await ctx.client.review(id, 'accept', { by });
+    return { json: res, text: `👍 Task #${id} accepted; it is completed` };
+  }
+  const res = await ctx.client.review(id, 'changes', { feedback: input.changes, by });
+  return { json: res, text: `🔁 Task #${id} sent back with your feedback; ${res.task.preferred_instance_id ?? 'the next agent'} gets it first` };
 }
 
 export async function cancel(ctx: CommandContext, id: number, reason?: string): Promise<CommandOutput> {

@@ -4,6 +4,7 @@ import { assertSameRequest } from '../idempotency.js';
 import { LIMITS } from '../limits.js';
 import type { NewTask, Priority, Task } from '../types.js';
 import type { TransitionKit } from './kit.js';
+import { NO_REVIEW_DEFAULTS, reviewRequired } from './review.js';
 
 export type CreateInput = {
   description: string;
@@ -16,6 +17,8 @@ export type CreateInput = {
   runAfter?: number | null;
   maxAttempts?: number | null;
   idempotencyKey?: string | null;
+  /** Require review when completed; unset follows REVIEW_REQUIRED_LABELS / REVIEW_REQUIRED_PROJECTS. */
+  review?: boolean | null;
 };
 
 export const unknownDependencies = (missing: number[]) =>
@@ -40,6 +43,7 @@ export function createTransition({ store, config, now, publish }: TransitionKit)
         runAfter: input.runAfter ?? 0,
         maxAttempts: input.maxAttempts ?? config.maxAttempts,
         idempotencyKey: input.idempotencyKey ?? null,
+        review: reviewRequired(input.review, labels, input.project ?? null, config.review ?? NO_REVIEW_DEFAULTS),
       };
       const result = await store.createTask(task, now());
       if (!result.ok) throw unknownDependencies(result.missing);

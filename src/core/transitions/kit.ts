@@ -7,6 +7,8 @@ import type { Store, TransitionOutcome, TransitionSpec } from '../ports.js';
 import type { createQueueReads } from '../queue-reads.js';
 import { refusalError } from '../refusals.js';
 import type { TaskEvent, Task, TaskStatus } from '../types.js';
+import type { ReviewConfig } from './review.js';
+import type { OutputFeed } from '../task-output.js';
 
 export type QueueConfig = {
   /** Default lease length; an agent may ask for another within [leaseMinMs, leaseMaxMs]. */
@@ -15,11 +17,17 @@ export type QueueConfig = {
   retryBaseMs: number;
   /** Max tasks one instance may hold at once; 0 means no limit. */
   wipLimit: number;
+  /** Which tasks require review by default, and the agent preference after changes are requested. */
+  review?: ReviewConfig;
+  /** What is kept of each run's live output (its newest bytes); default 1 MiB. */
+  outputMaxBytes?: number;
 };
 
 export type QueueDeps = {
   store: Store;
   bus: EventBus;
+  /** Where new live output is announced; a private one when not given. */
+  outputFeed?: OutputFeed;
   config: QueueConfig;
   clock?: () => number;
   random?: () => number;
@@ -32,7 +40,7 @@ export type Fence = { leaseToken?: string | null; instanceId?: string | null };
 
 const LEASE_MIN_MS = 5_000;
 const LEASE_MAX_MS = 24 * 60 * 60 * 1000;
-export const NOT_FINAL: readonly TaskStatus[] = ['pending', 'in_progress', 'needs_input', 'blocked'];
+export const NOT_FINAL: readonly TaskStatus[] = ['pending', 'in_progress', 'needs_input', 'in_review', 'blocked'];
 
 export type TransitionKit = ReturnType<typeof createTransitionKit>;
 

@@ -30,7 +30,26 @@ export function createApi(getKey, onUnauthorized) {
     if (!res.ok) throw new ApiError(data?.error ?? `The server answered ${res.status}`, res.status, data?.code);
     return data;
   }
+  /** A plain-text answer (a task's live output) with its response headers. */
+  async function text(path) {
+    let res;
+    try {
+      res = await fetch(path, { headers: { 'X-API-Key': getKey() ?? '', Accept: 'text/plain' }, cache: 'no-store' });
+    } catch {
+      throw new ApiError('The server cannot be reached', 0, 'NETWORK');
+    }
+    if (res.status === 401) {
+      onUnauthorized();
+      throw new ApiError('Invalid API key', 401, 'UNAUTHORIZED');
+    }
+    if (!res.ok) {
+      const data = await res.json().catch(() => null);
+      throw new ApiError(data?.error ?? `The server answered ${res.status}`, res.status, data?.code);
+    }
+    return { body: await res.text(), headers: res.headers };
+  }
   return {
+    text,
     get: (path) => request('GET', path),
     post: (path, body = {}) => request('POST', path, body),
     patch: (path, body) => request('PATCH', path, body),

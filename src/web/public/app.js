@@ -143,6 +143,7 @@ function connect() {
       scheduleStats();
       if (data.task_id !== null) detail.changed(data.task_id);
     },
+    onOutput: (data) => detail.output(data),
   });
 }
 
@@ -200,6 +201,8 @@ byId('new-form').addEventListener('submit', async (e) => {
   try {
     const body = { description, priority: byId('new-priority').value, labels };
     if (project) body.project = project;
+    // Unticked leaves it to the server's REVIEW_REQUIRED_LABELS / _PROJECTS.
+    if (byId('new-review').checked) body.review = true;
     const created = await api.post('api/tasks', body);
     newDialog.close();
     byId('new-form').reset();

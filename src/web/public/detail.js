@@ -44,9 +44,18 @@ function fact(name, ...value) {
   return [h('dt', null, name), h('dd', null, ...(value.length && value.some((v) => v !== null && v !== '') ? value : ['—']))];
 }
 
+/** What the live output pane keeps (characters): the server keeps the newest OUTPUT_MAX_BYTES anyway. */
+const PANE_MAX_CHARS = 1024 * 1024;
+const utf8Length = (text) => new TextEncoder().encode(text).length;
+
 export function createDetail({ api, toast }) {
   const dialog = byId('detail');
   let openId = null;
+  /**
+   * The open task's live output: one <pre> kept across redraws (text only, never HTML), the run it
+   * shows, and the byte offset its text ends at, so output events are appended once and in order.
+   */
+  let pane = null;
   let refreshTimer = null;
   let loadSeq = 0;
   /** { taskId, timer } while the first click on "Cancel task" waits for the second. */
@@ -57,6 +66,7 @@ export function createDetail({ api, toast }) {
   });
   dialog.addEventListener('close', () => {
     openId = null;
+    pane = null;
     clearTimeout(refreshTimer); // a redraw queued by an event must not outlive the dialog
   });
 
@@ -73,6 +83,60 @@ export function createDetail({ api, toast }) {
         dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (purged).'));
       } else toast(err.message, 'error');
     }
+  }
+
+  function newPane(taskId) {
+    return { taskId, attempt: null, end: 0, loading: null, waiting: [], pre: h('pre', { class: 'output-pane', id: 'detail-output', 'aria-live': 'off' }) };
+  }
+
+  /** Appends at the bottom; follows the end only when the reader was already there. */
+  function appendToPane(text) {
+    const pre = pane.pre;
+    const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 24;
+    let all = pre.textContent + text;
+    if (all.length > PANE_MAX_CHARS) all = all.slice(all.length - PANE_MAX_CHARS);
+    pre.textContent = all;
+    if (atBottom) pre.scrollTop = pre.scrollHeight;
+  }
+
+  /** Reads the run's output from the server (all of it, or from where the pane ends). */
+  function loadOutput(attempt, from) {
+    const current = pane;
+    const path = `api/tasks/${current.taskId}/output${attempt ? `?attempt=${attempt}&since=${from}` : ''}`;
+    current.loading = api
+      .text(path)
+      .then(({ body, headers }) => {
+        if (pane !== current) return;
+        const run = Number(headers.get('x-output-attempt'));
+        if (run !== current.attempt) {
+          current.attempt = run;
+          current.pre.textContent = '';
+        }
+        appendToPane(body);
+        current.end = Number(headers.get('x-output-end'));
+      })
+      .catch((err) => {
+        if (err.status !== 404) toast(err.message, 'error');
+      })
+      .finally(() => {
+        if (pane !== current) return;
+        current.loading = null;
+        const waiting = current.waiting.splice(0);
+        for (const chunk of waiting) applyOutput(chunk);
+      });
+  }
+
+  function applyOutput(chunk) {
+    if (pane.loading) {
+      pane.waiting.push(chunk);
+      return;
+    }
+    if (chunk.attempt !== pane.attempt) return loadOutput(chunk.attempt, 0);
+    const length = utf8Length(chunk.text);
+    if (chunk.offset + length <= pane.end) return; // already shown
+    if (chunk.offset > pane.end) return loadOutput(chunk.attempt, pane.end); // missed some: read the gap
+    appendToPane(chunk.offset === pane.end ? chunk.text : new TextDecoder().decode(new TextEncoder().encode(chunk.text).subarray(pane.end - chunk.offset)));
+    pane.end = chunk.offset + length;
   }
 
   /** Runs an action, reports the outcome, and redraws the dialog from the server's answer. */
@@ -138,6 +202,26 @@ export function createDetail({ api, toast }) {
     return out.length ? h('div', { class: 'detail-actions' }, out) : null;
   }
 
+  /** Accept, or send the work back with feedback for its agent. */
+  function reviewForm(task) {
+    const text = h('textarea', { id: 'detail-feedback', rows: '3', maxlength: '20000', placeholder: 'What should change? (needed to request changes)' });
+    const accept = h('button', { type: 'button', class: 'primary', id: 'detail-accept' }, 'Accept');
+    const changes = h('button', { type: 'submit', id: 'detail-changes' }, 'Request changes');
+    const form = h('form', { class: 'review-form' }, text, h('div', { class: 'row-buttons' }, accept, changes));
+    accept.addEventListener('click', () => act(`Task #${task.id} accepted`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'accept' })));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const feedback = text.value.trim();
+      if (!feedback) {
+        toast('Say what should change first', 'error');
+        text.focus();
+        return;
+      }
+      act(`Task #${task.id} sent back with your feedback`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'changes', feedback }));
+    });
+    return form;
+  }
+
   function answerForm(task) {
     const text = h('textarea', { id: 'detail-answer', rows: '3', required: true, maxlength: '20000', placeholder: 'Your answer goes back to the agent' });
     const form = h('form', { class: 'answer-form' }, text, h('button', { type: 'submit', class: 'primary' }, 'Send answer'));
@@ -152,9 +236,11 @@ export function createDetail({ api, toast }) {
 
   function render(task, logs) {
     // A redraw (another event on this task) must not eat an answer being typed.
-    const typing = dialog.querySelector('#detail-answer');
+    const typing = dialog.querySelector('#detail-answer') ?? dialog.querySelector('#detail-feedback');
     const draft = typing?.value ?? '';
     const hadFocus = typing !== null && document.activeElement === typing;
+    // Moving the pane into the redrawn dialog loses its scroll position: keep it.
+    const paneScroll = pane?.pre.isConnected ? pane.pre.scrollTop : null;
     const resultText = task.result === null || task.result === undefined ? null : typeof task.result === 'string' ? task.result : JSON.stringify(task.result, null, 2);
     dialog.replaceChildren(
       closeBar(`Task #${task.id}`, task.status),
@@ -164,6 +250,8 @@ export function createDetail({ api, toast }) {
         task.status === 'needs_input' || task.question
           ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
           : null,
+        task.status === 'in_review' ? section('Review', reviewForm(task)) : null,
+        task.review_feedback ? section('Feedback from review', h('p', { class: 'pre' }, task.review_feedback)) : null,
         h('dl', { class: 'facts' },
           fact('Priority', task.priority),
           fact('Project', task.project),
@@ -179,6 +267,7 @@ export function createDetail({ api, toast }) {
           fact('Depends on', task.depends_on.map((d) => `#${d}`).join(', ')),
           task.blocked_reason ? fact('Blocked', task.blocked_reason) : null,
         ),
+        task.runs > 0 && pane ? section(`Output${pane.attempt ? ` (attempt ${pane.attempt})` : ''}`, pane.pre) : null,
         task.error ? section('Error', h('pre', { class: 'error-text' }, task.error)) : null,
         task.notes ? section('Notes', h('p', { class: 'pre' }, task.notes)) : null,
         workSection(task.result),
@@ -198,7 +287,8 @@ export function createDetail({ api, toast }) {
         ),
       ),
     );
-    const answer = dialog.querySelector('#detail-answer');
+    if (pane) pane.pre.scrollTop = paneScroll ?? pane.pre.scrollHeight;
+    const answer = dialog.querySelector(`#${typing?.id ?? 'detail-answer'}`);
     if (answer && draft) answer.value = draft;
     if (answer && hadFocus) answer.focus();
     refreshClocks(dialog);
@@ -207,6 +297,8 @@ export function createDetail({ api, toast }) {
   return {
     async open(id) {
       openId = id;
+      pane = newPane(id);
+      loadOutput(null, 0);
       dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'Loading…'));
       if (!dialog.open) dialog.showModal();
       await load();
@@ -216,6 +308,11 @@ export function createDetail({ api, toast }) {
       if (!dialog.open || id !== openId) return;
       clearTimeout(refreshTimer);
       refreshTimer = setTimeout(load, 150);
+    },
+    /** An `output` event from the stream: appended to the open task's pane. */
+    output(chunk) {
+      if (!dialog.open || !pane || chunk.task_id !== openId) return;
+      applyOutput(chunk);
     },
     openId: () => (dialog.open ? openId : null),
   };

@@ -4,6 +4,7 @@ export const COLUMNS = [
   { status: 'pending', title: 'Pending', hint: 'in queue order' },
   { status: 'in_progress', title: 'In progress' },
   { status: 'needs_input', title: 'Needs input' },
+  { status: 'in_review', title: 'In review' },
   { status: 'blocked', title: 'Blocked' },
   { status: 'completed', title: 'Completed' },
   { status: 'failed', title: 'Failed' },

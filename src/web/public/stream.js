@@ -19,7 +19,8 @@ export function openEventStream(getKey, handlers) {
     controller = new AbortController();
     const headers = { 'X-API-Key': getKey() ?? '', Accept: 'text/event-stream' };
     if (lastId !== null) headers['Last-Event-ID'] = String(lastId);
-    const res = await fetch('api/events', { headers, signal: controller.signal, cache: 'no-store' });
+    // include=output: live output of running tasks too (shown in the open task's detail).
+    const res = await fetch('api/events?include=output', { headers, signal: controller.signal, cache: 'no-store' });
     if (res.status === 401) {
       stopped = true;
       handlers.onUnauthorized();
@@ -72,6 +73,8 @@ export function openEventStream(getKey, handlers) {
       handlers.onReady(payload);
     } else if (type === 'task') {
       handlers.onTask(payload, id);
+    } else if (type === 'output') {
+      handlers.onOutput?.(payload);
     }
   }
 
