@@ -43,6 +43,12 @@ const exportSchema = z.object({
       answer: z.string().nullable(),
       blockedReason: z.string().nullable(),
       idempotencyKey: z.string().nullable(),
+      // Review (#19): optional, so an export from before review existed still imports.
+      review: z.boolean().optional(),
+      reviewFeedback: z.string().nullable().optional(),
+      preferredInstanceId: z.string().nullable().optional(),
+      preferredUntil: time.nullable().optional(),
+      runs: z.number().int().min(0).optional(),
     }),
   ),
   logs: z.array(
