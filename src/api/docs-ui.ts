@@ -1,5 +1,6 @@
 // GET /docs…: the Swagger UI over the app's OpenAPI document, loaded by the first request for it, not at start.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NotFoundError } from '../errors.js';
 
 /** Headers that describe the inner reply's own connection, not its content. */
 const HOP_HEADERS = new Set(['connection', 'content-length', 'date', 'keep-alive', 'transfer-encoding']);
@@ -29,6 +30,8 @@ export function docsUiRoutes(app: FastifyInstance, prefix = '/docs'): void {
       throw err;
     });
     const res = await (await ui).inject({ method: request.method as 'GET', url: request.url, headers: request.headers });
+    // The inner instance answers fastify's own 404 shape; the app answers every 404 as {"error","code"}.
+    if (res.statusCode === 404) throw new NotFoundError(`No route GET ${request.url.split('?')[0]}`);
     for (const [name, value] of Object.entries(res.headers)) {
       if (!HOP_HEADERS.has(name) && value !== undefined) reply.header(name, value);
     }
