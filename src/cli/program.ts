@@ -10,8 +10,8 @@ import { makeStyle, wantsColor } from './format.js';
 import { resolveSettings, type ClientFlags, type ClientSettings } from './settings.js';
 import { PRIORITIES } from '../core/types.js';
 import type { Priority } from '../client/types.js';
-import { AGENT_PRESETS, type AgentPreset } from './agent-presets.js';
-import { setUpWork, work } from './work-command.js';
+import { AGENT_PRESETS } from './agent-presets.js';
+import { setUpWork, work, type WorkSetupInput } from './work-command.js';
 import { dryRun } from './work-dry-run.js';
 
 type CommonFlags = ClientFlags & { json?: boolean };
@@ -260,13 +260,8 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('--pass-key', 'give the command this worker\'s API key as ATHENA_API_KEY, so it can call athena itself (use a per-agent key); without it the command gets no key')
     .action(
       (
-        f: CommonFlags & {
-          exec?: string;
-          agent?: AgentPreset;
-          promptTemplate?: string;
-          repo?: string;
-          base?: string;
-          worktrees?: string;
+        f: CommonFlags &
+          WorkSetupInput & {
           keepWorktrees?: boolean;
           dryRun?: boolean;
           task?: number;
