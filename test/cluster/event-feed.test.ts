@@ -83,7 +83,8 @@ describe('event feed across replicas (postgres)', () => {
   it('a long-poll waiter on replica A is woken by a task created on replica B', async () => {
     set = await openReplicas(2);
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
-    await a.feed!.ready;
+    // Both: B's notifications go out on its own LISTEN session, which must be up before it writes.
+    await Promise.all([a.feed!.ready, b.feed!.ready]);
     const waiters = createClaimWaiters(a.queue);
     try {
       const started = Date.now();
@@ -101,7 +102,8 @@ describe('event feed across replicas (postgres)', () => {
   it('a row whose id commits after a higher id is still delivered (late commit)', async () => {
     set = await openReplicas(2);
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
-    await a.feed!.ready;
+    // Both: B's notifications go out on its own LISTEN session, which must be up before it writes.
+    await Promise.all([a.feed!.ready, b.feed!.ready]);
     const slow = new pg.Client({ connectionString: set.url });
     await slow.connect();
     try {
