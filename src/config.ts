@@ -95,6 +95,11 @@ export const configSchema = z.object({
   DISCORD_ADMIN_ROLE: optionalString.describe('role id (or exact name) needed for `/answer` and to cancel, re-prioritise or retry others\' tasks'),
   DISCORD_SUBMIT_ROLE: optionalString.describe('role id (or exact name) needed for `/task`; unset: anyone in the channel'),
   DISCORD_THREADS: bool.default(true).describe('a thread per task for its claim, progress and result messages'),
+  // Needs the Message Content intent: privileged, so off unless asked for (an intent the portal has
+  // not enabled makes Discord refuse the bot's connection).
+  DISCORD_THREAD_COMMENTS: bool
+    .default(false)
+    .describe('messages people write in a task\'s thread become its comments; enable the Message Content intent in the Discord developer portal first'),
   DISCORD_NOTIFY_COALESCE_MS: int(0, 60_000).default(1000).describe('how long the notifier gathers a burst before sending'),
   DISCORD_NOTIFY_BURST: int(1, 1000).default(5).describe('more events of one kind than this in a batch become one summary'),
 

@@ -7,6 +7,10 @@ export type ErrorCode =
   | 'NOT_CLAIMABLE'
   | 'LEASE_MISMATCH'
   | 'WIP_LIMIT'
+  | 'ASSIGNED'
+  | 'NOT_EDITABLE'
+  | 'TASK_HELD'
+  | 'HAS_DEPENDANTS'
   | 'INVALID'
   | 'DEPENDENCY_CYCLE'
   | 'UNKNOWN_DEPENDENCY'
@@ -44,7 +48,8 @@ export class NotFoundError extends AthenaError {
 
 /** A state transition was refused because the task is not in a state that allows it. */
 export class ConflictError extends AthenaError {
-  constructor(code: Extract<ErrorCode, 'CONFLICT' | 'NOT_PENDING' | 'NOT_CLAIMABLE' | 'LEASE_MISMATCH' | 'WIP_LIMIT'>, message: string, details?: Record<string, unknown>) {
+  constructor(
+    code: Extract<ErrorCode, 'CONFLICT' | 'NOT_PENDING' | 'NOT_CLAIMABLE' | 'LEASE_MISMATCH' | 'WIP_LIMIT' | 'ASSIGNED' | 'NOT_EDITABLE' | 'TASK_HELD' | 'HAS_DEPENDANTS'>, message: string, details?: Record<string, unknown>) {
     super(code, message, details);
   }
 }

@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.js';
 import { originalTaskRoutes } from './routes/tasks-original.js';
 import { leaseRoutes } from './routes/tasks-lease.js';
 import { taskAdminRoutes } from './routes/tasks-admin.js';
+import { taskEditRoutes } from './routes/tasks-edit.js';
 import { taskOutputRoutes } from './routes/task-output.js';
 import { statsRoutes } from './routes/stats.js';
 import { bulkRoutes } from './routes/bulk.js';
@@ -111,6 +112,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     originalTaskRoutes(scope, ctx);
     leaseRoutes(scope, ctx, held);
     taskAdminRoutes(scope, ctx);
+    taskEditRoutes(scope, ctx);
     taskOutputRoutes(scope, ctx);
     statsRoutes(scope, ctx);
     bulkRoutes(scope, ctx);

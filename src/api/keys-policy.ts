@@ -15,7 +15,8 @@ const AGENT_WORK = [
 ];
 
 /** Writes an agent key may make: its own work, its live output (fenced by the lease token), and creating tasks (agents spawn subtasks). */
-const AGENT_WRITES = new Set([...AGENT_WORK, route('POST', '/api/tasks/:id/output'), route('POST', '/api/tasks')]);
+// Comments too: the route lets an agent comment only on a task it holds.
+const AGENT_WRITES = new Set([...AGENT_WORK, route('POST', '/api/tasks/:id/output'), route('POST', '/api/tasks'), route('POST', '/api/tasks/:id/comments')]);
 
 /** Routes whose body names the acting agent (`instance_id`): for an agent key it must be the key's. */
 export const AGENT_IDENTITY_ROUTES = new Set(AGENT_WORK);

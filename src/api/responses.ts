@@ -51,6 +51,7 @@ export const createdSchema = z.object({
   status: z.enum(TASK_STATUSES),
   created: z.boolean().describe('false when the Idempotency-Key named a task created before (answered 200)'),
   task: taskJsonSchema,
+  warnings: z.array(z.string()).optional().describe('what was accepted but looks wrong, e.g. an assignee that is no known instance'),
 });
 
 export const nextTaskSchema = z.object({ task: taskJsonSchema.nullable() });
@@ -74,8 +75,29 @@ export const completedSchema = z.object({
 
 /** Answer of the routes that change one task (fail, release, ask, answer, cancel, retry, dependencies). */
 export const taskChangeSchema = z.object({ status: z.enum(TASK_STATUSES), task_id: z.number().int(), task: taskJsonSchema });
-export const heartbeatSchema = taskChangeSchema.extend({ lease_expires_at: maybeTime });
+export const commentJsonSchema = z.object({
+  id: z.number().int(),
+  task_id: z.number().int(),
+  author: z.string(),
+  body: z.string(),
+  source: z.string().describe('where it was written: api, cli, dashboard, discord, agent'),
+  created_at: time,
+});
+export const commentSchema = z.object({ comment: commentJsonSchema });
+export const commentsSchema = z.object({ comments: z.array(commentJsonSchema) });
+
+export const heartbeatSchema = taskChangeSchema.extend({
+  lease_expires_at: maybeTime,
+  description_changed: z.boolean().optional().describe('the description was edited since the last heartbeat'),
+  new_comments: z.array(commentJsonSchema).optional().describe('comments written since the last heartbeat'),
+});
 export const priorityChangeSchema = taskChangeSchema.extend({ priority: z.enum(PRIORITIES) });
+export const fieldChangeSchema = z.object({ field: z.string(), old: z.unknown(), new: z.unknown() });
+export const editedSchema = priorityChangeSchema.extend({
+  changes: z.array(fieldChangeSchema).describe('each field changed, old and new'),
+  warnings: z.array(z.string()).describe('what was accepted but looks wrong, e.g. an assignee that is no known instance'),
+});
+export const deletedSchema = z.object({ status: z.literal('deleted'), task_id: z.number().int(), task: taskJsonSchema.describe('the task as it was') });
 
 /** Answer of POST /api/tasks/:id/output: where the attempt's output now ends. */
 export const outputAppendedSchema = z.object({
@@ -105,5 +127,8 @@ export type CompletedJson = z.infer<typeof completedSchema>;
 export type TaskChangeJson = z.infer<typeof taskChangeSchema>;
 export type HeartbeatJson = z.infer<typeof heartbeatSchema>;
 export type PriorityChangeJson = z.infer<typeof priorityChangeSchema>;
+export type CommentJson = z.infer<typeof commentJsonSchema>;
+export type EditedJson = z.infer<typeof editedSchema>;
+export type DeletedJson = z.infer<typeof deletedSchema>;
 export type OutputAppendedJson = z.infer<typeof outputAppendedSchema>;
 export type ErrorJson = z.infer<typeof errorSchema>;

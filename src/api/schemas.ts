@@ -43,18 +43,25 @@ export const createTaskBody = z
       .describe('not claimable before this time (ISO 8601 or epoch ms)'),
     max_attempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).optional(),
     idempotency_key: z.string().min(1).max(LIMITS.idempotencyKeyMax).optional(),
+    assignee: instanceId.nullish().describe('instance id of the one agent that may claim it'),
     review: z.boolean().optional().describe('completing it moves it to in_review for a person to accept (default: REVIEW_REQUIRED_LABELS / _PROJECTS)'),
   })
+  .strict()
   .describe('a new task');
 
-export const agentBody = z.object({
-  instance_id: instanceId.describe('stable id of the agent (the original CLI sends the hostname)'),
-  instance_name: instanceName,
-  lease_seconds: leaseSeconds,
-});
+export const agentBody = z
+  .object({
+    instance_id: instanceId.describe('stable id of the agent (the original CLI sends the hostname)'),
+    instance_name: instanceName,
+    lease_seconds: leaseSeconds,
+  })
+  .strict();
+
+const projectName = z.string().trim().min(1).max(LIMITS.projectMax);
 
 export const claimNextBody = agentBody.extend({
   labels: z.union([labels, z.literal('*')]).optional().describe('labels this agent serves; "*" takes any task'),
+  project: z.union([projectName, z.array(projectName).min(1).max(50)]).optional().describe('only tasks of this project (or of one of these)'),
   wait: z.number().min(0).max(600).optional().describe('seconds to wait for a task (long-poll), capped by LONG_POLL_MAX_SECONDS'),
 });
 
@@ -63,28 +70,63 @@ const fence = {
   instance_id: instanceId.optional(),
 };
 
-export const completeBody = z.object({
-  ...fence,
-  notes: text(LIMITS.notesMax).nullish(),
-  result: z.unknown().optional().superRefine(refuseBadResult).describe('any JSON the agent wants to report'),
+export const completeBody = z
+  .object({
+    ...fence,
+    notes: text(LIMITS.notesMax).nullish(),
+    result: z.unknown().optional().superRefine(refuseBadResult).describe('any JSON the agent wants to report'),
+  })
+  .strict();
+
+// Every body is strict: a misspelt field is refused (400 naming it) rather than silently dropped.
+export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() }).strict();
+export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() }).strict();
+export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() }).strict();
+export const askBody = z.object({ ...fence, question: text(LIMITS.notesMax) }).strict();
+const by = z.string().max(200).nullish().describe('who acts (default: the key\'s name)');
+export const answerBody = z.object({ answer: text(LIMITS.notesMax), by }).strict();
+export const cancelBody = z.object({ by, reason: text(2000).nullish() }).strict().nullish();
+export const dependencyIds = z.array(z.number().int().positive()).max(LIMITS.dependsOnMax);
+export const dependenciesBody = z.object({ depends_on: dependencyIds.min(1) }).strict();
+export const byBody = z.object({ by }).strict().nullish();
+export const reopenBody = z.object({ by, reason: text(2000).nullish().describe('why it is reopened (logged)') }).strict().nullish();
+export const commentBody = z
+  .object({ body: z.string().describe(`the comment (at most ${LIMITS.commentMax} characters)`), by, source: z.enum(['api', 'dashboard', 'cli', 'mcp', 'agent']).optional() })
+  .strict();
+export const deleteQuery = z.object({
+  force: z.enum(['true', 'false']).optional().describe('also a held task (its agent is fenced) or one others depend on (they are blocked)'),
+  by: z.string().max(200).optional(),
 });
 
-export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() });
-export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() });
-export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() });
-export const askBody = z.object({ ...fence, question: text(LIMITS.notesMax) });
-export const answerBody = z.object({ answer: text(LIMITS.notesMax), by: z.string().max(200).nullish() });
-export const cancelBody = z.object({ by: z.string().max(200).nullish(), reason: text(2000).nullish() }).nullish();
-export const priorityBody = z.object({ priority: prioritySchema, by: z.string().max(200).nullish() });
-export const dependenciesBody = z.object({ depends_on: z.array(z.number().int().positive()).min(1).max(LIMITS.dependsOnMax) });
+/** A time as the API takes it: ISO 8601 with an offset, or epoch ms. */
+export const timeInput = z.union([
+  z.iso.datetime({ offset: true }).refine((v) => Date.parse(v) <= LIMITS.latestTimeMs, 'must not be after 9999-12-31'),
+  z.number().int().nonnegative().max(LIMITS.latestTimeMs),
+]);
+
+/** PATCH /api/tasks/:id: any of these; `priority` alone is the original call. */
+export const editBody = z
+  .object({
+    description: z.string().max(LIMITS.descriptionMax).optional(),
+    priority: prioritySchema.optional(),
+    notes: text(LIMITS.notesMax).nullish(),
+    project: z.string().trim().max(LIMITS.projectMax).nullish(),
+    labels: labels.optional(),
+    depends_on: dependencyIds.optional().describe('the whole list: replaces the dependencies'),
+    max_attempts: z.number().int().min(1).max(LIMITS.maxAttemptsMax).optional(),
+    run_after: timeInput.nullish().describe('not claimable before this time; null: now'),
+    assignee: instanceId.nullish().describe('instance id of the one agent that may claim it; null: any agent'),
+    by,
+  })
+  .strict();
+export const priorityBody = z.object({ priority: prioritySchema, by }).strict();
 export const reviewBody = z
   .object({
     decision: z.enum(['accept', 'changes']).describe('accept: completed; changes: pending again, the feedback kept for the next agent'),
     feedback: text(LIMITS.notesMax).nullish().describe('required with changes'),
-    by: z.string().max(200).nullish(),
+    by,
   })
   .strict();
-export const byBody = z.object({ by: z.string().max(200).nullish() }).nullish();
 
 const statusList = z
   .string()
@@ -101,6 +143,7 @@ export const listQuery = z.object({
   instance_id: z.string().max(LIMITS.instanceIdMax).optional(),
   label: z.string().max(LIMITS.labelMax).optional(),
   project: z.string().max(LIMITS.projectMax).optional(),
+  assignee: z.string().max(LIMITS.instanceIdMax).optional(),
   q: z.string().max(200).optional().describe('text search in descriptions'),
   order: z.enum(['newest', 'queue']).optional(),
   limit: z.coerce.number().int().min(1).max(LIMITS.listLimitMax).optional(),
@@ -115,7 +158,8 @@ export const bulkFilter = z
     priority: prioritySchema.optional(),
     q: z.string().max(200).optional(),
     by: z.string().max(200).nullish(),
+    instance_id: z.string().max(LIMITS.instanceIdMax).optional().describe('only tasks this agent held'),
   })
   .strict();
 
-export const purgeBody = z.object({ older_than_days: z.number().min(0).max(36_500) });
+export const purgeBody = z.object({ older_than_days: z.number().min(0).max(36_500) }).strict();

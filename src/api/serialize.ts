@@ -1,7 +1,7 @@
-// Wire format of tasks, logs, instances and stats: the original's snake_case keys, ISO 8601 times.
+// Wire format of tasks, logs, instances, stats and comments: the original's snake_case keys, ISO 8601 times.
 import { iso, taskJson } from '../core/task-json.js';
-import type { ClaimedTask, Instance, Stats, TaskLog } from '../core/types.js';
-import type { ClaimedTaskJson, InstanceJson, LogJson, StatsJson } from './responses.js';
+import type { ClaimedTask, Instance, Stats, TaskComment, TaskLog } from '../core/types.js';
+import type { ClaimedTaskJson, CommentJson, InstanceJson, LogJson, StatsJson } from './responses.js';
 
 // A task's JSON is derived from its field declaration (core/task-fields.ts).
 export { iso, taskJson, type TaskJson } from '../core/task-json.js';
@@ -40,5 +40,16 @@ export function statsJson(stats: Stats, now: number): StatsJson {
     oldest_pending_age_seconds: stats.oldestPendingAt === null ? null : Math.max(0, Math.round((now - stats.oldestPendingAt) / 1000)),
     active_instances: stats.instances.filter((i) => i.status !== 'offline').length,
     instances: stats.instances.map(instanceJson),
+  };
+}
+
+export function commentJson(comment: TaskComment): CommentJson {
+  return {
+    id: comment.id,
+    task_id: comment.taskId,
+    author: comment.author,
+    body: comment.body,
+    source: comment.source,
+    created_at: isoAlways(comment.createdAt),
   };
 }

@@ -13,6 +13,7 @@ import type { BotContext } from './context.js';
 import { DiscordNotReadyError, createDiscordDelivery, isPermanentDiscordError } from './delivery.js';
 import { createInteractionHandler } from './interactions.js';
 import { createNotifier, type Delivery } from './notifier.js';
+import { createThreadCommentHandler } from './thread-comments.js';
 import { createThreadDirectory, type ThreadDirectory } from './threads.js';
 import { startOutputUpdates } from './output-updates.js';
 import { backoffMs, sleep, withDeadline } from '../timing.js';
@@ -29,7 +30,8 @@ export type DiscordBotConfig = Pick<
   | 'DISCORD_NOTIFY_COALESCE_MS'
   | 'DISCORD_NOTIFY_BURST'
   | 'OUTPUT_DISCORD_SECONDS'
->;
+> &
+  Partial<Pick<Config, 'TZ' | 'DISCORD_THREAD_COMMENTS'>>;
 
 export type DiscordBot = {
   /** Settles once the bot stopped after its signal aborted (bounded in time). */
@@ -110,12 +112,13 @@ export function startDiscordBot(
   /** Logs in, retrying with backoff until it works or the bot stops. */
   async function connect(): Promise<void> {
     for (let attempt = 0; !signal.aborted; attempt++) {
-      const client = createDiscordClient(config.DISCORD_API_BASE);
+      const client = createDiscordClient(config.DISCORD_API_BASE, { threadComments: config.DISCORD_THREAD_COMMENTS === true });
       connecting = client;
       const guildIds = new Set(config.DISCORD_GUILD_ID);
       const threads = createThreadDirectory(client, guildIds);
       const ctx: BotContext = { queue, config, log, threads, submitters, access: accessFromConfig(config) };
       client.on(Events.InteractionCreate, createInteractionHandler(ctx));
+      if (config.DISCORD_THREAD_COMMENTS) client.on(Events.MessageCreate, createThreadCommentHandler(ctx, client));
       client.on(Events.Error, (err) => log.warn({ err }, 'Discord client error'));
       // A configured server the bot joins, or that comes back from an outage, after it connected:
       // its channel and role names are looked up then (still within the configured servers only).

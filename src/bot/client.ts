@@ -1,4 +1,4 @@
-// Builds the discord.js client: Guilds intent only, REST (and so the gateway URL) from DISCORD_API_BASE.
+// Builds the discord.js client: Guilds intent (and thread messages when they become comments), REST (and so the gateway URL) from DISCORD_API_BASE.
 import { Client, GatewayIntentBits } from 'discord.js';
 
 /**
@@ -11,12 +11,15 @@ export function discordApiBase(value: string | undefined): string | undefined {
   return value.trim().replace(/\/+$/, '').replace(/\/v\d+$/, '');
 }
 
-export function createDiscordClient(apiBase: string | undefined): Client {
+export function createDiscordClient(apiBase: string | undefined, options: { threadComments?: boolean } = {}): Client {
   const api = discordApiBase(apiBase);
   return new Client({
     // Slash commands, buttons and autocomplete arrive without privileged intents; Guilds fills the
-    // channel, role and thread caches the bot looks names up in.
-    intents: [GatewayIntentBits.Guilds],
+    // channel, role and thread caches the bot looks names up in. Reading thread messages as comments
+    // needs the messages and their content (a privileged intent), so only when asked for.
+    intents: options.threadComments
+      ? [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent]
+      : [GatewayIntentBits.Guilds],
     rest: api ? { api } : {},
     // Task text is user input: never let it ping @everyone, roles or users.
     allowedMentions: { parse: [] },

@@ -9,7 +9,8 @@ import type { ThreadDirectory } from './threads.js';
 export type BotConfig = Pick<
   Config,
   'ALLOWED_CHANNELS' | 'NOTIFICATION_CHANNEL' | 'DISCORD_ADMIN_ROLE' | 'DISCORD_SUBMIT_ROLE' | 'DISCORD_THREADS' | 'DISCORD_GUILD_ID'
->;
+> &
+  Partial<Pick<Config, 'TZ' | 'DISCORD_THREAD_COMMENTS'>>;
 
 export type BotContext = {
   queue: Queue;

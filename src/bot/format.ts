@@ -69,6 +69,8 @@ export function agentName(task: Pick<Task, 'instanceName' | 'instanceId'>): stri
 }
 
 /** "#5 🟡 Fix the login page" — one task in a list. */
-export function taskLine(task: Task, max = 90): string {
-  return `**#${task.id}** ${PRIORITY_DOT[task.priority]} ${headline(task.description, max)}`;
+export function taskLine(task: Task, max = 90, now = Date.now()): string {
+  // A task scheduled for later is marked with its start time (each reader's own time zone).
+  const later = task.status === 'pending' && task.runAfter > now ? ` ⏰ <t:${Math.floor(task.runAfter / 1000)}:f>` : '';
+  return `**#${task.id}** ${PRIORITY_DOT[task.priority]}${later} ${headline(task.description, max)}`;
 }

@@ -92,6 +92,11 @@ export function progressMessage(task: Task, progress: string): BotMessage {
   return { embeds: [{ description: `📝 **#${task.id}** ${truncate(progress, 1500)}`, color: COLOR.progress }], components: [] };
 }
 
+/** A comment written elsewhere (dashboard, CLI, an agent), posted into the task's thread. */
+export function commentMessage(task: Task, author: string, body: string): BotMessage {
+  return { embeds: [{ description: `💬 **${truncate(author, 100)}** on **#${task.id}**: ${truncate(body, 3500)}`, color: COLOR.info }], components: [] };
+}
+
 /** Branch and PR link from `athena work --repo`; readWorkSummary admits only plain branch names and https PR links, so nothing here is markup. */
 function workFields(task: Task): Array<{ name: string; value: string; inline?: boolean }> {
   const work = readWorkSummary(task.result);
@@ -208,4 +213,10 @@ export function threadName(task: Pick<Task, 'id' | 'description'>): string {
 
 export function threadPrefix(taskId: number): string {
   return `#${taskId} · `;
+}
+
+/** The task a thread is about, from its name ("#5 · …"), or null. */
+export function threadTaskId(name: string): number | null {
+  const match = name.match(/^#(\d{1,15}) · /);
+  return match ? Number(match[1]) : null;
 }

@@ -5,6 +5,7 @@ import {
   announcementMessage,
   cancelledMessage,
   claimedMessage,
+  commentMessage,
   completedMessage,
   changesRequestedMessage,
   failedMessage,
@@ -42,7 +43,17 @@ export type PlannedMessage = {
   render(nextInLine: Task | null): BotMessage;
 };
 
-type Kind = 'queued' | 'claimed' | 'progress' | 'completed' | 'failed' | 'needs_input' | 'in_review' | 'changes_requested' | 'requeued' | 'cancelled';
+
+/** The comment a 'commented' event carries (JSON in its details), or null. */
+export function commentOf(event: TaskEvent): { author: string; body: string; source: string } | null {
+  try {
+    const c = JSON.parse(event.details ?? '') as { author?: unknown; body?: unknown; source?: unknown };
+    return typeof c.author === 'string' && typeof c.body === 'string' && typeof c.source === 'string' ? { author: c.author, body: c.body, source: c.source } : null;
+  } catch {
+    return null;
+  }
+}
+type Kind = 'queued' | 'claimed' | 'progress' | 'comment' | 'completed' | 'failed' | 'needs_input' | 'in_review' | 'changes_requested' | 'requeued' | 'cancelled';
 
 type Notice = { kind: Kind; event: TaskEvent; task: Task };
 
@@ -63,6 +74,9 @@ export function notificationKind(event: TaskEvent, options: PlanOptions): Kind |
       return 'claimed';
     case 'heartbeat':
       return options.threads && event.details ? 'progress' : null;
+    // Comments go into the task's thread; one written in Discord is there already.
+    case 'commented':
+      return options.threads && commentOf(event)?.source !== 'discord' && commentOf(event) !== null ? 'comment' : null;
     case 'completed':
     case 'failed':
     case 'needs_input':
@@ -87,6 +101,10 @@ function single(notice: Notice, options: PlanOptions): PlannedMessage {
       return { ...base, target: toTask, startsThread: options.threads, render: () => claimedMessage(task) };
     case 'progress':
       return { ...base, target: toTask, render: () => progressMessage(task, event.details ?? '') };
+    case 'comment': {
+      const c = commentOf(event)!;
+      return { ...base, target: toTask, render: () => commentMessage(task, c.author, c.body) };
+    }
     case 'completed':
       return { ...base, target: toTask, needsNextInLine: true, render: (next) => completedMessage(task, next) };
     case 'failed':
@@ -106,7 +124,7 @@ function single(notice: Notice, options: PlanOptions): PlannedMessage {
   }
 }
 
-const SUMMARY: Record<Exclude<Kind, 'progress'>, { title: (n: number) => string; color: number; line: (n: Notice) => string }> = {
+const SUMMARY: Record<Exclude<Kind, 'progress' | 'comment'>, { title: (n: number) => string; color: number; line: (n: Notice) => string }> = {
   queued: { title: (n) => `📋 ${n} tasks queued`, color: COLOR.queued, line: (n) => taskLine(n.task) },
   claimed: { title: (n) => `🔨 ${n} tasks claimed`, color: COLOR.claimed, line: (n) => `${taskLine(n.task, 60)} — ${agentName(n.task)}` },
   completed: { title: (n) => `✅ ${n} tasks completed`, color: COLOR.completed, line: (n) => `${taskLine(n.task, 60)} — ${agentName(n.task)}` },
@@ -118,7 +136,7 @@ const SUMMARY: Record<Exclude<Kind, 'progress'>, { title: (n: number) => string;
   cancelled: { title: (n) => `🛑 ${n} tasks cancelled`, color: COLOR.cancelled, line: (n) => taskLine(n.task) },
 };
 
-function summary(kind: Exclude<Kind, 'progress'>, notices: Notice[]): PlannedMessage {
+function summary(kind: Exclude<Kind, 'progress' | 'comment'>, notices: Notice[]): PlannedMessage {
   const look = SUMMARY[kind];
   const first = notices[0]!.event.id;
   const lines = notices.map(look.line);
@@ -173,6 +191,9 @@ export function planNotifications(events: TaskEvent[], options: PlanOptions): Pl
       const latest = new Map<number, Notice>();
       for (const n of notices) latest.set(n.task.id, n);
       for (const n of latest.values()) planned.push(single(n, options));
+    } else if (kind === 'comment') {
+      // Every comment is a conversation turn: never coalesced.
+      for (const n of notices) planned.push(single(n, options));
     } else if (notices.length > options.burst) {
       planned.push(summary(kind, notices));
     } else {

@@ -100,12 +100,22 @@ export function duration(ms: number): string {
   return `${Math.floor(s / 3600)}h${pad2(Math.floor((s % 3600) / 60))}m`;
 }
 
+/** A pending task that may not start yet (run_after in the future). */
+export function scheduled(t: Pick<TaskJson, 'status' | 'run_after'>, now = Date.now()): boolean {
+  return t.status === 'pending' && t.run_after !== null && Date.parse(t.run_after) > now;
+}
+
+/** "pending", or "pending ⏰ 09:00" for a task scheduled for later. */
+function statusCell(t: TaskJson, style: Style): string {
+  return scheduled(t) ? `${statusText(t.status, style)} ⏰ ${shortTime(t.run_after)}` : statusText(t.status, style);
+}
+
 /** One line per task: "#4  high  pending  5m  Fix the flaky login test". */
 export function taskRows(tasks: TaskJson[], style: Style, width = 100): string[] {
   const rows = tasks.map((t) => [
     style.bold(`#${t.id}`),
     priorityText(t.priority, style),
-    statusText(t.status, style),
+    statusCell(t, style),
     age(t.created_at),
     t.instance_name ?? t.instance_id ?? '',
     t.description,
@@ -128,5 +138,6 @@ function truncateVisible(line: string, width: number): string {
 
 /** "#4 [high] Fix the flaky login test" */
 export function taskTitle(t: TaskJson, style: Style, max = 100): string {
-  return `${style.bold(`#${t.id}`)} [${priorityText(t.priority, style)}] ${truncate(t.description, max)}`;
+  const when = scheduled(t) ? ` ⏰ ${shortTime(t.run_after)}` : '';
+  return `${style.bold(`#${t.id}`)} [${priorityText(t.priority, style)}]${when} ${truncate(t.description, max)}`;
 }

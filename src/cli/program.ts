@@ -10,33 +10,35 @@ import { makeStyle, wantsColor } from './format.js';
 import { resolveSettings, type ClientFlags, type ClientSettings } from './settings.js';
 import { PRIORITIES } from '../core/types.js';
 import type { Priority } from '../client/types.js';
+import { registerManageCommands } from './manage-program.js';
+import { startTimeIso } from './commands/manage.js';
 import { AGENT_PRESETS } from './agent-presets.js';
 import { setUpWork, work, type WorkSetupInput } from './work-command.js';
 import { dryRun } from './work-dry-run.js';
 
-type CommonFlags = ClientFlags & { json?: boolean };
+export type CommonFlags = ClientFlags & { json?: boolean };
 
-const parseId = (value: string): number => {
+export const parseId = (value: string): number => {
   const n = Number(value.replace(/^#/, ''));
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a task id such as 12');
   return n;
 };
-const parsePositive = (value: string): number => {
+export const parsePositive = (value: string): number => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
   return n;
 };
-const parseCount = (value: string): number => {
+export const parseCount = (value: string): number => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number greater than 0');
   return n;
 };
-const parseList = (value: string): string[] =>
+export const parseList = (value: string): string[] =>
   value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-const parseIds = (value: string): number[] => parseList(value).map(parseId);
+export const parseIds = (value: string): number[] => parseList(value).map(parseId);
 const parseJson = (value: string): unknown => {
   try {
     return JSON.parse(value);
@@ -54,7 +56,7 @@ function withConnection(command: Command): Command {
 }
 
 /** A client command: connection flags plus --json. */
-function clientCommand(parent: Command, name: string, description: string): Command {
+export function clientCommand(parent: Command, name: string, description: string): Command {
   return withConnection(parent.command(name).description(description)).option('--json', 'print JSON for scripts');
 }
 
@@ -73,7 +75,7 @@ function printError(err: unknown, settings: ClientSettings | null, asJson = fals
 }
 
 /** Builds the context, runs one command, prints its output; errors go to stderr with exit code 1. */
-async function run(flags: CommonFlags, fn: (ctx: CommandContext, settings: ClientSettings) => Promise<CommandOutput | null>, o: { interruptible?: boolean } = {}) {
+export async function run(flags: CommonFlags, fn: (ctx: CommandContext, settings: ClientSettings) => Promise<CommandOutput | null>, o: { interruptible?: boolean } = {}) {
   let settings: ClientSettings | null = null;
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
@@ -147,8 +149,10 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('-n, --notes <notes>', 'notes for the agent')
     .option('--max-attempts <n>', 'attempts before it fails for good', parseCount)
     .option('--idempotency-key <key>', 'adding twice with the same key creates one task')
+    .option('--run-after <when>', 'not before this time: "in 2h", "tomorrow 9:00" (TZ), ISO 8601')
+    .option('--assignee <instance>', 'only this agent instance may claim it')
     .option('--review', 'when its agent completes it, it waits in in_review for a person to accept it (athena review)')
-    .action((words: string[], f: CommonFlags & { priority: Priority; labels?: string[]; project?: string; dependsOn?: number[]; notes?: string; maxAttempts?: number; idempotencyKey?: string; review?: boolean }) =>
+    .action((words: string[], f: CommonFlags & { priority: Priority; labels?: string[]; project?: string; dependsOn?: number[]; notes?: string; maxAttempts?: number; idempotencyKey?: string; runAfter?: string; assignee?: string; review?: boolean }) =>
       run(f, (ctx) =>
         queue.add(ctx, {
           description: words.join(' '),
@@ -159,6 +163,8 @@ export function registerClientCommands(program: Command, options: ClientCommandO
           notes: f.notes,
           max_attempts: f.maxAttempts,
           idempotency_key: f.idempotencyKey,
+          run_after: f.runAfter === undefined ? undefined : startTimeIso(f.runAfter),
+          assignee: f.assignee,
           review: f.review,
         }),
       ),
@@ -179,6 +185,8 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .argument('<id>', 'task id', parseId)
     .addArgument(new Argument('<level>', 'new priority').choices(PRIORITIES))
     .action((id: number, level: Priority, f: CommonFlags) => run(f, (ctx) => queue.priority(ctx, id, level)));
+
+  registerManageCommands(program);
 
   clientCommand(program, 'claim', 'claim a pending task by id')
     .argument('<id>', 'task id', parseId)
@@ -248,6 +256,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('--dry-run', 'print the command, directory and branch for the next task (or --task), without claiming it')
     .option('--task <id>', 'with --dry-run: this task instead of the next one', parseId)
     .option('-l, --labels <labels>', 'comma-separated labels this worker serves ("*" for any task)', parseList)
+    .option('--project <projects>', 'only tasks of this project (comma-separated: of one of these)', parseList)
     .option('--max-tasks <n>', 'stop after n tasks', parseCount)
     .option('--once', 'take at most one task, then stop (stop at once if none comes within --poll seconds)')
     .option('-t, --timeout <seconds>', 'stop the command and fail the task after this long', parsePositive)
@@ -266,6 +275,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
           dryRun?: boolean;
           task?: number;
           labels?: string[];
+          project?: string[];
           maxTasks?: number;
           once?: boolean;
           timeout?: number;
@@ -293,6 +303,7 @@ export function registerClientCommands(program: Command, options: ClientCommandO
               keepWorktrees: f.keepWorktrees,
               exec: f.exec,
               labels: f.labels,
+              projects: f.project,
               maxTasks: f.maxTasks,
               once: f.once,
               timeoutSeconds: f.timeout,

@@ -3,7 +3,7 @@
 import { agentCommandFor, type CommandFor } from './agent-command.js';
 import type { AgentPreset } from './agent-presets.js';
 import type { CommandContext } from './commands/context.js';
-import { duration, shortTime, taskTitle } from './format.js';
+import { duration, shortTime, taskTitle, truncate } from './format.js';
 import type { ClientSettings } from './settings.js';
 import { createStatusLine } from './status-line.js';
 import { runWorker, type WorkerEvent, type WorkerSummary } from './worker.js';
@@ -31,6 +31,7 @@ export type WorkInput = WorkSetup & {
   exec?: string;
   keepWorktrees?: boolean;
   labels?: string[];
+  projects?: string[];
   maxTasks?: number;
   once?: boolean;
   timeoutSeconds?: number;
@@ -109,6 +110,10 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       case 'heartbeat':
         if (running) running.lease = e.leaseExpiresAt;
         break;
+      case 'task_changed':
+        if (e.description !== null) status.log(style.yellow(`✏️  #${e.taskId}'s description was edited: ${truncate(e.description, 200)}`));
+        for (const c of e.comments) status.log(`💬 #${e.taskId} ${c.author}: ${truncate(c.body, 300)}`);
+        break;
       case 'heartbeat_failed':
         status.log(style.yellow(`⚠️  heartbeat for #${e.taskId} failed: ${e.error}`));
         break;
@@ -154,6 +159,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       repository: input.repository,
       keepWorktrees: input.keepWorktrees,
       labels: input.labels,
+      projects: input.projects,
       maxTasks: input.maxTasks,
       once: input.once,
       timeoutMs: input.timeoutSeconds === undefined ? undefined : input.timeoutSeconds * 1000,

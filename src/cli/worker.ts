@@ -2,7 +2,7 @@
 // --repo), heartbeat while it runs, then complete or fail; on stop it takes no more work and lets the
 // running command finish within a grace period.
 import { AthenaError, NetworkError, type AthenaClient } from '../client/index.js';
-import type { AgentIdentity, ClaimedTaskJson } from '../client/types.js';
+import type { AgentIdentity, ClaimedTaskJson, CommentJson } from '../client/types.js';
 import type { TaskCommand } from './agent-presets.js';
 import { WorkspaceError, isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
@@ -21,6 +21,8 @@ export type WorkerOptions = {
   agent: AgentIdentity;
   command: string;
   labels?: string[];
+  /** Only tasks of these projects. */
+  projects?: string[];
   /** Stop after this many tasks. */
   maxTasks?: number;
   /** Poll once: take at most one task, and stop when none comes within `pollSeconds`. */
@@ -72,6 +74,8 @@ export type WorkerEvent =
   | { type: 'workspace'; taskId: number; path: string; branch: string; base: string; continued: boolean }
   | { type: 'workspace_failed'; taskId: number; error: string }
   | { type: 'heartbeat'; taskId: number; leaseExpiresAt: string | null }
+  /** What people changed while the command ran: a new description, comments. */
+  | { type: 'task_changed'; taskId: number; description: string | null; comments: CommentJson[] }
   | { type: 'heartbeat_failed'; taskId: number; error: string }
   | { type: 'lease_lost'; taskId: number; error: string }
   | { type: 'timed_out'; taskId: number; timeoutMs: number }
@@ -241,6 +245,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       try {
         const res = await o.client.heartbeat(task.id, fence(task), { leaseSeconds: o.leaseSeconds });
         if (!settled) emit({ type: 'heartbeat', taskId: task.id, leaseExpiresAt: res.lease_expires_at ?? null });
+        if (!settled && (res.description_changed || (res.new_comments?.length ?? 0) > 0)) {
+          emit({ type: 'task_changed', taskId: task.id, description: res.description_changed ? res.task.description : null, comments: res.new_comments ?? [] });
+        }
       } catch (err) {
         if (settled) return;
         if (lostTask(err)) {
@@ -329,7 +336,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     waiting = true;
     let task: ClaimedTaskJson | null;
     try {
-      const res = await o.client.claimNext(o.agent, { labels: o.labels, wait: o.pollSeconds, leaseSeconds: o.leaseSeconds }, { signal: o.stop });
+      const res = await o.client.claimNext(o.agent, { labels: o.labels, projects: o.projects, wait: o.pollSeconds, leaseSeconds: o.leaseSeconds }, { signal: o.stop });
       task = res.task;
       backoffMs = 1000;
     } catch (err) {

@@ -5,9 +5,13 @@ import { fetchTransport, type HttpTransport } from './transport.js';
 import type {
   AgentIdentity,
   ClaimedJson,
+  BulkFilterJson,
   ClaimedTaskJson,
+  CommentJson,
   CompletedJson,
   CreatedJson,
+  DeletedJson,
+  EditedJson,
   Fence,
   HeartbeatJson,
   InstanceJson,
@@ -19,6 +23,7 @@ import type {
   PriorityChangeJson,
   StatsJson,
   TaskChangeJson,
+  TaskEditJson,
   TaskJson,
   TaskPageJson,
 } from './types.js';
@@ -36,7 +41,8 @@ export type ClientOptions = {
 };
 
 export type CallOptions = { signal?: AbortSignal; timeoutMs?: number };
-export type ClaimNextOptions = { labels?: string[] | '*'; wait?: number; leaseSeconds?: number };
+/** `labels` and `projects`: only tasks of these (an empty list of projects: any project). */
+export type ClaimNextOptions = { labels?: string[] | '*'; projects?: string[]; wait?: number; leaseSeconds?: number };
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -132,7 +138,10 @@ export class AthenaClient {
   claimNext(agent: AgentIdentity, o: ClaimNextOptions = {}, opts: CallOptions = {}) {
     return this.#post<{ task: ClaimedTaskJson | null }>(
       '/api/tasks/claim-next',
-      { instance_id: agent.instanceId, instance_name: agent.instanceName, labels: o.labels, wait: o.wait, lease_seconds: o.leaseSeconds },
+      {
+        instance_id: agent.instanceId, instance_name: agent.instanceName, labels: o.labels, wait: o.wait, lease_seconds: o.leaseSeconds,
+        project: o.projects && o.projects.length > 0 ? o.projects : undefined,
+      },
       { ...opts, timeoutMs: (opts.timeoutMs ?? this.#timeoutMs) + (o.wait ?? 0) * 1000 },
     );
   }
@@ -188,5 +197,54 @@ export class AthenaClient {
 
   addDependencies(id: number, dependsOn: number[], opts?: CallOptions) {
     return this.#post<TaskChangeJson>(`/api/tasks/${id}/dependencies`, { depends_on: dependsOn }, opts);
+  }
+
+  /** Edits a task that has not finished; the answer lists each change (old → new) and any warnings. */
+  edit(id: number, fields: TaskEditJson, opts?: CallOptions) {
+    return this.request<EditedJson>('PATCH', `/api/tasks/${id}`, fields, opts);
+  }
+
+  /** Deletes a task (admin key); `force` also deletes a held task (fencing its agent) or one others depend on (blocking them). */
+  remove(id: number, o: { force?: boolean; by?: string } = {}, opts?: CallOptions) {
+    return this.request<DeletedJson>('DELETE', `/api/tasks/${id}${query({ force: o.force ? 'true' : undefined, by: o.by })}`, undefined, opts);
+  }
+
+  /** Moves a completed, cancelled or failed task back to pending with a fresh attempt budget. */
+  reopen(id: number, o: { reason?: string; by?: string } = {}, opts?: CallOptions) {
+    return this.#post<TaskChangeJson>(`/api/tasks/${id}/reopen`, o, opts);
+  }
+
+  comment(id: number, body: string, o: { by?: string; source?: 'api' | 'dashboard' | 'cli' | 'mcp' | 'agent' } = {}, opts?: CallOptions) {
+    return this.#post<{ comment: CommentJson }>(`/api/tasks/${id}/comments`, { body, ...o }, opts);
+  }
+
+  /** A task's comments, oldest first. */
+  comments(id: number, opts?: CallOptions) {
+    return this.request<{ comments: CommentJson[] }>('GET', `/api/tasks/${id}/comments`, undefined, opts);
+  }
+
+  /** Retries every failed task matching the filter (admin key). */
+  retryFailed(filter: BulkFilterJson = {}, opts?: CallOptions) {
+    return this.#post<{ count: number }>('/api/tasks/retry-failed', filter, opts);
+  }
+
+  /** Cancels every pending task matching the filter (admin key). */
+  cancelPending(filter: BulkFilterJson = {}, opts?: CallOptions) {
+    return this.#post<{ count: number }>('/api/tasks/cancel-pending', filter, opts);
+  }
+
+  /** Deletes completed and cancelled tasks older than this many days (admin key). */
+  purge(olderThanDays: number, opts?: CallOptions) {
+    return this.#post<{ count: number }>('/api/tasks/purge', { older_than_days: olderThanDays }, opts);
+  }
+
+  /** Every task, log row and instance, as /api/import takes them back (admin key). */
+  exportAll(opts?: CallOptions) {
+    return this.request<unknown>('GET', '/api/export', undefined, opts);
+  }
+
+  /** Restores an export into an empty queue (admin key). */
+  importAll(data: unknown, opts?: CallOptions) {
+    return this.#post<{ tasks: number; logs: number }>('/api/import', data, opts);
   }
 }

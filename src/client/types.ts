@@ -1,13 +1,16 @@
 // The JSON the REST API speaks, as the client sees it: inferred from the zod schemas the server answers and validates with.
 import type { z } from 'zod';
-import type { createTaskBody, listQuery } from '../api/schemas.js';
+import type { bulkFilter, createTaskBody, editBody, listQuery } from '../api/schemas.js';
 import type { PRIORITIES, TASK_STATUSES } from '../core/types.js';
 
 export type {
   ClaimedJson,
   ClaimedTaskJson,
+  CommentJson,
   CompletedJson,
   CreatedJson,
+  DeletedJson,
+  EditedJson,
   ErrorJson,
   HeartbeatJson,
   InstanceJson,
@@ -25,6 +28,12 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** A new task, as POST /api/tasks takes it. */
 export type NewTaskJson = z.output<typeof createTaskBody>;
+
+/** PATCH /api/tasks/:id: the fields to change (null clears). */
+export type TaskEditJson = z.input<typeof editBody>;
+
+/** Which tasks a bulk action (retry-failed, cancel-pending) touches. */
+export type BulkFilterJson = z.input<typeof bulkFilter>;
 
 /** Filters of GET /api/tasks, as query strings: `status` is comma-separated states or "all", `priority` any case. */
 export type ListQuery = Omit<z.output<typeof listQuery>, 'status' | 'priority'> & { status?: string; priority?: string };

@@ -4,7 +4,7 @@ import { InvalidError } from '../errors.js';
 import type { NewTask, Task } from './types.js';
 
 /** The fields of a create that make up "the request", with the names clients send them by. */
-const REQUEST_FIELDS: Array<[keyof Omit<NewTask, 'idempotencyKey'>, string]> = [
+const REQUEST_FIELDS: Array<[keyof Omit<NewTask, 'idempotencyKey' | 'discordUserId'>, string]> = [
   ['description', 'description'],
   ['priority', 'priority'],
   ['submittedBy', 'submitted_by'],
@@ -14,6 +14,7 @@ const REQUEST_FIELDS: Array<[keyof Omit<NewTask, 'idempotencyKey'>, string]> = [
   ['dependsOn', 'depends_on'],
   ['runAfter', 'run_after'],
   ['maxAttempts', 'max_attempts'],
+  ['assignee', 'assignee'],
   ['review', 'review'],
 ];
 

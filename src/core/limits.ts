@@ -14,6 +14,9 @@ export const LIMITS = {
   listLimitMax: 500,
   listLimitDefault: 100,
   maxAttemptsMax: 100,
+  /** One comment; Discord's message limit, so every comment fits in a thread message. */
+  commentMax: 2000,
+  authorMax: 200,
   /** Nesting levels of a task result; deeper JSON cannot be stored or shown without overflowing the stack. */
   resultDepthMax: 64,
   /** The latest time stored (end of year 9999): later ones have no ISO 8601 form without an extended year. */

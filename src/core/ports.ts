@@ -9,8 +9,10 @@ import type {
   TaskEvent,
   TaskFilter,
   TaskLog,
+  TaskComment,
   TaskPage,
   TaskStatus,
+  FieldChange,
 } from './types.js';
 
 /** Columns a transition may set, by their domain names. */
@@ -70,6 +72,8 @@ export type TransitionSpec = {
   leaseExpiredBefore?: number;
   /** Also require: run_after passed and every dependency completed. */
   claimable?: boolean;
+  /** Also require: the task is assigned to nobody or to this instance. */
+  assignableTo?: string;
   /** Refuse when the instance already holds this many tasks. */
   wipLimit?: { instanceId: string; max: number };
   /** Also require the task's review flag to be this (completion goes to in_review or completed). */
@@ -96,6 +100,8 @@ export type ClaimNextSpec = {
   instanceId: string;
   instanceName: string | null;
   labels: LabelScope;
+  /** Only tasks of these projects; empty: any project. */
+  projects: string[];
   leaseToken: string;
   leaseExpiresAt: number;
   wipLimit: number;
@@ -124,9 +130,39 @@ export type AddDependenciesOutcome =
   | { ok: false; reason: 'unknown_dependency'; missing: number[] }
   | { ok: false; reason: 'cycle' };
 
+/** Fields an edit may change, by their domain names; labels and dependencies are replaced whole. */
+export type TaskEditFields = Partial<Pick<Task, 'description' | 'priority' | 'notes' | 'project' | 'labels' | 'dependsOn' | 'maxAttempts' | 'runAfter' | 'assignee'>>;
+
+export type TaskEditSpec = { taskId: number; fields: TaskEditFields; by: string | null; now: number };
+
+/** An edit: every check (state, dependencies exist, no cycle) runs in the write's transaction. */
+export type EditOutcome =
+  | { ok: true; task: Task; changes: FieldChange[]; events: TaskEvent[] }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'not_editable'; current: Task; field?: string }
+  | { ok: false; reason: 'unknown_dependency'; missing: number[] }
+  | { ok: false; reason: 'cycle' };
+
+export type DeleteSpec = { taskId: number; force: boolean; by: string | null; now: number };
+
+export type DeleteOutcome =
+  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: false; reason: 'not_found' }
+  | { ok: false; reason: 'held'; current: Task }
+  | { ok: false; reason: 'has_dependants'; dependants: number[] };
+
+export type NewComment = { taskId: number; author: string; body: string; source: string; discordMessageId: string | null; now: number };
+
+/** `created: false`: a Discord message already kept as this comment (delivered twice). */
+export type CommentOutcome = { ok: true; comment: TaskComment; created: boolean; events: TaskEvent[] } | { ok: false; reason: 'not_found' };
+
+/** What the holder of a task has not yet been told: the description changed, comments since. */
+export type HolderNotice = { descriptionChanged: boolean; comments: TaskComment[] };
+
 /** A lease that ran out, as the sweeper needs it: `leaseMs` is null for leases granted before it was kept. */
 export type ExpiredLease = { id: number; leaseToken: string; attempts: number; maxAttempts: number; leaseMs: number | null };
 
+export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string; instanceId?: string };
 /** Output the holder of a task's lease sends while its command runs (see sql-output.ts). */
 export type AppendOutputSpec = { taskId: number; leaseToken: string; offset: number; text: string; capBytes: number; now: number };
 
@@ -138,13 +174,14 @@ export type AppendOutputOutcome =
 /** A run's output from byte `start` to byte `end` (what the cap kept of it). */
 export type OutputRead = { run: number; start: number; end: number; text: string };
 
-export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string };
 
 export type ExportData = {
   version: 1;
   exportedAt: string;
   tasks: Array<Task & { leaseToken: string | null }>;
   logs: TaskLog[];
+  /** Absent in exports from before comments existed. */
+  comments?: TaskComment[];
   instances: Instance[];
 };
 
@@ -170,16 +207,28 @@ export interface Store {
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome>;
   transition(spec: TransitionSpec): Promise<TransitionOutcome>;
   addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome>;
+  editTask(spec: TaskEditSpec): Promise<EditOutcome>;
+  /** Deletes a task, its log and comments; `force` takes it from its holder and blocks its dependants. */
+  deleteTask(spec: DeleteSpec): Promise<DeleteOutcome>;
+  addComment(comment: NewComment): Promise<CommentOutcome>;
+  commentsOn(taskId: number): Promise<TaskComment[]>;
+  /**
+   * Tells the holder what it has not seen (as `task` shows it) and marks it seen, unless it changed
+   * again meanwhile (then it is told at the next heartbeat).
+   */
+  takeHolderNotice(task: Task): Promise<HolderNotice>;
 
   getTask(id: number): Promise<Task | null>;
   /** A task and its lease token, read together. */
   getTaskWithLease(id: number): Promise<{ task: Task; leaseToken: string | null } | null>;
   /** Ids of the first `limit` pending tasks in queue order that are ready (due, dependencies completed): what a claim by id accepts. */
-  readyIds(now: number, limit: number): Promise<number[]>;
+  readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;
   listInstances(): Promise<Instance[]>;
+  /** Whether an agent with this instance id was ever seen. */
+  instanceKnown(id: string): Promise<boolean>;
   touchInstance(id: string, name: string | null, now: number): Promise<void>;
   markInstancesOffline(seenBefore: number): Promise<string[]>;
   expiredLeases(now: number, limit: number): Promise<ExpiredLease[]>;

@@ -41,7 +41,7 @@ export function createQueueReads(store: Store, now: () => number, peekHolds: Pee
     async offerNext(instanceId: string | null = null): Promise<Task | null> {
       let window = peekHolds.window();
       for (;;) {
-        const ids = await store.readyIds(now(), window);
+        const ids = await store.readyIds(now(), window, instanceId);
         const picked = peekHolds.pick(ids, instanceId);
         if (picked === null && ids.length === window) {
           // Other peeks held tasks while this one read: read further before settling for a held task.

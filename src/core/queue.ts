@@ -20,6 +20,10 @@ import { retryTransition } from './transitions/retry.js';
 import { reviewTransition } from './transitions/review.js';
 import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
 import { sweepTransition } from './transitions/sweep.js';
+import { reopenTransition } from './transitions/reopen.js';
+import { createEdit } from './transitions/edit.js';
+import { createDelete } from './transitions/delete.js';
+import { createComments } from './transitions/comments.js';
 
 export type { Agent, Fence, QueueConfig, QueueDeps } from './transitions/kit.js';
 export type { CreateInput } from './transitions/create.js';
@@ -54,6 +58,10 @@ export function createQueue(deps: QueueDeps) {
     ...announceTransition(kit),
     ...sweepTransition(kit),
     ...instanceTransitions(kit),
+    ...reopenTransition(kit),
+    edit: createEdit(store, kit.publish, now),
+    remove: createDelete(store, kit.publish, now),
+    ...createComments(store, kit.publish, now),
 
     ...reads,
     ...createEventLog(store, now),

@@ -23,6 +23,9 @@ export function refusalError(spec: TransitionSpec, current: Task | null, heldByI
       );
     }
   }
+  if (spec.assignableTo !== undefined && current.assignee !== null && current.assignee !== spec.assignableTo) {
+    return new ConflictError('ASSIGNED', `Cannot ${verb} task #${id}: it is assigned to ${current.assignee}`, { taskId: id, assignee: current.assignee });
+  }
   if (spec.wipLimit && (heldByInstance ?? 0) >= spec.wipLimit.max) {
     return new ConflictError('WIP_LIMIT', `Instance ${spec.wipLimit.instanceId} already holds ${heldByInstance} task(s) (limit ${spec.wipLimit.max}); finish one first`, { limit: spec.wipLimit.max });
   }

@@ -86,6 +86,11 @@ export const TASK_FIELDS = [
   field('leaseMs', 'lease_ms', 'integer', { nullable: true, json: null, inTask: false }),
   // The create request kept with its idempotency key, to tell a replay from a different request.
   field('idempotencyRequest', 'idempotency_request', 'json', { nullable: true, json: null, inTask: false }),
+  // The one agent instance that may claim the task; null: any agent.
+  field('assignee', 'assignee', 'text', { nullable: true }),
+  // What the holder has not been told yet (at its next heartbeat): 1 when the description changed, and the first unseen comment.
+  field('descriptionUnseen', 'description_unseen', 'integer', { json: null }),
+  field('commentsUnseenFrom', 'comments_unseen_from', 'integer', { nullable: true, json: null }),
   // Review: completing it moves it to in_review; what the last reviewer asked for; who gets it first after that.
   field('review', 'review_required', 'boolean', { json: 'review' }),
   field('reviewFeedback', 'review_feedback', 'text', { nullable: true }),

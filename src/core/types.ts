@@ -47,6 +47,12 @@ export type Task = {
   answer: string | null;
   blockedReason: string | null;
   idempotencyKey: string | null;
+  /** The one agent instance that may claim this task; null for any agent. */
+  assignee: string | null;
+  /** 1 while the holder has not yet been told that the description changed (told at its next heartbeat). */
+  descriptionUnseen: number;
+  /** Id of the first comment the holder has not yet been told of; null when none. */
+  commentsUnseenFrom: number | null;
   /** Completing it moves it to in_review; a person accepts it or requests changes. */
   review: boolean;
   /** What the last reviewer asked to change, shown to the next agent. */
@@ -114,6 +120,9 @@ export type NewTask = {
   runAfter: number;
   maxAttempts: number;
   idempotencyKey: string | null;
+  assignee?: string | null;
+  /** The Discord user who queued it with /task, recorded in the create's transaction. */
+  discordUserId?: string | null;
   /** Completing it moves it to in_review (absent: no review). */
   review?: boolean;
 };
@@ -124,6 +133,7 @@ export type TaskFilter = {
   instanceId?: string;
   label?: string;
   project?: string;
+  assignee?: string;
   search?: string;
   order?: 'newest' | 'queue';
   limit?: number;
@@ -149,3 +159,18 @@ export type ApiKeyRecord = {
   lastUsedAt: number | null;
   revokedAt: number | null;
 };
+
+/** A message on a task, from a person (dashboard, Discord, CLI) or an agent. */
+export type TaskComment = {
+  id: number;
+  taskId: number;
+  author: string;
+  body: string;
+  /** Where it was written: api, dashboard, discord, cli, mcp, agent. */
+  source: string;
+  discordMessageId: string | null;
+  createdAt: number;
+};
+
+/** One changed field of an edit, as logged and answered: its old and new value. */
+export type FieldChange = { field: string; old: unknown; new: unknown };

@@ -10,6 +10,7 @@ type WakeFor = (w: Waiter) => boolean;
 type Waiter = {
   instanceId: string;
   labels: LabelScope;
+  projects: string[];
   wake: (wakeFor: WakeFor) => void;
 };
 
@@ -20,7 +21,7 @@ export type ClaimWaitersOptions = {
 };
 
 export type ClaimWaiters = {
-  claimOrWait(agent: Agent & { labels?: LabelScope; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null>;
+  claimOrWait(agent: Agent & { labels?: LabelScope; projects?: string[]; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null>;
   /** Number of agents currently waiting. */
   size(): number;
   /** Ends every wait now (server shutdown): waiters return null. */
@@ -29,16 +30,19 @@ export type ClaimWaiters = {
   close(): void;
 };
 
-function covers(labels: LabelScope, task: Task): boolean {
-  if (labels === '*') return true;
-  return task.labels.every((label) => labels.includes(label));
+/** Whether this waiter may take the task: its labels, its projects, and the task's assignee. */
+function covers(w: Pick<Waiter, 'instanceId' | 'labels' | 'projects'>, task: Task): boolean {
+  if (task.assignee !== null && task.assignee !== w.instanceId) return false;
+  if (w.projects.length > 0 && (task.project === null || !w.projects.includes(task.project))) return false;
+  if (w.labels === '*') return true;
+  return task.labels.every((label) => (w.labels as string[]).includes(label));
 }
 
 /** The longest delay setTimeout honours (24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Events after which a task may have become claimable. */
-const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'unblocked', 'completed', 'imported']);
+const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'completed', 'imported']);
 
 export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = {}): ClaimWaiters {
   const timers = options.timers ?? globalThis;
@@ -69,7 +73,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     const task = event.task;
     if (task && task.status === 'pending' && task.runAfter <= queue.now()) {
       // One new pending task can serve exactly one waiter.
-      wakeOne((w) => covers(w.labels, task));
+      wakeOne((w) => covers(w, task));
     } else if (event.type === 'completed' || event.type === 'imported' || event.type === 'unblocked') {
       // A completion may free dependants we cannot see from the event: one waiter looks.
       wakeOne(() => true);
@@ -95,7 +99,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     scheduled.unref?.();
   }
 
-  async function claimOrWait(agent: Agent & { labels?: LabelScope; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null> {
+  async function claimOrWait(agent: Agent & { labels?: LabelScope; projects?: string[]; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null> {
     const deadline = queue.now() + waitMs;
     const labels = agent.labels ?? [];
     let wokenFor: WakeFor | null = null;
@@ -122,6 +126,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
         const waiter: Waiter = {
           instanceId: agent.instanceId,
           labels,
+          projects: agent.projects ?? [],
           wake: (wakeFor) => {
             cleanup();
             resolve(wakeFor);

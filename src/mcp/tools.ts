@@ -108,7 +108,17 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       tool(async () => {
         const res = await client.heartbeat(args.task_id, fenceFor(agent, args.lease_token), { progress: args.progress, leaseSeconds: args.lease_seconds });
         const when = res.lease_expires_at ? `lease extended until ${res.lease_expires_at}` : `the task is ${res.status}`;
-        return text(`Task #${args.task_id}: ${when}.`, { status: res.status, lease_expires_at: res.lease_expires_at ?? null, answer: res.task.answer });
+        const told = [
+          res.description_changed ? `\n\nThe task's description was edited; it now reads:\n${res.task.description}` : '',
+          ...(res.new_comments ?? []).map((c) => `\n\nNew comment from ${c.author}: ${c.body}`),
+        ].join('');
+        return text(`Task #${args.task_id}: ${when}.${told}`, {
+          status: res.status,
+          lease_expires_at: res.lease_expires_at ?? null,
+          answer: res.task.answer,
+          description_changed: res.description_changed ?? false,
+          new_comments: res.new_comments ?? [],
+        });
       }),
   );
 
@@ -211,20 +221,41 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
   );
 
   server.registerTool(
+    'comment',
+    {
+      title: 'Comment on a task',
+      description:
+        'Write a comment on a task you hold, for the people following it (dashboard, Discord thread): progress worth ' +
+        'knowing, a decision you made, a link. Comments people write reach you at your next heartbeat.',
+      inputSchema: {
+        task_id: taskId,
+        body: z.string().min(1).max(LIMITS.commentMax).describe('the comment'),
+      },
+      annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: true },
+    },
+    (args) =>
+      tool(async () => {
+        const res = await client.comment(args.task_id, args.body, { by: agent.instanceId, source: 'agent' });
+        return text(`Comment #${res.comment.id} added to task #${args.task_id}.`, { comment: res.comment });
+      }),
+  );
+
+  server.registerTool(
     'queue_status',
     {
       title: 'Queue status',
       description:
         'Without task_id: how many tasks are in each state, the next pending tasks, and what this agent holds. With task_id: ' +
-        'that task in full (status, notes, question and answer, error, log).',
+        'that task in full (status, notes, question and answer, error, comments, log).',
       inputSchema: { task_id: taskId.optional().describe('show this task in full') },
       annotations: { readOnlyHint: true, openWorldHint: false },
     },
     (args) =>
       tool(async () => {
         if (args.task_id !== undefined) {
-          const res = await client.get(args.task_id);
-          return text(brief(res.task), res);
+          const [res, { comments }] = await Promise.all([client.get(args.task_id), client.comments(args.task_id)]);
+          const said = comments.map((c) => `\n${c.author}: ${c.body}`).join('');
+          return text(`${brief(res.task)}${said ? `\n\nComments:${said}` : ''}`, { ...res, comments });
         }
         const { stats, next, held } = await agentSummary(client, agent);
         const lines = [

@@ -1,6 +1,6 @@
 // Maps between SQL rows (snake_case, JSON text, integer ms) and domain objects.
 import { TASK_FIELDS, type FieldType } from '../core/task-fields.js';
-import type { Instance, Task, TaskEvent, TaskLog } from '../core/types.js';
+import type { Instance, Task, TaskComment, TaskEvent, TaskLog } from '../core/types.js';
 
 export type TaskRow = Record<string, unknown>;
 
@@ -88,5 +88,17 @@ export function rowToInstance(row: TaskRow): Instance {
     currentTaskId: numOrNull(row.current_task_id),
     // Marked offline by the liveness loop until seen again; otherwise working while it holds a task.
     status: row.status === 'offline' ? 'offline' : row.current_task_id === null || row.current_task_id === undefined ? 'idle' : 'working',
+  };
+}
+
+export function rowToComment(row: TaskRow): TaskComment {
+  return {
+    id: num(row.id),
+    taskId: num(row.task_id),
+    author: String(row.author),
+    body: String(row.body),
+    source: String(row.source),
+    discordMessageId: strOrNull(row.discord_message_id),
+    createdAt: num(row.created_at),
   };
 }

@@ -114,6 +114,11 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
         log.id, log.taskId, log.action, log.details, log.instanceId, log.timestamp,
       ]);
     }
+    for (const c of data.comments ?? []) {
+      await q.run('INSERT INTO task_comments (id, task_id, author, body, source, discord_message_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        c.id, c.taskId, c.author, c.body, c.source, c.discordMessageId, c.createdAt,
+      ]);
+    }
     for (const inst of data.instances) {
       await q.run(
         `INSERT INTO instances (id, name, last_seen, status) VALUES (?, ?, ?, ?)
@@ -125,6 +130,7 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
     if (reset) {
       await q.run(reset('tasks'));
       await q.run(reset('task_logs'));
+      await q.run(reset('task_comments'));
     }
     await appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
     return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length };

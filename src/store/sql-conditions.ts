@@ -24,3 +24,16 @@ export function readyCondition(now: number, params: unknown[], instanceId: strin
   return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')
     AND (t.preferred_instance_id IS NULL OR t.preferred_until <= ? OR t.preferred_instance_id = ?)`;
 }
+
+/** WHERE fragment: the task is assigned to nobody or to this instance. */
+export function assigneeCondition(instanceId: string, params: unknown[]): string {
+  params.push(instanceId);
+  return '(t.assignee IS NULL OR t.assignee = ?)';
+}
+
+/** WHERE fragment: the task belongs to one of these projects (any task when none is named). */
+export function projectCondition(projects: readonly string[], params: unknown[]): string {
+  if (projects.length === 0) return '1 = 1';
+  params.push(...projects);
+  return `t.project IN (${placeholders(projects.length)})`;
+}

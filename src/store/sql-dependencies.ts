@@ -27,7 +27,7 @@ export async function lockGraph(q: Queryable, dialect: Dialect, ids: readonly nu
 }
 
 /** Ids reachable from `from` by following depends_on edges. */
-async function dependencyClosure(q: Queryable, from: readonly number[]): Promise<Set<number>> {
+export async function dependencyClosure(q: Queryable, from: readonly number[]): Promise<Set<number>> {
   const rows = await q.all<{ id: number }>(
     `WITH RECURSIVE reach(id) AS (
        SELECT depends_on FROM task_deps WHERE task_id IN (${placeholders(from.length)})

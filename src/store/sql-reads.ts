@@ -2,8 +2,8 @@
 import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
-import { HELD_SQL, readyCondition } from './sql-conditions.js';
-import { rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
+import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
+import { rowToComment, rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
 
@@ -14,7 +14,7 @@ function likePattern(text: string): string {
 }
 
 /** WHERE fragment over alias t for the filters bulk actions and lists share. */
-export function filterSql(dialect: Dialect, filter: BulkFilter & { instanceId?: string }, params: unknown[]): string {
+export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: string }, params: unknown[]): string {
   const where = ['1 = 1'];
   if (filter.label) {
     where.push('EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label = ?)');
@@ -23,6 +23,10 @@ export function filterSql(dialect: Dialect, filter: BulkFilter & { instanceId?: 
   if (filter.project) {
     where.push('t.project = ?');
     params.push(filter.project);
+  }
+  if (filter.assignee) {
+    where.push('t.assignee = ?');
+    params.push(filter.assignee);
   }
   if (filter.priority) {
     where.push('t.priority = ?');
@@ -52,10 +56,12 @@ export class SqlReads {
     return row ? { task: rowToTask(row), leaseToken: (row.lease_token as string | null) ?? null } : null;
   }
 
-  async readyIds(now: number, limit: number): Promise<number[]> {
+  async readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]> {
     const params: unknown[] = [];
-    const ready = readyCondition(now, params, null);
-    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
+    const ready = readyCondition(now, params, instanceId ?? null);
+    // A caller naming itself is not shown tasks assigned to another agent.
+    const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
+    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
     return rows.map((row) => Number(row.id));
   }
 
@@ -123,6 +129,10 @@ export class SqlReads {
     return rows.map(rowToInstance);
   }
 
+  async instanceKnown(id: string): Promise<boolean> {
+    return Boolean(await this.db.get('SELECT 1 AS known FROM instances WHERE id = ?', [id]));
+  }
+
   protected async heldCountIn(q: Queryable, instanceId: string): Promise<number> {
     const row = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE instance_id = ? AND status IN (${HELD_SQL})`, [instanceId]);
     return Number(row?.n ?? 0);
@@ -187,6 +197,7 @@ export class SqlReads {
       exportedAt: new Date().toISOString(),
       tasks: tasks.map((r) => ({ ...rowToTask(r), leaseToken: (r.lease_token as string | null) ?? null })),
       logs: logs.map(rowToLog),
+      comments: (await this.db.all<TaskRow>('SELECT * FROM task_comments ORDER BY id')).map(rowToComment),
       instances: await this.listInstances(),
     };
   }

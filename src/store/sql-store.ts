@@ -1,14 +1,15 @@
 // The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
-import { PRIORITY_RANK, type NewTask, type Task, type TaskEvent } from '../core/types.js';
+import { PRIORITY_RANK, type NewTask, type Task, type TaskComment, type TaskEvent } from '../core/types.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
+import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
-import { HELD_SQL, labelCondition, readyCondition } from './sql-conditions.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import { LastSeenThrottle } from './last-seen-throttle.js';
+import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
@@ -16,6 +17,13 @@ import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
   BulkFilter,
+  CommentOutcome,
+  DeleteOutcome,
+  DeleteSpec,
+  EditOutcome,
+  HolderNotice,
+  NewComment,
+  TaskEditSpec,
   CreateOutcome,
   ClaimNextOutcome,
   ClaimNextSpec,
@@ -31,7 +39,7 @@ const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
-  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'review'],
+  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review'],
   'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
 );
 
@@ -72,7 +80,7 @@ export class SqlStore extends SqlReads implements Store {
 
   private insertTask(input: NewTask, now: number): Promise<CreateOutcome> {
     return this.db.tx(async (q): Promise<CreateOutcome> => {
-      const { idempotencyKey, ...request } = input;
+      const { idempotencyKey, discordUserId, ...request } = input;
       const replay = async (): Promise<CreateOutcome | null> => {
         const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [idempotencyKey]);
         if (!existing) return null;
@@ -94,7 +102,8 @@ export class SqlStore extends SqlReads implements Store {
           description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
           createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
           labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
-          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, review: input.review === true,
+          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
+          review: input.review === true,
         }),
       );
       // Another create with the same key committed between the look-up and the insert.
@@ -105,6 +114,10 @@ export class SqlStore extends SqlReads implements Store {
       }
       for (const dep of input.dependsOn) {
         await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [id, dep]);
+      }
+      // Who queued it from Discord decides who may change it there: written with the task, never after.
+      if (discordUserId) {
+        await q.run('INSERT INTO discord_submitters (task_id, user_id, created_at) VALUES (?, ?, ?)', [id, discordUserId, now]);
       }
       let task = rowToTask(row);
       const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
@@ -126,6 +139,8 @@ export class SqlStore extends SqlReads implements Store {
       const params: unknown[] = [];
       const ready = readyCondition(spec.now, params, spec.instanceId);
       const labels = labelCondition(spec.labels, params);
+      const assigned = assigneeCondition(spec.instanceId, params);
+      const projects = projectCondition(spec.projects, params);
       params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
       const change = taskChange(
         {
@@ -139,7 +154,7 @@ export class SqlStore extends SqlReads implements Store {
         q,
         `id = (
            SELECT t.id FROM tasks t
-           WHERE t.status = 'pending' AND ${ready} AND ${labels}
+           WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects}
              AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
            ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
          ) AND status = 'pending'`,
@@ -193,6 +208,10 @@ export class SqlStore extends SqlReads implements Store {
         where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${readyCondition(spec.now, ready, spec.set.instanceId ?? null)})`);
         params.push(spec.taskId, ...ready);
       }
+      if (spec.assignableTo !== undefined) {
+        where.push(`(assignee IS NULL OR assignee = ?)`);
+        params.push(spec.assignableTo);
+      }
       if (wipLimit) {
         where.push(`(SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?`);
         params.push(wipLimit.instanceId, wipLimit.max);
@@ -228,6 +247,26 @@ export class SqlStore extends SqlReads implements Store {
 
   addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome> {
     return this.db.tx((q) => addDependencies(q, this.db.dialect, taskId, dependsOn, now));
+  }
+
+  editTask(spec: TaskEditSpec): Promise<EditOutcome> {
+    return this.db.tx((q) => edits.editTask(q, this.db.dialect, spec));
+  }
+
+  deleteTask(spec: DeleteSpec): Promise<DeleteOutcome> {
+    return this.db.tx((q) => edits.deleteTask(q, this.db.dialect, spec));
+  }
+
+  addComment(comment: NewComment): Promise<CommentOutcome> {
+    return this.db.tx((q) => edits.addComment(q, this.db.dialect, comment));
+  }
+
+  commentsOn(taskId: number): Promise<TaskComment[]> {
+    return edits.commentsOn(this.db, taskId);
+  }
+
+  takeHolderNotice(task: Task): Promise<HolderNotice> {
+    return this.db.tx((q) => edits.takeHolderNotice(q, task));
   }
 
   async setCursor(name: string, position: number, now: number): Promise<void> {

@@ -44,9 +44,9 @@ export async function blockIfDependencyEnded(q: Queryable, id: number, now: numb
 }
 
 /** Marks pending dependants (transitively) blocked after a task failed or was cancelled. */
-export async function blockDependants(q: Queryable, rootId: number, now: number): Promise<TaskEvent[]> {
-  const root = await q.get<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [rootId]);
-  const reason = `dependency #${rootId} is ${root?.status ?? 'gone'}`;
+export async function blockDependants(q: Queryable, rootId: number, now: number, why?: string): Promise<TaskEvent[]> {
+  const root = why ? undefined : await q.get<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [rootId]);
+  const reason = why ?? `dependency #${rootId} is ${root?.status ?? 'gone'}`;
   const events: TaskEvent[] = [];
   let frontier = [rootId];
   while (frontier.length > 0) {

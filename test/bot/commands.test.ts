@@ -51,7 +51,7 @@ describe('registration', () => {
     const puts = h.fake.calls({ method: 'PUT', path: `/applications/${h.fake.applicationId}/guilds/${h.fake.guildId}/commands` });
     expect(puts).toHaveLength(1);
     const names = h.fake.commands().map((c) => c.name).sort();
-    expect(names).toEqual(['answer', 'athena', 'cancel', 'done', 'priority', 'queue', 'retry', 'status', 'task']);
+    expect(names).toEqual(['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'priority', 'queue', 'reopen', 'retry', 'status', 'task']);
     const task = h.fake.commands().find((c) => c.name === 'task')!;
     const priority = task.options.find((o: { name: string }) => o.name === 'priority');
     expect(priority.choices.map((c: { value: string }) => c.value)).toEqual(['high', 'medium', 'low']);

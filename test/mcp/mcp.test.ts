@@ -59,7 +59,7 @@ describe.each(transports)('MCP over $name', (transport) => {
 
   it('lists a small set of described tools with input schemas', async () => {
     const { tools } = await client.listTools();
-    expect(tools.map((x) => x.name).sort()).toEqual(['add_task', 'ask_for_input', 'claim_next_task', 'complete_task', 'fail_task', 'heartbeat', 'queue_status']);
+    expect(tools.map((x) => x.name).sort()).toEqual(['add_task', 'ask_for_input', 'claim_next_task', 'comment', 'complete_task', 'fail_task', 'heartbeat', 'queue_status']);
     for (const tool of tools) {
       expect(tool.description!.length, tool.name).toBeGreaterThan(80);
       expect(tool.inputSchema.type).toBe('object');
@@ -91,6 +91,21 @@ describe.each(transports)('MCP over $name', (transport) => {
     const { task: stored, logs } = await t.server.queue.getWithLogs(id);
     expect(stored).toMatchObject({ status: 'completed', notes: 'docs in README', result: { pr: 7 }, instanceId: transport.instance });
     expect(logs.map((l) => l.action)).toEqual(['created', 'claimed', 'heartbeat', 'completed']);
+  });
+
+  it('comments: a person\'s reaches the agent at its heartbeat and in queue_status; the agent answers with the comment tool', async () => {
+    const id = (await t.server.queue.create({ description: 'talk to me' })).task.id;
+    const task = dataOf(await call('claim_next_task', { task_id: id })).task;
+    await t.server.queue.comment(id, { author: 'dana', body: 'the staging DB is down today', source: 'dashboard' });
+    const hb = await call('heartbeat', { task_id: id, lease_token: task.lease_token });
+    expect(textOf(hb)).toContain('New comment from dana: the staging DB is down today');
+    expect(dataOf(hb).new_comments).toHaveLength(1);
+    const said = await call('comment', { task_id: id, body: 'noted, using a local DB' });
+    expect(said.isError).toBeFalsy();
+    const status = await call('queue_status', { task_id: id });
+    expect(textOf(status)).toContain(`dana: the staging DB is down today\n${transport.instance}: noted, using a local DB`);
+    // The agent's own comment is not told back to it.
+    expect(dataOf(await call('heartbeat', { task_id: id, lease_token: task.lease_token })).new_comments).toEqual([]);
   });
 
   it('without a lease token the agent\'s instance id fences; another agent\'s task is refused', async () => {

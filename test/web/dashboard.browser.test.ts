@@ -230,7 +230,87 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await cardIn(page, 'cancelled', id).waitFor();
     await page.locator('#detail .badge', { hasText: 'Cancelled' }).waitFor();
     expect((await statusOf(id)).status).toBe('cancelled');
-    expect(await page.locator('#detail .log .action').allTextContents()).toEqual(['created', 'priority', 'cancelled']);
+    // A priority change is an edit since PATCH edits every field (logged old -> new).
+    expect(await page.locator('#detail .log .action').allTextContents()).toEqual(['created', 'edited', 'cancelled']);
+    noProblems();
+  });
+
+  it('signs in with a name; edits in place, comments, reopens and deletes, each recorded with that name', async () => {
+    const page = await newPage({ signedIn: false });
+    await page.fill('#login-key', KEY);
+    await page.fill('#login-name', 'Rosa');
+    await page.click('#login-form button[type=submit]');
+    await live(page);
+
+    // The form takes dependencies, a start time and an assignee.
+    const dep = await create('comes first');
+    await page.click('#new-task');
+    await page.fill('#new-description', 'scheduled from the browser');
+    await page.fill('#new-depends', String(dep));
+    await page.fill('#new-start', '2099-01-02T09:30');
+    await page.fill('#new-assignee', 'host-z');
+    await page.click('#new-submit');
+    const made = page.locator('.column[data-status="pending"] .card', { hasText: 'scheduled from the browser' });
+    await made.waitFor();
+    const id = Number(await made.getAttribute('data-task-id'));
+    expect(await statusOf(id)).toMatchObject({ depends_on: [dep], assignee: 'host-z', submitted_by: 'Rosa' });
+    expect(new Date((await statusOf(id)).run_after).getFullYear()).toBe(2099);
+    expect(await made.locator('.scheduled').textContent()).toMatch(/^⏰ /);
+
+    // Edit in place.
+    await openDetail(page, id);
+    await page.click('#detail-edit');
+    await page.fill('#edit-description', 'scheduled and edited');
+    await page.fill('#edit-labels', 'web');
+    await page.fill('#edit-start', '');
+    await page.click('#edit-save');
+    await page.locator('#detail .desc-full', { hasText: 'scheduled and edited' }).waitFor();
+    expect(await statusOf(id)).toMatchObject({ description: 'scheduled and edited', labels: ['web'], run_after: null });
+    const edited = (await rest('GET', `/api/tasks/${id}`)).logs.find((l: { action: string }) => l.action === 'edited');
+    expect(edited.details).toMatch(/^by Rosa: /);
+
+    // A comment, shown in the detail and kept with the name.
+    await page.fill('#detail-comment', 'looks good');
+    await page.click('.comment-form button[type=submit]');
+    await page.locator('#detail-comments li', { hasText: 'looks good' }).waitFor();
+    expect((await rest('GET', `/api/tasks/${id}/comments`)).comments).toMatchObject([{ author: 'Rosa', body: 'looks good', source: 'dashboard' }]);
+
+    // Cancel, reopen, then delete (two clicks): the card leaves the board without a reload.
+    await rest('POST', `/api/tasks/${id}/cancel`, {});
+    await cardIn(page, 'cancelled', id).waitFor();
+    await page.click('#detail-reopen');
+    await cardIn(page, 'pending', id).waitFor();
+    await page.click('#detail-delete');
+    expect((await statusOf(id)).status).toBe('pending');
+    await page.click('#detail-delete');
+    await cardIn(page, 'pending', id).waitFor({ state: 'detached' });
+    expect((await rest('GET', '/api/tasks?status=all&limit=500')).tasks.some((t: { id: number }) => t.id === id)).toBe(false);
+    noProblems();
+  });
+
+  it('a purge takes its cards off the board without a reload; "Retry all" keeps to the agent filtered on', async () => {
+    const page = await newPage();
+    const old = await create('done long ago');
+    const held = await claimTask(old, 'host-p', 'agent-p');
+    await rest('POST', `/api/tasks/${old}/complete`, { lease_token: held.lease_token });
+    await cardIn(page, 'completed', old).waitFor();
+    await rest('POST', '/api/tasks/purge', { older_than_days: 0 });
+    await cardIn(page, 'completed', old).waitFor({ state: 'detached' });
+
+    const mine = await create('fails for host-r1');
+    const theirs = await create('fails for host-r2');
+    for (const [id, host] of [[mine, 'host-r1'], [theirs, 'host-r2']] as const) {
+      const c = await claimTask(id, host, host);
+      await rest('POST', `/api/tasks/${id}/fail`, { lease_token: c.lease_token, error: 'boom' });
+    }
+    await page.locator('#f-agent option[value="host-r1"]').waitFor({ state: 'attached' });
+    await page.selectOption('#f-agent', 'host-r1');
+    await cardIn(page, 'failed', mine).waitFor();
+    await page.locator('.column[data-status="failed"] button', { hasText: /Retry all/ }).click();
+    // Retried, it is pending with no agent, so it leaves this filtered board.
+    await cardIn(page, 'failed', mine).waitFor({ state: 'detached' });
+    expect((await statusOf(mine)).status).toBe('pending');
+    expect((await statusOf(theirs)).status).toBe('failed');
     noProblems();
   });
 

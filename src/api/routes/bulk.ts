@@ -43,13 +43,17 @@ const exportSchema = z.object({
       answer: z.string().nullable(),
       blockedReason: z.string().nullable(),
       idempotencyKey: z.string().nullable(),
-      // Review (#19): optional, so an export from before review existed still imports.
-      review: z.boolean().optional(),
-      reviewFeedback: z.string().nullable().optional(),
-      preferredInstanceId: z.string().nullable().optional(),
-      preferredUntil: time.nullable().optional(),
-      runs: z.number().int().min(0).optional(),
-    }),
+      // Absent in exports from before assignment and comments existed.
+      assignee: z.string().nullable().default(null),
+      descriptionUnseen: z.number().int().min(0).max(1).default(0),
+      commentsUnseenFrom: z.number().int().nullable().default(null),
+      // Absent in exports from before review and live output existed.
+      review: z.boolean().default(false),
+      reviewFeedback: z.string().nullable().default(null),
+      preferredInstanceId: z.string().nullable().default(null),
+      preferredUntil: time.nullable().default(null),
+      runs: z.number().int().min(0).default(0),
+    }).strict(),
   ),
   logs: z.array(
     z.object({
@@ -59,8 +63,21 @@ const exportSchema = z.object({
       details: z.string().nullable(),
       instanceId: z.string().nullable(),
       timestamp: time,
-    }),
+    }).strict(),
   ),
+  comments: z
+    .array(
+      z.object({
+        id: z.number().int().positive(),
+        taskId: z.number().int().positive(),
+        author: z.string(),
+        body: z.string(),
+        source: z.string(),
+        discordMessageId: z.string().nullable(),
+        createdAt: time,
+      }).strict(),
+    )
+    .optional(),
   instances: z.array(
     z.object({
       id: z.string(),
@@ -68,16 +85,17 @@ const exportSchema = z.object({
       lastSeen: time.nullable(),
       currentTaskId: z.number().nullable(),
       status: z.enum(['idle', 'working', 'offline']),
-    }),
+    }).strict(),
   ),
-});
+}).strict();
 
 /** The export as it is sent: the import's shape without its checks, which a backup must never fail on. */
 const exportAnswer = z.object({
   version: z.literal(1),
   exportedAt: z.string(),
-  tasks: z.array(z.object({ ...exportSchema.shape.tasks.element.shape, createdAt: z.number(), claimedAt: z.number().nullable(), completedAt: z.number().nullable(), updatedAt: z.number(), runAfter: z.number(), leaseExpiresAt: z.number().nullable(), result: z.unknown() })),
+  tasks: z.array(z.object({ ...exportSchema.shape.tasks.element.shape, createdAt: z.number(), claimedAt: z.number().nullable(), completedAt: z.number().nullable(), updatedAt: z.number(), runAfter: z.number(), leaseExpiresAt: z.number().nullable(), preferredUntil: z.number().nullable(), result: z.unknown() })),
   logs: z.array(z.object({ ...exportSchema.shape.logs.element.shape, timestamp: z.number() })),
+  comments: z.array(z.object({ ...exportSchema.shape.comments.unwrap().element.shape, createdAt: z.number() })).optional(),
   instances: z.array(z.object({ ...exportSchema.shape.instances.element.shape, lastSeen: z.number().nullable() })),
 });
 
@@ -93,14 +111,14 @@ export function bulkRoutes(app: FastifyInstance, ctx: AppContext): void {
   r.post('/api/tasks/retry-failed', { schema: { tags: ['bulk'], summary: 'Retry every failed task (optionally by label/project)', body: bulkFilter.nullish(), response: replies({ 200: countAnswer }, BODY) } }, async (request) => {
     adminOnly(request.principal?.role);
     const f = request.body ?? {};
-    const count = await queue.retryFailed({ label: f.label, project: f.project, priority: f.priority, search: f.q });
+    const count = await queue.retryFailed({ label: f.label, project: f.project, priority: f.priority, search: f.q, instanceId: f.instance_id });
     return { count };
   });
 
   r.post('/api/tasks/cancel-pending', { schema: { tags: ['bulk'], summary: 'Cancel every pending task matching the filter', body: bulkFilter.nullish(), response: replies({ 200: countAnswer }, BODY) } }, async (request) => {
     adminOnly(request.principal?.role);
     const f = request.body ?? {};
-    const count = await queue.cancelPending({ label: f.label, project: f.project, priority: f.priority, search: f.q }, f.by ?? request.principal?.name);
+    const count = await queue.cancelPending({ label: f.label, project: f.project, priority: f.priority, search: f.q, instanceId: f.instance_id }, f.by ?? request.principal?.name);
     return { count };
   });
 

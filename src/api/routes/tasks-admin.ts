@@ -30,7 +30,6 @@ export function taskAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
     const task = await queue.setPriority(request.params.id, request.body.priority, who(request.body.by, request.principal));
     return { status: task.status, task_id: task.id, priority: task.priority, task: taskJson(task) };
   };
-  r.patch('/api/tasks/:id', { schema: { tags: ['tasks'], summary: 'Change a task\'s priority', params: idParams, body: priorityBody, response: replies({ 200: priorityChangeSchema }, [...BODY, 404, 409]) } }, setPriority);
   r.post('/api/tasks/:id/priority', { schema: { tags: ['tasks'], summary: 'Change a task\'s priority', params: idParams, body: priorityBody, response: replies({ 200: priorityChangeSchema }, [...BODY, 404, 409]) } }, setPriority);
 
   r.post(

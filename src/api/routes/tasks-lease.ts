@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { UnauthorizedError } from '../../errors.js';
 import type { HeldRequests } from '../held-requests.js';
 import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody } from '../schemas.js';
-import { claimedTaskJson, taskJson } from '../serialize.js';
+import { claimedTaskJson, commentJson, taskJson } from '../serialize.js';
 import { BODY, replies } from '../openapi.js';
 import { claimNextSchema, heartbeatSchema, taskChangeSchema } from '../responses.js';
 
@@ -29,6 +29,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
         instanceId: b.instance_id,
         instanceName: b.instance_name ?? b.instance_id,
         labels: b.labels ?? [],
+        projects: b.project === undefined ? [] : [b.project].flat(),
         leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
       };
       const waitMs = Math.min(b.wait ?? 0, ctx.config.LONG_POLL_MAX_SECONDS) * 1000;
@@ -75,7 +76,16 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
         leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
         progress: b.progress,
       });
-      return { status: task.status, task_id: task.id, lease_expires_at: taskJson(task).lease_expires_at, task: taskJson(task) };
+      // What changed while the agent worked: told once, here.
+      const notice = await queue.holderNotice(task);
+      return {
+        status: task.status,
+        task_id: task.id,
+        lease_expires_at: taskJson(task).lease_expires_at,
+        task: taskJson(task),
+        description_changed: notice.descriptionChanged,
+        new_comments: notice.comments.map(commentJson),
+      };
     },
   );
 

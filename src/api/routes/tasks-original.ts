@@ -31,6 +31,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         instanceId: q.instance_id,
         label: q.label,
         project: q.project,
+        assignee: q.assignee,
         search: q.q,
         order: q.order ?? (onlyPending ? 'queue' : 'newest'),
         limit: q.limit,
@@ -53,7 +54,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
     },
     async (request, reply) => {
       const body = request.body;
-      const { task, created } = await queue.create({
+      const { task, created, warnings } = await queue.create({
         description: body.description,
         priority: body.priority,
         submittedBy: body.submitted_by ?? request.principal?.name ?? 'api',
@@ -64,10 +65,11 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
         runAfter: toMs(body.run_after),
         maxAttempts: body.max_attempts,
         idempotencyKey: body.idempotency_key ?? request.headers['idempotency-key'] ?? null,
+        assignee: body.assignee,
         review: body.review,
       });
       reply.code(created ? 201 : 200);
-      return { task_id: task.id, status: task.status, created, task: taskJson(task) };
+      return { task_id: task.id, status: task.status, created, task: taskJson(task), ...(warnings.length > 0 ? { warnings } : {}) };
     },
   );
 

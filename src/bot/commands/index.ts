@@ -9,8 +9,14 @@ import { queueCommand } from './queue.js';
 import { retryCommand } from './retry.js';
 import { statusCommand } from './status.js';
 import { taskCommand } from './task.js';
+import { editCommand } from './edit.js';
+import { commentCommand } from './comment.js';
+import { reopenCommand } from './reopen.js';
 
-const list: SlashCommand[] = [taskCommand, queueCommand, statusCommand, doneCommand, priorityCommand, cancelCommand, retryCommand, answerCommand];
+const list: SlashCommand[] = [
+  taskCommand, queueCommand, statusCommand, doneCommand, priorityCommand, cancelCommand, retryCommand, answerCommand,
+  editCommand, commentCommand, reopenCommand,
+];
 list.push(helpCommand(() => list));
 
 export const COMMANDS: ReadonlyMap<string, SlashCommand> = new Map(list.map((c) => [c.data.name, c]));

@@ -29,7 +29,7 @@ export async function queuePage(ctx: BotContext, requested: number): Promise<Rep
   const pages = Math.max(1, Math.ceil(total / QUEUE_PAGE_SIZE));
   const page = Math.min(Math.max(0, requested), pages - 1);
   const tasks = await pendingSlice(ctx, page * QUEUE_PAGE_SIZE, QUEUE_PAGE_SIZE);
-  const lines = tasks.map((t, i) => `${page * QUEUE_PAGE_SIZE + i + 1}. ${taskLine(t)}`);
+  const lines = tasks.map((t, i) => `${page * QUEUE_PAGE_SIZE + i + 1}. ${taskLine(t, 90, ctx.queue.now())}`);
   const extra = [
     stats.byStatus.in_progress > 0 ? `${stats.byStatus.in_progress} in progress` : null,
     stats.byStatus.blocked > 0 ? `${stats.byStatus.blocked} waiting on dependencies` : null,

@@ -1,6 +1,6 @@
 // Commands that read or steer the queue: check, list, next, status, show, add, cancel, priority.
 import { agentSummary, HELD_STATUSES } from '../agent-summary.js';
-import { age, columns, priorityText, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
+import { age, columns, priorityText, scheduled, shortTime, statusText, taskRows, taskTitle, truncate } from '../format.js';
 import type { ListQuery, NewTaskJson, Priority, TaskJson } from '../../client/types.js';
 import { changeLine, readWorkSummary } from '../../core/work-summary.js';
 import type { CommandContext, CommandOutput } from './context.js';
@@ -91,19 +91,20 @@ function workFields(result: unknown): Array<[string, string | null]> {
 
 export async function show(ctx: CommandContext, id: number): Promise<CommandOutput> {
   const { style } = ctx;
-  const { task: t, logs } = await ctx.client.get(id);
+  const [{ task: t, logs }, { comments }] = await Promise.all([ctx.client.get(id), ctx.client.comments(id)]);
   const holder = t.instance_name ?? t.instance_id;
   const fields: Array<[string, string | null | undefined]> = [
     ['status', `${statusText(t.status, style)}${holder ? ` (${holder})` : ''}`],
     ['priority', priorityText(t.priority, style)],
     ['project', t.project],
+    ['assignee', t.assignee],
     ['labels', t.labels.length ? t.labels.join(', ') : null],
     ['depends on', t.depends_on.length ? t.depends_on.map((d) => `#${d}`).join(', ') : null],
     ['attempts', `${t.attempts} of ${t.max_attempts} used`],
     ['submitted', `${shortTime(t.created_at)} (${age(t.created_at)} ago)${t.submitted_by ? ` by ${t.submitted_by}` : ''}`],
     ['claimed', t.claimed_at ? shortTime(t.claimed_at) : null],
     ['lease until', t.lease_expires_at ? shortTime(t.lease_expires_at) : null],
-    ['run after', t.run_after ? shortTime(t.run_after) : null],
+    ['run after', t.run_after ? `${scheduled(t) ? '⏰ ' : ''}${shortTime(t.run_after)}` : null],
     ['finished', t.completed_at ? shortTime(t.completed_at) : null],
     ['blocked', t.blocked_reason],
     ['question', t.question],
@@ -116,11 +117,15 @@ export async function show(ctx: CommandContext, id: number): Promise<CommandOutp
   ];
   const lines = [`${style.bold(`#${t.id}`)}  ${t.description}`];
   lines.push(...columns(fields.filter(([, v]) => v !== null && v !== undefined && v !== '').map(([k, v]) => [style.dim(k), String(v).replace(/\n/g, '\n      ')]), '   '));
+  if (comments.length > 0) {
+    lines.push(style.dim('   comments:'));
+    for (const c of comments) lines.push(`     ${style.dim(shortTime(c.created_at))}  ${style.bold(c.author)}: ${c.body.replace(/\n/g, '\n       ')}`);
+  }
   if (logs.length > 0) {
     lines.push(style.dim('   log:'));
     lines.push(...columns(logs.map((l) => [style.dim(shortTime(l.timestamp)), l.action, l.instance_id ?? '', truncate(l.details ?? '', 80)]), '     '));
   }
-  return { json: { task: t, logs }, text: lines.join('\n') };
+  return { json: { task: t, logs, comments }, text: lines.join('\n') };
 }
 
 export async function add(ctx: CommandContext, input: Omit<NewTaskJson, 'submitted_by'>): Promise<CommandOutput> {

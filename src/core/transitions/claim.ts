@@ -11,13 +11,14 @@ export function claimTransitions(kit: TransitionKit) {
   const { failSpent } = attemptEndings(kit);
   return {
     /** Claims the best claimable task for this agent in one atomic step, or returns null. */
-    async claimNext(agent: Agent & { labels?: LabelScope; leaseMs?: number | null }): Promise<ClaimedTask | null> {
+    async claimNext(agent: Agent & { labels?: LabelScope; projects?: string[]; leaseMs?: number | null }): Promise<ClaimedTask | null> {
       const t = now();
       const leaseToken = newToken();
       const outcome = await store.claimNext({
         instanceId: agent.instanceId,
         instanceName: agent.instanceName ?? null,
         labels: agent.labels ?? [],
+        projects: agent.projects ?? [],
         leaseToken,
         leaseExpiresAt: t + kit.leaseLength(agent.leaseMs),
         wipLimit: config.wipLimit,
@@ -40,7 +41,7 @@ export function claimTransitions(kit: TransitionKit) {
       const leaseToken = newToken();
       const leaseMs = kit.leaseLength(agent.leaseMs);
       const spec: TransitionSpec = {
-        taskId: id, from: ['pending'], claimable: true, now: t,
+        taskId: id, from: ['pending'], claimable: true, assignableTo: agent.instanceId, now: t,
         wipLimit: config.wipLimit > 0 ? { instanceId: agent.instanceId, max: config.wipLimit } : undefined,
         set: { status: 'in_progress', instanceId: agent.instanceId, instanceName: agent.instanceName ?? null, claimedAt: t, leaseToken, leaseExpiresAt: t + leaseMs, leaseMs, question: null, answer: null },
         attempt: 'start',

@@ -53,6 +53,7 @@ export function createApi(getKey, onUnauthorized) {
     get: (path) => request('GET', path),
     post: (path, body = {}) => request('POST', path, body),
     patch: (path, body) => request('PATCH', path, body),
+    delete: (path) => request('DELETE', path),
   };
 }
 

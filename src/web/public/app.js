@@ -2,11 +2,16 @@
 import { createApi, withQuery } from './api.js';
 import { byId, h, refreshClocks } from './dom.js';
 import { openEventStream } from './stream.js';
-import { COLUMNS, applyEvent, createState, mergeLoaded } from './state.js';
+import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded } from './state.js';
 import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
 import { createDetail } from './detail.js';
 
 const KEY_STORAGE = 'athena.apiKey';
+/** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
+const NAME_STORAGE = 'athena.name';
+const actorName = () => sessionStorage.getItem(NAME_STORAGE) || '';
+/** `{ by }` for a request body, when the person gave a name. */
+const who = () => (actorName() ? { by: actorName() } : {});
 const PAGE_SIZE = 100;
 const FILTER_NAMES = ['q', 'label', 'project', 'agent'];
 
@@ -17,7 +22,7 @@ let signedIn = false;
 
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
-const detail = createDetail({ api, toast });
+const detail = createDetail({ api, toast, who });
 
 // ---------------------------------------------------------------- feedback
 
@@ -138,6 +143,8 @@ function connect() {
       scheduleStats(0);
     },
     onTask(data, id) {
+      // A purge or an import names no task: the board is read again.
+      if (RELOADING_EVENTS.has(data.type)) loadAll();
       applyEvent(state, data, id);
       scheduleRender();
       scheduleStats();
@@ -196,11 +203,19 @@ byId('new-form').addEventListener('submit', async (e) => {
   if (!description) return;
   const labels = byId('new-labels').value.split(/[\s,]+/).filter(Boolean);
   const project = byId('new-project').value.trim();
+  const dependsOn = byId('new-depends').value.split(/[\s,#]+/).filter(Boolean).map(Number);
+  const start = byId('new-start').value;
+  const assignee = byId('new-assignee').value.trim();
   const submit = byId('new-submit');
   submit.disabled = true;
   try {
     const body = { description, priority: byId('new-priority').value, labels };
     if (project) body.project = project;
+    if (dependsOn.length) body.depends_on = dependsOn;
+    // datetime-local is the browser's local time; the API takes an instant.
+    if (start) body.run_after = new Date(start).toISOString();
+    if (assignee) body.assignee = assignee;
+    if (actorName()) body.submitted_by = actorName();
     // Unticked leaves it to the server's REVIEW_REQUIRED_LABELS / _PROJECTS.
     if (byId('new-review').checked) body.review = true;
     const created = await api.post('api/tasks', body);
@@ -221,7 +236,9 @@ async function retryAllFailed() {
     if (f.label) body.label = f.label;
     if (f.project) body.project = f.project;
     if (f.q) body.q = f.q;
-    const { count } = await api.post('api/tasks/retry-failed', body);
+    // A board filtered to one agent retries that agent's failed tasks only.
+    if (f.agent) body.instance_id = f.agent;
+    const { count } = await api.post('api/tasks/retry-failed', { ...body, ...who() });
     toast(count === 1 ? '1 failed task is pending again' : `${count} failed tasks are pending again`);
   } catch (err) {
     toast(err.message, 'error');
@@ -252,6 +269,7 @@ function start() {
 
 function signOut(message = '') {
   sessionStorage.removeItem(KEY_STORAGE);
+  sessionStorage.removeItem(NAME_STORAGE);
   stream?.stop();
   stream = null;
   if (byId('detail').open) byId('detail').close();
@@ -264,6 +282,9 @@ byId('login-form').addEventListener('submit', async (e) => {
   const key = byId('login-key').value.trim();
   if (!key) return;
   sessionStorage.setItem(KEY_STORAGE, key);
+  const name = byId('login-name').value.trim();
+  if (name) sessionStorage.setItem(NAME_STORAGE, name);
+  else sessionStorage.removeItem(NAME_STORAGE);
   byId('login-error').textContent = '';
   try {
     await api.get('api/stats'); // a refused key signs out again with a message

@@ -1,6 +1,6 @@
 // Draws the counters, the columns of task cards and the agents panel from the dashboard state.
-import { ago, byId, h, refreshClocks } from './dom.js';
-import { COLUMNS, tasksIn } from './state.js';
+import { ago, byId, fullTime, h, refreshClocks } from './dom.js';
+import { COLUMNS, scheduledFor, tasksIn } from './state.js';
 
 const STATUS_TITLES = Object.fromEntries(COLUMNS.map((c) => [c.status, c.title]));
 export const statusTitle = (status) => STATUS_TITLES[status] ?? status;
@@ -13,7 +13,8 @@ function agentName(task) {
 }
 
 function card(task, onOpen) {
-  const key = `${task.updated_at}|${task.status}|${task.priority}|${task.attempts}|${task.lease_expires_at}`;
+  const later = scheduledFor(task);
+  const key = `${task.updated_at}|${task.status}|${task.priority}|${task.attempts}|${task.lease_expires_at}|${later}`;
   const cached = cardCache.get(task.id);
   if (cached && cached.key === key) return cached.el;
 
@@ -25,6 +26,8 @@ function card(task, onOpen) {
   if (task.status === 'in_progress' || task.status === 'needs_input') {
     foot.push(h('span', { class: 'agent', title: task.instance_id ?? '' }, agentName(task) ?? 'unknown agent'));
   }
+  if (later) foot.push(h('span', { class: 'scheduled', title: `not before ${fullTime(later)}` }, `⏰ ${fullTime(later)}`));
+  if (task.assignee) foot.push(h('span', { class: 'assignee', title: 'only this agent may claim it' }, `→ ${task.assignee}`));
   if (task.status === 'in_progress' && task.lease_expires_at) foot.push(h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }));
   // Attempts used (the running one counts; a release gives it back): shown once a task has a history.
   const held = task.status === 'in_progress' || task.status === 'needs_input';

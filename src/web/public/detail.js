@@ -44,11 +44,20 @@ function fact(name, ...value) {
   return [h('dt', null, name), h('dd', null, ...(value.length && value.some((v) => v !== null && v !== '') ? value : ['—']))];
 }
 
+/** `"12, 14"` → [12, 14] */
+const idsOf = (text) => text.split(/[\s,#]+/).filter(Boolean).map(Number);
+/** An ISO time as a datetime-local value (the browser's local time), and back. */
+const localInput = (iso) => {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+};
+
 /** What the live output pane keeps (characters): the server keeps the newest OUTPUT_MAX_BYTES anyway. */
 const PANE_MAX_CHARS = 1024 * 1024;
 const utf8Length = (text) => new TextEncoder().encode(text).length;
 
-export function createDetail({ api, toast }) {
+export function createDetail({ api, toast, who }) {
   const dialog = byId('detail');
   let openId = null;
   /**
@@ -60,6 +69,10 @@ export function createDetail({ api, toast }) {
   let loadSeq = 0;
   /** { taskId, timer } while the first click on "Cancel task" waits for the second. */
   let cancelArmed = null;
+  /** { taskId, force, timer } while the first click on "Delete" waits for the second. */
+  let deleteArmed = null;
+  /** The task being edited in place (its form survives live redraws only while open). */
+  let editing = null;
 
   dialog.addEventListener('click', (e) => {
     if (e.target === dialog) dialog.close(); // a click on the backdrop
@@ -75,12 +88,12 @@ export function createDetail({ api, toast }) {
     if (id === null) return;
     const seq = ++loadSeq;
     try {
-      const data = await api.get(`api/tasks/${id}`);
-      if (seq === loadSeq && id === openId) render(data.task, data.logs);
+      const [data, { comments }] = await Promise.all([api.get(`api/tasks/${id}`), api.get(`api/tasks/${id}/comments`)]);
+      if (seq === loadSeq && id === openId) render(data.task, data.logs, comments);
     } catch (err) {
       if (seq !== loadSeq) return;
       if (err.status === 404) {
-        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (purged).'));
+        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
       } else toast(err.message, 'error');
     }
   }
@@ -169,7 +182,7 @@ export function createDetail({ api, toast }) {
         ['high', 'medium', 'low'].map((p) => h('option', { value: p, selected: p === task.priority }, p)),
       );
       select.addEventListener('change', () =>
-        act(`Priority of #${task.id} set to ${select.value}`, () => api.patch(`api/tasks/${task.id}`, { priority: select.value })),
+        act(`Priority of #${task.id} set to ${select.value}`, () => api.patch(`api/tasks/${task.id}`, { priority: select.value, ...who() })),
       );
       out.push(h('label', { class: 'inline' }, 'Priority ', select));
 
@@ -190,16 +203,105 @@ export function createDetail({ api, toast }) {
         }
         clearTimeout(cancelArmed.timer);
         cancelArmed = null;
-        act(`Task #${task.id} cancelled`, () => api.post(`api/tasks/${task.id}/cancel`, {}));
+        act(`Task #${task.id} cancelled`, () => api.post(`api/tasks/${task.id}/cancel`, { ...who() }));
       });
       out.push(cancel);
+      out.push(h('button', { type: 'button', id: 'detail-edit', onclick: () => { editing = task.id; load(); } }, 'Edit'));
     }
     if (task.status === 'failed') {
       out.push(
-        h('button', { type: 'button', class: 'primary', id: 'detail-retry', onclick: () => act(`Task #${task.id} is pending again`, () => api.post(`api/tasks/${task.id}/retry`, {})) }, 'Retry'),
+        h('button', { type: 'button', class: 'primary', id: 'detail-retry', onclick: () => act(`Task #${task.id} is pending again`, () => api.post(`api/tasks/${task.id}/retry`, { ...who() })) }, 'Retry'),
       );
     }
+    if (FINAL.has(task.status)) {
+      out.push(h('button', { type: 'button', id: 'detail-reopen', onclick: () => act(`Task #${task.id} reopened`, () => api.post(`api/tasks/${task.id}/reopen`, { ...who() })) }, 'Reopen'));
+    }
+    out.push(deleteButton(task));
     return out.length ? h('div', { class: 'detail-actions' }, out) : null;
+  }
+
+  /**
+   * Two clicks to delete; when the server says an agent holds it or others depend on it, a third
+   * click deletes with force (the agent is stopped, dependants are blocked), after saying so.
+   */
+  function deleteButton(task) {
+    const armed = deleteArmed?.taskId === task.id ? deleteArmed : null;
+    const label = armed ? (armed.force ? `Click again to force: ${armed.reason}` : 'Click again to delete') : 'Delete';
+    const button = h('button', { type: 'button', class: 'danger', id: 'detail-delete' }, label);
+    const arm = (force, reason) => {
+      clearTimeout(deleteArmed?.timer);
+      const timer = setTimeout(() => {
+        deleteArmed = null;
+        if (button.isConnected) button.textContent = 'Delete';
+      }, 6000);
+      deleteArmed = { taskId: task.id, force, reason, timer };
+      button.textContent = force ? `Click again to force: ${reason}` : 'Click again to delete';
+    };
+    button.addEventListener('click', async () => {
+      if (deleteArmed?.taskId !== task.id) return arm(false);
+      const force = deleteArmed.force;
+      clearTimeout(deleteArmed.timer);
+      deleteArmed = null;
+      const by = who().by;
+      try {
+        await api.delete(`api/tasks/${task.id}?${new URLSearchParams({ ...(force ? { force: 'true' } : {}), ...(by ? { by } : {}) })}`);
+        toast(`Task #${task.id} deleted`);
+        dialog.close();
+      } catch (err) {
+        if (!force && (err.code === 'TASK_HELD' || err.code === 'HAS_DEPENDANTS')) return arm(true, err.message);
+        toast(err.message, 'error');
+      }
+    });
+    return button;
+  }
+
+  /** Edit in place: every field a task that has not finished may change. */
+  function editForm(task) {
+    const field = (label, input) => h('label', { class: 'edit-field' }, label, input);
+    const description = h('textarea', { id: 'edit-description', rows: '4', maxlength: '10000', required: true });
+    description.value = task.description;
+    const project = h('input', { id: 'edit-project', maxlength: '200', value: task.project ?? '' });
+    const labels = h('input', { id: 'edit-labels', value: task.labels.join(', ') });
+    const depends = h('input', { id: 'edit-depends', value: task.depends_on.join(', '), placeholder: 'task ids' });
+    const start = h('input', { id: 'edit-start', type: 'datetime-local', value: localInput(task.run_after) });
+    const assignee = h('input', { id: 'edit-assignee', maxlength: '200', value: task.assignee ?? '' });
+    const notes = h('textarea', { id: 'edit-notes', rows: '2', maxlength: '20000' });
+    notes.value = task.notes ?? '';
+    const held = task.status === 'in_progress' || task.status === 'needs_input';
+    const form = h(
+      'form',
+      { class: 'edit-form', id: 'edit-form' },
+      field('Description', description),
+      field('Project', project),
+      field('Labels', labels),
+      held ? null : field('Depends on', depends),
+      field('Start after', start),
+      field('Assignee', assignee),
+      field('Notes', notes),
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'ghost', onclick: () => { editing = null; load(); } }, 'Discard'),
+        h('button', { type: 'submit', class: 'primary', id: 'edit-save' }, 'Save'),
+      ),
+    );
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const body = {
+        description: description.value.trim(),
+        project: project.value.trim() || null,
+        labels: labels.value.split(/[\s,]+/).filter(Boolean),
+        run_after: start.value ? new Date(start.value).toISOString() : null,
+        assignee: assignee.value.trim() || null,
+        notes: notes.value.trim() || null,
+        ...who(),
+      };
+      if (!held) body.depends_on = idsOf(depends.value);
+      act(`Task #${task.id} saved`, async () => {
+        const res = await api.patch(`api/tasks/${task.id}`, body);
+        editing = null;
+        for (const w of res.warnings ?? []) toast(w, 'error');
+      });
+    });
+    return form;
   }
 
   /** Accept, or send the work back with feedback for its agent. */
@@ -208,7 +310,7 @@ export function createDetail({ api, toast }) {
     const accept = h('button', { type: 'button', class: 'primary', id: 'detail-accept' }, 'Accept');
     const changes = h('button', { type: 'submit', id: 'detail-changes' }, 'Request changes');
     const form = h('form', { class: 'review-form' }, text, h('div', { class: 'row-buttons' }, accept, changes));
-    accept.addEventListener('click', () => act(`Task #${task.id} accepted`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'accept' })));
+    accept.addEventListener('click', () => act(`Task #${task.id} accepted`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'accept', ...who() })));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       const feedback = text.value.trim();
@@ -217,9 +319,32 @@ export function createDetail({ api, toast }) {
         text.focus();
         return;
       }
-      act(`Task #${task.id} sent back with your feedback`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'changes', feedback }));
+      act(`Task #${task.id} sent back with your feedback`, () => api.post(`api/tasks/${task.id}/review`, { decision: 'changes', feedback, ...who() }));
     });
     return form;
+  }
+
+  function commentsSection(task, comments) {
+    const text = h('textarea', { id: 'detail-comment', rows: '2', maxlength: '2000', placeholder: 'Write a comment (the agent sees it at its next heartbeat)' });
+    const form = h('form', { class: 'comment-form' }, text, h('button', { type: 'submit' }, 'Comment'));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const body = text.value.trim();
+      if (!body) return;
+      act(`Comment added to #${task.id}`, async () => {
+        await api.post(`api/tasks/${task.id}/comments`, { body, source: 'dashboard', ...who() });
+        text.value = '';
+      });
+    });
+    return section(
+      `Comments (${comments.length})`,
+      h('ol', { class: 'comments', id: 'detail-comments' },
+        comments.map((c) =>
+          h('li', null, h('time', { datetime: c.created_at, title: c.created_at }, fullTime(c.created_at)), h('strong', null, c.author), h('span', { class: 'pre' }, c.body)),
+        ),
+      ),
+      form,
+    );
   }
 
   function answerForm(task) {
@@ -229,23 +354,25 @@ export function createDetail({ api, toast }) {
       e.preventDefault();
       const answer = text.value.trim();
       if (!answer) return;
-      act(`Answer sent to #${task.id}`, () => api.post(`api/tasks/${task.id}/answer`, { answer }));
+      act(`Answer sent to #${task.id}`, () => api.post(`api/tasks/${task.id}/answer`, { answer, ...who() }));
     });
     return form;
   }
 
-  function render(task, logs) {
-    // A redraw (another event on this task) must not eat an answer being typed.
+  function render(task, logs, comments) {
+    // A redraw (another event on this task) must not eat an answer, feedback, a comment or an edit being typed.
     const typing = dialog.querySelector('#detail-answer') ?? dialog.querySelector('#detail-feedback');
     const draft = typing?.value ?? '';
     const hadFocus = typing !== null && document.activeElement === typing;
+    const commentDraft = dialog.querySelector('#detail-comment')?.value ?? '';
+    const openEdit = editing === task.id && !FINAL.has(task.status) ? dialog.querySelector('#edit-form') : null;
     // Moving the pane into the redrawn dialog loses its scroll position: keep it.
     const paneScroll = pane?.pre.isConnected ? pane.pre.scrollTop : null;
     const resultText = task.result === null || task.result === undefined ? null : typeof task.result === 'string' ? task.result : JSON.stringify(task.result, null, 2);
     dialog.replaceChildren(
       closeBar(`Task #${task.id}`, task.status),
       h('div', { class: 'detail-body' },
-        h('p', { class: 'desc-full' }, task.description),
+        editing === task.id && !FINAL.has(task.status) ? openEdit ?? editForm(task) : h('p', { class: 'desc-full' }, task.description),
         actions(task),
         task.status === 'needs_input' || task.question
           ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
@@ -255,15 +382,17 @@ export function createDetail({ api, toast }) {
         h('dl', { class: 'facts' },
           fact('Priority', task.priority),
           fact('Project', task.project),
+          fact('Assignee', task.assignee),
           fact('Labels', task.labels.map((l) => h('span', { class: 'chip' }, l))),
           fact('Agent', task.instance_name || task.instance_id),
           fact('Lease', task.lease_expires_at && task.status === 'in_progress' ? h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }) : null),
           fact('Attempts', `${task.attempts} of ${task.max_attempts} used`),
           fact('Submitted by', task.submitted_by),
           fact('Created', fullTime(task.created_at)),
-          fact('Claimed', task.claimed_at ? fullTime(task.claimed_at) : null),
+          // A task given back (released, requeued, reopened) is not claimed now, whatever claimed_at keeps.
+          fact('Claimed', task.claimed_at && task.status !== 'pending' && task.status !== 'blocked' ? fullTime(task.claimed_at) : null),
           fact('Finished', task.completed_at ? fullTime(task.completed_at) : null),
-          fact('Run after', task.run_after ? fullTime(task.run_after) : null),
+          fact('Run after', task.run_after ? `${Date.parse(task.run_after) > Date.now() && task.status === 'pending' ? '⏰ ' : ''}${fullTime(task.run_after)}` : null),
           fact('Depends on', task.depends_on.map((d) => `#${d}`).join(', ')),
           task.blocked_reason ? fact('Blocked', task.blocked_reason) : null,
         ),
@@ -272,6 +401,7 @@ export function createDetail({ api, toast }) {
         task.notes ? section('Notes', h('p', { class: 'pre' }, task.notes)) : null,
         workSection(task.result),
         resultText !== null ? section('Result', h('pre', null, resultText)) : null,
+        commentsSection(task, comments),
         section(
           `Log (${logs.length})`,
           h('ol', { class: 'log' },
@@ -291,12 +421,15 @@ export function createDetail({ api, toast }) {
     const answer = dialog.querySelector(`#${typing?.id ?? 'detail-answer'}`);
     if (answer && draft) answer.value = draft;
     if (answer && hadFocus) answer.focus();
+    const comment = dialog.querySelector('#detail-comment');
+    if (comment && commentDraft) comment.value = commentDraft;
     refreshClocks(dialog);
   }
 
   return {
     async open(id) {
       openId = id;
+      editing = null;
       pane = newPane(id);
       loadOutput(null, 0);
       dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'Loading…'));

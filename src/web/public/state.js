@@ -12,6 +12,13 @@ export const COLUMNS = [
 ];
 
 export const FINAL = new Set(['completed', 'failed', 'cancelled']);
+/** Events that change many tasks without naming them: the board is read again. */
+export const RELOADING_EVENTS = new Set(['purged', 'imported']);
+
+/** A pending task that may not start yet (run_after in the future). */
+export function scheduledFor(task, now = Date.now()) {
+  return task.status === 'pending' && task.run_after && Date.parse(task.run_after) > now ? task.run_after : null;
+}
 const RANK = { high: 0, medium: 1, low: 2 };
 
 export function createState() {
@@ -54,7 +61,7 @@ export function tasksIn(state, status) {
  */
 export function applyEvent(state, data, id) {
   if (id !== null && id > state.lastEventId) state.lastEventId = id;
-  if (data.type === 'purged' || !data.task) {
+  if (data.type === 'deleted' || data.type === 'purged' || !data.task) {
     if (data.task_id !== null) state.tasks.delete(data.task_id);
     return;
   }
