@@ -22,6 +22,7 @@ import { bulkRoutes } from './routes/bulk.js';
 import { mcpRoutes } from '../mcp/http-route.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
+import { queueControlRoutes } from './routes/queue-controls.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
 import { NEEDS_KEY, SECURITY_SCHEMES } from './openapi.js';
 import { replySerializer } from './reply-serializer.js';
@@ -118,6 +119,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     bulkRoutes(scope, ctx);
     dashboardRoutes(scope, ctx, { events: { held } });
     summaryRoutes(scope, ctx);
+    queueControlRoutes(scope, ctx);
     if (ctx.metrics) metricsRoute(scope, ctx.metrics, { needsKey: ctx.config.METRICS_AUTH !== false });
     if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now, held);
   });

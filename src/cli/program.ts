@@ -2,6 +2,7 @@
 // HTTP to a server and never imports server code, so it also ships as the one-file dist/athena-cli.mjs.
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AthenaClient, AthenaError } from '../client/index.js';
+import * as controls from './commands/controls.js';
 import * as lease from './commands/lease.js';
 import * as queue from './commands/queue.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
@@ -33,6 +34,11 @@ export const parseCount = (value: string): number => {
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number greater than 0');
   return n;
 };
+const parseLimit = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return n;
+};
 export const parseList = (value: string): string[] =>
   value
     .split(',')
@@ -56,8 +62,8 @@ function withConnection(command: Command): Command {
 }
 
 /** A client command: connection flags plus --json. */
-export function clientCommand(parent: Command, name: string, description: string): Command {
-  return withConnection(parent.command(name).description(description)).option('--json', 'print JSON for scripts');
+export function clientCommand(parent: Command, name: string, description: string, o: { isDefault?: boolean } = {}): Command {
+  return withConnection(parent.command(name, o).description(description)).option('--json', 'print JSON for scripts');
 }
 
 /** Errors go to stderr: a line for people, or `{"error","code"}` under --json for scripts (same exit code). */
@@ -175,6 +181,25 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('--accept', 'accept the work: the task is completed')
     .option('--changes <feedback>', 'send it back with this feedback for the next agent')
     .action((id: number, f: CommonFlags & { accept?: boolean; changes?: string }) => run(f, (ctx) => queue.review(ctx, id, f)));
+
+  clientCommand(program, 'pause', 'stop handing out work (admin): the whole queue, or label:<name> or project:<name>')
+    .argument('[scope]', '"queue" (default), "label:<name>" or "project:<name>"')
+    .option('-r, --reason <reason>', 'why, shown wherever the pause is')
+    .action((scope: string | undefined, f: CommonFlags & { reason?: string }) => run(f, (ctx) => controls.pause(ctx, scope, f.reason)));
+
+  clientCommand(program, 'resume', 'hand out work again after a pause (admin)')
+    .argument('[scope]', '"queue" (default), "label:<name>" or "project:<name>"')
+    .action((scope: string | undefined, f: CommonFlags) => run(f, (ctx) => controls.resume(ctx, scope)));
+
+  const limits = program.command('limits').description('concurrency limits: at most N tasks of a label or project held at once');
+  clientCommand(limits, 'list', 'list the limits with what each scope holds now', { isDefault: true }).action((f: CommonFlags) => run(f, (ctx) => controls.limits(ctx)));
+  clientCommand(limits, 'set', 'set a limit (admin), e.g. athena limits set label:db 2')
+    .argument('<scope>', '"label:<name>" or "project:<name>"')
+    .argument('<max>', 'tasks held at once, at most (0 stops claims there)', parseLimit)
+    .action((scope: string, max: number, f: CommonFlags) => run(f, (ctx) => controls.setLimit(ctx, scope, max)));
+  clientCommand(limits, 'rm', 'remove a limit (admin)')
+    .argument('<scope>', '"label:<name>" or "project:<name>"')
+    .action((scope: string, f: CommonFlags) => run(f, (ctx) => controls.removeLimit(ctx, scope)));
 
   clientCommand(program, 'cancel', 'cancel a task that has not finished')
     .argument('<id>', 'task id', parseId)

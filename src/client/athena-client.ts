@@ -15,10 +15,12 @@ import type {
   Fence,
   HeartbeatJson,
   InstanceJson,
+  LimitJson,
   ListQuery,
   LogJson,
   NewTaskJson,
   OutputAppendedJson,
+  PauseJson,
   Priority,
   PriorityChangeJson,
   StatsJson,
@@ -246,5 +248,30 @@ export class AthenaClient {
   /** Restores an export into an empty queue (admin key). */
   importAll(data: unknown, opts?: CallOptions) {
     return this.#post<{ tasks: number; logs: number }>('/api/import', data, opts);
+  }
+
+  pauses(opts?: CallOptions) {
+    return this.request<{ pauses: PauseJson[] }>('GET', '/api/queue/pauses', undefined, opts);
+  }
+
+  /** Stops claims in the whole queue (no scope), `label:<name>` or `project:<name>` (admin keys). */
+  pause(o: { scope?: string; reason?: string; by?: string }, opts?: CallOptions) {
+    return this.#post<{ pause: PauseJson }>('/api/queue/pause', o, opts);
+  }
+
+  resume(o: { scope?: string; by?: string }, opts?: CallOptions) {
+    return this.#post<{ resumed: PauseJson }>('/api/queue/resume', o, opts);
+  }
+
+  limits(opts?: CallOptions) {
+    return this.request<{ limits: LimitJson[] }>('GET', '/api/limits', undefined, opts);
+  }
+
+  setLimit(scope: string, max: number, by?: string, opts?: CallOptions) {
+    return this.request<{ limit: LimitJson }>('PUT', '/api/limits', { scope, max, by }, opts);
+  }
+
+  removeLimit(scope: string, opts?: CallOptions) {
+    return this.request<{ removed: string }>('DELETE', `/api/limits${query({ scope })}`, undefined, opts);
   }
 }

@@ -43,3 +43,8 @@ export type AgentIdentity = { instanceId: string; instanceName: string };
 
 /** Proof of holding a task: the lease token when known, else the instance (as the original client did). */
 export type Fence = { lease_token: string } | { instance_id: string };
+
+/** A pause, as GET /api/queue/pauses lists it. */
+export type PauseJson = { scope: string; paused_by: string | null; reason: string | null; paused_at: string };
+/** A concurrency limit with the tasks its scope holds now, as GET /api/limits lists it. */
+export type LimitJson = { scope: string; max: number; held: number; set_by: string | null; updated_at: string };

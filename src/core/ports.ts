@@ -14,6 +14,7 @@ import type {
   TaskStatus,
   FieldChange,
 } from './types.js';
+import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from './queue-controls-types.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
@@ -94,7 +95,7 @@ export type TransitionSpec = {
 
 export type TransitionOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
-  | { ok: false; current: Task | null; heldByInstance?: number };
+  | { ok: false; current: Task | null; heldByInstance?: number; heldBack?: string };
 
 export type ClaimNextSpec = {
   instanceId: string;
@@ -110,7 +111,7 @@ export type ClaimNextSpec = {
 
 export type ClaimNextOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
-  | { ok: false; reason: 'empty' | 'wip_limit'; held: number };
+  | { ok: false; reason: 'empty' | 'wip_limit' | 'paused'; held: number };
 
 /**
  * A create. `created: false` is an idempotent replay: the task created earlier with the same key,
@@ -217,6 +218,14 @@ export interface Store {
    * again meanwhile (then it is told at the next heartbeat).
    */
   takeHolderNotice(task: Task): Promise<HolderNotice>;
+
+  /** Pauses and concurrency limits, read by every claim in its transaction (so they hold across replicas and restarts). */
+  setPause(scope: PauseScope, by: string | null, reason: string | null, now: number): Promise<Pause>;
+  removePause(scope: PauseScope): Promise<Pause | null>;
+  listPauses(): Promise<Pause[]>;
+  setLimit(scope: LimitScope, max: number, by: string | null, now: number): Promise<ConcurrencyLimit>;
+  removeLimit(scope: LimitScope): Promise<boolean>;
+  listLimits(): Promise<ConcurrencyLimit[]>;
 
   getTask(id: number): Promise<Task | null>;
   /** A task and its lease token, read together. */

@@ -2,6 +2,7 @@
 import { createBulkActions } from './bulk-actions.js';
 import { createEventLog } from './event-log.js';
 import { createPeekHolds } from './peek-holds.js';
+import { createQueueControls } from './queue-controls.js';
 import { createQueueReads } from './queue-reads.js';
 import { askAnswerTransitions } from './transitions/ask-answer.js';
 import { announceTransition } from './transitions/announce.js';
@@ -66,5 +67,6 @@ export function createQueue(deps: QueueDeps) {
     ...reads,
     ...createEventLog(store, now),
     ...createBulkActions(store, kit.publish, now),
+    ...createQueueControls(store, now, kit.publish),
   };
 }

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, type AthenaError } from '../errors.js';
 import type { TransitionSpec } from './ports.js';
 import type { Task } from './types.js';
 
-export function refusalError(spec: TransitionSpec, current: Task | null, heldByInstance: number | undefined, verb: string): AthenaError {
+export function refusalError(spec: TransitionSpec, current: Task | null, heldByInstance: number | undefined, verb: string, heldBack?: string): AthenaError {
   const id = spec.taskId;
   if (!current) return new NotFoundError(`Task #${id} not found`, { taskId: id });
   if (!spec.from.includes(current.status)) {
@@ -28,6 +28,9 @@ export function refusalError(spec: TransitionSpec, current: Task | null, heldByI
   }
   if (spec.wipLimit && (heldByInstance ?? 0) >= spec.wipLimit.max) {
     return new ConflictError('WIP_LIMIT', `Instance ${spec.wipLimit.instanceId} already holds ${heldByInstance} task(s) (limit ${spec.wipLimit.max}); finish one first`, { limit: spec.wipLimit.max });
+  }
+  if (spec.claimable && heldBack) {
+    return new ConflictError('NOT_CLAIMABLE', `Cannot ${verb} task #${id}: ${heldBack}`, { taskId: id, heldBack });
   }
   if (spec.claimable) {
     const waiting = current.runAfter > spec.now ? `it is scheduled for ${new Date(current.runAfter).toISOString()}` : 'its dependencies are not all completed';

@@ -42,7 +42,9 @@ function covers(w: Pick<Waiter, 'instanceId' | 'labels' | 'projects'>, task: Tas
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Events after which a task may have become claimable. */
-const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'completed', 'imported']);
+const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'completed', 'imported', 'failed', 'cancelled']);
+/** Events after which many tasks may have become claimable at once (a resume, a limit raised): every waiter looks. */
+const WAKING_ALL_EVENTS = new Set(['queue_resumed', 'limit_set', 'limit_removed']);
 
 export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = {}): ClaimWaiters {
   const timers = options.timers ?? globalThis;
@@ -68,14 +70,20 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
   }
 
   const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
+    if (WAKING_ALL_EVENTS.has(event.type)) {
+      generation++;
+      for (const waiter of waiters.splice(0)) waiter.wake(() => true);
+      return;
+    }
     if (!WAKING_EVENTS.has(event.type)) return;
     generation++;
     const task = event.task;
     if (task && task.status === 'pending' && task.runAfter <= queue.now()) {
       // One new pending task can serve exactly one waiter.
       wakeOne((w) => covers(w, task));
-    } else if (event.type === 'completed' || event.type === 'imported' || event.type === 'unblocked') {
-      // A completion may free dependants we cannot see from the event: one waiter looks.
+    } else if (['completed', 'imported', 'unblocked', 'failed', 'cancelled'].includes(event.type)) {
+      // A completion may free dependants we cannot see from the event, and a task that ends frees a
+      // place under a concurrency limit: one waiter looks.
       wakeOne(() => true);
     } else if (task && task.status === 'pending') {
       scheduleAt(task.runAfter);

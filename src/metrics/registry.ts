@@ -1,4 +1,5 @@
 // Prometheus metrics of one server, on its own registry: queue state, transitions, claim latency, loops, outbox, HTTP.
+import type { ConcurrencyLimit } from '../core/queue-controls-types.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../core/events.js';
 import type { Queue } from '../core/queue.js';
@@ -28,7 +29,7 @@ const TRANSITION_COUNTERS = {
 } as const;
 
 export type MetricsDeps = {
-  queue: Pick<Queue, 'stats' | 'now'> & { bus: EventBus };
+  queue: Pick<Queue, 'stats' | 'now'> & Partial<Pick<Queue, 'pauses' | 'limits'>> & { bus: EventBus };
   /** Events the Discord notifier has not processed yet, read at scrape time; null when there is no notifier. */
   outboxBacklog?: () => Promise<number | null>;
   defaultMetrics?: boolean;
@@ -87,6 +88,36 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       for (const status of INSTANCE_STATUSES) this.set({ status }, stats.instances.filter((i) => i.status === status).length);
     },
   });
+
+  new Gauge({
+    name: 'athena_paused',
+    help: '1 for each paused scope (queue, label:<name>, project:<name>)',
+    labelNames: ['scope'],
+    registers: [registry],
+    async collect() {
+      const pauses = await queue.pauses?.().catch(() => null);
+      if (!pauses) return;
+      this.reset();
+      for (const pause of pauses) this.set({ scope: pause.scope }, 1);
+    },
+  });
+  for (const [name, help, value] of [
+    ['athena_concurrency_limit', 'Concurrency limit of each label or project scope that has one', (l: ConcurrencyLimit) => l.max],
+    ['athena_concurrency_held', 'Tasks held now in each label or project scope that has a concurrency limit', (l: ConcurrencyLimit) => l.held],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['scope'],
+      registers: [registry],
+      async collect() {
+        const limits = await queue.limits?.().catch(() => null);
+        if (!limits) return;
+        this.reset();
+        for (const limit of limits) this.set({ scope: limit.scope }, value(limit));
+      },
+    });
+  }
 
   const transitions = Object.fromEntries(
     Object.entries(TRANSITION_COUNTERS).map(([type, [name, help]]) => [type, new Counter({ name, help, registers: [registry] })]),

@@ -86,6 +86,8 @@ export const LOCK_NAMES = {
   wip: (instanceId: string) => `athena_wip:${instanceId}`,
   /** Every write that adds dependency edges or deletes tasks, so cycle and existence checks see each other's. */
   dependencies: 'athena_dependencies',
+  /** Claims counting against one concurrency limit (`label:db`), so the count sees the claim before. */
+  limit: (scope: string) => `athena_limit:${scope}`,
 } as const;
 
 /** Takes a named lock until the transaction ends, where the backend needs one (see Dialect.namedLock). */

@@ -8,6 +8,8 @@ import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCon
 import * as output from './sql-output.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
+import * as controls from './sql-queue-controls.js';
+import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from '../core/queue-controls-types.js';
 import { LastSeenThrottle } from './last-seen-throttle.js';
 import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
@@ -136,11 +138,15 @@ export class SqlStore extends SqlReads implements Store {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
       if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
+      const inForce = await controls.readClaimControls(q);
+      if (inForce.pauses.some((p) => p.kind === 'queue')) return { ok: false, reason: 'paused', held: 0 };
+      await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
       const params: unknown[] = [];
       const ready = readyCondition(spec.now, params, spec.instanceId);
       const labels = labelCondition(spec.labels, params);
       const assigned = assigneeCondition(spec.instanceId, params);
       const projects = projectCondition(spec.projects, params);
+      const allowed = controls.controlCondition(inForce, params);
       params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
       const change = taskChange(
         {
@@ -154,7 +160,7 @@ export class SqlStore extends SqlReads implements Store {
         q,
         `id = (
            SELECT t.id FROM tasks t
-           WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects}
+           WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed}
              AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
            ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
          ) AND status = 'pending'`,
@@ -202,11 +208,15 @@ export class SqlStore extends SqlReads implements Store {
         where.push('lease_expires_at < ?');
         params.push(spec.leaseExpiredBefore);
       }
-      if (spec.claimable) {
+      const inForce = spec.claimable ? await controls.readClaimControls(q) : null;
+      if (inForce) {
         // The same conditions claimNext uses, applied to this one row (aliased as t).
-        const ready: unknown[] = [];
-        where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${readyCondition(spec.now, ready, spec.set.instanceId ?? null)})`);
-        params.push(spec.taskId, ...ready);
+        await controls.lockLimits(q, this.db.dialect, inForce, '*');
+        const sub: unknown[] = [spec.taskId];
+        const ready = readyCondition(spec.now, sub, spec.set.instanceId ?? null);
+        const allowed = controls.controlCondition(inForce, sub);
+        where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed})`);
+        params.push(...sub);
       }
       if (spec.assignableTo !== undefined) {
         where.push(`(assignee IS NULL OR assignee = ?)`);
@@ -229,7 +239,9 @@ export class SqlStore extends SqlReads implements Store {
       if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
-        return { ok: false, current: current ? rowToTask(current) : null, heldByInstance };
+        const task = current ? rowToTask(current) : null;
+        const heldBack = inForce && task?.status === 'pending' ? await controls.controlHolding(q, inForce, task) : null;
+        return { ok: false, current: task, heldByInstance, ...(heldBack ? { heldBack } : {}) };
       }
       const task = rowToTask(changed);
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
@@ -244,6 +256,30 @@ export class SqlStore extends SqlReads implements Store {
   }
 
 
+
+  setPause(scope: PauseScope, by: string | null, reason: string | null, now: number): Promise<Pause> {
+    return controls.setPause(this.db, scope, by, reason, now);
+  }
+
+  removePause(scope: PauseScope): Promise<Pause | null> {
+    return controls.removePause(this.db, scope);
+  }
+
+  listPauses(): Promise<Pause[]> {
+    return controls.listPauses(this.db);
+  }
+
+  setLimit(scope: LimitScope, max: number, by: string | null, now: number): Promise<ConcurrencyLimit> {
+    return controls.setLimit(this.db, scope, max, by, now);
+  }
+
+  removeLimit(scope: LimitScope): Promise<boolean> {
+    return controls.removeLimit(this.db, scope);
+  }
+
+  listLimits(): Promise<ConcurrencyLimit[]> {
+    return controls.listLimits(this.db);
+  }
 
   addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome> {
     return this.db.tx((q) => addDependencies(q, this.db.dialect, taskId, dependsOn, now));

@@ -51,7 +51,7 @@ describe('registration', () => {
     const puts = h.fake.calls({ method: 'PUT', path: `/applications/${h.fake.applicationId}/guilds/${h.fake.guildId}/commands` });
     expect(puts).toHaveLength(1);
     const names = h.fake.commands().map((c) => c.name).sort();
-    expect(names).toEqual(['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'priority', 'queue', 'reopen', 'retry', 'status', 'task']);
+    expect(names).toEqual(['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'pause', 'priority', 'queue', 'reopen', 'resume', 'retry', 'status', 'task']);
     const task = h.fake.commands().find((c) => c.name === 'task')!;
     const priority = task.options.find((o: { name: string }) => o.name === 'priority');
     expect(priority.choices.map((c: { value: string }) => c.value)).toEqual(['high', 'medium', 'low']);
@@ -161,6 +161,25 @@ describe('/status and /done', () => {
     expect(embed.title).toBe('✅ Recently completed (1)');
     expect(embed.description).toContain(`**#${id}** Ship the release — agent-9`);
     expect(embed.description).toContain('> Tagged v1.2.0 and pushed');
+  });
+});
+
+describe('/pause and /resume', () => {
+  it('are refused without the admin role; with it they pause and resume claims, saying who and why', async () => {
+    const refused = await h.fake.slashCommand('pause', { reason: 'mine' }, bob).waitForResponse();
+    expect(refused.data.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(refused.data.content).toBe('❌ Only members with the athena-admin role can use /pause');
+    expect((await h.api('GET', '/api/queue/pauses')).json.pauses).toEqual([]);
+
+    const paused = await h.fake.slashCommand('pause', { scope: 'label:db', reason: 'migrating' }, admin()).waitForResponse();
+    expect(paused.data.embeds[0].description).toBe('⏸️ **label:db** paused by @carol: migrating. Agents get no work there until `/resume`.');
+    expect((await h.api('GET', '/api/queue/pauses')).json.pauses).toEqual([expect.objectContaining({ scope: 'label:db', paused_by: '@carol', reason: 'migrating' })]);
+    expect((await h.fake.slashCommand('resume', { scope: 'label:db' }, bob).waitForResponse()).data.content).toMatch(/can use \/resume/);
+    const resumed = await h.fake.slashCommand('resume', { scope: 'label:db' }, admin()).waitForResponse();
+    expect(resumed.data.embeds[0].description).toBe('▶️ **label:db** resumed by @carol.');
+    expect((await h.api('GET', '/api/queue/pauses')).json.pauses).toEqual([]);
+    const bad = await h.fake.slashCommand('pause', { scope: 'db' }, admin()).waitForResponse();
+    expect(bad.data.content).toMatch(/^❌ scope must be/);
   });
 });
 

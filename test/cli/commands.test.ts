@@ -358,3 +358,26 @@ describe('connection and key errors', () => {
     expect(r.stdout).toContain('run the server');
   });
 });
+
+describe('pause, resume and limits', () => {
+  it('athena pause|resume and athena limits set|list|rm change what claims hand out, and athena status shows the pause', async () => {
+    const paused = await runCli(['pause', '-r', 'deploying'], env);
+    expect(paused.code).toBe(0);
+    expect(paused.stdout).toContain('queue paused by Agent A: deploying');
+    expect((await runCli(['status'], env)).stdout).toContain('⏸️  queue paused by Agent A: deploying');
+    expect(json(await runCli(['status', '--json'], env)).pauses).toEqual([expect.objectContaining({ scope: 'queue', reason: 'deploying' })]);
+    expect(await t.server.queue.claimNext({ instanceId: 'x', labels: '*' })).toBeNull();
+    expect((await runCli(['resume'], env)).stdout).toContain('queue resumed');
+    const again = await runCli(['resume'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('queue is not paused (NOT_FOUND)');
+
+    const set = await runCli(['limits', 'set', 'label:db', '2'], env);
+    expect(set.stdout).toContain('label:db: at most 2 at once (0 held now)');
+    expect((await runCli(['limits'], env)).stdout).toMatch(/label:db\s+0 of 2 held/);
+    expect(json(await runCli(['limits', 'list', '--json'], env)).limits).toEqual([expect.objectContaining({ scope: 'label:db', max: 2, held: 0 })]);
+    expect((await runCli(['limits', 'set', 'db', '2'], env)).stderr).toContain('scope must be');
+    expect((await runCli(['limits', 'rm', 'label:db'], env)).code).toBe(0);
+    expect((await runCli(['limits'], env)).stdout).toContain('No concurrency limits');
+  }, 120_000);
+});

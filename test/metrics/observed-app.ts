@@ -17,7 +17,7 @@ export type ObservedApp = TestQueue & {
   metrics: Metrics;
   runner: LoopRunner;
   get(url: string, headers?: Record<string, string>): Promise<{ status: number; body: string; json: any }>;
-  send(method: 'POST' | 'PATCH', url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  send(method: 'POST' | 'PATCH' | 'PUT', url: string, body?: unknown): Promise<{ status: number; json: any }>;
   close(): Promise<void>;
 };
 

@@ -113,6 +113,22 @@ describe.each(backends)('auth and roles on $name', (backend) => {
     expectError(await t.call(ADMIN_KEY, 'POST', '/api/keys', { name: '', role: 'reader' }), 400, 'VALIDATION_ERROR');
   });
 
+  it('pausing, resuming and concurrency limits are admin actions: agent and reader keys are refused', async () => {
+    const reader = await t.issue('reader', 'dashboard');
+    const agent = await t.issue('agent', 'builder', 'builder-1');
+    const writes: Array<[string, string, unknown]> = [
+      ['POST', '/api/queue/pause', { reason: 'mine now' }],
+      ['POST', '/api/queue/resume', {}],
+      ['PUT', '/api/limits', { scope: 'label:db', max: 0 }],
+      ['DELETE', '/api/limits?scope=label:db', undefined],
+    ];
+    for (const key of [reader, agent]) {
+      for (const [method, path, body] of writes) expectError(await t.call(key, method, path, body), 403, 'FORBIDDEN');
+      expect((await t.call(key, 'GET', '/api/queue/pauses')).json).toEqual({ pauses: [] });
+    }
+    expect((await t.call(ADMIN_KEY, 'POST', '/api/queue/pause', { reason: 'deploy' })).json.pause).toMatchObject({ scope: 'queue', paused_by: 'api', reason: 'deploy' });
+  });
+
   it('reader keys may only read; agent keys create and work on tasks but not steer the queue; admin keys do everything', async () => {
     const reader = await t.issue('reader', 'dashboard');
     const agent = await t.issue('agent', 'builder', 'builder-1');

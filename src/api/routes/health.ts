@@ -26,6 +26,15 @@ export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
     } catch (err) {
       checks.database = { ok: false, detail: (err as Error).message };
     }
+    try {
+      // Not a fault: shown so whoever checks health sees at once why no work is handed out.
+      const pauses = await ctx.queue.pauses();
+      if (pauses.length > 0) {
+        checks.paused = { ok: true, detail: pauses.map((p) => `${p.scope} paused${p.pausedBy ? ` by ${p.pausedBy}` : ''}${p.reason ? ` (${p.reason})` : ''}`).join('; ') };
+      }
+    } catch {
+      // the database check above already says what failed
+    }
     Object.assign(checks, (await ctx.health?.()) ?? {});
     const healthy = Object.values(checks).every((c) => c.ok);
     return { status: healthy ? 'healthy' : 'degraded', checks };

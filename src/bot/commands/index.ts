@@ -4,6 +4,7 @@ import { helpCommand } from './athena.js';
 import { cancelCommand } from './cancel.js';
 import type { SlashCommand } from './command.js';
 import { doneCommand } from './done.js';
+import { pauseCommand, resumeCommand } from './pause.js';
 import { priorityCommand } from './priority.js';
 import { queueCommand } from './queue.js';
 import { retryCommand } from './retry.js';
@@ -15,7 +16,7 @@ import { reopenCommand } from './reopen.js';
 
 const list: SlashCommand[] = [
   taskCommand, queueCommand, statusCommand, doneCommand, priorityCommand, cancelCommand, retryCommand, answerCommand,
-  editCommand, commentCommand, reopenCommand,
+  editCommand, commentCommand, reopenCommand, pauseCommand, resumeCommand,
 ];
 list.push(helpCommand(() => list));
 

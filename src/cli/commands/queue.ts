@@ -4,6 +4,7 @@ import { age, columns, priorityText, scheduled, shortTime, statusText, taskRows,
 import type { ListQuery, NewTaskJson, Priority, TaskJson } from '../../client/types.js';
 import { changeLine, readWorkSummary } from '../../core/work-summary.js';
 import type { CommandContext, CommandOutput } from './context.js';
+import { pauseLine } from './controls.js';
 import { UsageError } from '../errors.js';
 
 
@@ -58,7 +59,7 @@ export async function next(ctx: CommandContext): Promise<CommandOutput> {
 
 export async function status(ctx: CommandContext): Promise<CommandOutput> {
   const { style } = ctx;
-  const s = await ctx.client.stats();
+  const [s, paused] = await Promise.all([ctx.client.stats(), ctx.client.pauses().then((r) => r.pauses, () => [])]);
   const states = ['pending', 'in_progress', 'needs_input', 'in_review', 'blocked', 'completed', 'failed', 'cancelled'] as const;
   const lines = ['📊 Queue', ...columns([...states.map((k) => [statusText(k, style), String(s[k] ?? 0)]), [style.bold('total'), String(s.total)]], '   ')];
   if (s.oldest_pending_age_seconds !== null) lines.push(style.dim(`   oldest pending: ${age(new Date(Date.now() - s.oldest_pending_age_seconds * 1000).toISOString())}`));
@@ -74,7 +75,8 @@ export async function status(ctx: CommandContext): Promise<CommandOutput> {
     ]);
     lines.push(...columns(rows, '   '));
   }
-  return { json: s, text: lines.join('\n') };
+  for (const p of paused) lines.push(style.yellow(pauseLine(p)));
+  return { json: paused.length > 0 ? { ...s, pauses: paused } : s, text: lines.join('\n') };
 }
 
 /** A result from `athena work --repo` as branch and PR lines; any other result as its JSON. */

@@ -57,7 +57,7 @@ export function claimTransitions(kit: TransitionKit) {
             taskId: id, attempts: current.attempts, maxAttempts: current.maxAttempts,
           });
         }
-        throw refusalError(spec, current, outcome.heldByInstance, 'claim');
+        throw refusalError(spec, current, outcome.heldByInstance, 'claim', outcome.heldBack);
       }
       publish(outcome.events);
       peekHolds.release(id);

@@ -78,7 +78,7 @@ export function createTransitionKit(deps: QueueDeps, peekHolds: PeekHolds, reads
         publish(outcome.events);
         return outcome.task;
       }
-      throw refusalError(spec, outcome.current, outcome.heldByInstance, verb);
+      throw refusalError(spec, outcome.current, outcome.heldByInstance, verb, outcome.heldBack);
     },
 
     /** Both, when both are given: an agent whose identity is fixed (by its key) may not use another's token. */

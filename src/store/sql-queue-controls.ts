@@ -1,0 +1,140 @@
+// Pauses and concurrency limits over the shared SQL: their rows, and the WHERE fragment and locks a claim applies.
+import type { LabelScope } from '../core/ports.js';
+import { scopeText, type ClaimControls, type ConcurrencyLimit, type LimitScope, type Pause, type PauseScope } from '../core/queue-controls-types.js';
+import { HELD_SQL } from './sql-conditions.js';
+import { LOCK_NAMES, lockNamed, placeholders, type Db, type Dialect, type Queryable } from './db.js';
+
+type ControlRow = { source: string; kind: string; value: string; max_held: number | null };
+
+const scopeOf = (kind: string, value: string): PauseScope =>
+  kind === 'queue' ? { kind: 'queue' } : { kind: kind as 'label' | 'project', value };
+const valueOf = (scope: PauseScope): string => (scope.kind === 'queue' ? '' : scope.value);
+
+function rowToPause(row: Record<string, unknown>): Pause {
+  return {
+    scope: scopeText(scopeOf(String(row.kind), String(row.value))),
+    pausedBy: row.paused_by === null ? null : String(row.paused_by),
+    reason: row.reason === null ? null : String(row.reason),
+    pausedAt: Number(row.paused_at),
+  };
+}
+
+/** SQL counting the held tasks of one label or project (one parameter: its name). */
+function heldCountSql(kind: 'label' | 'project'): string {
+  return kind === 'label'
+    ? `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND EXISTS (SELECT 1 FROM task_labels hl WHERE hl.task_id = h.id AND hl.label = ?))`
+    : `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND h.project = ?)`;
+}
+
+export async function setPause(db: Db, scope: PauseScope, by: string | null, reason: string | null, now: number): Promise<Pause> {
+  const row = await db.get(
+    `INSERT INTO queue_pauses (kind, value, paused_by, reason, paused_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (kind, value) DO UPDATE SET paused_by = excluded.paused_by, reason = excluded.reason, paused_at = excluded.paused_at
+     RETURNING *`,
+    [scope.kind, valueOf(scope), by, reason, now],
+  );
+  return rowToPause(row!);
+}
+
+export async function removePause(db: Db, scope: PauseScope): Promise<Pause | null> {
+  const row = await db.get('DELETE FROM queue_pauses WHERE kind = ? AND value = ? RETURNING *', [scope.kind, valueOf(scope)]);
+  return row ? rowToPause(row) : null;
+}
+
+export async function listPauses(db: Db): Promise<Pause[]> {
+  const rows = await db.all("SELECT * FROM queue_pauses ORDER BY CASE kind WHEN 'queue' THEN 0 ELSE 1 END, kind, value");
+  return rows.map(rowToPause);
+}
+
+export async function setLimit(db: Db, scope: LimitScope, max: number, by: string | null, now: number): Promise<ConcurrencyLimit> {
+  await db.run(
+    `INSERT INTO concurrency_limits (kind, value, max_held, set_by, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (kind, value) DO UPDATE SET max_held = excluded.max_held, set_by = excluded.set_by, updated_at = excluded.updated_at`,
+    [scope.kind, scope.value, max, by, now],
+  );
+  return (await listLimits(db)).find((l) => l.scope === scopeText(scope))!;
+}
+
+export async function removeLimit(db: Db, scope: LimitScope): Promise<boolean> {
+  return (await db.run('DELETE FROM concurrency_limits WHERE kind = ? AND value = ?', [scope.kind, scope.value])) > 0;
+}
+
+export async function listLimits(db: Queryable): Promise<ConcurrencyLimit[]> {
+  const rows = await db.all(
+    `SELECT c.*, CASE c.kind WHEN 'label' THEN ${heldCountSql('label').replace('?', 'c.value')} ELSE ${heldCountSql('project').replace('?', 'c.value')} END AS held
+     FROM concurrency_limits c ORDER BY c.kind, c.value`,
+  );
+  return rows.map((row) => ({
+    scope: `${String(row.kind)}:${String(row.value)}`,
+    max: Number(row.max_held),
+    held: Number(row.held),
+    setBy: row.set_by === null ? null : String(row.set_by),
+    updatedAt: Number(row.updated_at),
+  }));
+}
+
+/** The pauses and limits in force, read inside a claim's transaction. */
+export async function readClaimControls(q: Queryable): Promise<ClaimControls> {
+  const rows = await q.all<ControlRow>(
+    `SELECT 'pause' AS source, kind, value, NULL AS max_held FROM queue_pauses
+     UNION ALL SELECT 'limit' AS source, kind, value, max_held FROM concurrency_limits`,
+  );
+  const controls: ClaimControls = { pauses: [], limits: [] };
+  for (const row of rows) {
+    if (row.source === 'pause') controls.pauses.push(scopeOf(String(row.kind), String(row.value)));
+    else controls.limits.push({ kind: row.kind as 'label' | 'project', value: String(row.value), max: Number(row.max_held) });
+  }
+  return controls;
+}
+
+/**
+ * Takes the named lock of every limit a claim by an agent with these labels could count against,
+ * in one order (so two claims never wait for each other crosswise). Holding them, the counts in
+ * the claim statement see every claim of the same scope that committed before: on PostgreSQL's
+ * READ COMMITTED two claims could otherwise both count one below the limit and both claim.
+ */
+export async function lockLimits(q: Queryable, dialect: Dialect, controls: ClaimControls, labels: LabelScope): Promise<void> {
+  const names = controls.limits
+    .filter((l) => l.kind === 'project' || labels === '*' || labels.includes(l.value))
+    .map((l) => LOCK_NAMES.limit(`${l.kind}:${l.value}`))
+    .sort();
+  for (const name of names) await lockNamed(q, dialect, name);
+}
+
+/** WHERE fragment over the candidate task `t`: not paused, and no limit of its labels or project reached. */
+export function controlCondition(controls: ClaimControls, params: unknown[]): string {
+  if (controls.pauses.some((p) => p.kind === 'queue')) return '1 = 0';
+  const parts: string[] = [];
+  const labelPauses = controls.pauses.flatMap((p) => (p.kind === 'label' ? [p.value] : []));
+  const projectPauses = controls.pauses.flatMap((p) => (p.kind === 'project' ? [p.value] : []));
+  if (labelPauses.length > 0) {
+    parts.push(`NOT EXISTS (SELECT 1 FROM task_labels pl WHERE pl.task_id = t.id AND pl.label IN (${placeholders(labelPauses.length)}))`);
+    params.push(...labelPauses);
+  }
+  if (projectPauses.length > 0) {
+    parts.push(`(t.project IS NULL OR t.project NOT IN (${placeholders(projectPauses.length)}))`);
+    params.push(...projectPauses);
+  }
+  for (const limit of controls.limits) {
+    const matches = limit.kind === 'label' ? 'EXISTS (SELECT 1 FROM task_labels ll WHERE ll.task_id = t.id AND ll.label = ?)' : 't.project = ?';
+    parts.push(`NOT (${matches} AND ${heldCountSql(limit.kind)} >= ?)`);
+    params.push(limit.value, limit.value, limit.max);
+  }
+  return parts.length > 0 ? parts.join(' AND ') : '1 = 1';
+}
+
+/** Why a claimable task is held back by a pause or a limit right now, or null. */
+export async function controlHolding(q: Queryable, controls: ClaimControls, task: { labels: string[]; project: string | null }): Promise<string | null> {
+  for (const pause of controls.pauses) {
+    if (pause.kind === 'queue' || (pause.kind === 'label' && task.labels.includes(pause.value)) || (pause.kind === 'project' && task.project === pause.value)) {
+      return `${scopeText(pause)} is paused`;
+    }
+  }
+  for (const limit of controls.limits) {
+    if (limit.kind === 'label' ? !task.labels.includes(limit.value) : task.project !== limit.value) continue;
+    const row = await q.get<{ held: number }>(`SELECT ${heldCountSql(limit.kind)} AS held`, [limit.value]);
+    const held = Number(row?.held ?? 0);
+    if (held >= limit.max) return `${limit.kind}:${limit.value} already has ${held} task(s) in progress (limit ${limit.max})`;
+  }
+  return null;
+}
