@@ -154,6 +154,7 @@ describe.each(backends)('background loops on $name', (backend) => {
       {
         config: {
           SWEEP_INTERVAL_SECONDS: 15,
+          SCHEDULE_TICK_SECONDS: 15,
           INSTANCE_OFFLINE_MINUTES: 10,
           RETENTION_DAYS: 0,
           BACKUP_DIR: backupDir.path,
@@ -172,7 +173,7 @@ describe.each(backends)('background loops on $name', (backend) => {
       stop.signal,
     );
     // Retention is off (RETENTION_DAYS=0); PostgreSQL has no backup loop (pg_dump does that).
-    expect(loops.map((l) => l.name).sort()).toEqual(backend.name === 'sqlite' ? ['backup', 'liveness', 'summary', 'sweeper'] : ['liveness', 'summary', 'sweeper']);
+    expect(loops.map((l) => l.name).sort()).toEqual(backend.name === 'sqlite' ? ['backup', 'liveness', 'schedules', 'summary', 'sweeper'] : ['liveness', 'schedules', 'summary', 'sweeper']);
 
     await t.queue.create({ description: 'claimed then abandoned' });
     await t.queue.claimNext({ instanceId: 'host-a', leaseMs: 20_000 });
