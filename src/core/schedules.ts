@@ -30,7 +30,9 @@ export type ScheduleInput = {
   createdBy?: string | null;
 };
 
-export type ScheduleUpdate = Partial<Omit<ScheduleInput, 'template' | 'createdBy'>> & { template?: Partial<ScheduleTemplateInput> };
+/** Absent or undefined fields stay as they are. */
+type Optional<T> = { [K in keyof T]?: T[K] | undefined };
+export type ScheduleUpdate = Optional<Omit<ScheduleInput, 'template' | 'createdBy'>> & { template?: Optional<ScheduleTemplateInput> | undefined };
 
 /** What one tick did, for the loop's log. */
 export type TickSummary = { due: number; created: number; missed: number; open: number; stale: number; failed: number };
@@ -138,7 +140,10 @@ export function createSchedules({ store, now, publish, config }: SchedulesDeps) 
     async updateSchedule(id: number, update: ScheduleUpdate): Promise<Schedule> {
       const current = await get(id);
       const changes: ScheduleChanges = {};
-      if (update.template) changes.template = template({ ...current.template, ...update.template });
+      if (update.template) {
+        const given = Object.fromEntries(Object.entries(update.template).filter(([, v]) => v !== undefined));
+        changes.template = template({ ...current.template, ...given });
+      }
       if (update.missed !== undefined) changes.missed = update.missed;
       if (update.overlap !== undefined) changes.overlap = update.overlap;
       const timing = update.cron !== undefined || update.timeZone !== undefined || update.endsAt !== undefined || (update.paused === false && current.paused);
