@@ -7,6 +7,7 @@ import { retentionLoop, DAY_MS, type RetentionWarning } from '../../src/jobs/ret
 import { startServerLoops } from '../../src/jobs/server-loops.js';
 import type { DailySummary } from '../../src/jobs/summary.js';
 import { leaseSweeperLoop } from '../../src/jobs/sweeper.js';
+import { schedulesLoop } from '../../src/jobs/schedules.js';
 import { silentLogger } from '../../src/logger.js';
 import { readdirSync } from 'node:fs';
 import { backends, openTestQueue, tempDir, type TestQueue } from '../helpers/stores.js';
@@ -142,6 +143,20 @@ describe.each(backends)('background loops on $name', (backend) => {
     await runOnce(failing);
     expect(attempts).toBe(2);
     expect(await t.store.getTask(c!.id)).not.toBeNull();
+  });
+
+  it('schedules: each tick creates the due schedules\' tasks once; a broken schedule is logged and the others still run', async () => {
+    const every = await t.queue.addSchedule({ cron: '*/1 * * * *', template: { description: 'every minute' }, overlap: true });
+    const broken = await t.queue.addSchedule({ cron: '*/1 * * * *', template: { description: 'broken' }, overlap: true });
+    await t.db.run("UPDATE schedules SET cron = 'not a cron' WHERE id = ?", [broken.id]); // as if written by a future version
+    t.clock.advance(MINUTE);
+    const state = await runOnce(schedulesLoop(t.queue, { everyMs: 15_000 }));
+    expect(state.lastError).toBeNull();
+    expect(state.runs).toBe(1);
+    const created = events.filter((e) => e.type === 'created');
+    expect(created.map((e) => e.task?.scheduleId)).toEqual([every.id]);
+    await runOnce(schedulesLoop(t.queue, { everyMs: 15_000 }));
+    expect(events.filter((e) => e.type === 'created')).toHaveLength(1);
   });
 
   it('server loops: the sweeper runs every SWEEP_INTERVAL_SECONDS, backups on SQLite only, the summary at SUMMARY_TIME in TZ', async () => {
