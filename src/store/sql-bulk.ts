@@ -102,7 +102,7 @@ export async function importAll(db: Db, data: ExportData, now: number): Promise<
     if (existing > 0) return { ok: false as const, total: existing };
     for (const t of data.tasks) {
       // Exports from before review existed lack its fields (and the run count, which was the attempts).
-      const before = { review: false, reviewFeedback: null, preferredInstanceId: null, preferredUntil: null, runs: t.attempts };
+      const before = { review: false, reviewFeedback: null, preferredInstanceId: null, preferredUntil: null, runs: t.attempts, scheduleId: null };
       await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...before, ...t, priorityRank: priorityRank(t.priority) }));
     }
     for (const t of data.tasks) {

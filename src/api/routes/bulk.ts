@@ -53,6 +53,8 @@ const exportSchema = z.object({
       preferredInstanceId: z.string().nullable().default(null),
       preferredUntil: time.nullable().default(null),
       runs: z.number().int().min(0).default(0),
+      // Absent in exports from before schedules existed.
+      scheduleId: z.number().int().positive().nullable().default(null),
     }).strict(),
   ),
   logs: z.array(
