@@ -72,6 +72,7 @@ export const configSchema = z.object({
   LONG_POLL_MAX_SECONDS: int(1, 600).default(60).describe('cap on `wait` for long-poll claims'),
   LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8).describe('long-poll claims one agent instance may have waiting at once; more → 429 `TOO_MANY_WAITERS`'),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often expired leases are requeued'),
+  SCHEDULE_TICK_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often the leader creates the tasks of due schedules; a run later than max(60 s, 4 ticks) counts as missed'),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('largest request body (413 beyond)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`…`trace`, or `silent`'),
   TZ: z

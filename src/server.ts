@@ -97,6 +97,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
       wipLimit: config.WIP_LIMIT,
       outputMaxBytes: config.OUTPUT_MAX_BYTES,
+      timeZone: config.TZ,
       review: { labels: config.REVIEW_REQUIRED_LABELS, projects: config.REVIEW_REQUIRED_PROJECTS, preferMs: config.REVIEW_PREFER_SECONDS * 1000 },
     },
   });

@@ -19,8 +19,8 @@ export const idParams = z.object({
 });
 
 const label = z.string().min(1).max(LIMITS.labelMax).regex(LABEL_PATTERN, 'labels are letters, digits and _ . : / + -');
-const labels = z.array(label).max(LIMITS.labelsMax);
-const instanceId = z.string().trim().min(1).max(LIMITS.instanceIdMax);
+export const labels = z.array(label).max(LIMITS.labelsMax);
+export const instanceId = z.string().trim().min(1).max(LIMITS.instanceIdMax);
 const instanceName = z.string().trim().max(LIMITS.instanceIdMax).nullish();
 const leaseSeconds = z.number().int().min(5).max(86_400).optional().describe('lease length in seconds (default LEASE_SECONDS)');
 const text = (max: number) => z.string().max(max);

@@ -3,6 +3,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AthenaClient, AthenaError } from '../client/index.js';
 import * as controls from './commands/controls.js';
+import * as schedules from './commands/schedules.js';
 import * as lease from './commands/lease.js';
 import * as queue from './commands/queue.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
@@ -200,6 +201,51 @@ export function registerClientCommands(program: Command, options: ClientCommandO
   clientCommand(limits, 'rm', 'remove a limit (admin)')
     .argument('<scope>', '"label:<name>" or "project:<name>"')
     .action((scope: string, f: CommonFlags) => run(f, (ctx) => controls.removeLimit(ctx, scope)));
+
+  const schedule = program.command('schedule').description('recurring tasks: a task created on a cron expression (admin keys to change them)');
+  clientCommand(schedule, 'add', 'add a schedule, e.g. athena schedule add "0 9 * * 1-5" "Update dependencies" -l deps --project web')
+    .argument('<cron>', 'five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly')
+    .argument('<description...>', 'what each created task asks (quote it, or it is joined with spaces)')
+    .addOption(new Option('-p, --priority <level>', 'priority of the tasks').choices(PRIORITIES))
+    .option('-l, --labels <labels>', 'comma-separated labels an agent needs to take them', parseList)
+    .option('--project <project>', 'project or repository')
+    .option('-n, --notes <notes>', 'notes for the agent')
+    .option('--max-attempts <n>', 'attempts before a task fails for good', parseCount)
+    .option('--assignee <instance>', 'only this agent instance may claim them')
+    .option('--review', 'completed tasks wait in in_review for a person')
+    .option('--tz <zone>', 'IANA time zone of the expression (default: the server\'s TZ)')
+    .option('--until <when>', 'no run after this time: "2026-12-31", "in 30d", ISO 8601')
+    .addOption(new Option('--missed <policy>', 'after downtime: skip (no task for missed runs) or once (one task for all)').choices(['skip', 'once']))
+    .option('--overlap', 'create a task even while the previous one is still open')
+    .action(
+      (
+        cron: string,
+        words: string[],
+        f: CommonFlags & { priority?: Priority; labels?: string[]; project?: string; notes?: string; maxAttempts?: number; assignee?: string; review?: boolean; tz?: string; until?: string; missed?: 'skip' | 'once'; overlap?: boolean },
+      ) =>
+        run(f, (ctx) =>
+          schedules.add(ctx, {
+            cron,
+            description: words.join(' '),
+            priority: f.priority,
+            labels: f.labels,
+            project: f.project,
+            notes: f.notes,
+            max_attempts: f.maxAttempts,
+            assignee: f.assignee,
+            review: f.review,
+            time_zone: f.tz,
+            until: f.until === undefined ? undefined : startTimeIso(f.until),
+            missed: f.missed,
+            overlap: f.overlap,
+          }),
+        ),
+    );
+  clientCommand(schedule, 'list', 'list schedules with their next run', { isDefault: true }).action((f: CommonFlags) => run(f, (ctx) => schedules.list(ctx)));
+  clientCommand(schedule, 'pause', 'pause a schedule (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.pause(ctx, id)));
+  clientCommand(schedule, 'resume', 'resume a schedule from now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.resume(ctx, id)));
+  clientCommand(schedule, 'rm', 'remove a schedule (admin); its tasks stay').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.remove(ctx, id)));
+  clientCommand(schedule, 'run', 'create the schedule\'s task now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.runNow(ctx, id)));
 
   clientCommand(program, 'cancel', 'cancel a task that has not finished')
     .argument('<id>', 'task id', parseId)

@@ -21,6 +21,9 @@ import type {
   NewTaskJson,
   OutputAppendedJson,
   PauseJson,
+  ScheduleJson,
+  ScheduleRunJson,
+  NewScheduleJson,
   Priority,
   PriorityChangeJson,
   StatsJson,
@@ -273,5 +276,39 @@ export class AthenaClient {
 
   removeLimit(scope: string, opts?: CallOptions) {
     return this.request<{ removed: string }>('DELETE', `/api/limits${query({ scope })}`, undefined, opts);
+  }
+
+  schedules(opts?: CallOptions) {
+    return this.request<{ schedules: ScheduleJson[] }>('GET', '/api/schedules', undefined, opts);
+  }
+
+  schedule(id: number, opts?: CallOptions) {
+    return this.request<{ schedule: ScheduleJson; runs: ScheduleRunJson[] }>('GET', `/api/schedules/${id}`, undefined, opts);
+  }
+
+  /** Adds a schedule (admin keys): `description` and the other task fields are the task each run creates. */
+  addSchedule(schedule: NewScheduleJson, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>('/api/schedules', schedule, opts);
+  }
+
+  updateSchedule(id: number, changes: Partial<NewScheduleJson>, opts?: CallOptions) {
+    return this.request<{ schedule: ScheduleJson }>('PATCH', `/api/schedules/${id}`, changes, opts);
+  }
+
+  removeSchedule(id: number, opts?: CallOptions) {
+    return this.request<{ removed: number }>('DELETE', `/api/schedules/${id}`, undefined, opts);
+  }
+
+  /** Creates the schedule's task now. */
+  runSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ task: TaskJson; run: ScheduleRunJson }>(`/api/schedules/${id}/run`, undefined, opts);
+  }
+
+  pauseSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>(`/api/schedules/${id}/pause`, undefined, opts);
+  }
+
+  resumeSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>(`/api/schedules/${id}/resume`, undefined, opts);
   }
 }

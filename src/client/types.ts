@@ -48,3 +48,47 @@ export type Fence = { lease_token: string } | { instance_id: string };
 export type PauseJson = { scope: string; paused_by: string | null; reason: string | null; paused_at: string };
 /** A concurrency limit with the tasks its scope holds now, as GET /api/limits lists it. */
 export type LimitJson = { scope: string; max: number; held: number; set_by: string | null; updated_at: string };
+
+/** A schedule (a task created on a cron expression), as /api/schedules answers it. */
+export type ScheduleJson = {
+  id: number;
+  cron: string;
+  time_zone: string;
+  description: string;
+  priority: Priority;
+  notes: string | null;
+  project: string | null;
+  labels: string[];
+  max_attempts: number | null;
+  assignee: string | null;
+  review: boolean | null;
+  until: string | null;
+  missed: 'skip' | 'once';
+  overlap: boolean;
+  paused: boolean;
+  next_run_at: string | null;
+  next_runs: string[];
+  last_run_at: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+};
+/** One handled occurrence of a schedule. */
+export type ScheduleRunJson = { id: number; run_at: string; outcome: 'created' | 'open' | 'missed' | 'manual'; task_id: number | null; covers: number; created_at: string };
+/** What POST /api/schedules takes (and PATCH, every field optional). */
+export type NewScheduleJson = {
+  cron: string;
+  description: string;
+  time_zone?: string;
+  priority?: Priority;
+  notes?: string | null;
+  project?: string | null;
+  labels?: string[];
+  max_attempts?: number | null;
+  assignee?: string | null;
+  review?: boolean | null;
+  until?: string | number | null;
+  missed?: 'skip' | 'once';
+  overlap?: boolean;
+  paused?: boolean;
+};

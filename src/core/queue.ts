@@ -4,6 +4,7 @@ import { createEventLog } from './event-log.js';
 import { createPeekHolds } from './peek-holds.js';
 import { createQueueControls } from './queue-controls.js';
 import { createQueueReads } from './queue-reads.js';
+import { createSchedules } from './schedules.js';
 import { askAnswerTransitions } from './transitions/ask-answer.js';
 import { announceTransition } from './transitions/announce.js';
 import { cancelTransition } from './transitions/cancel.js';
@@ -68,5 +69,6 @@ export function createQueue(deps: QueueDeps) {
     ...createEventLog(store, now),
     ...createBulkActions(store, kit.publish, now),
     ...createQueueControls(store, now, kit.publish),
+    ...createSchedules({ store, now, publish: kit.publish, config }),
   };
 }

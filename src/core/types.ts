@@ -62,6 +62,8 @@ export type Task = {
   preferredUntil: number | null;
   /** How many times the task was claimed: each run's output is kept apart under this number. */
   runs: number;
+  /** The schedule that created it; null for tasks created by hand. */
+  scheduleId: number | null;
 };
 
 /** A task as handed to the agent that holds it: the lease token fences every later call. */
@@ -125,6 +127,8 @@ export type NewTask = {
   discordUserId?: string | null;
   /** Completing it moves it to in_review (absent: no review). */
   review?: boolean;
+  /** The schedule creating it (absent: none). */
+  scheduleId?: number | null;
 };
 
 export type TaskFilter = {

@@ -10,10 +10,12 @@ import type { Loop, LoopRunner } from './loop-runner.js';
 import { retentionLoop, type RetentionWarning } from './retention.js';
 import { dailySummaryLoop, type DailySummary } from './summary.js';
 import { leaseSweeperLoop } from './sweeper.js';
+import { schedulesLoop } from './schedules.js';
 
 export type ServerLoopsConfig = Pick<
   Config,
   | 'SWEEP_INTERVAL_SECONDS'
+  | 'SCHEDULE_TICK_SECONDS'
   | 'INSTANCE_OFFLINE_MINUTES'
   | 'RETENTION_DAYS'
   | 'BACKUP_DIR'
@@ -39,6 +41,7 @@ export function startServerLoops(deps: ServerLoopsDeps, signal: AbortSignal): { 
   const { config, queue, db, log, runner } = deps;
   const loops: Loop[] = [
     runner.start(leaseSweeperLoop(queue, { everyMs: config.SWEEP_INTERVAL_SECONDS * 1000 }), signal),
+    runner.start(schedulesLoop(queue, { everyMs: config.SCHEDULE_TICK_SECONDS * 1000 }), signal),
     runner.start(instanceLivenessLoop(queue, { offlineAfterMs: config.INSTANCE_OFFLINE_MINUTES * 60_000 }), signal),
     runner.start(
       dailySummaryLoop({ queue, at: config.SUMMARY_TIME, timeZone: config.TZ, retentionDays: config.RETENTION_DAYS, onSummary: deps.onSummary }),
