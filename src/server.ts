@@ -24,7 +24,7 @@ import { retentionNoticeText } from './jobs/retention.js';
 import { createLoopRunner, type Loop, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
 import { createWebhookDelivery, webhookRetryPolicy } from './jobs/webhooks.js';
-import { webhookEventFor } from './core/webhooks.js';
+import { createWebhookAdmin, webhookEventFor } from './core/webhooks.js';
 import { SqlWebhookStore } from './store/sql-webhooks.js';
 import { buildDailySummary, summaryText } from './jobs/summary.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
@@ -153,6 +153,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
       metrics,
       summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
+      webhooks: createWebhookAdmin(webhookStore, { allowlist: config.WEBHOOK_ALLOWLIST, now: queue.now }),
     },
     { logger: log.child({ component: 'api' }) },
   ));
