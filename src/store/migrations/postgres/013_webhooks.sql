@@ -35,7 +35,8 @@ CREATE TABLE webhook_deliveries (
   queued_at BIGINT NOT NULL,
   delivered_at BIGINT
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+-- Due deliveries are read oldest first (status, then id), next_attempt_at checked on the way.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, id);
 CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, task_id, id);
 
 CREATE TABLE webhook_attempts (
