@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     return;
   }
   if (ONLY === 'webhooks') {
-    const lines = await inTempDir((dir) => webhookBench(dir, { agents: AGENTS, seconds: SECONDS, databaseUrl: DATABASE_URL }));
+    const lines = await inTempDir((dir) => webhookBench(dir, { agents: AGENTS, seconds: SECONDS, rounds: Number(args.get('rounds') ?? 2), databaseUrl: DATABASE_URL }));
     console.log(`\nwritten to ${writeWebhookSection(lines)}`);
     return;
   }

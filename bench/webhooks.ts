@@ -40,7 +40,7 @@ async function hangingReceiver(): Promise<Receiver> {
 
 type Case = { name: string; receiver: (() => Promise<Receiver>) | null };
 
-export async function webhookBench(dir: string, options: { agents: number; seconds: number; databaseUrl?: string }): Promise<string[]> {
+export async function webhookBench(dir: string, options: { agents: number; seconds: number; rounds: number; databaseUrl?: string }): Promise<string[]> {
   const { agents, seconds } = options;
   const cases: Case[] = [
     { name: 'no webhook', receiver: null },
@@ -48,7 +48,9 @@ export async function webhookBench(dir: string, options: { agents: number; secon
     { name: 'webhook (all events) to a receiver that never answers (2 s timeout)', receiver: hangingReceiver },
   ];
   const rows: string[] = [];
-  for (const [i, c] of cases.entries()) {
+  // Rounds interleave the cases, so a machine whose load changes during the run weighs on each alike.
+  const runs = Array.from({ length: options.rounds }, (_, round) => cases.map((c) => ({ c, round }))).flat();
+  for (const [i, { c, round }] of runs.entries()) {
     const server = await startBenchServer(join(dir, `webhooks-${i}`, 'athena.db'), {
       ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
       WEBHOOK_TIMEOUT_SECONDS: '2',
@@ -66,7 +68,7 @@ export async function webhookBench(dir: string, options: { agents: number; secon
       const r: CycleResult = await driveCycles([client], { agents, seconds, mode: 'claim-next' });
       const pending = receiver ? await outbox(client) : null;
       rows.push(
-        `| ${c.name} | ${fmt(r.perSecond)} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${pending === null ? '—' : `${pending >= 500 ? '≥ 500' : fmt(pending)} deliveries pending`} |`,
+        `| ${round + 1} | ${c.name} | ${fmt(r.perSecond)} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${pending === null ? '—' : `${pending >= 500 ? '≥ 500' : fmt(pending)} deliveries pending`} |`,
       );
       console.log(rows.at(-1));
     } finally {
@@ -82,8 +84,8 @@ export async function webhookBench(dir: string, options: { agents: number; secon
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`,
     `- ${options.databaseUrl ? 'PostgreSQL' : 'SQLite'}; claim-next → complete, ${agents} agents, ${seconds} s each; every create, claim and completion queues a delivery when the webhook is set (\`npm run bench -- --only=webhooks\`).`,
     '',
-    '| receiver | cycles/s | claim latency p50 / p99 | outbox after the run |',
-    '|---|---|---|---|',
+    '| round | receiver | cycles/s | claim latency p50 / p99 | outbox after the run |',
+    '|---|---|---|---|---|',
     ...rows,
   ];
 }

@@ -138,7 +138,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // The leader's delivery loop, woken by events that may have queued deliveries (they run off the request path).
   let webhookLoop: Loop | null = null;
   const stopWebhookWake = bus.subscribe((event) => {
-    if (webhookLoop && webhookEventFor(event.type) && webhookDelivery.hasWebhooks()) void webhookLoop.runNow().catch(() => {});
+    if (webhookLoop && webhookEventFor(event.type) && webhookDelivery.worthWaking()) void webhookLoop.runNow().catch(() => {});
   });
   startedSoFar.push(stopWebhookWake);
 

@@ -52,6 +52,9 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   // Per-process and only a hint: with none known, events do not wake the loop; a webhook added
   // meanwhile (on any replica) is found by the next scheduled run.
   let enabledWebhooks = 0;
+  // Also a hint: when every attempt of the last run failed (receivers down), events stop waking the
+  // loop, so a dead receiver costs one run per poll interval, not one per event.
+  let lastRunAllFailed = false;
 
   async function attempt(delivery: DueDelivery, signal: AbortSignal): Promise<AttemptResult & { response: string | null; durationMs: number; at: number }> {
     const at = now();
@@ -155,13 +158,14 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
       };
       await Promise.all(Array.from({ length: Math.min(deps.concurrency, due.length) }, worker));
     }
+    lastRunAllFailed = summary.attempted > 0 && summary.delivered === 0;
     return summary;
   }
 
   return {
     runOnce,
-    /** Whether the last run found an enabled webhook (events wake the loop only then). */
-    hasWebhooks: () => enabledWebhooks > 0,
+    /** Whether an event should wake the loop: the last run found an enabled webhook and not only failing receivers. */
+    worthWaking: () => enabledWebhooks > 0 && !lastRunAllFailed,
   };
 }
 

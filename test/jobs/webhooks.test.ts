@@ -201,13 +201,16 @@ describe.each(['sqlite', 'postgres'] as const)('webhook delivery (%s)', (backend
     cleanups.push(receiver.close);
     const webhook = await t.store.createWebhook({ url: receiver.url, events: ['*'], label: null, project: null, secret: 's', createdBy: null }, t.clock.now);
     await t.queue.create({ description: 'busy' });
+    expect(t.delivery.worthWaking()).toBe(false); // no run has found a webhook yet
     await t.delivery.runOnce();
+    expect(t.delivery.worthWaking()).toBe(false); // every attempt failed: the poll interval, not events, drives it
     const [d] = await t.store.listDeliveries(webhook.id, 10);
     expect(d).toMatchObject({ status: 'pending', lastStatus: 429, nextAttemptAt: t.clock.now + 120_000 });
     t.clock.advance(119_999);
     expect(await t.delivery.runOnce()).toMatchObject({ attempted: 0 });
     t.clock.advance(1);
     expect(await t.delivery.runOnce()).toMatchObject({ delivered: 1 });
+    expect(t.delivery.worthWaking()).toBe(true);
   });
 
   it('a receiver that is down while the service restarts gets every event once it is back; nothing is lost', async () => {
