@@ -2,7 +2,7 @@
 // deliveries run off the request path, so claims should not notice. Writes its section of bench/RESULTS.md.
 import { createServer, type Socket } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { driveCycles, fmt, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
@@ -48,6 +48,7 @@ export async function webhookBench(dir: string, options: { agents: number; secon
     { name: 'webhook (all events) to a receiver that never answers (2 s timeout)', receiver: hangingReceiver },
   ];
   const rows: string[] = [];
+  const loadBefore = loadavg()[0]!;
   // Rounds interleave the cases, so a machine whose load changes during the run weighs on each alike.
   const runs = Array.from({ length: options.rounds }, (_, round) => cases.map((c) => ({ c, round }))).flat();
   for (const [i, { c, round }] of runs.entries()) {
@@ -83,6 +84,7 @@ export async function webhookBench(dir: string, options: { agents: number; secon
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`,
     `- ${options.databaseUrl ? 'PostgreSQL' : 'SQLite'}; claim-next → complete, ${agents} agents, ${seconds} s each; every create, claim and completion queues a delivery when the webhook is set (\`npm run bench -- --only=webhooks\`).`,
+    `- Load average (1 min) at the start / the end: ${fmt(loadBefore, 1)} / ${fmt(loadavg()[0]!, 1)} (other work on the machine makes absolute numbers vary; compare the rows of one run).`,
     '',
     '| round | receiver | cycles/s | claim latency p50 / p99 | outbox after the run |',
     '|---|---|---|---|---|',

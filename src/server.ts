@@ -130,6 +130,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
     concurrency: config.WEBHOOK_CONCURRENCY,
     allowlist: config.WEBHOOK_ALLOWLIST,
+    keepMs: config.RETENTION_DAYS * 86_400_000,
     now: queue.now,
     // Through the event log, so the Discord notifier tells the admins durably.
     onDisabled: (webhook, reason) => queue.announce('webhook_notice', `Webhook #${webhook.id} (${webhook.url}) was disabled: ${reason}.`).then(() => {}),

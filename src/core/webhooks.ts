@@ -92,6 +92,8 @@ export interface WebhookStore {
   recordAttempt(record: AttemptRecord): Promise<{ disabled: boolean }>;
   /** Deliveries not yet delivered nor failed, for /metrics. */
   pendingDeliveries(): Promise<number>;
+  /** Deletes delivered and failed deliveries (with their attempts) queued before `before`; answers how many. */
+  purgeDeliveries(before: number): Promise<number>;
 }
 
 // ---- URLs and the allowlist ----

@@ -20,6 +20,7 @@ import type { LoopSpec } from './loop-runner.js';
 const RESPONSE_EXCERPT_BYTES = 1024;
 /** Batches one run may take; the rest waits for the next run (a run stays short, and stops when told). */
 const MAX_BATCHES_PER_RUN = 10;
+const PURGE_EVERY_MS = 3_600_000;
 
 export type WebhookFetch = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal; redirect: 'manual' }) => Promise<Response>;
 
@@ -36,6 +37,8 @@ export type WebhookDeliveryDeps = {
   fetch?: WebhookFetch;
   now?: () => number;
   random?: () => number;
+  /** Delivered and failed deliveries are deleted this long after they were queued (0: kept); checked hourly. */
+  keepMs?: number;
   /** Told when a webhook was disabled (the server posts it to Discord through the event log). */
   onDisabled?: (webhook: { id: number; url: string }, reason: string) => Promise<void>;
   log: Logger;
@@ -55,6 +58,7 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   // Also a hint: when every attempt of the last run failed (receivers down), events stop waking the
   // loop, so a dead receiver costs one run per poll interval, not one per event.
   let lastRunAllFailed = false;
+  let lastPurgeAt = -Infinity;
 
   async function attempt(delivery: DueDelivery, signal: AbortSignal): Promise<AttemptResult & { response: string | null; durationMs: number; at: number }> {
     const at = now();
@@ -141,6 +145,12 @@ export function createWebhookDelivery(deps: WebhookDeliveryDeps) {
   async function runOnce(signal: AbortSignal = new AbortController().signal): Promise<WebhookRunSummary> {
     const summary: WebhookRunSummary = { attempted: 0, delivered: 0, retrying: 0, failed: 0, disabled: 0 };
     enabledWebhooks = (await store.listWebhooks()).filter((w) => w.enabled).length;
+    // Hourly at most; per process, which is safe: deleting what is already gone deletes nothing.
+    if (deps.keepMs && now() - lastPurgeAt >= PURGE_EVERY_MS) {
+      lastPurgeAt = now();
+      const purged = await store.purgeDeliveries(now() - deps.keepMs);
+      if (purged > 0) log.info({ purged }, 'old webhook deliveries deleted');
+    }
     // A webhook whose receiver failed in this run is not tried again in it: a receiver that is down
     // costs one timeout per run, not one per delivery waiting for it.
     const failing = new Set<number>();

@@ -190,6 +190,14 @@ export class SqlWebhookStore implements WebhookStore {
     });
   }
 
+  purgeDeliveries(before: number): Promise<number> {
+    return this.db.tx(async (q) => {
+      const ended = "status IN ('delivered', 'failed') AND queued_at < ?";
+      await q.run(`DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM webhook_deliveries WHERE ${ended})`, [before]);
+      return q.run(`DELETE FROM webhook_deliveries WHERE ${ended}`, [before]);
+    });
+  }
+
   async pendingDeliveries(): Promise<number> {
     const row = await this.db.get<{ n: unknown }>("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE status = 'pending'");
     return Number(row?.n ?? 0);

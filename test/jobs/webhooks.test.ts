@@ -113,6 +113,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhook delivery (%s)', (backend
         now: clock.fn,
         random: () => 0.5,
         onDisabled: async (w, reason) => void disabled.push(`#${w.id}: ${reason}`),
+        keepMs: 7 * DAY,
         log,
       });
       return { store, queue, delivery };
@@ -238,6 +239,14 @@ describe.each(['sqlite', 'postgres'] as const)('webhook delivery (%s)', (backend
     const accepted = checkAccepted(back.received, 'whsec_x', t.clock, ids);
     expect(accepted).toHaveLength(12);
     expect((await restarted.store.listDeliveries(webhook.id, 100)).every((d) => d.status === 'delivered')).toBe(true);
+
+    // A week later the next run deletes them (RETENTION_DAYS); pending ones stay.
+    await back.close();
+    t.clock.advance(7 * DAY);
+    await restarted.queue.create({ description: 'still pending' });
+    await restarted.delivery.runOnce();
+    const left = await restarted.store.listDeliveries(webhook.id, 100);
+    expect(left.map((d) => d.status)).toEqual(['pending']);
   });
 
   it('a refusal (4xx, a redirect) fails the delivery at once; a day of failures fails it and disables the webhook, once', async () => {
