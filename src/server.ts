@@ -21,8 +21,11 @@ import { keepPlannerStatsFresh } from './cluster/planner-stats.js';
 import type { DiscordBot } from './bot/bot.js';
 import { NOTIFIER_CURSOR } from './bot/notifier-cursor.js';
 import { retentionNoticeText } from './jobs/retention.js';
-import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
+import { createLoopRunner, type Loop, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
+import { createWebhookDelivery, webhookRetryPolicy } from './jobs/webhooks.js';
+import { createWebhookAdmin, webhookEventFor } from './core/webhooks.js';
+import { SqlWebhookStore } from './store/sql-webhooks.js';
 import { buildDailySummary, summaryText } from './jobs/summary.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
 import { logTaskEvents } from './metrics/task-event-log.js';
@@ -121,6 +124,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const stopEventLog = logTaskEvents(bus, log.child({ component: 'tasks' }));
   startedSoFar.push(stopEventLog);
+  const webhookStore = new SqlWebhookStore(db);
+  const webhookDelivery = createWebhookDelivery({
+    store: webhookStore,
+    policy: webhookRetryPolicy(config),
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    allowlist: config.WEBHOOK_ALLOWLIST,
+    keepMs: config.RETENTION_DAYS * 86_400_000,
+    now: queue.now,
+    // Through the event log, so the Discord notifier tells the admins durably.
+    onDisabled: (webhook, reason) => queue.announce('webhook_notice', `Webhook #${webhook.id} (${webhook.url}) was disabled: ${reason}.`).then(() => {}),
+    log: log.child({ loop: 'webhooks' }),
+  });
+  // The leader's delivery loop, woken by events that may have queued deliveries (they run off the request path).
+  let webhookLoop: Loop | null = null;
+  const stopWebhookWake = bus.subscribe((event) => {
+    if (webhookLoop && webhookEventFor(event.type) && webhookDelivery.worthWaking()) void webhookLoop.runNow().catch(() => {});
+  });
+  startedSoFar.push(stopWebhookWake);
 
   const app = await step(() => buildApp(
     {
@@ -133,6 +155,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
       metrics,
       summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
+      webhooks: createWebhookAdmin(webhookStore, { allowlist: config.WEBHOOK_ALLOWLIST, now: queue.now }),
     },
     { logger: log.child({ component: 'api' }) },
   ));
@@ -178,9 +201,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
             await queue.announce('daily_summary', text);
           },
           onRetentionWarning: (warning) => queue.announce('retention_notice', retentionNoticeText(warning, config.TZ)).then(() => {}),
+          webhooks: webhookDelivery,
         },
         leaderSignal,
       );
+      webhookLoop = background.loops.find((loop) => loop.name === 'webhooks') ?? null;
+      leaderSignal.addEventListener('abort', () => (webhookLoop = null), { once: true });
       // PostgreSQL only: claims stay index-ordered after bursts of creates.
       const plannerStats = keepPlannerStatsFresh(db, leaderSignal, { log });
       return Promise.all([background.stopped, plannerStats]).then(() => {});

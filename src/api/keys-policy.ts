@@ -21,8 +21,10 @@ const AGENT_WRITES = new Set([...AGENT_WORK, route('POST', '/api/tasks/:id/outpu
 /** Routes whose body names the acting agent (`instance_id`): for an agent key it must be the key's. */
 export const AGENT_IDENTITY_ROUTES = new Set(AGENT_WORK);
 
-/** Reads that expose secrets (lease tokens in an export, the key list): admin only. */
-const ADMIN_READS = new Set([route('GET', '/api/export'), route('HEAD', '/api/export'), route('GET', '/api/keys'), route('HEAD', '/api/keys')]);
+/** Reads that expose secrets (lease tokens in an export, the key list) or where events go (webhooks): admin only. */
+const ADMIN_READS = new Set(
+  ['/api/export', '/api/keys', '/api/webhooks', '/api/webhooks/:id/deliveries'].flatMap((url) => [route('GET', url), route('HEAD', url)]),
+);
 
 /** MCP is a transport: each tool call is re-checked as a REST call under the same key. */
 const ANY_ROLE = new Set([route('POST', '/mcp'), route('GET', '/mcp'), route('DELETE', '/mcp')]);

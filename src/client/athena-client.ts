@@ -31,6 +31,10 @@ import type {
   TaskEditJson,
   TaskJson,
   TaskPageJson,
+  WebhookAttemptJson,
+  WebhookDeliveryJson,
+  WebhookEventName,
+  WebhookJson,
 } from './types.js';
 
 export type ClientOptions = {
@@ -310,5 +314,29 @@ export class AthenaClient {
 
   resumeSchedule(id: number, opts?: CallOptions) {
     return this.#post<{ schedule: ScheduleJson }>(`/api/schedules/${id}/resume`, undefined, opts);
+  }
+
+  /** Webhooks (admin keys), never their secrets. */
+  webhooks(opts?: CallOptions) {
+    return this.request<{ webhooks: WebhookJson[] }>('GET', '/api/webhooks', undefined, opts);
+  }
+
+  /** Adds a webhook (admin keys); the answer's `secret` is the only time it is shown. */
+  addWebhook(o: { url: string; events: Array<WebhookEventName | '*'>; label?: string | null; project?: string | null }, opts?: CallOptions) {
+    return this.#post<WebhookJson & { secret: string }>('/api/webhooks', o, opts);
+  }
+
+  removeWebhook(id: number, opts?: CallOptions) {
+    return this.request<WebhookJson & { deleted: true }>('DELETE', `/api/webhooks/${id}`, undefined, opts);
+  }
+
+  /** A webhook's deliveries, newest first, each with its attempts (admin keys). */
+  webhookDeliveries(id: number, o: { status?: WebhookDeliveryJson['status']; limit?: number } = {}, opts?: CallOptions) {
+    return this.request<{ deliveries: Array<WebhookDeliveryJson & { history: WebhookAttemptJson[] }> }>('GET', `/api/webhooks/${id}/deliveries${query(o)}`, undefined, opts);
+  }
+
+  /** Puts a delivery back in the outbox, due now (admin keys). */
+  redeliverWebhook(id: number, deliveryId: number, opts?: CallOptions) {
+    return this.#post<{ delivery: WebhookDeliveryJson }>(`/api/webhooks/${id}/deliveries/${deliveryId}/redeliver`, undefined, opts);
   }
 }

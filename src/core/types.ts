@@ -101,7 +101,7 @@ export type TaskEvent = {
 };
 
 /** Events about the queue as a whole, with their text in `details` and no task. */
-export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice'] as const;
+export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice', 'webhook_notice'] as const;
 export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
 
 export type Stats = {
