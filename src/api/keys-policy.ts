@@ -12,6 +12,8 @@ const AGENT_WORK = [
   route('POST', '/api/tasks/:id/fail'),
   route('POST', '/api/tasks/:id/release'),
   route('POST', '/api/tasks/:id/ask'),
+  // A restarted agent gives back what its previous process held: only its own tasks (the key's instance).
+  route('POST', '/api/tasks/requeue-held'),
 ];
 
 /** Writes an agent key may make: its own work, its live output (fenced by the lease token), and creating tasks (agents spawn subtasks). */
