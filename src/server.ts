@@ -15,6 +15,8 @@ import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
 import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
+import { startOutputRelay, type OutputRelay } from './cluster/output-relay.js';
+import { createOutputFeed } from './core/task-output.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 import { keepPlannerStatsFresh } from './cluster/planner-stats.js';
 // The bot is imported only when DISCORD_TOKEN is set: discord.js alone costs about 40 MB of memory.
@@ -44,6 +46,8 @@ export type RunningServer = {
   /** The background loops' runner: their state, and where more loops start. */
   loops: LoopRunner;
   metrics: Metrics;
+  /** Carries live output between replicas (PostgreSQL); `ready` once it listens. */
+  outputRelay: OutputRelay;
   /** Stops taking requests, releases long-poll waiters, stops loops, closes the database. */
   close(): Promise<void>;
 };
@@ -91,9 +95,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
   const onListenerError = (err: unknown) => log.error({ err }, 'event listener failed');
   const bus = createReplicaBus(createEventBus(onListenerError), { onListenerError });
+  // Live output this process stores, and (on Postgres) what the output relay brings from the other replicas.
+  const outputFeed = createOutputFeed(onListenerError);
   const queue = createQueue({
     store,
     bus,
+    outputFeed,
     config: {
       leaseMs: config.LEASE_SECONDS * 1000,
       maxAttempts: config.MAX_ATTEMPTS,
@@ -166,9 +173,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const stopLoops = new AbortController();
   const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
+  const outputRelay = startOutputRelay({ db, feed: outputFeed, readOutput: (id, o) => queue.readOutput(id, o), signal: stopLoops.signal, log });
   startedSoFar.push(async () => {
     stopLoops.abort();
-    await feed.stopped;
+    await Promise.all([feed.stopped, outputRelay.stopped]);
   });
 
   // Long-poll claims answer at once when shutdown starts — after new requests get 503, before the
@@ -247,6 +255,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     leadership: running,
     loops,
     metrics,
+    outputRelay,
     close() {
       closing ??= (async () => {
         ready = false;
@@ -260,7 +269,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         }
         // 2. Loops, the bot, leadership and the event feed stop through their signal; work in flight gets a moment.
         stopLoops.abort();
-        if (!(await within(Promise.all([running.stopped, discordLeadership?.stopped, feed.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
+        if (!(await within(Promise.all([running.stopped, discordLeadership?.stopped, feed.stopped, outputRelay.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
           log.warn({ waitedMs: DRAIN_LOOPS_MS }, 'background work still running at shutdown: closing the database under it');
         }
         metrics.close();

@@ -26,6 +26,7 @@ import type {
   NewScheduleJson,
   Priority,
   PriorityChangeJson,
+  RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
   TaskEditJson,
@@ -170,6 +171,14 @@ export class AthenaClient {
 
   release(id: number, fence: Fence, reason?: string, opts?: CallOptions) {
     return this.#post<TaskChangeJson>(`/api/tasks/${id}/release`, { ...fence, reason }, opts);
+  }
+
+  /**
+   * After a restart under the same instance id: the tasks the previous process held go back to the queue
+   * (their attempt stays used). An agent key may only do this for its own instance.
+   */
+  requeueHeld(agent: Pick<AgentIdentity, 'instanceId'>, reason?: string, opts?: CallOptions) {
+    return this.#post<RequeuedHeldJson>('/api/tasks/requeue-held', { instance_id: agent.instanceId, reason }, opts);
   }
 
   /** Asks a human: the task waits in needs_input until answered. */

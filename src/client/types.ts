@@ -17,6 +17,7 @@ export type {
   LogJson,
   OutputAppendedJson,
   PriorityChangeJson,
+  RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
   TaskJson,

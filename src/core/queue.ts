@@ -18,6 +18,7 @@ import { instanceTransitions } from './transitions/instances.js';
 import { createTransitionKit, type QueueDeps } from './transitions/kit.js';
 import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
+import { requeueHeldTransition } from './transitions/requeue-held.js';
 import { retryTransition } from './transitions/retry.js';
 import { reviewTransition } from './transitions/review.js';
 import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
@@ -50,6 +51,7 @@ export function createQueue(deps: QueueDeps) {
     ...completeTransition(kit),
     ...failTransition(kit),
     ...releaseTransition(kit),
+    ...requeueHeldTransition(kit),
     ...cancelTransition(kit),
     ...priorityTransition(kit),
     ...askAnswerTransitions(kit),
