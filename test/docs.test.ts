@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderApiReference } from '../scripts/docs/api-reference.js';
+import type { JsonSchema } from '../scripts/docs/openapi.js';
 import { GENERATED_DOCS } from '../scripts/docs/generated.js';
 
 describe('generated docs', () => {
@@ -64,7 +65,7 @@ describe('the API reference renderer', () => {
     const task = { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string' } }, required: ['id', 'status'] };
     const claimed = { ...task, properties: { ...task.properties, lease_token: { type: 'string' } }, required: [...task.required, 'lease_token'] };
     const error = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } }, required: ['error', 'code'] };
-    const answer = (schema: unknown, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
+    const answer = (schema: JsonSchema, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
     const text = renderApiReference(
       {
         paths: {
