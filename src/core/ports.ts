@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from './queue-controls-types.js';
 import type { NewSchedule, RecordRunOutcome, Schedule, ScheduleChanges, ScheduleRun } from './schedule-types.js';
+import type { ImportDefaultedField } from './task-fields.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
@@ -193,14 +194,22 @@ export type AppendOutputOutcome =
 export type OutputRead = { run: number; start: number; end: number; text: string };
 
 
+/** A task as an export carries it: every field of core/task-fields.ts but the derived ones (EXPORTED_FIELDS). */
+export type ExportedTask = Task & { leaseToken: string | null; leaseMs: number | null; idempotencyRequest: unknown };
+
 export type ExportData = {
   version: 1;
   exportedAt: string;
-  tasks: Array<Task & { leaseToken: string | null }>;
+  tasks: ExportedTask[];
   logs: TaskLog[];
   /** Absent in exports from before comments existed. */
   comments?: TaskComment[];
   instances: Instance[];
+};
+
+/** What an import takes: an export, perhaps an older one that lacks fields added since (their importDefault fills them). */
+export type ImportData = Omit<ExportData, 'tasks'> & {
+  tasks: Array<Omit<ExportedTask, ImportDefaultedField> & Partial<Pick<ExportedTask, ImportDefaultedField>>>;
 };
 
 /** Log actions the daily summary counts. */
@@ -293,7 +302,7 @@ export interface Store {
 
   exportAll(): Promise<ExportData>;
   /** Restores an export; refused (`ok: false`, with the count found) unless the queue is empty, checked in the same transaction. */
-  importAll(data: ExportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
+  importAll(data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -32,6 +32,7 @@ import type {
   ClaimNextOutcome,
   ClaimNextSpec,
   ExportData,
+  ImportData,
   LabelScope,
   LogEntry,
   Store,
@@ -411,7 +412,7 @@ export class SqlStore extends SqlReads implements Store {
     return bulk.purgeFinished(this.db, before, now);
   }
 
-  async importAll(data: ExportData, now: number) {
+  async importAll(data: ImportData, now: number) {
     const imported = await bulk.importAll(this.db, data, now);
     if (imported.ok) this.statistics.noteNewTasks(imported.tasks);
     return imported;
