@@ -15,6 +15,7 @@ import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
+import { peekAndHold } from './sql-peek-holds.js';
 import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
@@ -32,6 +33,8 @@ import type {
   ExportData,
   LabelScope,
   LogEntry,
+  PeekOutcome,
+  PeekSpec,
   Store,
   TransitionOutcome,
   TransitionSpec,
@@ -73,6 +76,10 @@ export class SqlStore extends SqlReads implements Store {
   }
 
 
+
+  peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
+    return peekAndHold(this.db, spec);
+  }
 
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
     const result = await this.insertTask(input, now);
