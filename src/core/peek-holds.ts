@@ -12,6 +12,8 @@
 
 /** How long a task shown by a peek is passed over by other peeks (unless it is the only one). */
 export const PEEK_HOLD_MS = 2_000;
+/** At most this many pending tasks are looked at to find one not held (bounds a peek's cost). */
+export const PEEK_WINDOW_MAX = 64;
 /**
  * A peek that picked a free task at the same moment as another peek (on another replica) looks
  * again, at most this many times; then it shows what it found, as when every task is held.

@@ -97,8 +97,12 @@ export type TransitionOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
   | { ok: false; current: Task | null; heldByInstance?: number; heldBack?: string };
 
-/** A peek of the original protocol: show the next ready task and hold it for `instanceId` (null: a caller that did not name itself) until `holdUntil`. */
-export type PeekSpec = { instanceId: string | null; now: number; holdUntil: number };
+/**
+ * A peek of the original protocol: show the next ready task and hold it for `instanceId` (null: a
+ * caller that did not name itself) until `holdUntil`; a task not held is looked for among the first
+ * `window` ready tasks.
+ */
+export type PeekSpec = { instanceId: string | null; now: number; holdUntil: number; window: number };
 
 /**
  * The task shown (null: none ready). `lostRace`: another peek took the hold on it at the same moment

@@ -2,7 +2,7 @@
 import { NotFoundError } from '../errors.js';
 import type { Activity, ActivityCounted, Store } from './ports.js';
 import { LIMITS } from './limits.js';
-import { PEEK_HOLD_MS, PEEK_RACE_RETRIES } from './peek-holds.js';
+import { PEEK_HOLD_MS, PEEK_RACE_RETRIES, PEEK_WINDOW_MAX } from './peek-holds.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
 
 export function createQueueReads(store: Store, now: () => number) {
@@ -41,7 +41,7 @@ export function createQueueReads(store: Store, now: () => number) {
     async offerNext(instanceId: string | null = null): Promise<Task | null> {
       for (let attempt = 0; ; attempt++) {
         const t = now();
-        const { task, lostRace } = await store.peekAndHold({ instanceId, now: t, holdUntil: t + PEEK_HOLD_MS });
+        const { task, lostRace } = await store.peekAndHold({ instanceId, now: t, holdUntil: t + PEEK_HOLD_MS, window: PEEK_WINDOW_MAX });
         if (!lostRace || attempt >= PEEK_RACE_RETRIES) return task;
       }
     },

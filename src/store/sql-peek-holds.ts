@@ -13,7 +13,8 @@ const ALL_HELD = 3;
 
 /**
  * SELECT of at most one (id, pref) row: the task to show. Each branch walks the queue index in order
- * and stops at its first row, so a peek costs about the number of live holds, not the queue's length.
+ * and stops early: a free task is looked for among the first `window` ready tasks only, so a peek
+ * costs at most that many rows however many holds a caller peeking in a loop has left.
  */
 function candidateSql(spec: PeekSpec, params: unknown[]): string {
   const pendingReady = (): string => {
@@ -31,11 +32,12 @@ function candidateSql(spec: PeekSpec, params: unknown[]): string {
     );
   }
   const free = pendingReady();
-  params.push(spec.now);
+  params.push(spec.window, spec.now);
   branches.push(
-    `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t
-       WHERE ${free} AND NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = t.id AND h.held_until > ?)
-       ORDER BY t.priority_rank, t.id LIMIT 1) free`,
+    `SELECT id, pref FROM (SELECT w.id, 2 AS pref FROM
+       (SELECT t.id, t.priority_rank FROM tasks t WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
+       WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?)
+       ORDER BY w.priority_rank, w.id LIMIT 1) free`,
   );
   branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM tasks t WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
