@@ -5,6 +5,7 @@ import { openEventStream } from './stream.js';
 import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded } from './state.js';
 import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
 import { createDetail } from './detail.js';
+import { createSchedulesPanel } from './schedules.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -23,6 +24,7 @@ let signedIn = false;
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
 const detail = createDetail({ api, toast, who });
+const schedulesPanel = createSchedulesPanel(api, (err) => toast(`Could not load schedules: ${err.message}`, 'error'));
 
 // ---------------------------------------------------------------- feedback
 
@@ -143,6 +145,7 @@ function connect() {
       scheduleStats(0);
     },
     onTask(data, id) {
+      if (data.type === 'created' && data.task?.schedule_id != null) schedulesPanel.refresh();
       // A purge or an import names no task: the board is read again.
       if (RELOADING_EVENTS.has(data.type)) loadAll();
       applyEvent(state, data, id);
@@ -265,6 +268,7 @@ function start() {
   renderSummary();
   renderBoard(state, activeStatus, openTask);
   connect();
+  schedulesPanel.start();
 }
 
 function signOut(message = '') {
@@ -272,6 +276,7 @@ function signOut(message = '') {
   sessionStorage.removeItem(NAME_STORAGE);
   stream?.stop();
   stream = null;
+  schedulesPanel.stop();
   if (byId('detail').open) byId('detail').close();
   signedIn = false;
   showLogin(message);
