@@ -99,6 +99,19 @@ export type TransitionOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
   | { ok: false; current: Task | null; heldByInstance?: number; heldBack?: string };
 
+/**
+ * A peek of the original protocol: show the next ready task and hold it for `instanceId` (null: a
+ * caller that did not name itself) until `holdUntil`; a task not held is looked for among the first
+ * `window` ready tasks.
+ */
+export type PeekSpec = { instanceId: string | null; now: number; holdUntil: number; window: number };
+
+/**
+ * The task shown (null: none ready). `lostRace`: another peek took the hold on it at the same moment
+ * (look again); a task shown because every ready task is held is not a lost race.
+ */
+export type PeekOutcome = { task: Task | null; lostRace: boolean };
+
 export type ClaimNextSpec = {
   instanceId: string;
   instanceName: string | null;
@@ -269,6 +282,12 @@ export interface Store {
   getTaskWithLease(id: number): Promise<{ task: Task; leaseToken: string | null } | null>;
   /** Ids of the first `limit` pending tasks in queue order that are ready (due, dependencies completed): what a claim by id accepts. */
   readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]>;
+  /**
+   * The original protocol's peek: the caller's own live hold if it has one, else the first ready task
+   * in queue order nobody holds, else the first ready task; takes the hold (not for the last case) in
+   * the same step, so holds are shared by every replica on one database.
+   */
+  peekAndHold(spec: PeekSpec): Promise<PeekOutcome>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;

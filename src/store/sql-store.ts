@@ -17,6 +17,7 @@ import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
+import { peekAndHold } from './sql-peek-holds.js';
 import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
@@ -35,6 +36,8 @@ import type {
   ImportData,
   LabelScope,
   LogEntry,
+  PeekOutcome,
+  PeekSpec,
   Store,
   TransitionOutcome,
   TransitionSpec,
@@ -77,6 +80,10 @@ export class SqlStore extends SqlReads implements Store {
   }
 
 
+
+  peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
+    return peekAndHold(this.db, spec);
+  }
 
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
     const result = await this.insertTask(input, now);
