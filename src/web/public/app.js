@@ -2,9 +2,11 @@
 import { createApi, withQuery } from './api.js';
 import { byId, h, refreshClocks } from './dom.js';
 import { openEventStream } from './stream.js';
-import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded } from './state.js';
+import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded, statusOf } from './state.js';
 import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
 import { createDetail } from './detail.js';
+import { CONTROL_EVENTS, createControls } from './controls.js';
+import { unknownDependencies } from './waiting.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -23,6 +25,7 @@ let signedIn = false;
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
 const detail = createDetail({ api, toast, who });
+const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 
 // ---------------------------------------------------------------- feedback
 
@@ -47,12 +50,14 @@ function scheduleRender() {
   requestAnimationFrame(() => {
     renderQueued = false;
     renderBoard(state, activeStatus, openTask);
+    loadDependencies();
   });
 }
 
 function renderSummary() {
   renderCounters(state, activeStatus, selectStatus);
   renderInstances(state, openTask);
+  controls.render(state);
 }
 
 function openTask(id) {
@@ -109,6 +114,50 @@ async function loadMore(status) {
   }
 }
 
+/** Pauses and limits, for the banner, the panel and why cards wait; read at connect and after each change. */
+async function loadControls() {
+  try {
+    const [{ pauses }, { limits }] = await Promise.all([api.get('api/queue/pauses'), api.get('api/limits')]);
+    state.controls = { pauses, limits };
+    controls.render(state);
+    scheduleRender();
+  } catch (err) {
+    if (err.status !== 401) toast(`Could not load pauses and limits: ${err.message}`, 'error');
+  }
+}
+
+async function loadMe() {
+  try {
+    state.me = await api.get('api/me');
+    controls.render(state);
+  } catch {
+    // Without it the admin controls stay hidden; the board works as before.
+  }
+}
+
+/** Dependencies of pending cards that the board has not loaded: their status says whether a card waits on them. */
+const loadingDependencies = new Set();
+async function loadDependencies() {
+  const missing = unknownDependencies(
+    [...state.tasks.values()].map((e) => e.task),
+    (id) => statusOf(state, id),
+  ).filter((id) => !loadingDependencies.has(id)).slice(0, 50);
+  if (missing.length === 0) return;
+  for (const id of missing) loadingDependencies.add(id);
+  await Promise.all(
+    missing.map(async (id) => {
+      try {
+        state.related.set(id, (await api.get(`api/tasks/${id}`)).task.status);
+      } catch (err) {
+        if (err.status === 404) state.related.set(id, null);
+      } finally {
+        loadingDependencies.delete(id);
+      }
+    }),
+  );
+  scheduleRender();
+}
+
 let statsTimer = null;
 let statsRunning = false;
 /** Counters and agents follow events, at most a few times a second however busy the queue is. */
@@ -119,7 +168,13 @@ function scheduleStats(delay = 300) {
     if (statsRunning) return scheduleStats();
     statsRunning = true;
     try {
-      state.stats = await api.get('api/stats');
+      // Limits count held tasks, which every claim and finish changes: read again with the counters.
+      const [stats, limits] = await Promise.all([api.get('api/stats'), state.controls.limits.length ? api.get('api/limits') : null]);
+      state.stats = stats;
+      if (limits) {
+        state.controls = { ...state.controls, limits: limits.limits };
+        scheduleRender();
+      }
       renderSummary();
     } catch (err) {
       if (err.status !== 401) toast(`Could not load counts: ${err.message}`, 'error');
@@ -141,10 +196,13 @@ function connect() {
       // Missed events were replayed when resumed; otherwise the view is reloaded as of now.
       if (!info.resumed) loadAll();
       scheduleStats(0);
+      loadControls();
     },
     onTask(data, id) {
       // A purge or an import names no task: the board is read again.
       if (RELOADING_EVENTS.has(data.type)) loadAll();
+      // A pause, resume or limit change names no task: the banner, the panel and the cards follow it.
+      if (CONTROL_EVENTS.has(data.type)) loadControls();
       applyEvent(state, data, id);
       scheduleRender();
       scheduleStats();
@@ -264,6 +322,7 @@ function start() {
   buildBoard({ onMore: loadMore, onRetryAll: retryAllFailed });
   renderSummary();
   renderBoard(state, activeStatus, openTask);
+  loadMe();
   connect();
 }
 
@@ -302,6 +361,10 @@ byId('sign-out').addEventListener('click', () => signOut());
 setInterval(() => {
   if (signedIn) refreshClocks();
 }, 1000);
+// A start time or a review's hold that has passed no longer keeps a card waiting: draw again now and then.
+setInterval(() => {
+  if (signedIn) scheduleRender();
+}, 15_000);
 
 if (getKey()) start();
 else showLogin();
