@@ -472,7 +472,7 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     await rest('POST', '/api/queue/pause', { scope: 'label:bn', reason: 'deploying <b>db</b>', by: 'ops' });
     const row = banner.locator('.pause-row[data-scope="label:bn"]');
     await row.waitFor();
-    expect(await row.locator('.pause-scope').textContent()).toBe('⏸ label bn is paused');
+    expect(await row.locator('.pause-scope').textContent()).toBe('Label bn is paused');
     expect(await row.locator('.pause-by').textContent()).toBe('by ops');
     expect(await row.locator('.pause-reason').textContent()).toBe('— deploying <b>db</b>');
     expect(await row.locator('b').count()).toBe(0);
@@ -545,6 +545,10 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
       const secondCard = cardIn(page, 'pending', second);
       await secondCard.locator('.why-limit', { hasText: 'concurrency limit reached: label:whydb 1/1' }).waitFor();
       await page.locator('#controls .control.limit.full[data-scope="label:whydb"] .held', { hasText: '1/1 in progress' }).waitFor();
+      await openDetail(page, second);
+      await page.locator('#detail-waiting .why-limit', { hasText: 'label:whydb 1/1' }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('#detail').waitFor({ state: 'hidden' });
       await rest('POST', `/api/tasks/${first}/complete`, { lease_token: firstHold.lease_token });
       await secondCard.locator('.why-limit').waitFor({ state: 'detached' });
       await page.locator('#controls .control.limit[data-scope="label:whydb"] .held', { hasText: '0/1 in progress' }).waitFor();

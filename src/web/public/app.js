@@ -3,10 +3,10 @@ import { createApi, withQuery } from './api.js';
 import { byId, h, refreshClocks } from './dom.js';
 import { openEventStream } from './stream.js';
 import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded, statusOf } from './state.js';
-import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
+import { buildBoard, renderBoard, renderCounters, renderInstances, waitingContext } from './board.js';
 import { createDetail } from './detail.js';
 import { CONTROL_EVENTS, createControls } from './controls.js';
-import { unknownDependencies } from './waiting.js';
+import { unknownDependencies, waitingReasons } from './waiting.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -24,7 +24,7 @@ let signedIn = false;
 
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
-const detail = createDetail({ api, toast, who });
+const detail = createDetail({ api, toast, who, waiting: (task) => waitingReasons(task, waitingContext(state)) });
 const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 
 // ---------------------------------------------------------------- feedback
@@ -288,7 +288,8 @@ byId('new-form').addEventListener('submit', async (e) => {
 });
 
 async function retryAllFailed() {
-  const f = state.filters;
+  // The filters as shown, even when a change is still in its debounce (a click right after picking an agent).
+  const f = Object.fromEntries(FILTER_NAMES.map((name) => [name, byId(`f-${name}`).value.trim()]));
   try {
     const body = {};
     if (f.label) body.label = f.label;

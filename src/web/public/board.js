@@ -91,20 +91,25 @@ export function buildBoard(handlers) {
   );
 }
 
-export function renderBoard(state, activeStatus, onOpen) {
-  const seen = new Set();
-  const waitingContext = {
+/** What waitingReasons needs, from the dashboard state: pauses, limits and the status of known tasks. */
+export function waitingContext(state) {
+  return {
     pauses: state.controls.pauses,
     limits: state.controls.limits,
     statusOf: (id) => statusOf(state, id),
     now: Date.now(),
     formatTime: fullTime,
   };
+}
+
+export function renderBoard(state, activeStatus, onOpen) {
+  const seen = new Set();
+  const waiting = waitingContext(state);
   for (const col of COLUMNS) {
     const section = byId(`col-${col.status}`);
     const tasks = tasksIn(state, col.status);
     for (const t of tasks) seen.add(t.id);
-    const cards = tasks.length ? tasks.map((t) => card(t, onOpen, waitingContext)) : [h('p', { class: 'empty' }, 'Nothing here')];
+    const cards = tasks.length ? tasks.map((t) => card(t, onOpen, waiting)) : [h('p', { class: 'empty' }, 'Nothing here')];
     section.querySelector('.cards').replaceChildren(...cards);
     const more = state.cursors.get(col.status);
     section.querySelector('.count').textContent = `${tasks.length}${more ? '+' : ''}`;

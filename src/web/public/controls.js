@@ -5,7 +5,12 @@ import { ago, byId, fullTime, h } from './dom.js';
 /** Events after which pauses and limits are read again at once. */
 export const CONTROL_EVENTS = new Set(['queue_paused', 'queue_resumed', 'limit_set', 'limit_removed']);
 
-const scopeTitle = (scope) => (scope === 'queue' ? 'The queue' : scope.replace(':', ' '));
+/** `queue` → "The queue", `label:db` → "Label db", `project:web` → "Project web". */
+function scopeTitle(scope) {
+  if (scope === 'queue') return 'The queue';
+  const colon = scope.indexOf(':');
+  return `${scope[0].toUpperCase()}${scope.slice(1, colon)} ${scope.slice(colon + 1)}`;
+}
 
 /**
  * handlers: { api, toast, who() → { by } or {}, canControl() → whether this key is an admin, reload() }.
@@ -33,7 +38,7 @@ export function createControls(handlers) {
     return h(
       'div',
       { class: 'pause-row', dataset: { scope: pause.scope } },
-      h('strong', { class: 'pause-scope' }, `⏸ ${scopeTitle(pause.scope)} is paused`),
+      h('strong', { class: 'pause-scope' }, `${scopeTitle(pause.scope)} is paused`),
       pause.paused_by ? h('span', { class: 'pause-by' }, `by ${pause.paused_by}`) : null,
       h('span', { class: 'pause-since' }, `since ${fullTime(pause.paused_at)} (`, h('time', { datetime: pause.paused_at, dataset: { ago: pause.paused_at } }, ago(pause.paused_at)), ')'),
       pause.reason ? h('span', { class: 'pause-reason' }, `— ${pause.reason}`) : null,
