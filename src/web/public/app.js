@@ -114,11 +114,32 @@ async function loadMore(status) {
   }
 }
 
+/** Reads of pauses and of limits are numbered: an answer older than one already applied is dropped. */
+function readOrder() {
+  let issued = 0;
+  let applied = 0;
+  return {
+    next: () => ++issued,
+    fresh(seq) {
+      if (seq < applied) return false;
+      applied = seq;
+      return true;
+    },
+  };
+}
+const pausesOrder = readOrder();
+const limitsOrder = readOrder();
+
 /** Pauses and limits, for the banner, the panel and why cards wait; read at connect and after each change. */
 async function loadControls() {
+  const pausesSeq = pausesOrder.next();
+  const limitsSeq = limitsOrder.next();
   try {
     const [{ pauses }, { limits }] = await Promise.all([api.get('api/queue/pauses'), api.get('api/limits')]);
-    state.controls = { pauses, limits };
+    state.controls = {
+      pauses: pausesOrder.fresh(pausesSeq) ? pauses : state.controls.pauses,
+      limits: limitsOrder.fresh(limitsSeq) ? limits : state.controls.limits,
+    };
     controls.render(state);
     scheduleRender();
   } catch (err) {
@@ -137,25 +158,38 @@ async function loadMe() {
 
 /** Dependencies of pending cards that the board has not loaded: their status says whether a card waits on them. */
 const loadingDependencies = new Set();
+/** id → when reading it last failed (not a 404): tried again after a pause, not on every redraw. */
+const failedDependencies = new Map();
+const DEPENDENCY_RETRY_MS = 30_000;
 async function loadDependencies() {
+  const now = Date.now();
   const missing = unknownDependencies(
     [...state.tasks.values()].map((e) => e.task),
     (id) => statusOf(state, id),
-  ).filter((id) => !loadingDependencies.has(id)).slice(0, 50);
+  )
+    .filter((id) => !loadingDependencies.has(id) && !(now - (failedDependencies.get(id) ?? -Infinity) < DEPENDENCY_RETRY_MS))
+    .slice(0, 50);
   if (missing.length === 0) return;
   for (const id of missing) loadingDependencies.add(id);
+  let learned = false;
   await Promise.all(
     missing.map(async (id) => {
       try {
         state.related.set(id, (await api.get(`api/tasks/${id}`)).task.status);
+        learned = true;
       } catch (err) {
-        if (err.status === 404) state.related.set(id, null);
+        if (err.status === 404) {
+          state.related.set(id, null);
+          learned = true;
+        } else {
+          failedDependencies.set(id, Date.now());
+        }
       } finally {
         loadingDependencies.delete(id);
       }
     }),
   );
-  scheduleRender();
+  if (learned) scheduleRender();
 }
 
 let statsTimer = null;
@@ -167,11 +201,12 @@ function scheduleStats(delay = 300) {
     statsTimer = null;
     if (statsRunning) return scheduleStats();
     statsRunning = true;
+    const limitsSeq = limitsOrder.next();
     try {
       // Limits count held tasks, which every claim and finish changes: read again with the counters.
       const [stats, limits] = await Promise.all([api.get('api/stats'), state.controls.limits.length ? api.get('api/limits') : null]);
       state.stats = stats;
-      if (limits) {
+      if (limits && limitsOrder.fresh(limitsSeq)) {
         state.controls = { ...state.controls, limits: limits.limits };
         scheduleRender();
       }
