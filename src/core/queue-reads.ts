@@ -83,9 +83,13 @@ export function createQueueReads(store: Store, now: () => number, peekHolds: Pee
       return store.listTasks({ instanceId, status: [...HELD_STATUSES], order: 'newest', limit: LIMITS.listLimitMax });
     },
 
-    /** Earliest future run_after among pending tasks: when a long-poll waiter must look again. */
-    nextRunAfter(): Promise<number | null> {
-      return store.nextRunAfter(now());
+    /**
+     * Earliest run_after later than `after` (default now) among pending tasks: when a long-poll waiter must
+     * look again. A waiter passes the time its last claim looked, so a task that fell due in between is
+     * answered (a time already past: look at once) rather than missed.
+     */
+    nextRunAfter(after: number = now()): Promise<number | null> {
+      return store.nextRunAfter(after);
     },
 
     /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */

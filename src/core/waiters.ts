@@ -113,6 +113,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     let wokenFor: WakeFor | null = null;
     for (;;) {
       const seen = generation;
+      const lookedAt = queue.now();
       let task: ClaimedTask | null;
       try {
         task = await queue.claimNext(agent);
@@ -128,7 +129,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       const left = deadline - queue.now();
       if (left <= 0 || closed || signal?.aborted) return null;
       if (generation !== seen) continue; // something changed while we looked: look again
-      const next = await queue.nextRunAfter();
+      const next = await queue.nextRunAfter(lookedAt);
       if (generation !== seen) continue;
       wokenFor = await new Promise<WakeFor | null>((resolve) => {
         const waiter: Waiter = {

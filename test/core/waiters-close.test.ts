@@ -32,3 +32,30 @@ describe.each(backends)('claim waiters on $name', (backend) => {
     expect(listening).toBe(0);
   });
 });
+
+describe.each(backends)('claim waiters and scheduled tasks on $name', (backend) => {
+  let t: TestQueue | undefined;
+  afterEach(async () => t?.cleanup());
+
+  it('a task that falls due between a failed claim and the look for the next run time is still handed out', async () => {
+    t = await openTestQueue(backend);
+    const q = t.queue;
+    const clock = t.clock;
+    await q.create({ description: 'soon', runAfter: clock.now + 1_000 });
+    let calls = 0;
+    // A slow round trip: the first claim looks before the task is due, and answers after it is.
+    const queue = Object.assign(Object.create(Object.getPrototypeOf(q)), q, {
+      async claimNext(agent: Parameters<typeof q.claimNext>[0]) {
+        const claimed = await q.claimNext(agent);
+        if (calls++ === 0) clock.advance(2_000);
+        return claimed;
+      },
+    });
+    const waiters = createClaimWaiters(queue);
+    // 3 s of queue time, 1 s of it left after the slow claim: without a wake-up the wait ends empty.
+    const task = await waiters.claimOrWait({ instanceId: 'w' }, 3_000);
+    waiters.close();
+    expect(task).toMatchObject({ description: 'soon', status: 'in_progress' });
+    expect(calls).toBe(2);
+  });
+});
