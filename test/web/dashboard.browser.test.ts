@@ -119,14 +119,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
   it('a task created through REST appears live, without a reload, and counters follow', async () => {
     const page = await newPage();
     await page.evaluate(() => ((window as any).__sameDocument = true));
-    const before = Number(await page.locator('.counter[data-status="pending"] .n').textContent());
+    // The counters as the server has them, once the page has read them (they load just after the stream opens).
+    const before = (await rest('GET', '/api/stats')).pending as number;
+    await page.locator('.counter[data-status="pending"] .n', { hasText: new RegExp(`^${before}$`) }).waitFor();
 
     const id = await create('appears without reload', { priority: 'high', labels: ['live'], project: 'dash' });
     const card = cardIn(page, 'pending', id);
     await card.waitFor();
     expect(await card.locator('.desc').textContent()).toBe('appears without reload');
     expect(await card.locator('.chip').allTextContents()).toEqual(['dash', 'live']);
-    await page.locator(`.counter[data-status="pending"] .n`, { hasText: String(before + 1) }).waitFor();
+    await page.locator(`.counter[data-status="pending"] .n`, { hasText: new RegExp(`^${before + 1}$`) }).waitFor();
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
     // A claim moves it to In progress with the agent's name and a lease countdown.

@@ -203,10 +203,11 @@ function scheduleStats(delay = 300) {
     statsRunning = true;
     const limitsSeq = limitsOrder.next();
     try {
-      // Limits count held tasks, which every claim and finish changes: read again with the counters.
-      const [stats, limits] = await Promise.all([api.get('api/stats'), state.controls.limits.length ? api.get('api/limits') : null]);
+      // Limits count held tasks, which every claim and finish changes: read again with the counters
+      // (always: a limit set a moment ago may not be known here yet when this read starts).
+      const [stats, limits] = await Promise.all([api.get('api/stats'), api.get('api/limits')]);
       state.stats = stats;
-      if (limits && limitsOrder.fresh(limitsSeq)) {
+      if (limitsOrder.fresh(limitsSeq)) {
         state.controls = { ...state.controls, limits: limits.limits };
         scheduleRender();
       }
