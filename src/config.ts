@@ -58,6 +58,8 @@ export const configSchema = z.object({
   DB_PATH: z.string().default('./data/athena.db').describe('SQLite file (its directory is the data directory)'),
   DATABASE_URL: optionalString.describe('`postgres://…` selects PostgreSQL instead of SQLite'),
   PG_POOL_SIZE: int(1, 200).default(10).describe('PostgreSQL connections per server'),
+  PG_STATEMENT_TIMEOUT_SECONDS: z.coerce.number().min(0).max(86_400).default(60).describe('PostgreSQL cancels a statement running longer than this (its request answers 503); a second later the connection is dropped if the server has not answered at all (a hung server or network). 0 = no limit. Migrations are not limited'),
+  PG_KEEPALIVE_SECONDS: int(1, 7200).default(10).describe('idle seconds before TCP keepalive probes start on PostgreSQL connections, so a connection whose path died is noticed and replaced'),
   PG_CONNECT_RETRY_SECONDS: int(0, 3600).default(30).describe('how long `serve` retries an unreachable PostgreSQL at start (with backoff) before it exits with a message naming the host'),
   SQLITE_SYNCHRONOUS: z.enum(['NORMAL', 'FULL']).default('NORMAL').describe('`NORMAL` survives process crashes (WAL); `FULL` also survives power loss, slower'),
   LEASE_SECONDS: int(5, 86_400).default(1800).describe('default lease length'),
@@ -69,10 +71,18 @@ export const configSchema = z.object({
   REVIEW_PREFER_SECONDS: int(0, 86_400).default(600).describe('after changes are requested, how long only the agent that did the work may claim the task'),
   OUTPUT_MAX_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe("what is kept of each run's live output (its newest bytes)"),
   OUTPUT_DISCORD_SECONDS: int(0, 86_400).default(30).describe("how often at most the Discord task thread gets the last lines of a running task's output; 0 turns it off"),
+  HEALTH_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(60).default(2).describe('`/health`, `/ready` and `/api/health` answer within this even when the database hangs (reporting it as not answering)'),
   LONG_POLL_MAX_SECONDS: int(1, 600).default(60).describe('cap on `wait` for long-poll claims'),
   LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8).describe('long-poll claims one agent instance may have waiting at once; more → 429 `TOO_MANY_WAITERS`'),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often expired leases are requeued'),
   SCHEDULE_TICK_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often the leader creates the tasks of due schedules; a run later than max(60 s, 4 ticks) counts as missed'),
+  WEBHOOK_ALLOWLIST: list
+    .default([])
+    .describe('where webhooks may point: host names (`*.example.com` for subdomains) or URL prefixes (`https://hooks.example.com/athena/`), comma-separated; empty allows any host, internal addresses included'),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(10).describe('how long one webhook delivery waits for the receiver (answer included) before it counts as failed'),
+  WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.001).max(720).default(24).describe('a webhook delivery is retried this long, then failed; a webhook whose every attempt failed this long is disabled'),
+  WEBHOOK_CONCURRENCY: int(1, 64).default(4).describe('webhook deliveries in flight at once'),
+  WEBHOOK_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(1).describe('how often the outbox is read for deliveries due (new events also wake it on the replica that runs it)'),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('largest request body (413 beyond)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`…`trace`, or `silent`'),
   TZ: z

@@ -82,6 +82,12 @@ export const completeBody = z
 export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() }).strict();
 export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() }).strict();
 export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() }).strict();
+export const requeueHeldBody = z
+  .object({
+    instance_id: instanceId.describe('the restarted agent: every task this instance holds goes back to the queue'),
+    reason: text(2000).nullish().describe('logged on each task (default: the instance restarted)'),
+  })
+  .strict();
 export const askBody = z.object({ ...fence, question: text(LIMITS.notesMax) }).strict();
 const by = z.string().max(200).nullish().describe('who acts (default: the key\'s name)');
 export const answerBody = z.object({ answer: text(LIMITS.notesMax), by }).strict();

@@ -6,6 +6,7 @@ import * as controls from './commands/controls.js';
 import * as schedules from './commands/schedules.js';
 import * as lease from './commands/lease.js';
 import * as queue from './commands/queue.js';
+import * as webhooks from './commands/webhooks.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
 import { UsageError, errorCode } from './errors.js';
 import { makeStyle, wantsColor } from './format.js';
@@ -246,6 +247,26 @@ export function registerClientCommands(program: Command, options: ClientCommandO
   clientCommand(schedule, 'resume', 'resume a schedule from now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.resume(ctx, id)));
   clientCommand(schedule, 'rm', 'remove a schedule (admin); its tasks stay').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.remove(ctx, id)));
   clientCommand(schedule, 'run', 'create the schedule\'s task now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.runNow(ctx, id)));
+  const hooks = program.command('webhooks').description('signed webhooks: POST task events to a URL (admin)');
+  clientCommand(hooks, 'list', 'list the webhooks (never their secrets)', { isDefault: true }).action((f: CommonFlags) => run(f, (ctx) => webhooks.list(ctx)));
+  clientCommand(hooks, 'add', 'add a webhook; its signing secret is shown once')
+    .argument('<url>', 'http or https URL the events are POSTed to')
+    .option('-e, --events <events>', 'comma-separated: task.created, task.claimed, task.completed, task.failed, task.needs_input, task.in_review, or * (default)', parseList, ['*'])
+    .option('-l, --label <label>', 'only tasks with this label')
+    .option('--project <project>', 'only tasks of this project')
+    .action((url: string, f: CommonFlags & { events: string[]; label?: string; project?: string }) => run(f, (ctx) => webhooks.add(ctx, url, f)));
+  clientCommand(hooks, 'rm', 'remove a webhook and its deliveries')
+    .argument('<id>', 'webhook id', parseId)
+    .action((id: number, f: CommonFlags) => run(f, (ctx) => webhooks.remove(ctx, id)));
+  clientCommand(hooks, 'deliveries', "a webhook's deliveries, newest first, with their last answer")
+    .argument('<id>', 'webhook id', parseId)
+    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))
+    .option('-n, --limit <n>', 'how many (default 50)', parseCount)
+    .action((id: number, f: CommonFlags & { status?: 'pending' | 'delivered' | 'failed'; limit?: number }) => run(f, (ctx) => webhooks.deliveries(ctx, id, { status: f.status, limit: f.limit })));
+  clientCommand(hooks, 'redeliver', 'send a delivery again (same id and body, new retry window)')
+    .argument('<id>', 'webhook id', parseId)
+    .argument('<delivery>', 'delivery id', parseId)
+    .action((id: number, delivery: number, f: CommonFlags) => run(f, (ctx) => webhooks.redeliver(ctx, id, delivery)));
 
   clientCommand(program, 'cancel', 'cancel a task that has not finished')
     .argument('<id>', 'task id', parseId)

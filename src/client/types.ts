@@ -17,6 +17,7 @@ export type {
   LogJson,
   OutputAppendedJson,
   PriorityChangeJson,
+  RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
   TaskJson,
@@ -91,4 +92,36 @@ export type NewScheduleJson = {
   missed?: 'skip' | 'once';
   overlap?: boolean;
   paused?: boolean;
+};
+/** What a webhook may subscribe to. */
+export type WebhookEventName = 'task.created' | 'task.claimed' | 'task.completed' | 'task.failed' | 'task.needs_input' | 'task.in_review';
+/** A webhook, as GET /api/webhooks lists it (never its secret). */
+export type WebhookJson = {
+  id: number;
+  url: string;
+  events: Array<WebhookEventName | '*'>;
+  label: string | null;
+  project: string | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: string | null;
+  created_by: string | null;
+  created_at: string;
+};
+/** One attempt to deliver, with the receiver's answer. */
+export type WebhookAttemptJson = { at: string; duration_ms: number; status_code: number | null; error: string | null; response: string | null };
+/** A delivery from the outbox; `id` is X-Athena-Delivery. */
+export type WebhookDeliveryJson = {
+  id: number;
+  webhook_id: number;
+  event: WebhookEventName;
+  task_id: number;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  created_at: string;
+  delivered_at: string | null;
 };

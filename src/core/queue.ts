@@ -1,7 +1,6 @@
 // The queue: assembles the task transitions (one file each under transitions/), reads, bulk actions and the event log over one store.
 import { createBulkActions } from './bulk-actions.js';
 import { createEventLog } from './event-log.js';
-import { createPeekHolds } from './peek-holds.js';
 import { createQueueControls } from './queue-controls.js';
 import { createQueueReads } from './queue-reads.js';
 import { createSchedules } from './schedules.js';
@@ -18,6 +17,7 @@ import { instanceTransitions } from './transitions/instances.js';
 import { createTransitionKit, type QueueDeps } from './transitions/kit.js';
 import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
+import { requeueHeldTransition } from './transitions/requeue-held.js';
 import { retryTransition } from './transitions/retry.js';
 import { reviewTransition } from './transitions/review.js';
 import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
@@ -35,9 +35,8 @@ export type Queue = ReturnType<typeof createQueue>;
 export function createQueue(deps: QueueDeps) {
   const { store, bus, config } = deps;
   const now = deps.clock ?? Date.now;
-  const peekHolds = createPeekHolds(now);
-  const reads = createQueueReads(store, now, peekHolds);
-  const kit = createTransitionKit({ ...deps, clock: now }, peekHolds, reads);
+  const reads = createQueueReads(store, now);
+  const kit = createTransitionKit({ ...deps, clock: now }, reads);
 
   return {
     bus,
@@ -50,6 +49,7 @@ export function createQueue(deps: QueueDeps) {
     ...completeTransition(kit),
     ...failTransition(kit),
     ...releaseTransition(kit),
+    ...requeueHeldTransition(kit),
     ...cancelTransition(kit),
     ...priorityTransition(kit),
     ...askAnswerTransitions(kit),

@@ -101,7 +101,7 @@ export type TaskEvent = {
 };
 
 /** Events about the queue as a whole, with their text in `details` and no task. */
-export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice'] as const;
+export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice', 'webhook_notice'] as const;
 export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
 
 export type Stats = {
@@ -148,7 +148,7 @@ export type TaskFilter = {
 export type TaskPage = { tasks: Task[]; nextCursor: string | null };
 
 /** Who holds an API key: admins manage, agents work tasks as one identity, readers only read. */
-export const KEY_ROLES = ['admin', 'agent', 'reader'] as const;
+export const KEY_ROLES = ['admin', 'agent', 'reader', 'reviewer'] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];
 
 export type ApiKeyRecord = {

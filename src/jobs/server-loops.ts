@@ -11,6 +11,7 @@ import { retentionLoop, type RetentionWarning } from './retention.js';
 import { dailySummaryLoop, type DailySummary } from './summary.js';
 import { leaseSweeperLoop } from './sweeper.js';
 import { schedulesLoop } from './schedules.js';
+import { webhookDeliveryLoop, type WebhookDelivery } from './webhooks.js';
 
 export type ServerLoopsConfig = Pick<
   Config,
@@ -24,7 +25,8 @@ export type ServerLoopsConfig = Pick<
   | 'SUMMARY_TIME'
   | 'TZ'
   | 'DB_PATH'
->;
+> &
+  Partial<Pick<Config, 'WEBHOOK_POLL_SECONDS'>>;
 
 export type ServerLoopsDeps = {
   config: ServerLoopsConfig;
@@ -34,6 +36,8 @@ export type ServerLoopsDeps = {
   runner: LoopRunner;
   onSummary?: (summary: DailySummary) => void | Promise<void>;
   onRetentionWarning?: (warning: RetentionWarning) => void | Promise<void>;
+  /** Sends webhook deliveries from the outbox. */
+  webhooks?: WebhookDelivery;
 };
 
 /** Starts the loops under `signal`; `stopped` settles when every one has ended after it aborts. */
@@ -48,6 +52,7 @@ export function startServerLoops(deps: ServerLoopsDeps, signal: AbortSignal): { 
       signal,
     ),
   ];
+  if (deps.webhooks) loops.push(runner.start(webhookDeliveryLoop(deps.webhooks, { everyMs: (config.WEBHOOK_POLL_SECONDS ?? 1) * 1000 }), signal));
   if (config.RETENTION_DAYS > 0) {
     loops.push(runner.start(retentionLoop(queue, { retentionDays: config.RETENTION_DAYS, onWarning: deps.onRetentionWarning }), signal));
   } else {

@@ -342,6 +342,12 @@ describe('auth on a running server, with keys managed by `athena keys`', () => {
     const claimed = await api(asAgent, 'POST', '/api/tasks/claim-next', {});
     expect(claimed.json.task.instance_id).toBe('ci-agent');
     expect((await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': reader.key } })).status).toBe(200);
+    const reviewer = JSON.parse(athena('create', 'rosa', '--role', 'reviewer', '--json'));
+    expect(reviewer).toMatchObject({ name: 'rosa', role: 'reviewer', instance_id: null });
+    const asReviewer = { url: server.url, key: reviewer.key as string };
+    expect((await api(asReviewer, 'GET', '/api/stats')).status).toBe(200);
+    expect((await api(asReviewer, 'POST', `/api/tasks/${claimed.json.task.id}/review`, { decision: 'accept' })).status).toBe(409); // allowed to decide, but the task is not in review
+    expect((await api(asReviewer, 'POST', '/api/tasks', { description: 'no' })).status).toBe(403);
 
     const listed = athena('list');
     expect(listed).toContain('ci-agent');
@@ -358,5 +364,11 @@ describe('auth on a running server, with keys managed by `athena keys`', () => {
       refusal = String((err as { stderr?: string }).stderr);
     }
     expect(refusal).toMatch(/only agent keys/);
+    try {
+      athena('create', 'someone', '--role', 'owner');
+    } catch (err) {
+      refusal = String((err as { stderr?: string }).stderr);
+    }
+    expect(refusal).toMatch(/role must be one of admin, agent, reader, reviewer/);
   });
 });

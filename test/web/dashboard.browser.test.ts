@@ -119,14 +119,16 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
   it('a task created through REST appears live, without a reload, and counters follow', async () => {
     const page = await newPage();
     await page.evaluate(() => ((window as any).__sameDocument = true));
-    const before = Number(await page.locator('.counter[data-status="pending"] .n').textContent());
+    // The counters as the server has them, once the page has read them (they load just after the stream opens).
+    const before = (await rest('GET', '/api/stats')).pending as number;
+    await page.locator('.counter[data-status="pending"] .n', { hasText: new RegExp(`^${before}$`) }).waitFor();
 
     const id = await create('appears without reload', { priority: 'high', labels: ['live'], project: 'dash' });
     const card = cardIn(page, 'pending', id);
     await card.waitFor();
     expect(await card.locator('.desc').textContent()).toBe('appears without reload');
     expect(await card.locator('.chip').allTextContents()).toEqual(['dash', 'live']);
-    await page.locator(`.counter[data-status="pending"] .n`, { hasText: String(before + 1) }).waitFor();
+    await page.locator(`.counter[data-status="pending"] .n`, { hasText: new RegExp(`^${before + 1}$`) }).waitFor();
     expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
     // A claim moves it to In progress with the agent's name and a lease countdown.
@@ -476,6 +478,121 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
 
     expect(eventRequests[0]).toBe(String(lastSeen));
     expect(listLoads).toEqual([]); // resumed from the stream, not by reloading the columns
+    noProblems();
+  });
+
+  it('shows a pause in a banner with who, why and since when, live; Pause and Resume work from the page', async () => {
+    const page = await newPage();
+    const banner = page.locator('#pause-banner');
+    expect(await banner.isHidden()).toBe(true);
+    await page.locator('#pause-open').waitFor(); // an admin key sees the Pause button
+    const waiting = await create('waits while label:bn is paused', { labels: ['bn'] });
+    const card = cardIn(page, 'pending', waiting);
+    await card.waitFor();
+    expect(await card.locator('.waiting').count()).toBe(0);
+
+    // Paused elsewhere (REST): the banner appears without a reload; the reason is text, never markup.
+    await rest('POST', '/api/queue/pause', { scope: 'label:bn', reason: 'deploying <b>db</b>', by: 'ops' });
+    const row = banner.locator('.pause-row[data-scope="label:bn"]');
+    await row.waitFor();
+    expect(await row.locator('.pause-scope').textContent()).toBe('Label bn is paused');
+    expect(await row.locator('.pause-by').textContent()).toBe('by ops');
+    expect(await row.locator('.pause-reason').textContent()).toBe('— deploying <b>db</b>');
+    expect(await row.locator('b').count()).toBe(0);
+    expect(await row.locator('.pause-since').textContent()).toMatch(/^since .+ \(\d+s ago\)$/);
+    await card.locator('.why-paused', { hasText: 'paused: label:bn by ops' }).waitFor();
+    await page.locator('#controls .control.paused[data-scope="label:bn"]').waitFor();
+
+    // Resume from the banner: gone from the banner, the panel and the card; the server agrees.
+    await row.locator('button.resume').click();
+    await banner.waitFor({ state: 'hidden' });
+    await card.locator('.why-paused').waitFor({ state: 'detached' });
+    expect((await rest('GET', '/api/queue/pauses')).pauses).toEqual([]);
+
+    // Pause from the dialog (one project, with a reason), recorded with the key's name; resumed elsewhere, the banner goes.
+    await page.click('#pause-open');
+    await page.selectOption('#pause-kind', 'project');
+    await page.fill('#pause-value', 'dash-paused');
+    await page.fill('#pause-reason', 'maintenance');
+    await page.click('#pause-submit');
+    await banner.locator('.pause-row[data-scope="project:dash-paused"] .pause-reason', { hasText: '— maintenance' }).waitFor();
+    expect((await rest('GET', '/api/queue/pauses')).pauses).toMatchObject([{ scope: 'project:dash-paused', paused_by: 'api', reason: 'maintenance' }]);
+    await rest('POST', '/api/queue/resume', { scope: 'project:dash-paused' });
+    await banner.waitFor({ state: 'hidden' });
+
+    // The whole queue: every pending card says so. Resumed at once (the queue is shared by these tests).
+    try {
+      await rest('POST', '/api/queue/pause', { reason: 'release' });
+      await banner.locator('.pause-row[data-scope="queue"] .pause-scope', { hasText: 'The queue is paused' }).waitFor();
+      await card.locator('.why-paused', { hasText: 'queue paused by api' }).waitFor();
+    } finally {
+      await rest('POST', '/api/queue/resume', {});
+    }
+    await banner.waitFor({ state: 'hidden' });
+    await rest('POST', `/api/tasks/${waiting}/cancel`, {});
+    noProblems();
+  });
+
+  it('a key that may not pause sees the pause but no Pause or Resume button', async () => {
+    await rest('POST', '/api/queue/pause', { scope: 'label:ro', reason: 'look only' });
+    try {
+      const page = await newPage();
+      await page.route('**/api/me', (route) => route.fulfill({ json: { name: 'wall', role: 'reader', instance_id: null } }));
+      await page.reload();
+      await live(page);
+      await page.locator('#pause-banner .pause-row[data-scope="label:ro"]').waitFor();
+      expect(await page.locator('#pause-banner button').count()).toBe(0);
+      expect(await page.locator('#pause-open').isHidden()).toBe(true);
+    } finally {
+      await rest('POST', '/api/queue/resume', { scope: 'label:ro' });
+    }
+    noProblems();
+  });
+
+  it('a pending card says why it waits: a limit reached, dependencies, a start time, an assignee; a blocked one why', async () => {
+    // A parent held before the page opens, on a board filtered to other tasks: its status is read for the child's card.
+    const parent = await create('parent of a waiting child');
+    const parentHold = await claimTask(parent, 'host-why', 'agent-why');
+    const child = await create('child waits on its parent', { depends_on: [parent], labels: ['why'] });
+    const page = await newPage({ url: `${server.url}/?label=why` });
+    const childCard = cardIn(page, 'pending', child);
+    await childCard.locator('.why-dependencies', { hasText: `waiting on #${parent} (in progress)` }).waitFor();
+    expect(await cardIn(page, 'in_progress', parent).count()).toBe(0);
+
+    // A limit: shown on the card and in the panel with what is held, and gone when a slot frees.
+    await rest('PUT', '/api/limits', { scope: 'label:whydb', max: 1 });
+    try {
+      const first = await create('db one', { labels: ['why', 'whydb'] });
+      const second = await create('db two', { labels: ['why', 'whydb'] });
+      const firstHold = await claimTask(first, 'host-db', 'agent-db');
+      const secondCard = cardIn(page, 'pending', second);
+      await secondCard.locator('.why-limit', { hasText: 'concurrency limit reached: label:whydb 1/1' }).waitFor();
+      await page.locator('#controls .control.limit.full[data-scope="label:whydb"] .held', { hasText: '1/1 in progress' }).waitFor();
+      await openDetail(page, second);
+      await page.locator('#detail-waiting .why-limit', { hasText: 'label:whydb 1/1' }).waitFor();
+      await page.keyboard.press('Escape');
+      await page.locator('#detail').waitFor({ state: 'hidden' });
+      await rest('POST', `/api/tasks/${first}/complete`, { lease_token: firstHold.lease_token });
+      await secondCard.locator('.why-limit').waitFor({ state: 'detached' });
+      await page.locator('#controls .control.limit[data-scope="label:whydb"] .held', { hasText: '0/1 in progress' }).waitFor();
+      await rest('POST', `/api/tasks/${second}/cancel`, {});
+    } finally {
+      await rest('DELETE', '/api/limits?scope=label:whydb');
+    }
+
+    // A start time and an assignee.
+    const later = await create('starts tomorrow', { labels: ['why'], run_after: new Date(Date.now() + 86_400_000).toISOString(), assignee: 'host-only' });
+    const laterCard = cardIn(page, 'pending', later);
+    await laterCard.locator('.why-scheduled', { hasText: /^scheduled: not before / }).waitFor();
+    expect(await laterCard.locator('.why-assigned').textContent()).toBe('assigned: only host-only may take it');
+
+    // The parent deleted by force: the child is blocked, and its card says why.
+    await rest('DELETE', `/api/tasks/${parent}?force=true`);
+    const blocked = cardIn(page, 'blocked', child);
+    await blocked.locator('.why-blocked', { hasText: /^blocked/ }).waitFor();
+    expect(parentHold.lease_token).toBeTruthy();
+    await rest('POST', `/api/tasks/${later}/cancel`, {});
+    await rest('POST', `/api/tasks/${child}/cancel`, {});
     noProblems();
   });
 

@@ -2,10 +2,12 @@
 import { createApi, withQuery } from './api.js';
 import { byId, h, refreshClocks } from './dom.js';
 import { openEventStream } from './stream.js';
-import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded } from './state.js';
-import { buildBoard, renderBoard, renderCounters, renderInstances } from './board.js';
+import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded, statusOf } from './state.js';
+import { buildBoard, renderBoard, renderCounters, renderInstances, waitingContext } from './board.js';
 import { createDetail } from './detail.js';
 import { createSchedulesPanel } from './schedules.js';
+import { CONTROL_EVENTS, createControls } from './controls.js';
+import { unknownDependencies, waitingReasons } from './waiting.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -23,8 +25,9 @@ let signedIn = false;
 
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
-const detail = createDetail({ api, toast, who });
+const detail = createDetail({ api, toast, who, waiting: (task) => waitingReasons(task, waitingContext(state)) });
 const schedulesPanel = createSchedulesPanel(api, (err) => toast(`Could not load schedules: ${err.message}`, 'error'));
+const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 
 // ---------------------------------------------------------------- feedback
 
@@ -49,12 +52,14 @@ function scheduleRender() {
   requestAnimationFrame(() => {
     renderQueued = false;
     renderBoard(state, activeStatus, openTask);
+    loadDependencies();
   });
 }
 
 function renderSummary() {
   renderCounters(state, activeStatus, selectStatus);
   renderInstances(state, openTask);
+  controls.render(state);
 }
 
 function openTask(id) {
@@ -111,6 +116,84 @@ async function loadMore(status) {
   }
 }
 
+/** Reads of pauses and of limits are numbered: an answer older than one already applied is dropped. */
+function readOrder() {
+  let issued = 0;
+  let applied = 0;
+  return {
+    next: () => ++issued,
+    fresh(seq) {
+      if (seq < applied) return false;
+      applied = seq;
+      return true;
+    },
+  };
+}
+const pausesOrder = readOrder();
+const limitsOrder = readOrder();
+
+/** Pauses and limits, for the banner, the panel and why cards wait; read at connect and after each change. */
+async function loadControls() {
+  const pausesSeq = pausesOrder.next();
+  const limitsSeq = limitsOrder.next();
+  try {
+    const [{ pauses }, { limits }] = await Promise.all([api.get('api/queue/pauses'), api.get('api/limits')]);
+    state.controls = {
+      pauses: pausesOrder.fresh(pausesSeq) ? pauses : state.controls.pauses,
+      limits: limitsOrder.fresh(limitsSeq) ? limits : state.controls.limits,
+    };
+    controls.render(state);
+    scheduleRender();
+  } catch (err) {
+    if (err.status !== 401) toast(`Could not load pauses and limits: ${err.message}`, 'error');
+  }
+}
+
+async function loadMe() {
+  try {
+    state.me = await api.get('api/me');
+    controls.render(state);
+  } catch {
+    // Without it the admin controls stay hidden; the board works as before.
+  }
+}
+
+/** Dependencies of pending cards that the board has not loaded: their status says whether a card waits on them. */
+const loadingDependencies = new Set();
+/** id → when reading it last failed (not a 404): tried again after a pause, not on every redraw. */
+const failedDependencies = new Map();
+const DEPENDENCY_RETRY_MS = 30_000;
+async function loadDependencies() {
+  const now = Date.now();
+  const missing = unknownDependencies(
+    [...state.tasks.values()].map((e) => e.task),
+    (id) => statusOf(state, id),
+  )
+    .filter((id) => !loadingDependencies.has(id) && !(now - (failedDependencies.get(id) ?? -Infinity) < DEPENDENCY_RETRY_MS))
+    .slice(0, 50);
+  if (missing.length === 0) return;
+  for (const id of missing) loadingDependencies.add(id);
+  let learned = false;
+  await Promise.all(
+    missing.map(async (id) => {
+      try {
+        state.related.set(id, (await api.get(`api/tasks/${id}`)).task.status);
+        learned = true;
+      } catch (err) {
+        if (err.status === 404) {
+          state.related.set(id, null);
+          learned = true;
+        } else {
+          failedDependencies.set(id, Date.now());
+        }
+      } finally {
+        loadingDependencies.delete(id);
+      }
+    }),
+  );
+  if (learned) scheduleRender();
+}
+
 let statsTimer = null;
 let statsRunning = false;
 /** Counters and agents follow events, at most a few times a second however busy the queue is. */
@@ -120,8 +203,16 @@ function scheduleStats(delay = 300) {
     statsTimer = null;
     if (statsRunning) return scheduleStats();
     statsRunning = true;
+    const limitsSeq = limitsOrder.next();
     try {
-      state.stats = await api.get('api/stats');
+      // Limits count held tasks, which every claim and finish changes: read again with the counters
+      // (always: a limit set a moment ago may not be known here yet when this read starts).
+      const [stats, limits] = await Promise.all([api.get('api/stats'), api.get('api/limits')]);
+      state.stats = stats;
+      if (limitsOrder.fresh(limitsSeq)) {
+        state.controls = { ...state.controls, limits: limits.limits };
+        scheduleRender();
+      }
       renderSummary();
     } catch (err) {
       if (err.status !== 401) toast(`Could not load counts: ${err.message}`, 'error');
@@ -143,11 +234,14 @@ function connect() {
       // Missed events were replayed when resumed; otherwise the view is reloaded as of now.
       if (!info.resumed) loadAll();
       scheduleStats(0);
+      loadControls();
     },
     onTask(data, id) {
       if (data.type === 'created' && data.task?.schedule_id != null) schedulesPanel.refresh();
       // A purge or an import names no task: the board is read again.
       if (RELOADING_EVENTS.has(data.type)) loadAll();
+      // A pause, resume or limit change names no task: the banner, the panel and the cards follow it.
+      if (CONTROL_EVENTS.has(data.type)) loadControls();
       applyEvent(state, data, id);
       scheduleRender();
       scheduleStats();
@@ -233,7 +327,8 @@ byId('new-form').addEventListener('submit', async (e) => {
 });
 
 async function retryAllFailed() {
-  const f = state.filters;
+  // The filters as shown, even when a change is still in its debounce (a click right after picking an agent).
+  const f = Object.fromEntries(FILTER_NAMES.map((name) => [name, byId(`f-${name}`).value.trim()]));
   try {
     const body = {};
     if (f.label) body.label = f.label;
@@ -267,6 +362,7 @@ function start() {
   buildBoard({ onMore: loadMore, onRetryAll: retryAllFailed });
   renderSummary();
   renderBoard(state, activeStatus, openTask);
+  loadMe();
   connect();
   schedulesPanel.start();
 }
@@ -307,6 +403,10 @@ byId('sign-out').addEventListener('click', () => signOut());
 setInterval(() => {
   if (signedIn) refreshClocks();
 }, 1000);
+// A start time or a review's hold that has passed no longer keeps a card waiting: draw again now and then.
+setInterval(() => {
+  if (signedIn) scheduleRender();
+}, 15_000);
 
 if (getKey()) start();
 else showLogin();

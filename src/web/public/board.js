@@ -1,6 +1,7 @@
 // Draws the counters, the columns of task cards and the agents panel from the dashboard state.
 import { ago, byId, fullTime, h, refreshClocks } from './dom.js';
-import { COLUMNS, scheduledFor, tasksIn } from './state.js';
+import { COLUMNS, scheduledFor, statusOf, tasksIn } from './state.js';
+import { waitingReasons } from './waiting.js';
 
 const STATUS_TITLES = Object.fromEntries(COLUMNS.map((c) => [c.status, c.title]));
 export const statusTitle = (status) => STATUS_TITLES[status] ?? status;
@@ -12,9 +13,11 @@ function agentName(task) {
   return task.instance_name || task.instance_id;
 }
 
-function card(task, onOpen) {
+function card(task, onOpen, waitingContext) {
   const later = scheduledFor(task);
-  const key = `${task.updated_at}|${task.status}|${task.priority}|${task.attempts}|${task.lease_expires_at}|${later}`;
+  const reasons = waitingReasons(task, waitingContext);
+  const why = reasons.map((r) => r.text).join('\n');
+  const key = `${task.updated_at}|${task.status}|${task.priority}|${task.attempts}|${task.lease_expires_at}|${later}|${why}`;
   const cached = cardCache.get(task.id);
   if (cached && cached.key === key) return cached.el;
 
@@ -39,7 +42,10 @@ function card(task, onOpen) {
   let extra = null;
   if (task.status === 'needs_input' && task.question) extra = h('p', { class: 'question' }, task.question);
   else if (task.status === 'failed' && task.error) extra = h('p', { class: 'error-text' }, task.error);
-  else if (task.status === 'blocked' && task.blocked_reason) extra = h('p', { class: 'muted' }, task.blocked_reason);
+  // Why it waits: what keeps a pending task from being claimed (pauses, limits, dependencies…), or why it is blocked.
+  const waiting = reasons.length
+    ? h('ul', { class: 'waiting', 'aria-label': 'Why it waits' }, reasons.map((r) => h('li', { class: `why why-${r.kind}`, dataset: { kind: r.kind } }, r.text)))
+    : null;
 
   const open = () => onOpen(task.id);
   const el = h(
@@ -55,6 +61,7 @@ function card(task, onOpen) {
     h('div', { class: 'card-head' }, h('span', { class: 'task-id' }, `#${task.id}`), h('span', { class: `prio prio-${task.priority}` }, task.priority)),
     h('p', { class: 'desc' }, task.description),
     extra,
+    waiting,
     meta.length ? h('div', { class: 'chips' }, meta) : null,
     h('div', { class: 'card-foot' }, foot),
   );
@@ -84,13 +91,25 @@ export function buildBoard(handlers) {
   );
 }
 
+/** What waitingReasons needs, from the dashboard state: pauses, limits and the status of known tasks. */
+export function waitingContext(state) {
+  return {
+    pauses: state.controls.pauses,
+    limits: state.controls.limits,
+    statusOf: (id) => statusOf(state, id),
+    now: Date.now(),
+    formatTime: fullTime,
+  };
+}
+
 export function renderBoard(state, activeStatus, onOpen) {
   const seen = new Set();
+  const waiting = waitingContext(state);
   for (const col of COLUMNS) {
     const section = byId(`col-${col.status}`);
     const tasks = tasksIn(state, col.status);
     for (const t of tasks) seen.add(t.id);
-    const cards = tasks.length ? tasks.map((t) => card(t, onOpen)) : [h('p', { class: 'empty' }, 'Nothing here')];
+    const cards = tasks.length ? tasks.map((t) => card(t, onOpen, waiting)) : [h('p', { class: 'empty' }, 'Nothing here')];
     section.querySelector('.cards').replaceChildren(...cards);
     const more = state.cursors.get(col.status);
     section.querySelector('.count').textContent = `${tasks.length}${more ? '+' : ''}`;

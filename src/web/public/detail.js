@@ -57,7 +57,8 @@ const localInput = (iso) => {
 const PANE_MAX_CHARS = 1024 * 1024;
 const utf8Length = (text) => new TextEncoder().encode(text).length;
 
-export function createDetail({ api, toast, who }) {
+/** `waiting(task)`: why a task waits ([{ kind, text }], see waiting.js), shown for pending and blocked tasks. */
+export function createDetail({ api, toast, who, waiting = () => [] }) {
   const dialog = byId('detail');
   let openId = null;
   /**
@@ -359,6 +360,12 @@ export function createDetail({ api, toast, who }) {
     return form;
   }
 
+  function whySection(task) {
+    const reasons = waiting(task);
+    if (reasons.length === 0) return null;
+    return section('Why it waits', h('ul', { class: 'waiting', id: 'detail-waiting' }, reasons.map((r) => h('li', { class: `why why-${r.kind}` }, r.text))));
+  }
+
   function render(task, logs, comments) {
     // A redraw (another event on this task) must not eat an answer, feedback, a comment or an edit being typed.
     const typing = dialog.querySelector('#detail-answer') ?? dialog.querySelector('#detail-feedback');
@@ -378,6 +385,7 @@ export function createDetail({ api, toast, who }) {
           ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
           : null,
         task.status === 'in_review' ? section('Review', reviewForm(task)) : null,
+        whySection(task),
         task.review_feedback ? section('Feedback from review', h('p', { class: 'pre' }, task.review_feedback)) : null,
         h('dl', { class: 'facts' },
           fact('Priority', task.priority),

@@ -31,6 +31,12 @@ export function createState() {
     stats: null,
     /** Highest event id seen on the stream. */
     lastEventId: 0,
+    /** Pauses and concurrency limits in force (api/queue/pauses, api/limits), for the banner and why a task waits. */
+    controls: { pauses: [], limits: [] },
+    /** The calling key (api/me): admin controls are shown to admin keys only. */
+    me: null,
+    /** id → status of tasks the board has not loaded but a card needs (dependencies); null: gone. */
+    related: new Map(),
   };
 }
 
@@ -41,6 +47,12 @@ export function matches(task, filters) {
   if (filters.agent && task.instance_id !== filters.agent) return false;
   if (filters.q && !task.description.toLowerCase().includes(filters.q.toLowerCase())) return false;
   return true;
+}
+
+/** The status of a task the dashboard knows (loaded, announced, or read as a dependency); undefined: unknown, null: gone. */
+export function statusOf(state, id) {
+  const entry = state.tasks.get(id);
+  return entry ? entry.task.status : state.related.get(id);
 }
 
 /** Pending in queue order (priority, then age); every other column newest first, as the API lists them. */
@@ -62,9 +74,13 @@ export function tasksIn(state, status) {
 export function applyEvent(state, data, id) {
   if (id !== null && id > state.lastEventId) state.lastEventId = id;
   if (data.type === 'deleted' || data.type === 'purged' || !data.task) {
-    if (data.task_id !== null) state.tasks.delete(data.task_id);
+    if (data.task_id !== null) {
+      state.tasks.delete(data.task_id);
+      if (data.type === 'deleted') state.related.set(data.task_id, null);
+    }
     return;
   }
+  if (state.related.has(data.task.id)) state.related.set(data.task.id, data.task.status);
   const current = state.tasks.get(data.task.id);
   if (current && id !== null) {
     if (current.fromEvent ? current.eventId > id : Date.parse(data.task.updated_at) < Date.parse(current.task.updated_at)) return;
