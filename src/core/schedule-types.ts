@@ -1,5 +1,5 @@
 // Schedules: a template task created on a cron expression, and the runs that record each handled occurrence.
-import type { Priority } from './types.js';
+import type { Priority, Task, TaskEvent } from './types.js';
 
 /** After downtime (several occurrences due, or one later than the grace): `skip` creates nothing, `once` one task for them all. */
 export const MISSED_POLICIES = ['skip', 'once'] as const;
@@ -80,4 +80,4 @@ export type RunPlan = {
  * `stale`: another replica handled this occurrence first (next_run_at moved, the schedule was paused
  * or deleted, or the run row already existed); nothing was written by this call.
  */
-export type RecordRunOutcome = { ok: true; run: ScheduleRun; task: import('./types.js').Task | null; events: import('./types.js').TaskEvent[] } | { ok: false; reason: 'stale' };
+export type RecordRunOutcome = { ok: true; run: ScheduleRun; task: Task | null; events: TaskEvent[] } | { ok: false; reason: 'stale' };
