@@ -8,13 +8,17 @@ import { openAthenaCore } from './athena-core.js';
 import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
+import { webhookBench, writeWebhookSection } from './webhooks.js';
 
 const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
-/** `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written. */
+/**
+ * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
+ * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
+ */
 const ONLY = args.get('only');
 
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
@@ -171,6 +175,11 @@ async function main(): Promise<void> {
       return cycles;
     });
     console.log(`HTTP ${mode}: ${fmt(r.perSecond)} cycles/s with ${AGENTS} agents (${fmt(r.conflicts)} lost claim races), claim p50 ${fmt(r.claimP50, 2)} ms / p99 ${fmt(r.claimP99, 2)} ms`);
+    return;
+  }
+  if (ONLY === 'webhooks') {
+    const lines = await inTempDir((dir) => webhookBench(dir, { agents: AGENTS, seconds: SECONDS, rounds: Number(args.get('rounds') ?? 2), databaseUrl: DATABASE_URL }));
+    console.log(`\nwritten to ${writeWebhookSection(lines)}`);
     return;
   }
   if (ONLY === 'inproc') {

@@ -72,6 +72,14 @@ export const configSchema = z.object({
   LONG_POLL_MAX_SECONDS: int(1, 600).default(60).describe('cap on `wait` for long-poll claims'),
   LONG_POLL_MAX_WAITERS: int(1, 10_000).default(8).describe('long-poll claims one agent instance may have waiting at once; more → 429 `TOO_MANY_WAITERS`'),
   SWEEP_INTERVAL_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often expired leases are requeued'),
+  SCHEDULE_TICK_SECONDS: z.coerce.number().min(0.05).max(3600).default(15).describe('how often the leader creates the tasks of due schedules; a run later than max(60 s, 4 ticks) counts as missed'),
+  WEBHOOK_ALLOWLIST: list
+    .default([])
+    .describe('where webhooks may point: host names (`*.example.com` for subdomains) or URL prefixes (`https://hooks.example.com/athena/`), comma-separated; empty allows any host, internal addresses included'),
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(10).describe('how long one webhook delivery waits for the receiver (answer included) before it counts as failed'),
+  WEBHOOK_RETRY_HOURS: z.coerce.number().min(0.001).max(720).default(24).describe('a webhook delivery is retried this long, then failed; a webhook whose every attempt failed this long is disabled'),
+  WEBHOOK_CONCURRENCY: int(1, 64).default(4).describe('webhook deliveries in flight at once'),
+  WEBHOOK_POLL_SECONDS: z.coerce.number().min(0.05).max(3600).default(1).describe('how often the outbox is read for deliveries due (new events also wake it on the replica that runs it)'),
   BODY_LIMIT_BYTES: int(1024, 64 * 1024 * 1024).default(1024 * 1024).describe('largest request body (413 beyond)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`…`trace`, or `silent`'),
   TZ: z

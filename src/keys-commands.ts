@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from './config.js';
 import { NotFoundError } from './errors.js';
 import type { KeyStore } from './core/ports.js';
-import type { ApiKeyRecord } from './core/types.js';
+import type { ApiKeyRecord, KeyRole } from './core/types.js';
 
 type Output = { write(text: string): void };
 
@@ -34,7 +34,7 @@ function keyTable(keys: ApiKeyRecord[]): string {
 export async function createKeyCommand(name: string, flags: { role: string; instance?: string; json?: boolean }, out: Output): Promise<void> {
   const { issueKey } = await import('./api/keys-secrets.js');
   const { apiKeyJson } = await import('./api/keys-routes.js');
-  const role = flags.role as 'admin' | 'agent' | 'reader';
+  const role = flags.role as KeyRole;
   // An agent key acts as an agent identity; by default the one named like the key.
   const instanceId = flags.instance ?? (role === 'agent' ? name : null);
   const { key, record } = await withKeys((keys) => issueKey(keys, { name, role, instanceId }, Date.now()));
@@ -63,11 +63,11 @@ export async function revokeKeyCommand(idArg: string, flags: { json?: boolean },
 }
 
 export function registerKeysCommands(program: Command): void {
-  const keys = program.command('keys').description('manage per-agent API keys (admin, agent, reader) on this server\'s store');
+  const keys = program.command('keys').description('manage per-agent API keys (admin, agent, reader, reviewer) on this server\'s store');
   keys
     .command('create <name>')
     .description('create a key and print it once')
-    .option('--role <role>', 'admin | agent | reader', 'agent')
+    .option('--role <role>', 'admin | agent | reader | reviewer', 'agent')
     .option('--instance <id>', 'agent keys: the instance id the key acts as (default: the name)')
     .option('--json', 'print JSON')
     .action((name: string, flags) => createKeyCommand(name, flags, process.stdout));

@@ -15,14 +15,19 @@ import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
 import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
+import { startOutputRelay, type OutputRelay } from './cluster/output-relay.js';
+import { createOutputFeed } from './core/task-output.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
 import { keepPlannerStatsFresh } from './cluster/planner-stats.js';
 // The bot is imported only when DISCORD_TOKEN is set: discord.js alone costs about 40 MB of memory.
 import type { DiscordBot } from './bot/bot.js';
 import { NOTIFIER_CURSOR } from './bot/notifier-cursor.js';
 import { retentionNoticeText } from './jobs/retention.js';
-import { createLoopRunner, type LoopRunner } from './jobs/loop-runner.js';
+import { createLoopRunner, type Loop, type LoopRunner } from './jobs/loop-runner.js';
 import { startServerLoops } from './jobs/server-loops.js';
+import { createWebhookDelivery, webhookRetryPolicy } from './jobs/webhooks.js';
+import { createWebhookAdmin, webhookEventFor } from './core/webhooks.js';
+import { SqlWebhookStore } from './store/sql-webhooks.js';
 import { buildDailySummary, summaryText } from './jobs/summary.js';
 import { createMetrics, type Metrics } from './metrics/registry.js';
 import { logTaskEvents } from './metrics/task-event-log.js';
@@ -41,6 +46,8 @@ export type RunningServer = {
   /** The background loops' runner: their state, and where more loops start. */
   loops: LoopRunner;
   metrics: Metrics;
+  /** Carries live output between replicas (PostgreSQL); `ready` once it listens. */
+  outputRelay: OutputRelay;
   /** Stops taking requests, releases long-poll waiters, stops loops, closes the database. */
   close(): Promise<void>;
 };
@@ -88,15 +95,19 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   // On Postgres, events reach the bus both from this process and from the cross-replica feed.
   const onListenerError = (err: unknown) => log.error({ err }, 'event listener failed');
   const bus = createReplicaBus(createEventBus(onListenerError), { onListenerError });
+  // Live output this process stores, and (on Postgres) what the output relay brings from the other replicas.
+  const outputFeed = createOutputFeed(onListenerError);
   const queue = createQueue({
     store,
     bus,
+    outputFeed,
     config: {
       leaseMs: config.LEASE_SECONDS * 1000,
       maxAttempts: config.MAX_ATTEMPTS,
       retryBaseMs: config.RETRY_BASE_SECONDS * 1000,
       wipLimit: config.WIP_LIMIT,
       outputMaxBytes: config.OUTPUT_MAX_BYTES,
+      timeZone: config.TZ,
       review: { labels: config.REVIEW_REQUIRED_LABELS, projects: config.REVIEW_REQUIRED_PROJECTS, preferMs: config.REVIEW_PREFER_SECONDS * 1000 },
     },
   });
@@ -120,6 +131,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const loops = createLoopRunner({ log, onLoopStart: metrics.observeLoopStart, onRunEnd: metrics.observeLoopRun });
   const stopEventLog = logTaskEvents(bus, log.child({ component: 'tasks' }));
   startedSoFar.push(stopEventLog);
+  const webhookStore = new SqlWebhookStore(db);
+  const webhookDelivery = createWebhookDelivery({
+    store: webhookStore,
+    policy: webhookRetryPolicy(config),
+    timeoutMs: config.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    allowlist: config.WEBHOOK_ALLOWLIST,
+    keepMs: config.RETENTION_DAYS * 86_400_000,
+    now: queue.now,
+    // Through the event log, so the Discord notifier tells the admins durably.
+    onDisabled: (webhook, reason) => queue.announce('webhook_notice', `Webhook #${webhook.id} (${webhook.url}) was disabled: ${reason}.`).then(() => {}),
+    log: log.child({ loop: 'webhooks' }),
+  });
+  // The leader's delivery loop, woken by events that may have queued deliveries (they run off the request path).
+  let webhookLoop: Loop | null = null;
+  const stopWebhookWake = bus.subscribe((event) => {
+    if (webhookLoop && webhookEventFor(event.type) && webhookDelivery.worthWaking()) void webhookLoop.runNow().catch(() => {});
+  });
+  startedSoFar.push(stopWebhookWake);
 
   const app = await step(() => buildApp(
     {
@@ -132,6 +162,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       health: () => ({ ...leadershipCheck(), ...(discord ? { discord: discord.health() } : {}), ...loops.healthChecks() }),
       metrics,
       summary: () => buildDailySummary(queue, queue.now(), { retentionDays: config.RETENTION_DAYS }),
+      webhooks: createWebhookAdmin(webhookStore, { allowlist: config.WEBHOOK_ALLOWLIST, now: queue.now }),
     },
     { logger: log.child({ component: 'api' }) },
   ));
@@ -142,9 +173,10 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   const stopLoops = new AbortController();
   const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
+  const outputRelay = startOutputRelay({ db, feed: outputFeed, readOutput: (id, o) => queue.readOutput(id, o), signal: stopLoops.signal, log });
   startedSoFar.push(async () => {
     stopLoops.abort();
-    await feed.stopped;
+    await Promise.all([feed.stopped, outputRelay.stopped]);
   });
 
   // Long-poll claims answer at once when shutdown starts — after new requests get 503, before the
@@ -177,9 +209,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
             await queue.announce('daily_summary', text);
           },
           onRetentionWarning: (warning) => queue.announce('retention_notice', retentionNoticeText(warning, config.TZ)).then(() => {}),
+          webhooks: webhookDelivery,
         },
         leaderSignal,
       );
+      webhookLoop = background.loops.find((loop) => loop.name === 'webhooks') ?? null;
+      leaderSignal.addEventListener('abort', () => (webhookLoop = null), { once: true });
       // PostgreSQL only: claims stay index-ordered after bursts of creates.
       const plannerStats = keepPlannerStatsFresh(db, leaderSignal, { log });
       return Promise.all([background.stopped, plannerStats]).then(() => {});
@@ -220,6 +255,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     leadership: running,
     loops,
     metrics,
+    outputRelay,
     close() {
       closing ??= (async () => {
         ready = false;
@@ -233,7 +269,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         }
         // 2. Loops, the bot, leadership and the event feed stop through their signal; work in flight gets a moment.
         stopLoops.abort();
-        if (!(await within(Promise.all([running.stopped, discordLeadership?.stopped, feed.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
+        if (!(await within(Promise.all([running.stopped, discordLeadership?.stopped, feed.stopped, outputRelay.stopped, discord?.stopped]), DRAIN_LOOPS_MS))) {
           log.warn({ waitedMs: DRAIN_LOOPS_MS }, 'background work still running at shutdown: closing the database under it');
         }
         metrics.close();

@@ -23,6 +23,8 @@ import { mcpRoutes } from '../mcp/http-route.js';
 import { dashboardRoutes } from '../web/routes.js';
 import { summaryRoutes } from './routes/summary.js';
 import { queueControlRoutes } from './routes/queue-controls.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { installHttpMetrics, metricsRoute } from '../metrics/http.js';
 import { NEEDS_KEY, SECURITY_SCHEMES } from './openapi.js';
 import { replySerializer } from './reply-serializer.js';
@@ -120,8 +122,10 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
     dashboardRoutes(scope, ctx, { events: { held } });
     summaryRoutes(scope, ctx);
     queueControlRoutes(scope, ctx);
+    scheduleRoutes(scope, ctx);
     if (ctx.metrics) metricsRoute(scope, ctx.metrics, { needsKey: ctx.config.METRICS_AUTH !== false });
     if (ctx.keys) keysRoutes(scope, ctx.keys, ctx.queue.now, held);
+    if (ctx.webhooks) webhookRoutes(scope, ctx.webhooks);
   });
   // On the root instance: its tools call the REST routes through app.inject.
   mcpRoutes(app);

@@ -6,6 +6,7 @@ import type { Authenticator, Principal } from './auth.js';
 import type { KeyStore } from '../core/ports.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { DailySummary } from '../jobs/summary.js';
+import type { WebhookAdmin } from '../core/webhooks.js';
 
 export type HealthReport = { status: 'healthy' | 'degraded'; checks: Record<string, { ok: boolean; detail?: string }> };
 
@@ -36,6 +37,8 @@ export type AppContext = {
   metrics?: Metrics;
   /** The daily summary of the last 24 h, for GET /api/summary. */
   summary?: () => Promise<DailySummary>;
+  /** Signed webhooks; when present, admins manage them at /api/webhooks. */
+  webhooks?: WebhookAdmin;
 };
 
 declare module 'fastify' {

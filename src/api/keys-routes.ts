@@ -26,7 +26,7 @@ export function apiKeyJson(key: ApiKeyRecord) {
 
 const createKeyBody = z.object({
   name: z.string().trim().min(1).max(200).describe('who or what uses the key'),
-  role: z.enum(KEY_ROLES).describe('admin: everything; agent: create tasks and work on its own; reader: GET only'),
+  role: z.enum(KEY_ROLES).describe('admin: everything; agent: create tasks and work on its own; reader: GET only; reviewer: GET and deciding reviews'),
   instance_id: z.string().trim().min(1).max(LIMITS.instanceIdMax).nullish().describe('agent keys: the agent identity the key acts as'),
 });
 

@@ -91,6 +91,11 @@ export const heartbeatSchema = taskChangeSchema.extend({
   description_changed: z.boolean().optional().describe('the description was edited since the last heartbeat'),
   new_comments: z.array(commentJsonSchema).optional().describe('comments written since the last heartbeat'),
 });
+export const requeuedHeldSchema = z.object({
+  tasks: z
+    .array(taskChangeSchema.extend({ previous_status: z.enum(TASK_STATUSES) }))
+    .describe('each task the instance held: pending again, or failed when it had no attempt left'),
+});
 export const priorityChangeSchema = taskChangeSchema.extend({ priority: z.enum(PRIORITIES) });
 export const fieldChangeSchema = z.object({ field: z.string(), old: z.unknown(), new: z.unknown() });
 export const editedSchema = priorityChangeSchema.extend({
@@ -130,5 +135,6 @@ export type PriorityChangeJson = z.infer<typeof priorityChangeSchema>;
 export type CommentJson = z.infer<typeof commentJsonSchema>;
 export type EditedJson = z.infer<typeof editedSchema>;
 export type DeletedJson = z.infer<typeof deletedSchema>;
+export type RequeuedHeldJson = z.infer<typeof requeuedHeldSchema>;
 export type OutputAppendedJson = z.infer<typeof outputAppendedSchema>;
 export type ErrorJson = z.infer<typeof errorSchema>;

@@ -19,8 +19,8 @@ export const idParams = z.object({
 });
 
 const label = z.string().min(1).max(LIMITS.labelMax).regex(LABEL_PATTERN, 'labels are letters, digits and _ . : / + -');
-const labels = z.array(label).max(LIMITS.labelsMax);
-const instanceId = z.string().trim().min(1).max(LIMITS.instanceIdMax);
+export const labels = z.array(label).max(LIMITS.labelsMax);
+export const instanceId = z.string().trim().min(1).max(LIMITS.instanceIdMax);
 const instanceName = z.string().trim().max(LIMITS.instanceIdMax).nullish();
 const leaseSeconds = z.number().int().min(5).max(86_400).optional().describe('lease length in seconds (default LEASE_SECONDS)');
 const text = (max: number) => z.string().max(max);
@@ -82,6 +82,12 @@ export const completeBody = z
 export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() }).strict();
 export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() }).strict();
 export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() }).strict();
+export const requeueHeldBody = z
+  .object({
+    instance_id: instanceId.describe('the restarted agent: every task this instance holds goes back to the queue'),
+    reason: text(2000).nullish().describe('logged on each task (default: the instance restarted)'),
+  })
+  .strict();
 export const askBody = z.object({ ...fence, question: text(LIMITS.notesMax) }).strict();
 const by = z.string().max(200).nullish().describe('who acts (default: the key\'s name)');
 export const answerBody = z.object({ answer: text(LIMITS.notesMax), by }).strict();

@@ -199,6 +199,7 @@ export function summaryMessage(title: string, color: number, lines: string[], to
 const ANNOUNCEMENT_TITLE: Record<AnnouncementKind, string> = {
   daily_summary: '📊 Daily summary',
   retention_notice: '🧹 Retention notice',
+  webhook_notice: '🪝 Webhook disabled',
 };
 
 /** A message about the queue as a whole: its text comes ready-made from the loop that wrote it. */

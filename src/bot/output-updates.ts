@@ -37,7 +37,7 @@ export function outputUpdateMessage(taskId: number, run: number, text: string): 
 type Pending = { run: number; tail: string; timer: NodeJS.Timeout | null; lastPostAt: number };
 
 /**
- * Per process on purpose: output is announced where it was received, and this replica runs the bot.
+ * Per process: this replica runs the bot, and its output feed has every replica's output (the output relay).
  * Updates are a convenience: one that fails is logged and not retried (the next one follows).
  */
 export function startOutputUpdates(deps: OutputUpdatesDeps, signal: AbortSignal): void {

@@ -3,8 +3,10 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { AthenaClient, AthenaError } from '../client/index.js';
 import * as controls from './commands/controls.js';
+import * as schedules from './commands/schedules.js';
 import * as lease from './commands/lease.js';
 import * as queue from './commands/queue.js';
+import * as webhooks from './commands/webhooks.js';
 import type { CommandContext, CommandOutput } from './commands/context.js';
 import { UsageError, errorCode } from './errors.js';
 import { makeStyle, wantsColor } from './format.js';
@@ -200,6 +202,71 @@ export function registerClientCommands(program: Command, options: ClientCommandO
   clientCommand(limits, 'rm', 'remove a limit (admin)')
     .argument('<scope>', '"label:<name>" or "project:<name>"')
     .action((scope: string, f: CommonFlags) => run(f, (ctx) => controls.removeLimit(ctx, scope)));
+
+  const schedule = program.command('schedule').description('recurring tasks: a task created on a cron expression (admin keys to change them)');
+  clientCommand(schedule, 'add', 'add a schedule, e.g. athena schedule add "0 9 * * 1-5" "Update dependencies" -l deps --project web')
+    .argument('<cron>', 'five fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly')
+    .argument('<description...>', 'what each created task asks (quote it, or it is joined with spaces)')
+    .addOption(new Option('-p, --priority <level>', 'priority of the tasks').choices(PRIORITIES))
+    .option('-l, --labels <labels>', 'comma-separated labels an agent needs to take them', parseList)
+    .option('--project <project>', 'project or repository')
+    .option('-n, --notes <notes>', 'notes for the agent')
+    .option('--max-attempts <n>', 'attempts before a task fails for good', parseCount)
+    .option('--assignee <instance>', 'only this agent instance may claim them')
+    .option('--review', 'completed tasks wait in in_review for a person')
+    .option('--tz <zone>', 'IANA time zone of the expression (default: the server\'s TZ)')
+    .option('--until <when>', 'no run after this time: "2026-12-31", "in 30d", ISO 8601')
+    .addOption(new Option('--missed <policy>', 'after downtime: skip (no task for missed runs) or once (one task for all)').choices(['skip', 'once']))
+    .option('--overlap', 'create a task even while the previous one is still open')
+    .action(
+      (
+        cron: string,
+        words: string[],
+        f: CommonFlags & { priority?: Priority; labels?: string[]; project?: string; notes?: string; maxAttempts?: number; assignee?: string; review?: boolean; tz?: string; until?: string; missed?: 'skip' | 'once'; overlap?: boolean },
+      ) =>
+        run(f, (ctx) =>
+          schedules.add(ctx, {
+            cron,
+            description: words.join(' '),
+            priority: f.priority,
+            labels: f.labels,
+            project: f.project,
+            notes: f.notes,
+            max_attempts: f.maxAttempts,
+            assignee: f.assignee,
+            review: f.review,
+            time_zone: f.tz,
+            until: f.until === undefined ? undefined : startTimeIso(f.until),
+            missed: f.missed,
+            overlap: f.overlap,
+          }),
+        ),
+    );
+  clientCommand(schedule, 'list', 'list schedules with their next run', { isDefault: true }).action((f: CommonFlags) => run(f, (ctx) => schedules.list(ctx)));
+  clientCommand(schedule, 'pause', 'pause a schedule (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.pause(ctx, id)));
+  clientCommand(schedule, 'resume', 'resume a schedule from now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.resume(ctx, id)));
+  clientCommand(schedule, 'rm', 'remove a schedule (admin); its tasks stay').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.remove(ctx, id)));
+  clientCommand(schedule, 'run', 'create the schedule\'s task now (admin)').argument('<id>', 'schedule id', parseId).action((id: number, f: CommonFlags) => run(f, (ctx) => schedules.runNow(ctx, id)));
+  const hooks = program.command('webhooks').description('signed webhooks: POST task events to a URL (admin)');
+  clientCommand(hooks, 'list', 'list the webhooks (never their secrets)', { isDefault: true }).action((f: CommonFlags) => run(f, (ctx) => webhooks.list(ctx)));
+  clientCommand(hooks, 'add', 'add a webhook; its signing secret is shown once')
+    .argument('<url>', 'http or https URL the events are POSTed to')
+    .option('-e, --events <events>', 'comma-separated: task.created, task.claimed, task.completed, task.failed, task.needs_input, task.in_review, or * (default)', parseList, ['*'])
+    .option('-l, --label <label>', 'only tasks with this label')
+    .option('--project <project>', 'only tasks of this project')
+    .action((url: string, f: CommonFlags & { events: string[]; label?: string; project?: string }) => run(f, (ctx) => webhooks.add(ctx, url, f)));
+  clientCommand(hooks, 'rm', 'remove a webhook and its deliveries')
+    .argument('<id>', 'webhook id', parseId)
+    .action((id: number, f: CommonFlags) => run(f, (ctx) => webhooks.remove(ctx, id)));
+  clientCommand(hooks, 'deliveries', "a webhook's deliveries, newest first, with their last answer")
+    .argument('<id>', 'webhook id', parseId)
+    .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))
+    .option('-n, --limit <n>', 'how many (default 50)', parseCount)
+    .action((id: number, f: CommonFlags & { status?: 'pending' | 'delivered' | 'failed'; limit?: number }) => run(f, (ctx) => webhooks.deliveries(ctx, id, { status: f.status, limit: f.limit })));
+  clientCommand(hooks, 'redeliver', 'send a delivery again (same id and body, new retry window)')
+    .argument('<id>', 'webhook id', parseId)
+    .argument('<delivery>', 'delivery id', parseId)
+    .action((id: number, delivery: number, f: CommonFlags) => run(f, (ctx) => webhooks.redeliver(ctx, id, delivery)));
 
   clientCommand(program, 'cancel', 'cancel a task that has not finished')
     .argument('<id>', 'task id', parseId)

@@ -5,6 +5,7 @@ import type { AgentPreset } from './agent-presets.js';
 import type { CommandContext } from './commands/context.js';
 import { duration, shortTime, taskTitle, truncate } from './format.js';
 import type { ClientSettings } from './settings.js';
+import { lockInstance } from './instance-lock.js';
 import { createStatusLine } from './status-line.js';
 import { runWorker, type WorkerEvent, type WorkerSummary } from './worker.js';
 import { cleanStaleWorktrees, openRepository, type Repository } from './workspace.js';
@@ -136,6 +137,14 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
         status.log(e.outcome === 'completed' ? style.green(line) : e.outcome === 'released' ? line : style.red(line));
         break;
       }
+      case 'requeued_held':
+        for (const t of e.tasks) {
+          status.log(style.yellow(`↩️  #${t.taskId} was held by this instance's previous process (${t.previousStatus}): ${t.status === 'failed' ? 'failed, no attempt left' : 'back in the queue'}`));
+        }
+        break;
+      case 'requeue_held_failed':
+        status.log(style.yellow(`⚠️  could not give back the tasks an earlier process of this instance held: ${e.error}; their leases will run out`));
+        break;
       case 'claim_failed':
         status.log(style.yellow(`⚠️  could not claim: ${e.error}; retrying in ${duration(e.retryInMs)}`));
         break;
@@ -143,9 +152,16 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
     redraw();
   };
 
+  const lock = lockInstance(settings.url, ctx.agent.instanceId);
   try {
+    if (!lock.ok) {
+      const warning = `another worker (pid ${lock.pid}) runs as ${ctx.agent.instanceId} on this machine: the tasks and worktrees it holds are left alone; give each worker its own CLAUDE_INSTANCE`;
+      if (input.json) jsonLine('instance_shared', { pid: lock.pid, instanceId: ctx.agent.instanceId });
+      else status.log(style.yellow(`⚠️  ${warning}`));
+    }
     // With --keep-worktrees the worktrees of earlier runs are kept on purpose.
-    if (input.repository && !input.keepWorktrees) {
+    // With another live worker of this instance, those worktrees may be its running tasks'.
+    if (input.repository && !input.keepWorktrees && lock.ok) {
       // A crashed worker left its worktrees: they are ours, and their tasks' leases run out on the server.
       const removed = await cleanStaleWorktrees(input.repository);
       if (input.json) jsonLine('workspaces_cleaned', { removed });
@@ -174,6 +190,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       passKey: input.passKey,
       onOutput: input.quiet ? undefined : (_stream, chunk) => (input.json ? io.stderr.write(chunk) : status.passthrough(chunk)),
       onEvent,
+      requeueHeld: lock.ok,
       stop: stop.signal,
       abort: abort.signal,
     });
@@ -182,6 +199,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
     else io.stdout.write(`👋 stopped after ${summary.tasks} task(s): ${summary.completed} completed, ${summary.failed + summary.requeued} failed, ${summary.released} released\n`);
     return summary;
   } finally {
+    if (lock.ok) lock.release();
     status.clear();
     clearInterval(ticker);
     process.off('SIGINT', onSignal);

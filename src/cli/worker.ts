@@ -60,6 +60,11 @@ export type WorkerOptions = {
   /** Between batches of live output (default 500 ms). */
   outputIntervalMs?: number;
   onEvent?: (event: WorkerEvent) => void;
+  /**
+   * At start, give back the tasks this instance still holds from an earlier process (default true); off when
+   * another live worker on this machine uses the same instance id, since those tasks are its.
+   */
+  requeueHeld?: boolean;
   /** First SIGINT/SIGTERM: take no more work, let the running command finish within `graceMs`. */
   stop: AbortSignal;
   /** Second signal: stop the command now and release its task. */
@@ -81,7 +86,10 @@ export type WorkerEvent =
   | { type: 'timed_out'; taskId: number; timeoutMs: number }
   | { type: 'draining'; taskId: number; graceMs: number }
   | { type: 'finished'; taskId: number; outcome: TaskOutcome; exitCode: number | null; durationMs: number; detail: string | null }
-  | { type: 'claim_failed'; error: string; retryInMs: number };
+  | { type: 'claim_failed'; error: string; retryInMs: number }
+  /** At start: tasks this instance still held from a previous process (which crashed) went back to the queue. */
+  | { type: 'requeued_held'; tasks: { taskId: number; status: string; previousStatus: string }[] }
+  | { type: 'requeue_held_failed'; error: string };
 
 type Sent<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -328,6 +336,28 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     return finished('unreported', `could not report to the server: ${message(sent.error)}; the lease will expire`);
   }
 
+  if (o.requeueHeld !== false) await requeueHeld();
+
+  /**
+   * A previous process under this instance id died holding tasks: nobody will finish them, their leases
+   * would only run out later, and until then the WIP limit refuses this process every claim. This process
+   * is that instance now, so it gives them back at once (their attempt stays used, as after an expired
+   * lease). Resuming them is not possible: the command that was running is gone, its worktree removed.
+   */
+  async function requeueHeld(): Promise<void> {
+    try {
+      const res = await o.client.requeueHeld(o.agent, `${o.agent.instanceId} restarted: the worker process that held it is gone`, { signal: o.stop });
+      if (res.tasks.length > 0) {
+        emit({ type: 'requeued_held', tasks: res.tasks.map((t) => ({ taskId: t.task_id, status: t.status, previousStatus: t.previous_status })) });
+      }
+    } catch (err) {
+      if (o.stop.aborted) return;
+      // A server from before this route answers 404: the leases run out as before.
+      if (isPermanent(err) && !(err instanceof AthenaError && err.status === 404)) throw err;
+      emit({ type: 'requeue_held_failed', error: message(err) });
+    }
+  }
+
   // Said once per idle stretch, not once per long-poll request.
   let waiting = false;
   while (!o.stop.aborted) {
@@ -341,7 +371,9 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       backoffMs = 1000;
     } catch (err) {
       if (o.stop.aborted) break;
-      if (isPermanent(err)) throw err;
+      // --once polls once: a refusal (say WIP_LIMIT, another process of this instance holds a task) or
+      // an unreachable server ends it with the error instead of retrying.
+      if (isPermanent(err) || o.once) throw err;
       emit({ type: 'claim_failed', error: message(err), retryInMs: backoffMs });
       waiting = false;
       await sleep(backoffMs, o.stop);

@@ -21,13 +21,21 @@ import type {
   NewTaskJson,
   OutputAppendedJson,
   PauseJson,
+  ScheduleJson,
+  ScheduleRunJson,
+  NewScheduleJson,
   Priority,
   PriorityChangeJson,
+  RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
   TaskEditJson,
   TaskJson,
   TaskPageJson,
+  WebhookAttemptJson,
+  WebhookDeliveryJson,
+  WebhookEventName,
+  WebhookJson,
 } from './types.js';
 
 export type ClientOptions = {
@@ -165,6 +173,14 @@ export class AthenaClient {
     return this.#post<TaskChangeJson>(`/api/tasks/${id}/release`, { ...fence, reason }, opts);
   }
 
+  /**
+   * After a restart under the same instance id: the tasks the previous process held go back to the queue
+   * (their attempt stays used). An agent key may only do this for its own instance.
+   */
+  requeueHeld(agent: Pick<AgentIdentity, 'instanceId'>, reason?: string, opts?: CallOptions) {
+    return this.#post<RequeuedHeldJson>('/api/tasks/requeue-held', { instance_id: agent.instanceId, reason }, opts);
+  }
+
   /** Asks a human: the task waits in needs_input until answered. */
   ask(id: number, fence: Fence, question: string, opts?: CallOptions) {
     return this.#post<TaskChangeJson>(`/api/tasks/${id}/ask`, { ...fence, question }, opts);
@@ -273,5 +289,63 @@ export class AthenaClient {
 
   removeLimit(scope: string, opts?: CallOptions) {
     return this.request<{ removed: string }>('DELETE', `/api/limits${query({ scope })}`, undefined, opts);
+  }
+
+  schedules(opts?: CallOptions) {
+    return this.request<{ schedules: ScheduleJson[] }>('GET', '/api/schedules', undefined, opts);
+  }
+
+  schedule(id: number, opts?: CallOptions) {
+    return this.request<{ schedule: ScheduleJson; runs: ScheduleRunJson[] }>('GET', `/api/schedules/${id}`, undefined, opts);
+  }
+
+  /** Adds a schedule (admin keys): `description` and the other task fields are the task each run creates. */
+  addSchedule(schedule: NewScheduleJson, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>('/api/schedules', schedule, opts);
+  }
+
+  updateSchedule(id: number, changes: Partial<NewScheduleJson>, opts?: CallOptions) {
+    return this.request<{ schedule: ScheduleJson }>('PATCH', `/api/schedules/${id}`, changes, opts);
+  }
+
+  removeSchedule(id: number, opts?: CallOptions) {
+    return this.request<{ removed: number }>('DELETE', `/api/schedules/${id}`, undefined, opts);
+  }
+
+  /** Creates the schedule's task now. */
+  runSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ task: TaskJson; run: ScheduleRunJson }>(`/api/schedules/${id}/run`, undefined, opts);
+  }
+
+  pauseSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>(`/api/schedules/${id}/pause`, undefined, opts);
+  }
+
+  resumeSchedule(id: number, opts?: CallOptions) {
+    return this.#post<{ schedule: ScheduleJson }>(`/api/schedules/${id}/resume`, undefined, opts);
+  }
+
+  /** Webhooks (admin keys), never their secrets. */
+  webhooks(opts?: CallOptions) {
+    return this.request<{ webhooks: WebhookJson[] }>('GET', '/api/webhooks', undefined, opts);
+  }
+
+  /** Adds a webhook (admin keys); the answer's `secret` is the only time it is shown. */
+  addWebhook(o: { url: string; events: Array<WebhookEventName | '*'>; label?: string | null; project?: string | null }, opts?: CallOptions) {
+    return this.#post<WebhookJson & { secret: string }>('/api/webhooks', o, opts);
+  }
+
+  removeWebhook(id: number, opts?: CallOptions) {
+    return this.request<WebhookJson & { deleted: true }>('DELETE', `/api/webhooks/${id}`, undefined, opts);
+  }
+
+  /** A webhook's deliveries, newest first, each with its attempts (admin keys). */
+  webhookDeliveries(id: number, o: { status?: WebhookDeliveryJson['status']; limit?: number } = {}, opts?: CallOptions) {
+    return this.request<{ deliveries: Array<WebhookDeliveryJson & { history: WebhookAttemptJson[] }> }>('GET', `/api/webhooks/${id}/deliveries${query(o)}`, undefined, opts);
+  }
+
+  /** Puts a delivery back in the outbox, due now (admin keys). */
+  redeliverWebhook(id: number, deliveryId: number, opts?: CallOptions) {
+    return this.#post<{ delivery: WebhookDeliveryJson }>(`/api/webhooks/${id}/deliveries/${deliveryId}/redeliver`, undefined, opts);
   }
 }

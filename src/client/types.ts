@@ -17,6 +17,7 @@ export type {
   LogJson,
   OutputAppendedJson,
   PriorityChangeJson,
+  RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
   TaskJson,
@@ -48,3 +49,79 @@ export type Fence = { lease_token: string } | { instance_id: string };
 export type PauseJson = { scope: string; paused_by: string | null; reason: string | null; paused_at: string };
 /** A concurrency limit with the tasks its scope holds now, as GET /api/limits lists it. */
 export type LimitJson = { scope: string; max: number; held: number; set_by: string | null; updated_at: string };
+
+/** A schedule (a task created on a cron expression), as /api/schedules answers it. */
+export type ScheduleJson = {
+  id: number;
+  cron: string;
+  time_zone: string;
+  description: string;
+  priority: Priority;
+  notes: string | null;
+  project: string | null;
+  labels: string[];
+  max_attempts: number | null;
+  assignee: string | null;
+  review: boolean | null;
+  until: string | null;
+  missed: 'skip' | 'once';
+  overlap: boolean;
+  paused: boolean;
+  next_run_at: string | null;
+  next_runs: string[];
+  last_run_at: string | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+};
+/** One handled occurrence of a schedule. */
+export type ScheduleRunJson = { id: number; run_at: string; outcome: 'created' | 'open' | 'missed' | 'manual'; task_id: number | null; covers: number; created_at: string };
+/** What POST /api/schedules takes (and PATCH, every field optional). */
+export type NewScheduleJson = {
+  cron: string;
+  description: string;
+  time_zone?: string;
+  priority?: Priority;
+  notes?: string | null;
+  project?: string | null;
+  labels?: string[];
+  max_attempts?: number | null;
+  assignee?: string | null;
+  review?: boolean | null;
+  until?: string | number | null;
+  missed?: 'skip' | 'once';
+  overlap?: boolean;
+  paused?: boolean;
+};
+/** What a webhook may subscribe to. */
+export type WebhookEventName = 'task.created' | 'task.claimed' | 'task.completed' | 'task.failed' | 'task.needs_input' | 'task.in_review';
+/** A webhook, as GET /api/webhooks lists it (never its secret). */
+export type WebhookJson = {
+  id: number;
+  url: string;
+  events: Array<WebhookEventName | '*'>;
+  label: string | null;
+  project: string | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: string | null;
+  created_by: string | null;
+  created_at: string;
+};
+/** One attempt to deliver, with the receiver's answer. */
+export type WebhookAttemptJson = { at: string; duration_ms: number; status_code: number | null; error: string | null; response: string | null };
+/** A delivery from the outbox; `id` is X-Athena-Delivery. */
+export type WebhookDeliveryJson = {
+  id: number;
+  webhook_id: number;
+  event: WebhookEventName;
+  task_id: number;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  created_at: string;
+  delivered_at: string | null;
+};

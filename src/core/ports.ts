@@ -15,6 +15,7 @@ import type {
   FieldChange,
 } from './types.js';
 import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from './queue-controls-types.js';
+import type { NewSchedule, RecordRunOutcome, Schedule, ScheduleChanges, ScheduleRun } from './schedule-types.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
@@ -123,6 +124,22 @@ export type CreateOutcome =
   | { ok: true; task: Task; created: false; events: TaskEvent[]; original: NewTask | null }
   | { ok: false; reason: 'unknown_dependency'; missing: number[] };
 
+/**
+ * One run of a schedule, written in one transaction: the schedule's next_run_at moves (only if it is
+ * still `guard.expectedNextRunAt`; no guard for "run now"), the run row is inserted (UNIQUE
+ * (schedule_id, run_at)), and the task is created unless `task` is null (a missed run) or, without
+ * `overlap`, the schedule's previous task is still open (outcome `open`).
+ */
+export type RecordRunSpec = {
+  scheduleId: number;
+  runAt: number;
+  covers: number;
+  task: NewTask | null;
+  overlap: boolean;
+  guard: { expectedNextRunAt: number; nextRunAt: number | null } | null;
+  now: number;
+};
+
 /** Adding dependencies: every check (existence, state, cycle) runs in the write's transaction. */
 export type AddDependenciesOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
@@ -226,6 +243,17 @@ export interface Store {
   setLimit(scope: LimitScope, max: number, by: string | null, now: number): Promise<ConcurrencyLimit>;
   removeLimit(scope: LimitScope): Promise<boolean>;
   listLimits(): Promise<ConcurrencyLimit[]>;
+
+  /** Schedules (recurring tasks) and their runs; recordScheduleRun is the one write a run makes. */
+  createSchedule(schedule: NewSchedule, now: number): Promise<Schedule>;
+  getSchedule(id: number): Promise<Schedule | null>;
+  listSchedules(): Promise<Schedule[]>;
+  updateSchedule(id: number, changes: ScheduleChanges, now: number): Promise<Schedule | null>;
+  deleteSchedule(id: number): Promise<boolean>;
+  /** Unpaused schedules with next_run_at at or before `now`, earliest first. */
+  dueSchedules(now: number, limit: number): Promise<Schedule[]>;
+  scheduleRuns(scheduleId: number, limit: number): Promise<ScheduleRun[]>;
+  recordScheduleRun(spec: RecordRunSpec): Promise<RecordRunOutcome | { ok: false; reason: 'not_found' }>;
 
   getTask(id: number): Promise<Task | null>;
   /** A task and its lease token, read together. */

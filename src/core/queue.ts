@@ -4,6 +4,7 @@ import { createEventLog } from './event-log.js';
 import { createPeekHolds } from './peek-holds.js';
 import { createQueueControls } from './queue-controls.js';
 import { createQueueReads } from './queue-reads.js';
+import { createSchedules } from './schedules.js';
 import { askAnswerTransitions } from './transitions/ask-answer.js';
 import { announceTransition } from './transitions/announce.js';
 import { cancelTransition } from './transitions/cancel.js';
@@ -17,6 +18,7 @@ import { instanceTransitions } from './transitions/instances.js';
 import { createTransitionKit, type QueueDeps } from './transitions/kit.js';
 import { priorityTransition } from './transitions/priority.js';
 import { releaseTransition } from './transitions/release.js';
+import { requeueHeldTransition } from './transitions/requeue-held.js';
 import { retryTransition } from './transitions/retry.js';
 import { reviewTransition } from './transitions/review.js';
 import { createOutputFeed, createTaskOutput, DEFAULT_OUTPUT_MAX_BYTES } from './task-output.js';
@@ -49,6 +51,7 @@ export function createQueue(deps: QueueDeps) {
     ...completeTransition(kit),
     ...failTransition(kit),
     ...releaseTransition(kit),
+    ...requeueHeldTransition(kit),
     ...cancelTransition(kit),
     ...priorityTransition(kit),
     ...askAnswerTransitions(kit),
@@ -68,5 +71,6 @@ export function createQueue(deps: QueueDeps) {
     ...createEventLog(store, now),
     ...createBulkActions(store, kit.publish, now),
     ...createQueueControls(store, now, kit.publish),
+    ...createSchedules({ store, now, publish: kit.publish, config }),
   };
 }

@@ -98,6 +98,8 @@ export const TASK_FIELDS = [
   field('preferredUntil', 'preferred_until', 'time', { nullable: true }),
   // How many times it was claimed: each run's live output is kept apart under this number.
   field('runs', 'runs', 'integer'),
+  // The schedule that created it; null for tasks created by hand.
+  field('scheduleId', 'schedule_id', 'integer', { nullable: true }),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];

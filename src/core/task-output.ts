@@ -16,26 +16,46 @@ export type OutputChunk = { taskId: number; run: number; offset: number; text: s
 export type OutputListener = (chunk: OutputChunk) => void;
 
 /**
- * In-process fan-out of new output. Per process on purpose: output is announced live only to the
- * clients of the replica that stored it; everyone can read it back with readOutput, from any replica.
+ * In-process fan-out of new output. Output is not in the event log (it would flood it): with replicas
+ * (PostgreSQL) the output relay (cluster/output-relay.ts) carries what this process stored to the others
+ * and publishes theirs here with `publishRelayed`. Everyone can read it back with readOutput, from any replica.
  */
-export type OutputFeed = { publish(chunk: OutputChunk): void; subscribe(listener: OutputListener): () => void };
+export type OutputFeed = {
+  /** Output this process stored: to its subscribers and to `onLocal` listeners (the relay). */
+  publish(chunk: OutputChunk): void;
+  /** Output another replica stored: to the subscribers only, so it is not relayed back. */
+  publishRelayed(chunk: OutputChunk): void;
+  subscribe(listener: OutputListener): () => void;
+  onLocal(listener: OutputListener): () => void;
+};
 
 export function createOutputFeed(onListenerError: (err: unknown) => void = () => {}): OutputFeed {
   const listeners = new Set<OutputListener>();
+  const localListeners = new Set<OutputListener>();
+  const call = (set: Set<OutputListener>, chunk: OutputChunk) => {
+    for (const listener of set) {
+      try {
+        listener(chunk);
+      } catch (err) {
+        onListenerError(err);
+      }
+    }
+  };
   return {
     publish(chunk) {
-      for (const listener of listeners) {
-        try {
-          listener(chunk);
-        } catch (err) {
-          onListenerError(err);
-        }
-      }
+      call(listeners, chunk);
+      call(localListeners, chunk);
+    },
+    publishRelayed(chunk) {
+      call(listeners, chunk);
     },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
+    },
+    onLocal(listener) {
+      localListeners.add(listener);
+      return () => localListeners.delete(listener);
     },
   };
 }

@@ -62,6 +62,8 @@ export type Task = {
   preferredUntil: number | null;
   /** How many times the task was claimed: each run's output is kept apart under this number. */
   runs: number;
+  /** The schedule that created it; null for tasks created by hand. */
+  scheduleId: number | null;
 };
 
 /** A task as handed to the agent that holds it: the lease token fences every later call. */
@@ -99,7 +101,7 @@ export type TaskEvent = {
 };
 
 /** Events about the queue as a whole, with their text in `details` and no task. */
-export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice'] as const;
+export const ANNOUNCEMENT_KINDS = ['daily_summary', 'retention_notice', 'webhook_notice'] as const;
 export type AnnouncementKind = (typeof ANNOUNCEMENT_KINDS)[number];
 
 export type Stats = {
@@ -125,6 +127,8 @@ export type NewTask = {
   discordUserId?: string | null;
   /** Completing it moves it to in_review (absent: no review). */
   review?: boolean;
+  /** The schedule creating it (absent: none). */
+  scheduleId?: number | null;
 };
 
 export type TaskFilter = {
@@ -144,7 +148,7 @@ export type TaskFilter = {
 export type TaskPage = { tasks: Task[]; nextCursor: string | null };
 
 /** Who holds an API key: admins manage, agents work tasks as one identity, readers only read. */
-export const KEY_ROLES = ['admin', 'agent', 'reader'] as const;
+export const KEY_ROLES = ['admin', 'agent', 'reader', 'reviewer'] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];
 
 export type ApiKeyRecord = {

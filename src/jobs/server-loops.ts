@@ -10,10 +10,13 @@ import type { Loop, LoopRunner } from './loop-runner.js';
 import { retentionLoop, type RetentionWarning } from './retention.js';
 import { dailySummaryLoop, type DailySummary } from './summary.js';
 import { leaseSweeperLoop } from './sweeper.js';
+import { schedulesLoop } from './schedules.js';
+import { webhookDeliveryLoop, type WebhookDelivery } from './webhooks.js';
 
 export type ServerLoopsConfig = Pick<
   Config,
   | 'SWEEP_INTERVAL_SECONDS'
+  | 'SCHEDULE_TICK_SECONDS'
   | 'INSTANCE_OFFLINE_MINUTES'
   | 'RETENTION_DAYS'
   | 'BACKUP_DIR'
@@ -22,7 +25,8 @@ export type ServerLoopsConfig = Pick<
   | 'SUMMARY_TIME'
   | 'TZ'
   | 'DB_PATH'
->;
+> &
+  Partial<Pick<Config, 'WEBHOOK_POLL_SECONDS'>>;
 
 export type ServerLoopsDeps = {
   config: ServerLoopsConfig;
@@ -32,6 +36,8 @@ export type ServerLoopsDeps = {
   runner: LoopRunner;
   onSummary?: (summary: DailySummary) => void | Promise<void>;
   onRetentionWarning?: (warning: RetentionWarning) => void | Promise<void>;
+  /** Sends webhook deliveries from the outbox. */
+  webhooks?: WebhookDelivery;
 };
 
 /** Starts the loops under `signal`; `stopped` settles when every one has ended after it aborts. */
@@ -39,12 +45,14 @@ export function startServerLoops(deps: ServerLoopsDeps, signal: AbortSignal): { 
   const { config, queue, db, log, runner } = deps;
   const loops: Loop[] = [
     runner.start(leaseSweeperLoop(queue, { everyMs: config.SWEEP_INTERVAL_SECONDS * 1000 }), signal),
+    runner.start(schedulesLoop(queue, { everyMs: config.SCHEDULE_TICK_SECONDS * 1000 }), signal),
     runner.start(instanceLivenessLoop(queue, { offlineAfterMs: config.INSTANCE_OFFLINE_MINUTES * 60_000 }), signal),
     runner.start(
       dailySummaryLoop({ queue, at: config.SUMMARY_TIME, timeZone: config.TZ, retentionDays: config.RETENTION_DAYS, onSummary: deps.onSummary }),
       signal,
     ),
   ];
+  if (deps.webhooks) loops.push(runner.start(webhookDeliveryLoop(deps.webhooks, { everyMs: (config.WEBHOOK_POLL_SECONDS ?? 1) * 1000 }), signal));
   if (config.RETENTION_DAYS > 0) {
     loops.push(runner.start(retentionLoop(queue, { retentionDays: config.RETENTION_DAYS, onWarning: deps.onRetentionWarning }), signal));
   } else {

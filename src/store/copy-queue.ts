@@ -19,6 +19,12 @@ const TABLES = [
   { name: 'api_keys', columns: ['id', 'name', 'role', 'instance_id', 'key_hash', 'prefix', 'created_at', 'last_used_at', 'revoked_at'], key: 'id' },
   { name: 'discord_submitters', columns: ['task_id', 'user_id', 'created_at'], key: 'task_id' },
   { name: 'task_comments', columns: ['id', 'task_id', 'author', 'body', 'source', 'discord_message_id', 'created_at'], key: 'id' },
+  {
+    name: 'schedules',
+    columns: ['id', 'cron', 'time_zone', 'template', 'ends_at', 'missed', 'overlap', 'paused', 'next_run_at', 'last_run_at', 'created_by', 'created_at', 'updated_at'],
+    key: 'id',
+  },
+  { name: 'schedule_runs', columns: ['id', 'schedule_id', 'run_at', 'outcome', 'task_id', 'covers', 'created_at'], key: 'id' },
 ] as const;
 
 type Table = (typeof TABLES)[number];
@@ -54,7 +60,7 @@ export async function copyQueue(source: Db, target: Db, onProgress: (progress: C
     for (const table of TABLES) await copyTable(source, q, table, totals[table.name], onProgress);
     const reset = target.dialect.resetSequence;
     if (reset) {
-      for (const table of ['tasks', 'task_logs', 'api_keys', 'task_comments']) await q.run(reset(table));
+      for (const table of ['tasks', 'task_logs', 'api_keys', 'task_comments', 'schedules', 'schedule_runs']) await q.run(reset(table));
     }
   });
 

@@ -9,6 +9,8 @@ import * as output from './sql-output.js';
 import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
+import * as schedules from './sql-schedules.js';
+import type { NewSchedule, RecordRunOutcome, Schedule, ScheduleChanges, ScheduleRun } from '../core/schedule-types.js';
 import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from '../core/queue-controls-types.js';
 import { LastSeenThrottle } from './last-seen-throttle.js';
 import * as edits from './sql-task-edits.js';
@@ -35,13 +37,14 @@ import type {
   Store,
   TransitionOutcome,
   TransitionSpec,
+  RecordRunSpec,
 } from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
-  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review'],
+  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review', 'scheduleId'],
   'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
 );
 
@@ -81,57 +84,60 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   private insertTask(input: NewTask, now: number): Promise<CreateOutcome> {
-    return this.db.tx(async (q): Promise<CreateOutcome> => {
-      const { idempotencyKey, discordUserId, ...request } = input;
-      const replay = async (): Promise<CreateOutcome | null> => {
-        const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [idempotencyKey]);
-        if (!existing) return null;
-        const kept = existing.idempotency_request;
-        const original = kept ? { ...(JSON.parse(String(kept)) as Omit<NewTask, 'idempotencyKey'>), idempotencyKey } : null;
-        return { ok: true, task: rowToTask(existing), created: false, events: [], original };
-      };
-      // A replay answers with the task created the first time, whatever became of its dependencies.
-      const earlier = idempotencyKey === null ? null : await replay();
-      if (earlier) return earlier;
-      if (input.dependsOn.length > 0) {
-        const found = await lockGraph(q, this.db.dialect, input.dependsOn);
-        const missing = input.dependsOn.filter((id) => !found.has(id));
-        if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
+    return this.db.tx((q) => this.insertTaskIn(q, input, now));
+  }
+
+  /** The create's statements, in the caller's transaction (a schedule's run writes its run row in the same one). */
+  protected async insertTaskIn(q: Queryable, input: NewTask, now: number): Promise<CreateOutcome> {
+    const { idempotencyKey, discordUserId, ...request } = input;
+    const replay = async (): Promise<CreateOutcome | null> => {
+      const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [idempotencyKey]);
+      if (!existing) return null;
+      const kept = existing.idempotency_request;
+      const original = kept ? { ...(JSON.parse(String(kept)) as Omit<NewTask, 'idempotencyKey'>), idempotencyKey } : null;
+      return { ok: true, task: rowToTask(existing), created: false, events: [], original };
+    };
+    // A replay answers with the task created the first time, whatever became of its dependencies.
+    const earlier = idempotencyKey === null ? null : await replay();
+    if (earlier) return earlier;
+    if (input.dependsOn.length > 0) {
+      const found = await lockGraph(q, this.db.dialect, input.dependsOn);
+      const missing = input.dependsOn.filter((id) => !found.has(id));
+      if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
+    }
+    const row = await q.get<TaskRow>(
+      CREATE_TASK.sql,
+      CREATE_TASK.params({
+        description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
+        createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
+        labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
+        idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
+        review: input.review === true, scheduleId: input.scheduleId ?? null,
+      }),
+    );
+    // Another create with the same key committed between the look-up and the insert.
+    if (!row) return (await replay())!;
+    const id = Number(row.id);
+    for (const label of input.labels) {
+      await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [id, label]);
+    }
+    for (const dep of input.dependsOn) {
+      await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [id, dep]);
+    }
+    // Who queued it from Discord decides who may change it there: written with the task, never after.
+    if (discordUserId) {
+      await q.run('INSERT INTO discord_submitters (task_id, user_id, created_at) VALUES (?, ?, ?)', [id, discordUserId, now]);
+    }
+    let task = rowToTask(row);
+    const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
+    if (input.dependsOn.length > 0) {
+      const blocked = await blockIfDependencyEnded(q, id, now);
+      if (blocked) {
+        task = blocked.task;
+        events.push(blocked.event);
       }
-      const row = await q.get<TaskRow>(
-        CREATE_TASK.sql,
-        CREATE_TASK.params({
-          description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
-          createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
-          labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
-          idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
-          review: input.review === true,
-        }),
-      );
-      // Another create with the same key committed between the look-up and the insert.
-      if (!row) return (await replay())!;
-      const id = Number(row.id);
-      for (const label of input.labels) {
-        await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [id, label]);
-      }
-      for (const dep of input.dependsOn) {
-        await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [id, dep]);
-      }
-      // Who queued it from Discord decides who may change it there: written with the task, never after.
-      if (discordUserId) {
-        await q.run('INSERT INTO discord_submitters (task_id, user_id, created_at) VALUES (?, ?, ?)', [id, discordUserId, now]);
-      }
-      let task = rowToTask(row);
-      const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
-      if (input.dependsOn.length > 0) {
-        const blocked = await blockIfDependencyEnded(q, id, now);
-        if (blocked) {
-          task = blocked.task;
-          events.push(blocked.event);
-        }
-      }
-      return { ok: true, task, created: true, events };
-    });
+    }
+    return { ok: true, task, created: true, events };
   }
 
   async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
@@ -279,6 +285,59 @@ export class SqlStore extends SqlReads implements Store {
 
   listLimits(): Promise<ConcurrencyLimit[]> {
     return controls.listLimits(this.db);
+  }
+
+  createSchedule(schedule: NewSchedule, now: number): Promise<Schedule> {
+    return schedules.insertSchedule(this.db, schedule, now);
+  }
+
+  getSchedule(id: number): Promise<Schedule | null> {
+    return schedules.getSchedule(this.db, id);
+  }
+
+  listSchedules(): Promise<Schedule[]> {
+    return schedules.listSchedules(this.db);
+  }
+
+  updateSchedule(id: number, changes: ScheduleChanges, now: number): Promise<Schedule | null> {
+    return schedules.updateSchedule(this.db, id, changes, now);
+  }
+
+  deleteSchedule(id: number): Promise<boolean> {
+    return schedules.deleteSchedule(this.db, id);
+  }
+
+  dueSchedules(now: number, limit: number): Promise<Schedule[]> {
+    return schedules.dueSchedules(this.db, now, limit);
+  }
+
+  scheduleRuns(scheduleId: number, limit: number): Promise<ScheduleRun[]> {
+    return schedules.scheduleRuns(this.db, scheduleId, limit);
+  }
+
+  async recordScheduleRun(spec: RecordRunSpec): Promise<RecordRunOutcome | { ok: false; reason: 'not_found' }> {
+    const outcome = await this.db.tx(async (q): Promise<RecordRunOutcome | { ok: false; reason: 'not_found' }> => {
+      if (spec.guard) {
+        const { expectedNextRunAt, nextRunAt } = spec.guard;
+        const moved = await schedules.advanceSchedule(q, spec.scheduleId, expectedNextRunAt, nextRunAt, spec.runAt, spec.now);
+        if (!moved) return { ok: false, reason: 'stale' };
+      } else if (!(await q.get(`SELECT id FROM schedules WHERE id = ? ${this.db.dialect.rowLock}`, [spec.scheduleId]))) {
+        return { ok: false, reason: 'not_found' };
+      }
+      const first = spec.guard === null ? 'manual' : spec.task ? 'created' : 'missed';
+      const run = await schedules.insertRun(q, spec.scheduleId, spec.runAt, first, spec.covers, spec.now);
+      if (!run) return { ok: false, reason: 'stale' };
+      if (!spec.task) return { ok: true, run, task: null, events: [] };
+      if (!spec.overlap && spec.guard !== null && (await schedules.openTaskOf(q, spec.scheduleId)) !== null) {
+        return { ok: true, run: await schedules.setRunTask(q, run, 'open', null), task: null, events: [] };
+      }
+      const created = await this.insertTaskIn(q, { ...spec.task, scheduleId: spec.scheduleId }, spec.now);
+      if (!created.ok) throw new Error(`a schedule's task cannot have dependencies (${created.missing.join(', ')})`);
+      if (spec.guard === null) await q.run('UPDATE schedules SET last_run_at = ? WHERE id = ?', [spec.runAt, spec.scheduleId]);
+      return { ok: true, run: await schedules.setRunTask(q, run, first, created.task.id), task: created.task, events: created.events };
+    });
+    if (outcome.ok && outcome.task) this.statistics.noteNewTasks(1);
+    return outcome;
   }
 
   addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome> {

@@ -3,6 +3,8 @@ import type { Task, TaskEvent } from '../core/types.js';
 import { placeholders, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import type { LogEntry } from '../core/ports.js';
+import { webhookEventFor } from '../core/webhooks.js';
+import { queueDeliveries } from './sql-webhooks.js';
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;
@@ -11,6 +13,9 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
     'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)',
     [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null],
   );
+  // Webhook deliveries commit with the event they announce (the outbox), or not at all.
+  const webhookEvent = task ? webhookEventFor(entry.action) : null;
+  if (webhookEvent && task) await queueDeliveries(q, webhookEvent, task, now);
   return { id, type: entry.action, taskId, task, instanceId, details, at: now };
 }
 

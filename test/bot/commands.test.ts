@@ -51,7 +51,7 @@ describe('registration', () => {
     const puts = h.fake.calls({ method: 'PUT', path: `/applications/${h.fake.applicationId}/guilds/${h.fake.guildId}/commands` });
     expect(puts).toHaveLength(1);
     const names = h.fake.commands().map((c) => c.name).sort();
-    expect(names).toEqual(['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'pause', 'priority', 'queue', 'reopen', 'resume', 'retry', 'status', 'task']);
+    expect(names).toEqual(['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'pause', 'priority', 'queue', 'reopen', 'resume', 'retry', 'schedule', 'status', 'task']);
     const task = h.fake.commands().find((c) => c.name === 'task')!;
     const priority = task.options.find((o: { name: string }) => o.name === 'priority');
     expect(priority.choices.map((c: { value: string }) => c.value)).toEqual(['high', 'medium', 'low']);
@@ -180,6 +180,40 @@ describe('/pause and /resume', () => {
     expect((await h.api('GET', '/api/queue/pauses')).json.pauses).toEqual([]);
     const bad = await h.fake.slashCommand('pause', { scope: 'db' }, admin()).waitForResponse();
     expect(bad.data.content).toMatch(/^❌ scope must be/);
+  });
+});
+
+describe('/schedule', () => {
+  it('is refused without the admin role; with it, add, list, pause, resume and remove a schedule', async () => {
+    const refused = await h.fake.slashCommand('schedule', { cron: '@daily', description: 'mine' }, { ...bob, subcommand: 'add' }).waitForResponse();
+    expect(refused.data.flags & EPHEMERAL).toBe(EPHEMERAL);
+    expect(refused.data.content).toBe('❌ Only members with the athena-admin role can use /schedule');
+    expect((await h.api('GET', '/api/schedules')).json.schedules).toEqual([]);
+
+    const added = await h.fake.slashCommand('schedule', { cron: '0 9 * * 1-5', description: 'Update dependencies', labels: 'deps, npm', project: 'web', time_zone: 'Europe/Berlin', missed: 'once' }, { ...admin(), subcommand: 'add' }).waitForResponse();
+    const [s] = (await h.api('GET', '/api/schedules')).json.schedules;
+    expect(s).toMatchObject({ cron: '0 9 * * 1-5', description: 'Update dependencies', labels: ['deps', 'npm'], project: 'web', time_zone: 'Europe/Berlin', missed: 'once', overlap: false, created_by: '@carol' });
+    expect(added.data.embeds[0].description).toBe(`🔁 Schedule **#${s.id}** added by @carol: \`0 9 * * 1-5\` (Europe/Berlin), next <t:${Date.parse(s.next_run_at) / 1000}:f>.`);
+
+    const listed = await h.fake.slashCommand('schedule', {}, { ...admin(), subcommand: 'list' }).waitForResponse();
+    expect(listed.data.embeds[0].description).toContain(`**#${s.id}** \`0 9 * * 1-5\` (Europe/Berlin) — Update dependencies · next <t:`);
+
+    const paused = await h.fake.slashCommand('schedule', { schedule_id: s.id }, { ...admin(), subcommand: 'pause' }).waitForResponse();
+    expect(paused.data.embeds[0].description).toBe(`⏸️ Schedule **#${s.id}** paused by @carol.`);
+    expect((await h.api('GET', `/api/schedules/${s.id}`)).json.schedule.paused).toBe(true);
+    const resumed = await h.fake.slashCommand('schedule', { schedule_id: s.id, resume: true }, { ...admin(), subcommand: 'pause' }).waitForResponse();
+    expect(resumed.data.embeds[0].description).toMatch(new RegExp(`^▶️ Schedule \\*\\*#${s.id}\\*\\* resumed by @carol, next <t:\\d+:f>\\.$`));
+
+    const bad = await h.fake.slashCommand('schedule', { cron: '0 9 * *', description: 'x' }, { ...admin(), subcommand: 'add' }).waitForResponse();
+    expect(bad.data.content).toMatch(/^❌ cron: /);
+    const badZone = await h.fake.slashCommand('schedule', { cron: '@daily', description: 'x', time_zone: 'Mars/Base' }, { ...admin(), subcommand: 'add' }).waitForResponse();
+    expect(badZone.data.content).toMatch(/^❌ time_zone: /);
+
+    const removed = await h.fake.slashCommand('schedule', { schedule_id: s.id }, { ...admin(), subcommand: 'remove' }).waitForResponse();
+    expect(removed.data.embeds[0].description).toBe(`🗑️ Schedule **#${s.id}** removed by @carol; the tasks it created stay.`);
+    expect((await h.api('GET', '/api/schedules')).json.schedules).toEqual([]);
+    const gone = await h.fake.slashCommand('schedule', { schedule_id: s.id }, { ...admin(), subcommand: 'remove' }).waitForResponse();
+    expect(gone.data.content).toMatch(/^❌ Schedule \d+ not found/);
   });
 });
 

@@ -18,7 +18,7 @@ afterEach(async () => {
   fake = server = dir = null;
 });
 
-const NAMES = ['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'pause', 'priority', 'queue', 'reopen', 'resume', 'retry', 'status', 'task'];
+const NAMES = ['answer', 'athena', 'cancel', 'comment', 'done', 'edit', 'pause', 'priority', 'queue', 'reopen', 'resume', 'retry', 'schedule', 'status', 'task'];
 
 it('refuses to start without DISCORD_GUILD_ID when DISCORD_TOKEN is set, saying what to set', async () => {
   fake = await startFakeDiscord();

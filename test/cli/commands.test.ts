@@ -381,3 +381,34 @@ describe('pause, resume and limits', () => {
     expect((await runCli(['limits'], env)).stdout).toContain('No concurrency limits');
   }, 120_000);
 });
+
+describe('schedules', () => {
+  it('athena schedule add|list|run|pause|resume|rm, with --json; athena show names the schedule of a task', async () => {
+    const added = await runCli(['schedule', 'add', '0 9 * * 1-5', 'Update', 'dependencies', '-l', 'deps', '--project', 'web', '--tz', 'Europe/Berlin', '--missed', 'once', '--overlap', '--until', '2099-01-01T00:00:00Z'], env);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toMatch(/Schedule #(\d+) added: "0 9 \* \* 1-5" \(Europe\/Berlin\)/);
+    expect(added.stdout).toContain('next runs:');
+    const listed = json(await runCli(['schedule', 'list', '--json'], env)).schedules;
+    const s = listed.find((x: { description: string }) => x.description === 'Update dependencies');
+    expect(s).toMatchObject({ labels: ['deps'], project: 'web', time_zone: 'Europe/Berlin', missed: 'once', overlap: true, until: '2099-01-01T00:00:00.000Z' });
+    expect(s.next_runs).toHaveLength(5);
+    expect((await runCli(['schedule'], env)).stdout).toMatch(new RegExp(`#${s.id}\\s+0 9 \\* \\* 1-5 Europe/Berlin\\s+next `));
+
+    const ran = json(await runCli(['schedule', 'run', String(s.id), '--json'], env));
+    expect(ran.task).toMatchObject({ description: 'Update dependencies', schedule_id: s.id });
+    expect((await runCli(['show', String(ran.task.id)], env)).stdout).toContain(`#${s.id} (athena schedule list)`);
+
+    expect((await runCli(['schedule', 'pause', String(s.id)], env)).stdout).toContain(`Schedule #${s.id} paused`);
+    expect((await runCli(['schedule', 'list'], env)).stdout).toMatch(new RegExp(`#${s.id}.*paused`));
+    expect((await runCli(['schedule', 'resume', String(s.id)], env)).stdout).toContain(`Schedule #${s.id} resumed (next `);
+    expect((await runCli(['schedule', 'rm', String(s.id)], env)).code).toBe(0);
+    const gone = await runCli(['schedule', 'rm', String(s.id), '--json'], env);
+    expect(gone.code).toBe(1);
+    expect(JSON.parse(gone.stderr)).toMatchObject({ code: 'NOT_FOUND' });
+
+    const bad = await runCli(['schedule', 'add', '0 9 * *', 'nope'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('cron:');
+    expect((await runCli(['schedule', 'add', '@daily', 'x', '--missed', 'all'], env)).code).not.toBe(0);
+  }, 120_000);
+});

@@ -24,7 +24,7 @@ describe('athena work --repo, stopped', () => {
     expect(registeredWorktrees(repo)).toEqual([repo]);
   });
 
-  it('after a crash, the next start removes the worktree the dead worker left', async () => {
+  it('after a crash, the next start removes the worktree the dead worker left and runs its task again', async () => {
     const repo = rt.makeRepo();
     const id = await rt.add('crash during me');
     const pidFile = join(rt.dir, 'crash.pid');
@@ -35,14 +35,18 @@ describe('athena work --repo, stopped', () => {
     process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
     expect(existsSync(worktreeDir(repo, id))).toBe(true);
 
-    // Its lease would run out; cancelled here so the restarted worker (same instance, WIP limit 1) may claim again.
-    await rt.t.server.queue.cancel(id, { user: 'test', reason: 'the worker crashed' });
-    const r = await runCli(['work', '--once', '--poll', '0.5', '--json', '--repo', repo, '-x', rt.fakeAgent], rt.env);
+    // The restarted worker (same instance, WIP limit 1) gives the task back instead of waiting for its lease,
+    // and runs it again in a fresh worktree on the same branch.
+    const r = await runCli(['work', '--once', '--poll', '5', '--json', '--repo', repo, '-x', rt.fakeAgent], rt.env);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(events(r.stdout).find((e) => e.event === 'workspaces_cleaned')).toMatchObject({ removed: [worktreeDir(repo, id)] });
+    const ev = events(r.stdout);
+    expect(ev.find((e) => e.event === 'workspaces_cleaned')).toMatchObject({ removed: [worktreeDir(repo, id)] });
+    expect(ev.find((e) => e.event === 'requeued_held')).toMatchObject({ tasks: [{ taskId: id, status: 'pending' }] });
+    expect(ev.find((e) => e.event === 'finished')).toMatchObject({ taskId: id, outcome: 'completed' });
     expect(existsSync(worktreeDir(repo, id))).toBe(false);
     expect(registeredWorktrees(repo)).toEqual([repo]);
     expect(gitIn(repo, 'branch', '--list', `athena/task-${id}`)).toContain(`athena/task-${id}`);
+    expect((await rt.t.server.queue.get(id)).attempts).toBe(2);
   });
 });
 

@@ -24,6 +24,7 @@ describe('worker heartbeat', () => {
     const calls: string[] = [];
     let claims = 0;
     const client = {
+      requeueHeld: async () => ({ tasks: [] }),
       claimNext: async () => ({ task: claims++ === 0 ? task : null }),
       heartbeat: async () => {
         calls.push('heartbeat');

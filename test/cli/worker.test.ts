@@ -221,3 +221,87 @@ describe('athena work', () => {
     expect(r.stderr).toContain('Error: give the command to run per task: --exec CMD, or an agent preset: --agent claude|codex|aider|gemini|generic (USAGE)');
   });
 });
+
+describe('athena work restarted under the same instance id', () => {
+  const pidOf = (file: string) => {
+    try {
+      return Number(readFileSync(file, 'utf8').trim()) || null;
+    } catch {
+      return null;
+    }
+  };
+  /** The command runs in its own process group: a kill -9 of the worker leaves it, as after a real crash. */
+  const killGroup = (pid: number) => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+
+  it('after kill -9 mid-task, the restarted worker gives the task back and takes work at once, not after the lease', async () => {
+    const id = await add('crash while doing me');
+    const pidFile = join(dir.path, 'crash.pid');
+    const first = spawnCli(['work', '--poll', '5', '--json', '-x', `echo $$ > ${pidFile}; sleep 60`], env);
+    await until(() => pidOf(pidFile) !== null, 10_000, 'the command to start');
+    first.child.kill('SIGKILL');
+    await first.done;
+    killGroup(pidOf(pidFile)!);
+    const held = await t.server.queue.get(id);
+    expect(held).toMatchObject({ status: 'in_progress', instanceId: 'worker-1', attempts: 1 });
+    // The lease would hold the WIP limit (1) for minutes yet.
+    expect(held.leaseExpiresAt! - Date.now()).toBeGreaterThan(60_000);
+
+    const started = Date.now();
+    const r = await runCli(['work', '--once', '--poll', '5', '--json', '-x', 'echo done the second time'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const ev = events(r.stdout);
+    expect(ev.map((e) => e.event).slice(0, 3)).toEqual(['requeued_held', 'waiting', 'claimed']);
+    expect(ev[0]!.tasks).toEqual([{ taskId: id, status: 'pending', previousStatus: 'in_progress' }]);
+    expect(ev.find((e) => e.event === 'finished')).toMatchObject({ taskId: id, outcome: 'completed' });
+    expect(await t.server.queue.get(id)).toMatchObject({ status: 'completed', attempts: 2, notes: 'done the second time' });
+    const { logs } = await t.server.queue.getWithLogs(id);
+    expect(logs.map((l) => l.action)).toEqual(['created', 'claimed', 'requeued', 'claimed', 'completed']);
+    expect(logs[2]).toMatchObject({ instanceId: 'worker-1', details: 'worker-1 restarted: the worker process that held it is gone (attempt 1 of 3 used)' });
+  });
+
+  it('the text output says what it gave back', async () => {
+    const id = await add('crash again');
+    const pidFile = join(dir.path, 'crash-text.pid');
+    const first = spawnCli(['work', '--poll', '5', '--json', '-x', `echo $$ > ${pidFile}; sleep 60`], env);
+    await until(() => pidOf(pidFile) !== null, 10_000, 'the command to start');
+    first.child.kill('SIGKILL');
+    await first.done;
+    killGroup(pidOf(pidFile)!);
+    const r = await runCli(['work', '--once', '--poll', '5', '-x', 'true'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`↩️  #${id} was held by this instance's previous process (in_progress): back in the queue`);
+    expect(r.stdout).toContain(`✅ #${id} completed`);
+  });
+
+  it('while another worker of the same instance runs here, its task is left alone and --once stops on the WIP limit', async () => {
+    const busy = await add('the running worker has me');
+    const pidFile = join(dir.path, 'busy.pid');
+    const running = spawnCli(['work', '--poll', '5', '--json', '-x', `echo $$ > ${pidFile}; sleep 60`], env);
+    try {
+      await until(() => pidOf(pidFile) !== null, 10_000, 'the command to start');
+      const waiting = await add('nobody can take me yet');
+      const started = Date.now();
+      const r = await runCli(['work', '--once', '--poll', '5', '--json', '-x', 'true'], env);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('WIP_LIMIT');
+      expect(events(r.stdout).find((e) => e.event === 'instance_shared')).toMatchObject({ pid: running.child.pid, instanceId: 'worker-1' });
+      expect(events(r.stdout).some((e) => e.event === 'requeued_held')).toBe(false);
+      expect(await t.server.queue.get(busy)).toMatchObject({ status: 'in_progress', instanceId: 'worker-1', attempts: 1 });
+      expect((await t.server.queue.get(waiting)).status).toBe('pending');
+    } finally {
+      running.child.kill('SIGKILL');
+      await running.done;
+      const pid = pidOf(pidFile);
+      if (pid) killGroup(pid);
+    }
+  });
+});
+

@@ -7,6 +7,7 @@ import { retentionLoop, DAY_MS, type RetentionWarning } from '../../src/jobs/ret
 import { startServerLoops } from '../../src/jobs/server-loops.js';
 import type { DailySummary } from '../../src/jobs/summary.js';
 import { leaseSweeperLoop } from '../../src/jobs/sweeper.js';
+import { schedulesLoop } from '../../src/jobs/schedules.js';
 import { silentLogger } from '../../src/logger.js';
 import { readdirSync } from 'node:fs';
 import { backends, openTestQueue, tempDir, type TestQueue } from '../helpers/stores.js';
@@ -144,6 +145,20 @@ describe.each(backends)('background loops on $name', (backend) => {
     expect(await t.store.getTask(c!.id)).not.toBeNull();
   });
 
+  it('schedules: each tick creates the due schedules\' tasks once; a broken schedule is logged and the others still run', async () => {
+    const every = await t.queue.addSchedule({ cron: '*/1 * * * *', template: { description: 'every minute' }, overlap: true });
+    const broken = await t.queue.addSchedule({ cron: '*/1 * * * *', template: { description: 'broken' }, overlap: true });
+    await t.db.run("UPDATE schedules SET cron = 'not a cron' WHERE id = ?", [broken.id]); // as if written by a future version
+    t.clock.advance(MINUTE);
+    const state = await runOnce(schedulesLoop(t.queue, { everyMs: 15_000 }));
+    expect(state.lastError).toBeNull();
+    expect(state.runs).toBe(1);
+    const created = events.filter((e) => e.type === 'created');
+    expect(created.map((e) => e.task?.scheduleId)).toEqual([every.id]);
+    await runOnce(schedulesLoop(t.queue, { everyMs: 15_000 }));
+    expect(events.filter((e) => e.type === 'created')).toHaveLength(1);
+  });
+
   it('server loops: the sweeper runs every SWEEP_INTERVAL_SECONDS, backups on SQLite only, the summary at SUMMARY_TIME in TZ', async () => {
     const backupDir = tempDir('athena-loop-backups-');
     let runner: ReturnType<typeof createLoopRunner> | null = null;
@@ -154,6 +169,7 @@ describe.each(backends)('background loops on $name', (backend) => {
       {
         config: {
           SWEEP_INTERVAL_SECONDS: 15,
+          SCHEDULE_TICK_SECONDS: 15,
           INSTANCE_OFFLINE_MINUTES: 10,
           RETENTION_DAYS: 0,
           BACKUP_DIR: backupDir.path,
@@ -172,7 +188,7 @@ describe.each(backends)('background loops on $name', (backend) => {
       stop.signal,
     );
     // Retention is off (RETENTION_DAYS=0); PostgreSQL has no backup loop (pg_dump does that).
-    expect(loops.map((l) => l.name).sort()).toEqual(backend.name === 'sqlite' ? ['backup', 'liveness', 'summary', 'sweeper'] : ['liveness', 'summary', 'sweeper']);
+    expect(loops.map((l) => l.name).sort()).toEqual(backend.name === 'sqlite' ? ['backup', 'liveness', 'schedules', 'summary', 'sweeper'] : ['liveness', 'schedules', 'summary', 'sweeper']);
 
     await t.queue.create({ description: 'claimed then abandoned' });
     await t.queue.claimNext({ instanceId: 'host-a', leaseMs: 20_000 });

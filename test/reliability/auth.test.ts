@@ -129,6 +129,27 @@ describe.each(backends)('auth and roles on $name', (backend) => {
     expect((await t.call(ADMIN_KEY, 'POST', '/api/queue/pause', { reason: 'deploy' })).json.pause).toMatchObject({ scope: 'queue', paused_by: 'api', reason: 'deploy' });
   });
 
+  it('schedules are written by admin keys only: agent and reader keys may list them but not add, change, run, pause or remove', async () => {
+    const reader = await t.issue('reader', 'dashboard');
+    const agent = await t.issue('agent', 'builder', 'builder-1');
+    const added = await t.call(ADMIN_KEY, 'POST', '/api/schedules', { cron: '@daily', description: 'nightly' });
+    expect(added.status).toBe(201);
+    const id = added.json.schedule.id;
+    const writes: Array<[string, string, unknown]> = [
+      ['POST', '/api/schedules', { cron: '@daily', description: 'mine' }],
+      ['PATCH', `/api/schedules/${id}`, { description: 'changed' }],
+      ['POST', `/api/schedules/${id}/run`, {}],
+      ['POST', `/api/schedules/${id}/pause`, {}],
+      ['POST', `/api/schedules/${id}/resume`, {}],
+      ['DELETE', `/api/schedules/${id}`, undefined],
+    ];
+    for (const key of [reader, agent]) {
+      for (const [method, path, body] of writes) expectError(await t.call(key, method, path, body), 403, 'FORBIDDEN');
+      expect((await t.call(key, 'GET', '/api/schedules')).json.schedules).toHaveLength(1);
+    }
+    expect((await t.call(ADMIN_KEY, 'GET', `/api/schedules/${id}`)).json.schedule).toMatchObject({ description: 'nightly', created_by: 'api' });
+  });
+
   it('reader keys may only read; agent keys create and work on tasks but not steer the queue; admin keys do everything', async () => {
     const reader = await t.issue('reader', 'dashboard');
     const agent = await t.issue('agent', 'builder', 'builder-1');
@@ -321,6 +342,12 @@ describe('auth on a running server, with keys managed by `athena keys`', () => {
     const claimed = await api(asAgent, 'POST', '/api/tasks/claim-next', {});
     expect(claimed.json.task.instance_id).toBe('ci-agent');
     expect((await fetch(`${server.url}/metrics`, { headers: { 'x-api-key': reader.key } })).status).toBe(200);
+    const reviewer = JSON.parse(athena('create', 'rosa', '--role', 'reviewer', '--json'));
+    expect(reviewer).toMatchObject({ name: 'rosa', role: 'reviewer', instance_id: null });
+    const asReviewer = { url: server.url, key: reviewer.key as string };
+    expect((await api(asReviewer, 'GET', '/api/stats')).status).toBe(200);
+    expect((await api(asReviewer, 'POST', `/api/tasks/${claimed.json.task.id}/review`, { decision: 'accept' })).status).toBe(409); // allowed to decide, but the task is not in review
+    expect((await api(asReviewer, 'POST', '/api/tasks', { description: 'no' })).status).toBe(403);
 
     const listed = athena('list');
     expect(listed).toContain('ci-agent');
@@ -337,5 +364,11 @@ describe('auth on a running server, with keys managed by `athena keys`', () => {
       refusal = String((err as { stderr?: string }).stderr);
     }
     expect(refusal).toMatch(/only agent keys/);
+    try {
+      athena('create', 'someone', '--role', 'owner');
+    } catch (err) {
+      refusal = String((err as { stderr?: string }).stderr);
+    }
+    expect(refusal).toMatch(/role must be one of admin, agent, reader, reviewer/);
   });
 });

@@ -45,6 +45,11 @@ async function sampleSqliteQueue(tasks: number): Promise<string> {
   await store.setCursor('discord-outbox', 7, clock);
   await db.run(`INSERT INTO api_keys (name, role, instance_id, key_hash, prefix, created_at) VALUES ('ci agent', 'agent', 'ci-1', 'hash-of-the-key', 'ath_ab12', ?)`, [clock]);
   expect(dependant.task.dependsOn).toEqual([first.task.id]);
+  // A schedule with a run recorded (missed after downtime, so no task is added).
+  const schedule = await queue.addSchedule({ cron: '*/1 * * * *', timeZone: 'Europe/Berlin', template: { description: 'nightly', labels: ['deps'] } });
+  clock += 5 * 60_000;
+  expect(await queue.tickSchedules(60_000)).toMatchObject({ missed: 1 });
+  expect(await queue.scheduleRuns(schedule.id)).toHaveLength(1);
   await db.close();
   return path;
 }
@@ -59,6 +64,7 @@ async function snapshot(db: Db) {
     events: await store.eventsSince(0, 100_000),
     cursor: await store.getCursor('discord-outbox'),
     keys: await db.all('SELECT * FROM api_keys ORDER BY id'),
+    schedules: await Promise.all((await store.listSchedules()).map(async (s) => ({ ...s, runs: await store.scheduleRuns(s.id, 100) }))),
   };
 }
 
@@ -86,6 +92,8 @@ describe('migrate-data', () => {
     expect(after.cursor).toBe(7);
     expect(after.keys).toEqual(before.keys);
     expect(after.keys).toHaveLength(1);
+    expect(after.schedules).toEqual(before.schedules);
+    expect(after.schedules[0]!.runs).toEqual([expect.objectContaining({ outcome: 'missed', covers: 5 })]);
     expect(after.tasks.find((t) => t.status === 'in_progress')?.leaseToken).toBeTruthy();
 
     // The sequences moved past the copied ids: new rows do not collide.
@@ -104,6 +112,7 @@ describe('migrate-data', () => {
     const roundTrip = await snapshot(copy);
     expect(roundTrip.tasks).toEqual([...before.tasks, ...(await new SqlStore(pg).exportAll()).tasks.filter((t) => t.id === 1202)]);
     expect(roundTrip.cursor).toBe(7);
+    expect(roundTrip.schedules).toEqual(before.schedules);
   });
 
   it('refuses a target that already holds a queue, and leaves it untouched', async () => {

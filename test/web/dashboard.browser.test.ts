@@ -162,6 +162,27 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     noProblems();
   });
 
+  it('lists schedules with their next runs as text, follows a run live, and shows a task\'s schedule in its detail', async () => {
+    const { schedule } = await rest('POST', '/api/schedules', { cron: '0 9 * * 1-5', description: XSS, time_zone: 'Europe/Berlin' });
+    const page = await newPage();
+    const item = page.locator(`#schedules .schedule[data-schedule-id="${schedule.id}"]`);
+    await item.waitFor();
+    expect(await item.locator('.schedule-desc').textContent()).toBe(XSS);
+    expect(await item.locator('code').textContent()).toBe('0 9 * * 1-5');
+    expect(await item.locator('.schedule-next').textContent()).toMatch(/^next /);
+    await rest('POST', `/api/schedules/${schedule.id}/pause`);
+    const { task } = await rest('POST', `/api/schedules/${schedule.id}/run`); // a created task with schedule_id refreshes the panel
+    await item.locator('.schedule-next', { hasText: 'paused' }).waitFor();
+    await cardIn(page, 'pending', task.id).waitFor();
+    await openDetail(page, task.id);
+    await page.locator('#detail dd').getByText(`#${schedule.id}`, { exact: true }).waitFor();
+    expect(await page.locator('#detail dd').getByText(`schedule #${schedule.id}`, { exact: true }).count()).toBe(1); // submitted by
+    expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+    await rest('DELETE', `/api/schedules/${schedule.id}`);
+    await rest('POST', `/api/tasks/${task.id}/cancel`, {});
+    noProblems();
+  });
+
   it('shows what athena work --repo reported: branch, commits, +/- lines and the PR link, all as text', async () => {
     const page = await newPage();
     const id = await create('work on a branch');

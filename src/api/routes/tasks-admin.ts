@@ -6,6 +6,7 @@ import { answerBody, byBody, reviewBody, cancelBody, dependenciesBody, idParams,
 import { logJson, taskJson } from '../serialize.js';
 import { BODY, INPUT, replies } from '../openapi.js';
 import { priorityChangeSchema, taskChangeSchema, taskWithLogsSchema } from '../responses.js';
+import { actor } from './tasks-edit.js';
 
 export function taskAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -55,7 +56,7 @@ export function taskAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
     {
       schema: {
         tags: ['tasks'],
-        summary: 'Decide on a task in in_review: accept (completed) or request changes (pending again with the feedback, no attempt used)',
+        summary: 'Decide on a task in in_review: accept (completed) or request changes (pending again with the feedback, no attempt used); admin or reviewer key',
         params: idParams,
         body: reviewBody,
         response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]),
@@ -63,7 +64,8 @@ export function taskAdminRoutes(app: FastifyInstance, ctx: AppContext): void {
     },
     async (request) => {
       const b = request.body;
-      const task = await queue.review(request.params.id, { decision: b.decision, feedback: b.feedback, by: who(b.by, request.principal) });
+      // A reviewer key decides as itself; only an admin (the dashboard) names the person.
+      const task = await queue.review(request.params.id, { decision: b.decision, feedback: b.feedback, by: actor(request, b.by) });
       return { status: task.status, task_id: task.id, task: taskJson(task) };
     },
   );

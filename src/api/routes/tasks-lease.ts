@@ -4,10 +4,10 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { UnauthorizedError } from '../../errors.js';
 import type { HeldRequests } from '../held-requests.js';
-import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody } from '../schemas.js';
+import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody, requeueHeldBody } from '../schemas.js';
 import { claimedTaskJson, commentJson, taskJson } from '../serialize.js';
 import { BODY, replies } from '../openapi.js';
-import { claimNextSchema, heartbeatSchema, taskChangeSchema } from '../responses.js';
+import { claimNextSchema, heartbeatSchema, requeuedHeldSchema, taskChangeSchema } from '../responses.js';
 
 export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -106,6 +106,23 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
       const b = request.body;
       const task = await queue.release(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, reason: b.reason });
       return { status: task.status, task_id: task.id, task: taskJson(task) };
+    },
+  );
+
+  r.post(
+    '/api/tasks/requeue-held',
+    {
+      schema: {
+        tags: ['lease'],
+        summary: 'An agent restarted under the same instance_id: the tasks its previous process held go back to the queue now (the attempt stays used, as when a lease expires)',
+        body: requeueHeldBody,
+        response: replies({ 200: requeuedHeldSchema }, [...BODY]),
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const moved = await queue.requeueHeld({ instanceId: b.instance_id }, b.reason);
+      return { tasks: moved.map(({ task, previousStatus }) => ({ status: task.status, task_id: task.id, task: taskJson(task), previous_status: previousStatus })) };
     },
   );
 

@@ -13,10 +13,11 @@ import { taskCommand } from './task.js';
 import { editCommand } from './edit.js';
 import { commentCommand } from './comment.js';
 import { reopenCommand } from './reopen.js';
+import { scheduleCommand } from './schedule.js';
 
 const list: SlashCommand[] = [
   taskCommand, queueCommand, statusCommand, doneCommand, priorityCommand, cancelCommand, retryCommand, answerCommand,
-  editCommand, commentCommand, reopenCommand, pauseCommand, resumeCommand,
+  editCommand, commentCommand, reopenCommand, pauseCommand, resumeCommand, scheduleCommand,
 ];
 list.push(helpCommand(() => list));
 

@@ -104,6 +104,7 @@ export async function show(ctx: CommandContext, id: number): Promise<CommandOutp
     ['depends on', t.depends_on.length ? t.depends_on.map((d) => `#${d}`).join(', ') : null],
     ['attempts', `${t.attempts} of ${t.max_attempts} used`],
     ['submitted', `${shortTime(t.created_at)} (${age(t.created_at)} ago)${t.submitted_by ? ` by ${t.submitted_by}` : ''}`],
+    ['schedule', t.schedule_id === null ? null : `#${t.schedule_id} (athena schedule list)`],
     ['claimed', t.claimed_at ? shortTime(t.claimed_at) : null],
     ['lease until', t.lease_expires_at ? shortTime(t.lease_expires_at) : null],
     ['run after', t.run_after ? `${scheduled(t) ? '⏰ ' : ''}${shortTime(t.run_after)}` : null],

@@ -21,6 +21,8 @@ export type QueueConfig = {
   review?: ReviewConfig;
   /** What is kept of each run's live output (its newest bytes); default 1 MiB. */
   outputMaxBytes?: number;
+  /** Time zone of schedules that name none (TZ); default UTC. */
+  timeZone?: string;
 };
 
 export type QueueDeps = {

@@ -7,6 +7,7 @@ import { buildBoard, renderBoard, renderCounters, renderInstances, waitingContex
 import { createDetail } from './detail.js';
 import { CONTROL_EVENTS, createControls } from './controls.js';
 import { unknownDependencies, waitingReasons } from './waiting.js';
+import { createSchedulesPanel } from './schedules.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -26,6 +27,7 @@ const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
 const detail = createDetail({ api, toast, who, waiting: (task) => waitingReasons(task, waitingContext(state)) });
 const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
+const schedulesPanel = createSchedulesPanel(api, (err) => toast(`Could not load schedules: ${err.message}`, 'error'));
 
 // ---------------------------------------------------------------- feedback
 
@@ -235,6 +237,7 @@ function connect() {
       loadControls();
     },
     onTask(data, id) {
+      if (data.type === 'created' && data.task?.schedule_id != null) schedulesPanel.refresh();
       // A purge or an import names no task: the board is read again.
       if (RELOADING_EVENTS.has(data.type)) loadAll();
       // A pause, resume or limit change names no task: the banner, the panel and the cards follow it.
@@ -361,6 +364,7 @@ function start() {
   renderBoard(state, activeStatus, openTask);
   loadMe();
   connect();
+  schedulesPanel.start();
 }
 
 function signOut(message = '') {
@@ -368,6 +372,7 @@ function signOut(message = '') {
   sessionStorage.removeItem(NAME_STORAGE);
   stream?.stop();
   stream = null;
+  schedulesPanel.stop();
   if (byId('detail').open) byId('detail').close();
   signedIn = false;
   showLogin(message);

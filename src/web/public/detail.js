@@ -396,6 +396,7 @@ export function createDetail({ api, toast, who, waiting = () => [] }) {
           fact('Lease', task.lease_expires_at && task.status === 'in_progress' ? h('span', { class: 'lease', dataset: { lease: task.lease_expires_at } }) : null),
           fact('Attempts', `${task.attempts} of ${task.max_attempts} used`),
           fact('Submitted by', task.submitted_by),
+          task.schedule_id !== null ? fact('Schedule', `#${task.schedule_id}`) : null,
           fact('Created', fullTime(task.created_at)),
           // A task given back (released, requeued, reopened) is not claimed now, whatever claimed_at keeps.
           fact('Claimed', task.claimed_at && task.status !== 'pending' && task.status !== 'blocked' ? fullTime(task.claimed_at) : null),

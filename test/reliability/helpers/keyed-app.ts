@@ -8,6 +8,8 @@ import { createClaimWaiters, type ClaimWaiters } from '../../../src/core/waiters
 import type { QueueConfig } from '../../../src/core/queue.js';
 import type { Logger } from '../../../src/logger.js';
 import { SqlKeyStore } from '../../../src/store/keys-store.js';
+import { SqlWebhookStore } from '../../../src/store/sql-webhooks.js';
+import { createWebhookAdmin } from '../../../src/core/webhooks.js';
 import type { KeyRole } from '../../../src/core/types.js';
 import { openTestQueue, type TestBackend, type TestClock, type TestQueue } from '../../helpers/stores.js';
 
@@ -37,6 +39,8 @@ export async function openKeyedApp(
     /** More settings of the app (timeouts, stream caps, TRUST_PROXY). */
     config?: Partial<AppContext['config']>;
     keyRecheckMs?: number;
+    /** Serve /api/webhooks, with this allowlist. */
+    webhooks?: { allowlist: string[] };
   } = {},
 ): Promise<KeyedApp> {
   const t = await openTestQueue(backend, options.queue, { clock: options.clock });
@@ -49,6 +53,7 @@ export async function openKeyedApp(
       config: { LONG_POLL_MAX_SECONDS: options.longPollMaxSeconds ?? 60, BODY_LIMIT_BYTES: options.bodyLimitBytes ?? 1024 * 1024, METRICS_AUTH: true, ...options.config },
       authenticate: keyAuthenticator({ adminKey: ADMIN_KEY, keys, now: t.queue.now }),
       keys,
+      ...(options.webhooks ? { webhooks: createWebhookAdmin(new SqlWebhookStore(t.db), { allowlist: options.webhooks.allowlist, now: t.queue.now }) } : {}),
     },
     { logger: options.logger, keyRecheckMs: options.keyRecheckMs, checkReplies: true },
   );
