@@ -10,5 +10,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Two files at a time. Vitest's default is one worker per core but one, which is a single worker on
+    // a 2-core machine; most files spend their time waiting on child processes (servers, the CLI, git)
+    // and PostgreSQL, so a second worker uses the core the first leaves idle. VITEST_MAX_WORKERS
+    // overrides it.
+    maxWorkers: 2,
   },
 });

@@ -14,6 +14,8 @@ const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const AGENTS = Number(args.get('agents') ?? 32);
 const SECONDS = Number(args.get('seconds') ?? 10);
+/** `--modes=next-claim` runs only the original protocol (quick before/after checks); the file is written only for a full run. */
+const MODES = (args.get('modes')?.split(',') ?? ['claim-next', 'next-claim']) as CycleMode[];
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 type Server = BenchServer;
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
     log('');
     log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims |');
     log('|---|---|---|---|---|---|---|---|');
-    for (const mode of ['claim-next', 'next-claim'] as const) {
+    for (const mode of MODES) {
       const single = new Map<string, number>();
       for (const [backend, replicas] of [['sqlite', 1], ['postgres', 1], ['postgres', 3]] as const) {
         const r = await run(backend, replicas, mode, dir);
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  if (MODES.length < 2) return;
   const out = resolve(import.meta.dirname, 'RESULTS-replicas.md');
   writeFileSync(out, `${lines.join('\n')}\n`);
   console.log(`\nwritten to ${out}`);

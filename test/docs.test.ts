@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderApiReference } from '../scripts/docs/api-reference.js';
+import type { JsonSchema } from '../scripts/docs/openapi.js';
 import { GENERATED_DOCS } from '../scripts/docs/generated.js';
 
 describe('generated docs', () => {
@@ -58,6 +59,39 @@ describe('the API reference renderer', () => {
     expect(text).toContain('| `labels` | array of string |  |');
     expect(text).toContain('| `code` | string, one of "INVALID" | yes |');
     expect(text).toMatch(/#### GET `\/health`\n\nNo key needed\./);
+  });
+
+  it('writes an object many routes answer once, under Schemas, and names it elsewhere', () => {
+    const task = { type: 'object', properties: { id: { type: 'integer' }, status: { type: 'string' } }, required: ['id', 'status'] };
+    const claimed = { ...task, properties: { ...task.properties, lease_token: { type: 'string' } }, required: [...task.required, 'lease_token'] };
+    const error = { type: 'object', properties: { error: { type: 'string' }, code: { type: 'string' } }, required: ['error', 'code'] };
+    const answer = (schema: JsonSchema, description = 'ok') => ({ description, content: { 'application/json': { schema } } });
+    const text = renderApiReference(
+      {
+        paths: {
+          '/a': { get: { tags: ['t'], responses: { '200': answer({ type: 'object', properties: { task: { ...task, description: 'the task' } } }), '404': answer({ ...error, description: 'gone' }), '409': answer(error) } } },
+          '/b': { get: { tags: ['t'], responses: { '200': answer({ type: 'object', properties: { tasks: { type: 'array', items: task }, next: { ...task, nullable: true } } }) } } },
+          '/c': { post: { tags: ['t'], responses: { '200': answer({ type: 'object', properties: { task: claimed } }) } } },
+          // The same properties with another shape: written out, not named.
+          '/d': { get: { tags: ['t'], responses: { '200': answer({ type: 'object', properties: { task: { ...task, properties: { ...task.properties, id: { type: 'string' } } } } }) } } },
+        },
+      },
+      [
+        { name: 'Task', keys: ['id', 'status'] },
+        { name: 'ClaimedTask', keys: ['id', 'status', 'lease_token'] },
+        { name: 'Error', keys: ['error', 'code'] },
+      ],
+    );
+    expect(text).toContain('| `task` | Task |  | the task |');
+    expect(text).toContain('| `tasks` | array of Task |  |');
+    expect(text).toContain('| `next` | Task or null |  |');
+    expect(text).toContain('404 and 409 answer:\n\nThe Error schema (under Schemas below).');
+    expect(text).toContain('| `task` | ClaimedTask |  |');
+    expect(text).toContain('#### ClaimedTask\n\nEvery field of Task, and:\n\n| Field | Type | Required | Meaning |\n|---|---|---|---|\n| `lease_token` | string | yes |  |');
+    expect(text).toContain('| `task.id` | string | yes |  |');
+    // Each shared object's fields appear once: under Schemas (and in the one that differs).
+    expect(text.match(/\| `(task\.)?status` \|/g)).toHaveLength(2);
+    expect(text.match(/^#### (Task|ClaimedTask|Error)$/gm)).toEqual(['#### Task', '#### Error', '#### ClaimedTask']);
   });
 });
 

@@ -15,4 +15,12 @@ export const SLOW_TESTS = [
   'test/store/concurrent-claims.test.ts',
   // Headless Chromium driving the dashboard.
   'test/**/*.browser.test.ts',
+  // `athena work` on real git repositories: several workers, worktrees, agents killed mid-run (about 60 s
+  // and 35 s on a quiet machine; each test builds repositories and runs many git and node processes).
+  'test/cli/work-repo.test.ts',
+  'test/cli/work-repo-recovery.test.ts',
+  // Every agent preset driven through a fake agent on PATH (about 25 s).
+  'test/cli/agent-presets.test.ts',
+  // A server killed with SIGKILL under a stream of creates, then restarted (about 20 s).
+  'test/e2e/durability.test.ts',
 ];

@@ -15,7 +15,7 @@ function refName(ref: string): string {
 /** A schema's type in a few words: `integer (1–100)`, `string, one of high / medium / low`, `array of string`. */
 export function typeOf(schema: JsonSchema | undefined): string {
   if (!schema) return 'any';
-  if (typeof schema.$ref === 'string') return refName(schema.$ref);
+  if (typeof schema.$ref === 'string') return schema.nullable === true ? `${refName(schema.$ref)} or null` : refName(schema.$ref);
   const alternatives = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
   let text: string;
   if (alternatives) {
@@ -36,7 +36,7 @@ export function typeOf(schema: JsonSchema | undefined): string {
     const shownMax = max !== undefined && max < Number.MAX_SAFE_INTEGER ? max : undefined;
     if (min !== undefined && shownMax !== undefined) text += ` (${schema.exclusiveMinimum === true ? `>${min}` : min}–${shownMax}${unit})`;
     else if (shownMax !== undefined) text += ` (≤ ${shownMax}${unit})`;
-    else if (min !== undefined && !(min === 0 && schema.exclusiveMinimum === true)) text += ` (≥ ${min}${unit})`;
+    else if (min !== undefined && min > -Number.MAX_SAFE_INTEGER && !(min === 0 && schema.exclusiveMinimum === true)) text += ` (≥ ${min}${unit})`;
   }
   if (schema.nullable === true) text += ' or null';
   return text;
@@ -98,17 +98,84 @@ function renderOperation(method: string, path: string, op: OpenApiOperation, sec
     out.push('| Status | Meaning |', '|---|---|');
     for (const [status, response] of responses) out.push(`| ${status} | ${cell(response.description ?? '')} |`);
     out.push('');
+    // Answers that are one shared schema are named once for all their statuses (the errors, mostly).
+    const byRef = new Map<string, string[]>();
+    for (const [status, response] of responses) {
+      const ref = jsonSchemaOf(response.content)?.$ref;
+      if (typeof ref === 'string') byRef.set(ref, [...(byRef.get(ref) ?? []), status]);
+    }
     for (const [status, response] of responses) {
       const schema = jsonSchemaOf(response.content);
       if (!schema) continue;
+      if (typeof schema.$ref === 'string') {
+        const statuses = byRef.get(schema.$ref)!;
+        if (statuses[0] !== status) continue;
+        const listed = statuses.length === 1 ? status : `${statuses.slice(0, -1).join(', ')} and ${statuses.at(-1)}`;
+        out.push(`${listed} answer${statuses.length === 1 ? 's' : ''}:`, '', ...renderSchema(schema));
+        continue;
+      }
       out.push(`${status} answers:`, '', ...renderSchema(schema));
     }
   }
   return out;
 }
 
-/** The reference part of docs/api.md: routes grouped by tag, in the document's order, then shared schemas. */
-export function renderApiReference(doc: OpenApiDocument): string {
+/** `schema` has every property of `base`, the same at each, and more. */
+function extendsSchema(schema: JsonSchema, base: JsonSchema): boolean {
+  const own = schema.properties as Record<string, unknown> | undefined;
+  const theirs = base.properties as Record<string, unknown> | undefined;
+  if (!own || !theirs || Object.keys(own).length <= Object.keys(theirs).length) return false;
+  const required = new Set((schema.required as string[] | undefined) ?? []);
+  const baseRequired = new Set((base.required as string[] | undefined) ?? []);
+  return Object.entries(theirs).every(([k, v]) => JSON.stringify(own[k]) === JSON.stringify(v) && required.has(k) === baseRequired.has(k));
+}
+
+/** An object schema the reference shows once, under Schemas, and names wherever it appears. */
+export type SharedSchema = { name: string; keys: readonly string[] };
+
+/** A schema's shape, without what each place says of it (its description, whether null is allowed). */
+function shapeOf(schema: JsonSchema): string {
+  const { description: _d, nullable: _n, ...shape } = schema;
+  return JSON.stringify(shape);
+}
+
+/**
+ * The document with every object matching a shared schema (same properties, the same shape at each
+ * place) replaced by a reference to it; the first one found becomes the schema. An object with the
+ * same properties but another shape somewhere stays written out, so no difference is hidden.
+ */
+export function withSharedSchemas(doc: OpenApiDocument, shared: readonly SharedSchema[]): OpenApiDocument {
+  const byKeys = new Map(shared.map((s) => [[...s.keys].sort().join(','), s.name]));
+  const found = new Map<string, { schema: JsonSchema; shape: string }>();
+  const visit = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(visit);
+    if (!value || typeof value !== 'object') return value;
+    const schema = value as JsonSchema;
+    const properties = schema.type === 'object' ? (schema.properties as Record<string, unknown> | undefined) : undefined;
+    const name = properties ? byKeys.get(Object.keys(properties).sort().join(',')) : undefined;
+    if (name) {
+      const shape = shapeOf(schema);
+      if (!found.has(name)) found.set(name, { schema: { ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== 'description' && k !== 'nullable')) }, shape });
+      if (found.get(name)!.shape === shape) {
+        const ref: JsonSchema = { $ref: `#/components/schemas/${name}` };
+        if (typeof schema.description === 'string') ref.description = schema.description;
+        if (schema.nullable === true) ref.nullable = true;
+        return ref;
+      }
+    }
+    return Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, visit(v)]));
+  };
+  const paths = visit(doc.paths ?? {}) as OpenApiDocument['paths'];
+  const schemas = { ...Object.fromEntries([...found].map(([name, { schema }]) => [name, schema])), ...(doc.components?.schemas ?? {}) };
+  return { ...doc, paths, components: { ...doc.components, schemas } };
+}
+
+/**
+ * The reference part of docs/api.md: routes grouped by tag, in the document's order, then the
+ * schemas. Objects matching one of `shared` are written once, under Schemas, and named elsewhere.
+ */
+export function renderApiReference(source: OpenApiDocument, shared: readonly SharedSchema[] = []): string {
+  const doc = withSharedSchemas(source, shared);
   const secured = (doc.security?.length ?? 0) > 0;
   const groups = new Map<string, string[]>();
   for (const [path, operations] of Object.entries(doc.paths ?? {})) {
@@ -120,13 +187,23 @@ export function renderApiReference(doc: OpenApiDocument): string {
       groups.get(tag)!.push(...renderOperation(method, path, op, secured));
     }
   }
-  const out = ['## Reference', '', 'Every route the server answers, from its OpenAPI document, grouped by tag.', ''];
+  const out = ['## Reference', '', 'Every route the server answers, from its OpenAPI document, grouped by tag. Objects many routes answer (a task, an error…) are written once, under [Schemas](#schemas), and named where they appear.', ''];
   out.push(...[...groups.keys()].map((tag) => `- [${tag}](#${tag.toLowerCase().replace(/[^\w -]/g, '').replace(/ /g, '-')})`), '');
   for (const [tag, lines] of groups) out.push(`### ${tag}`, '', ...lines);
   const schemas = Object.entries(doc.components?.schemas ?? {});
   if (schemas.length > 0) {
     out.push('### Schemas', '');
-    for (const [name, schema] of schemas) out.push(`#### ${name}`, '', ...renderSchema(schema));
+    for (const [name, schema] of schemas) {
+      // A schema that extends another (ClaimedTask: a Task and its lease token) lists only what it adds.
+      const base = schemas.find(([other, s]) => other !== name && extendsSchema(schema, s));
+      if (base) {
+        const extra = Object.keys(schema.properties as object).filter((k) => !(k in (base[1].properties as object)));
+        const added = { ...schema, properties: Object.fromEntries(extra.map((k) => [k, (schema.properties as Record<string, unknown>)[k]])) };
+        out.push(`#### ${name}`, '', `Every field of ${base[0]}, and:`, '', ...renderSchema(added));
+      } else {
+        out.push(`#### ${name}`, '', ...renderSchema(schema));
+      }
+    }
   }
   return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
 }

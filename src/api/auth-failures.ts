@@ -1,6 +1,9 @@
 // Counts wrong API keys per client address; an address that keeps guessing gets 429 for a while,
 // before its next key is even compared. Kept in memory: it slows guessing down, and a restart
 // forgetting it costs nothing (generated keys are 256-bit, API_KEY at least 24 characters).
+// Per replica on purpose: with n replicas an address gets n times the budget, still a slowdown for
+// 256-bit keys; counting in the database would put a write in front of every refused request, which
+// is the flood this exists to keep cheap.
 
 export type FailureLimiterOptions = {
   /** Wrong keys an address may present within `windowMs` before it is refused with 429. */

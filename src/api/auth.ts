@@ -22,7 +22,10 @@ export function singleKeyAuthenticator(apiKey: string): Authenticator {
   return (key) => (key !== undefined && timingSafeEqual(digest(key), expected) ? { name: 'api', role: 'admin', instanceId: null } : null);
 }
 
-/** How often a key's last_used_at is written at most; a write per request would cost every request a commit. */
+/**
+ * How often a key's last_used_at is written at most; a write per request would cost every request a
+ * commit. Remembered per replica (a throttle, not state): n replicas write it at most n times a minute.
+ */
 const TOUCH_EVERY_MS = 60_000;
 
 /**

@@ -24,6 +24,7 @@ export type AppContext = {
         | 'EVENT_STREAMS_MAX'
         | 'EVENT_STREAM_BUFFER_BYTES'
         | 'EVENT_STREAM_STALL_SECONDS'
+        | 'HEALTH_TIMEOUT_SECONDS'
       >
     >;
   authenticate: Authenticator;

@@ -1,6 +1,6 @@
 // Actions on many tasks at once (retry failed, cancel pending, purge) and export/import of the queue.
 import { ConflictError, InvalidError } from '../errors.js';
-import type { BulkFilter, ExportData, Store } from './ports.js';
+import type { BulkFilter, ExportData, ImportData, Store } from './ports.js';
 import type { TaskEvent } from './types.js';
 
 export function createBulkActions(store: Store, publish: (events: TaskEvent[]) => void, now: () => number) {
@@ -29,7 +29,7 @@ export function createBulkActions(store: Store, publish: (events: TaskEvent[]) =
     },
 
     /** Restores an export into an empty queue (ids, logs and instances kept). */
-    async importAll(data: ExportData): Promise<{ tasks: number; logs: number }> {
+    async importAll(data: ImportData): Promise<{ tasks: number; logs: number }> {
       const imported = await store.importAll(data, now());
       if (!imported.ok) {
         throw new ConflictError('CONFLICT', `The queue already has ${imported.total} task(s); import into an empty queue`, { total: imported.total });

@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from './queue-controls-types.js';
 import type { NewSchedule, RecordRunOutcome, Schedule, ScheduleChanges, ScheduleRun } from './schedule-types.js';
+import type { ImportDefaultedField } from './task-fields.js';
 
 /** Columns a transition may set, by their domain names. */
 export type TaskPatch = Partial<
@@ -97,6 +98,19 @@ export type TransitionSpec = {
 export type TransitionOutcome =
   | { ok: true; task: Task; events: TaskEvent[] }
   | { ok: false; current: Task | null; heldByInstance?: number; heldBack?: string };
+
+/**
+ * A peek of the original protocol: show the next ready task and hold it for `instanceId` (null: a
+ * caller that did not name itself) until `holdUntil`; a task not held is looked for among the first
+ * `window` ready tasks.
+ */
+export type PeekSpec = { instanceId: string | null; now: number; holdUntil: number; window: number };
+
+/**
+ * The task shown (null: none ready). `lostRace`: another peek took the hold on it at the same moment
+ * (look again); a task shown because every ready task is held is not a lost race.
+ */
+export type PeekOutcome = { task: Task | null; lostRace: boolean };
 
 export type ClaimNextSpec = {
   instanceId: string;
@@ -193,14 +207,22 @@ export type AppendOutputOutcome =
 export type OutputRead = { run: number; start: number; end: number; text: string };
 
 
+/** A task as an export carries it: every field of core/task-fields.ts but the derived ones (EXPORTED_FIELDS). */
+export type ExportedTask = Task & { leaseToken: string | null; leaseMs: number | null; idempotencyRequest: unknown };
+
 export type ExportData = {
   version: 1;
   exportedAt: string;
-  tasks: Array<Task & { leaseToken: string | null }>;
+  tasks: ExportedTask[];
   logs: TaskLog[];
   /** Absent in exports from before comments existed. */
   comments?: TaskComment[];
   instances: Instance[];
+};
+
+/** What an import takes: an export, perhaps an older one that lacks fields added since (their importDefault fills them). */
+export type ImportData = Omit<ExportData, 'tasks'> & {
+  tasks: Array<Omit<ExportedTask, ImportDefaultedField> & Partial<Pick<ExportedTask, ImportDefaultedField>>>;
 };
 
 /** Log actions the daily summary counts. */
@@ -260,6 +282,12 @@ export interface Store {
   getTaskWithLease(id: number): Promise<{ task: Task; leaseToken: string | null } | null>;
   /** Ids of the first `limit` pending tasks in queue order that are ready (due, dependencies completed): what a claim by id accepts. */
   readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]>;
+  /**
+   * The original protocol's peek: the caller's own live hold if it has one, else the first ready task
+   * in queue order nobody holds, else the first ready task; takes the hold (not for the last case) in
+   * the same step, so holds are shared by every replica on one database.
+   */
+  peekAndHold(spec: PeekSpec): Promise<PeekOutcome>;
   logsFor(taskId: number): Promise<TaskLog[]>;
   listTasks(filter: TaskFilter): Promise<TaskPage>;
   stats(): Promise<Stats>;
@@ -293,7 +321,7 @@ export interface Store {
 
   exportAll(): Promise<ExportData>;
   /** Restores an export; refused (`ok: false`, with the count found) unless the queue is empty, checked in the same transaction. */
-  importAll(data: ExportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
+  importAll(data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

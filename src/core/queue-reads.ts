@@ -2,10 +2,10 @@
 import { NotFoundError } from '../errors.js';
 import type { Activity, ActivityCounted, Store } from './ports.js';
 import { LIMITS } from './limits.js';
-import type { PeekHolds } from './peek-holds.js';
+import { PEEK_HOLD_MS, PEEK_RACE_RETRIES, PEEK_WINDOW_MAX } from './peek-holds.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
 
-export function createQueueReads(store: Store, now: () => number, peekHolds: PeekHolds) {
+export function createQueueReads(store: Store, now: () => number) {
   async function mustGet(id: number): Promise<Task> {
     const task = await store.getTask(id);
     if (!task) throw new NotFoundError(`Task #${id} not found`, { taskId: id });
@@ -39,24 +39,10 @@ export function createQueueReads(store: Store, now: () => number, peekHolds: Pee
      * while that hold lasts.
      */
     async offerNext(instanceId: string | null = null): Promise<Task | null> {
-      let window = peekHolds.window();
-      for (;;) {
-        const ids = await store.readyIds(now(), window, instanceId);
-        const picked = peekHolds.pick(ids, instanceId);
-        if (picked === null && ids.length === window) {
-          // Other peeks held tasks while this one read: read further before settling for a held task.
-          const wider = peekHolds.window(window * 2);
-          if (wider > window) {
-            window = wider;
-            continue;
-          }
-        }
-        // Every ready task is held by others: the first in queue order, as before holds existed.
-        const id = picked ?? ids[0];
-        if (id === undefined) return null;
-        const task = await store.getTask(id);
-        if (task?.status === 'pending') return task;
-        if (picked !== null) peekHolds.release(id); // claimed between the two reads: look again
+      for (let attempt = 0; ; attempt++) {
+        const t = now();
+        const { task, lostRace } = await store.peekAndHold({ instanceId, now: t, holdUntil: t + PEEK_HOLD_MS, window: PEEK_WINDOW_MAX });
+        if (!lostRace || attempt >= PEEK_RACE_RETRIES) return task;
       }
     },
 

@@ -1,7 +1,6 @@
 // The queue: assembles the task transitions (one file each under transitions/), reads, bulk actions and the event log over one store.
 import { createBulkActions } from './bulk-actions.js';
 import { createEventLog } from './event-log.js';
-import { createPeekHolds } from './peek-holds.js';
 import { createQueueControls } from './queue-controls.js';
 import { createQueueReads } from './queue-reads.js';
 import { createSchedules } from './schedules.js';
@@ -36,9 +35,8 @@ export type Queue = ReturnType<typeof createQueue>;
 export function createQueue(deps: QueueDeps) {
   const { store, bus, config } = deps;
   const now = deps.clock ?? Date.now;
-  const peekHolds = createPeekHolds(now);
-  const reads = createQueueReads(store, now, peekHolds);
-  const kit = createTransitionKit({ ...deps, clock: now }, peekHolds, reads);
+  const reads = createQueueReads(store, now);
+  const kit = createTransitionKit({ ...deps, clock: now }, reads);
 
   return {
     bus,

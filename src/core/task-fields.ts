@@ -28,9 +28,15 @@ export type TaskField = {
   readonly stored: 'value' | 'json-text' | 'derived';
   /** Part of the domain's Task (the rest are the store's own: lease token, lease length, bookkeeping). */
   readonly inTask: boolean;
+  /**
+   * For a field added after exports were first written: the value a task of an older export gets
+   * (from the task's other fields), so every export stays importable. Without it, an export must
+   * carry the field.
+   */
+  readonly importDefault?: (task: Readonly<Record<string, unknown>>) => unknown;
 };
 
-type FieldOptions = { nullable?: boolean; json?: string | null; stored?: TaskField['stored']; inTask?: boolean };
+type FieldOptions = { nullable?: boolean; json?: string | null; stored?: TaskField['stored']; inTask?: boolean; importDefault?: TaskField['importDefault'] };
 
 /** One entry; the literal types of name, column, JSON key, type and nullability are kept for task-json.ts. */
 function field<const N extends string, const C extends string, const T extends FieldType, const O extends FieldOptions = {}>(
@@ -38,7 +44,14 @@ function field<const N extends string, const C extends string, const T extends F
   column: C,
   type: T,
   options?: O,
-): TaskField & { name: N; column: C; type: T; json: O extends { json: infer J } ? J : C; nullable: O extends { nullable: true } ? true : false } {
+): TaskField & {
+  name: N;
+  column: C;
+  type: T;
+  json: O extends { json: infer J } ? J : C;
+  nullable: O extends { nullable: true } ? true : false;
+  optionalInImport: O extends { importDefault: TaskField['importDefault'] } ? true : false;
+} {
   const o: FieldOptions = options ?? {};
   return {
     name,
@@ -48,8 +61,14 @@ function field<const N extends string, const C extends string, const T extends F
     nullable: o.nullable ?? false,
     stored: o.stored ?? (type === 'json' || type === 'labels' || type === 'ids' ? 'json-text' : 'value'),
     inTask: o.inTask ?? true,
+    ...(o.importDefault ? { importDefault: o.importDefault } : {}),
   } as never;
 }
+
+/** Absent from exports written before the field existed. */
+const none = () => null;
+/** Before runs were counted, every claim was an attempt. */
+const runsFromAttempts = (task: Readonly<Record<string, unknown>>) => task.attempts;
 
 /** Every column of `tasks`; the JSON keys appear in this order. */
 export const TASK_FIELDS = [
@@ -83,23 +102,23 @@ export const TASK_FIELDS = [
   field('blockedReason', 'blocked_reason', 'text', { nullable: true }),
   field('idempotencyKey', 'idempotency_key', 'text', { nullable: true, json: null }),
   // Length of the lease granted last, to tell the holder when it expires after a heartbeat.
-  field('leaseMs', 'lease_ms', 'integer', { nullable: true, json: null, inTask: false }),
+  field('leaseMs', 'lease_ms', 'integer', { nullable: true, json: null, inTask: false, importDefault: none }),
   // The create request kept with its idempotency key, to tell a replay from a different request.
-  field('idempotencyRequest', 'idempotency_request', 'json', { nullable: true, json: null, inTask: false }),
+  field('idempotencyRequest', 'idempotency_request', 'json', { nullable: true, json: null, inTask: false, importDefault: none }),
   // The one agent instance that may claim the task; null: any agent.
-  field('assignee', 'assignee', 'text', { nullable: true }),
+  field('assignee', 'assignee', 'text', { nullable: true, importDefault: none }),
   // What the holder has not been told yet (at its next heartbeat): 1 when the description changed, and the first unseen comment.
-  field('descriptionUnseen', 'description_unseen', 'integer', { json: null }),
-  field('commentsUnseenFrom', 'comments_unseen_from', 'integer', { nullable: true, json: null }),
+  field('descriptionUnseen', 'description_unseen', 'integer', { json: null, importDefault: () => 0 }),
+  field('commentsUnseenFrom', 'comments_unseen_from', 'integer', { nullable: true, json: null, importDefault: none }),
   // Review: completing it moves it to in_review; what the last reviewer asked for; who gets it first after that.
-  field('review', 'review_required', 'boolean', { json: 'review' }),
-  field('reviewFeedback', 'review_feedback', 'text', { nullable: true }),
-  field('preferredInstanceId', 'preferred_instance_id', 'text', { nullable: true }),
-  field('preferredUntil', 'preferred_until', 'time', { nullable: true }),
+  field('review', 'review_required', 'boolean', { json: 'review', importDefault: () => false }),
+  field('reviewFeedback', 'review_feedback', 'text', { nullable: true, importDefault: none }),
+  field('preferredInstanceId', 'preferred_instance_id', 'text', { nullable: true, importDefault: none }),
+  field('preferredUntil', 'preferred_until', 'time', { nullable: true, importDefault: none }),
   // How many times it was claimed: each run's live output is kept apart under this number.
-  field('runs', 'runs', 'integer'),
-  // The schedule that created it; null for tasks created by hand.
-  field('scheduleId', 'schedule_id', 'integer', { nullable: true }),
+  field('runs', 'runs', 'integer', { importDefault: runsFromAttempts }),
+  // The schedule that created it; null for tasks created by hand (and in exports from before schedules).
+  field('scheduleId', 'schedule_id', 'integer', { nullable: true, importDefault: none }),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];
@@ -115,3 +134,22 @@ export function taskField(name: TaskFieldName): TaskField {
 
 /** The allowed values of the enumerated types. */
 export const FIELD_VALUES = { status: TASK_STATUSES, priority: PRIORITIES } as const;
+
+/**
+ * What an export carries of each task, by domain name: every field but the derived ones. The export
+ * and import schemas (api/routes/bulk.ts), the reading (store/rows.ts) and the writing
+ * (store/sql-bulk.ts) all use this list, so a new field is exported and imported without more code.
+ */
+export const EXPORTED_FIELDS: readonly TaskField[] = TASK_FIELDS.filter((f) => f.stored !== 'derived');
+
+/** Fields an import may lack (older exports), each filled in by its importDefault. */
+export type ImportDefaultedField = Extract<(typeof TASK_FIELDS)[number], { optionalInImport: true }>['name'];
+
+/** A task of an export with the fields an older export lacks filled in from their importDefault. */
+export function withImportDefaults<T extends Record<string, unknown>>(task: T): T {
+  const filled: Record<string, unknown> = { ...task };
+  for (const f of EXPORTED_FIELDS) {
+    if (filled[f.name] === undefined && f.importDefault) filled[f.name] = f.importDefault(task);
+  }
+  return filled as T;
+}

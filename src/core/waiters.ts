@@ -46,6 +46,11 @@ const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 're
 /** Events after which many tasks may have become claimable at once (a resume, a limit raised): every waiter looks. */
 const WAKING_ALL_EVENTS = new Set(['queue_resumed', 'limit_set', 'limit_removed']);
 
+// Waiters are per replica, and that is right: a waiter is a request held open on this replica's
+// socket. Wake-ups still cross replicas: with PostgreSQL, queue.bus is the replica bus, which also
+// carries the events other replicas wrote (cluster/event-feed.ts), so a task created on replica B
+// wakes a waiter on replica A (test/cluster/event-feed.test.ts). A wake-up only makes the waiter
+// try; the claim itself is the database's atomic step, so two replicas waking for one task is safe.
 export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = {}): ClaimWaiters {
   const timers = options.timers ?? globalThis;
   const maxPerInstance = options.maxPerInstance ?? 8;

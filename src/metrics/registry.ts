@@ -1,4 +1,8 @@
 // Prometheus metrics of one server, on its own registry: queue state, transitions, claim latency, loops, outbox, HTTP.
+// Per replica, as Prometheus expects (it scrapes each replica, labelled by instance): counters and
+// histograms count this replica's own work (sum them over replicas); the queue gauges read the
+// database, so every replica reports the same cluster-wide value (take max, not sum); loop metrics
+// move with the leader, which runs the loops.
 import type { ConcurrencyLimit } from '../core/queue-controls-types.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../core/events.js';

@@ -29,6 +29,8 @@ export type Dialect = {
   namedLock: string | null;
   /** Statement locking a whole table against writers until the transaction ends; null where not needed. */
   tableLock: ((table: string) => string) | null;
+  /** Writes (INSERT/DELETE … RETURNING) may sit in a WITH clause, so a read and its writes are one statement (one round trip). */
+  writableCte: boolean;
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */

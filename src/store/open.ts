@@ -15,6 +15,10 @@ export type OpenDatabaseOptions = {
   poolSize?: number;
   /** PostgreSQL: how long a statement waits for a pooled connection before 503. */
   connectTimeoutMs?: number;
+  /** PostgreSQL: pooled statements running longer are cancelled (0: no limit); see PostgresOptions. */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: idle time before TCP keepalive probes start. */
+  keepAliveMs?: number;
   /** SQLite: the synchronous pragma. */
   synchronous?: 'NORMAL' | 'FULL';
   log?: { warn(obj: object, msg: string): void };
@@ -75,7 +79,13 @@ async function connect(spec: DatabaseSpec, options: OpenDatabaseOptions): Promis
   }
   // Loaded on demand so a SQLite install never loads pg.
   const { PostgresDb } = await import('./postgres/driver.js');
-  const db = new PostgresDb(spec.url, { poolSize: options.poolSize ?? 10, log: options.log, connectTimeoutMs: options.connectTimeoutMs });
+  const db = new PostgresDb(spec.url, {
+    poolSize: options.poolSize ?? 10,
+    log: options.log,
+    connectTimeoutMs: options.connectTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs,
+    keepAliveMs: options.keepAliveMs,
+  });
   return { db, target: `PostgreSQL at ${db.target}`, name: 'PostgreSQL' };
 }
 
@@ -92,7 +102,8 @@ export type OpenStoreOptions = {
 
 /** The configured store: PostgreSQL when DATABASE_URL is set, otherwise the SQLite file. */
 export async function openStore(
-  config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'> & Partial<Pick<Config, 'PG_CONNECT_RETRY_SECONDS'>>,
+  config: Pick<Config, 'DB_PATH' | 'DATABASE_URL' | 'SQLITE_SYNCHRONOUS' | 'PG_POOL_SIZE'> &
+    Partial<Pick<Config, 'PG_CONNECT_RETRY_SECONDS' | 'PG_STATEMENT_TIMEOUT_SECONDS' | 'PG_KEEPALIVE_SECONDS'>>,
   options: OpenStoreOptions = {},
 ): Promise<OpenedStore> {
   const spec: DatabaseSpec = config.DATABASE_URL ? { kind: 'postgres', url: config.DATABASE_URL } : { kind: 'sqlite', path: config.DB_PATH };
@@ -101,6 +112,8 @@ export async function openStore(
     synchronous: config.SQLITE_SYNCHRONOUS,
     log: options.log,
     startupRetryMs: (config.PG_CONNECT_RETRY_SECONDS ?? 30) * 1000,
+    statementTimeoutMs: (config.PG_STATEMENT_TIMEOUT_SECONDS ?? 0) * 1000,
+    keepAliveMs: config.PG_KEEPALIVE_SECONDS === undefined ? undefined : config.PG_KEEPALIVE_SECONDS * 1000,
   });
   return { store: new SqlStore(db), db };
 }

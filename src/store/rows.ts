@@ -1,5 +1,6 @@
 // Maps between SQL rows (snake_case, JSON text, integer ms) and domain objects.
-import { TASK_FIELDS, type FieldType } from '../core/task-fields.js';
+import { EXPORTED_FIELDS, TASK_FIELDS, type FieldType, type TaskField } from '../core/task-fields.js';
+import type { ExportedTask } from '../core/ports.js';
 import type { Instance, Task, TaskComment, TaskEvent, TaskLog } from '../core/types.js';
 
 export type TaskRow = Record<string, unknown>;
@@ -37,24 +38,34 @@ const READ: Record<FieldType, [string, string]> = {
  * Compiled once from the field declaration: one object literal per row, so every task has the
  * same shape (this runs for every task read, claims included).
  */
-const toTask = new Function(
-  'num',
-  'numOrNull',
-  'strOrNull',
-  'jsonOrNull',
-  'jsonList',
-  'bool',
-  `return (row) => ({ ${TASK_FIELDS.filter((f) => f.inTask)
-    .map((f) => {
-      const convert = READ[f.type][f.nullable ? 1 : 0];
-      const value = `row[${JSON.stringify(f.column)}]`;
-      return `${JSON.stringify(f.name)}: ${convert ? `${convert}(${value})` : value}`;
-    })
-    .join(', ')} });`,
-)(num, numOrNull, strOrNull, (v: unknown) => parseJson(v, null), (v: unknown) => parseJson(v, []), (v: unknown) => v !== null && v !== undefined && Number(v) !== 0) as (row: TaskRow) => Task;
+function compileReader(fields: readonly TaskField[]): (row: TaskRow) => Record<string, unknown> {
+  return new Function(
+    'num',
+    'numOrNull',
+    'strOrNull',
+    'jsonOrNull',
+    'jsonList',
+    'bool',
+    `return (row) => ({ ${fields
+      .map((f) => {
+        const convert = READ[f.type][f.nullable ? 1 : 0];
+        const value = `row[${JSON.stringify(f.column)}]`;
+        return `${JSON.stringify(f.name)}: ${convert ? `${convert}(${value})` : value}`;
+      })
+      .join(', ')} });`,
+  )(num, numOrNull, strOrNull, (v: unknown) => parseJson(v, null), (v: unknown) => parseJson(v, []), (v: unknown) => v !== null && v !== undefined && Number(v) !== 0);
+}
+
+const toTask = compileReader(TASK_FIELDS.filter((f) => f.inTask)) as (row: TaskRow) => Task;
+const toExportedTask = compileReader(EXPORTED_FIELDS) as (row: TaskRow) => ExportedTask;
 
 export function rowToTask(row: TaskRow): Task {
   return toTask(row);
+}
+
+/** A row as an export carries it: every declared field but the derived ones. */
+export function rowToExportedTask(row: TaskRow): ExportedTask {
+  return toExportedTask(row);
 }
 
 export function rowToLog(row: TaskRow): TaskLog {

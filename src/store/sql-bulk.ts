@@ -5,15 +5,13 @@ import { filterSql } from './sql-reads.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { priorityRank, taskInsert } from './task-columns.js';
-import { TASK_FIELDS, type TaskFieldName } from '../core/task-fields.js';
-import type { BulkFilter, ExportData, LogEntry } from '../core/ports.js';
+import { TASK_FIELDS, withImportDefaults } from '../core/task-fields.js';
+import type { BulkFilter, ExportedTask, ImportData, LogEntry } from '../core/ports.js';
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
-/** An exported task goes back with every field of the domain's Task, its rank and its lease token. */
-const IMPORT_TASK = taskInsert(
-  TASK_FIELDS.filter((f) => f.inTask || f.name === 'priorityRank' || f.name === 'leaseToken').map((f) => f.name) as Array<Exclude<TaskFieldName, 'leaseMs' | 'idempotencyRequest'>>,
-);
+/** An exported task goes back with every field it was exported with, and the derived rank. */
+const IMPORT_TASK = taskInsert(TASK_FIELDS.map((f) => f.name));
 const IDEMPOTENCY_KEEP_MS = 24 * 60 * 60 * 1000;
 
 async function bulkUpdate(
@@ -94,16 +92,16 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
   });
 }
 
-export async function importAll(db: Db, data: ExportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }> {
+export async function importAll(db: Db, data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }> {
   return db.tx(async (q) => {
     // The queue must be empty, checked where the rows go in: no create and no other import between.
     if (db.dialect.tableLock) await q.run(db.dialect.tableLock('tasks'));
     const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
     if (existing > 0) return { ok: false as const, total: existing };
     for (const t of data.tasks) {
-      // Exports from before review existed lack its fields (and the run count, which was the attempts).
-      const before = { review: false, reviewFeedback: null, preferredInstanceId: null, preferredUntil: null, runs: t.attempts };
-      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...before, ...t, priorityRank: priorityRank(t.priority) }));
+      // Older exports lack the fields added since; each declares what such a task gets.
+      const task = withImportDefaults(t) as ExportedTask;
+      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...task, priorityRank: priorityRank(t.priority) }));
     }
     for (const t of data.tasks) {
       for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);

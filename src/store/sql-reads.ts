@@ -3,7 +3,7 @@ import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilt
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
-import { rowToComment, rowToEvent, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
+import { rowToComment, rowToEvent, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
 
@@ -195,7 +195,7 @@ export class SqlReads {
     return {
       version: 1,
       exportedAt: new Date().toISOString(),
-      tasks: tasks.map((r) => ({ ...rowToTask(r), leaseToken: (r.lease_token as string | null) ?? null })),
+      tasks: tasks.map(rowToExportedTask),
       logs: logs.map(rowToLog),
       comments: (await this.db.all<TaskRow>('SELECT * FROM task_comments ORDER BY id')).map(rowToComment),
       instances: await this.listInstances(),

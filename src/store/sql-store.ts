@@ -17,6 +17,7 @@ import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
+import { peekAndHold } from './sql-peek-holds.js';
 import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
@@ -32,8 +33,11 @@ import type {
   ClaimNextOutcome,
   ClaimNextSpec,
   ExportData,
+  ImportData,
   LabelScope,
   LogEntry,
+  PeekOutcome,
+  PeekSpec,
   Store,
   TransitionOutcome,
   TransitionSpec,
@@ -76,6 +80,10 @@ export class SqlStore extends SqlReads implements Store {
   }
 
 
+
+  peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
+    return peekAndHold(this.db, spec);
+  }
 
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
     const result = await this.insertTask(input, now);
@@ -411,7 +419,7 @@ export class SqlStore extends SqlReads implements Store {
     return bulk.purgeFinished(this.db, before, now);
   }
 
-  async importAll(data: ExportData, now: number) {
+  async importAll(data: ImportData, now: number) {
     const imported = await bulk.importAll(this.db, data, now);
     if (imported.ok) this.statistics.noteNewTasks(imported.tasks);
     return imported;

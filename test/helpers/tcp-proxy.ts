@@ -5,16 +5,30 @@ export type TcpProxy = {
   port: number;
   /** Drops every open connection and resets new ones until restore(). */
   cut(): void;
+  /**
+   * A hung server or a dead network path: nothing passes any more, but no connection is closed, and
+   * new ones are accepted and left silent, until restore() (which drops the hung connections).
+   */
+  hang(): void;
   restore(): void;
   close(): Promise<void>;
 };
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let down = false;
+  let hung = false;
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const server = createServer((client) => {
     if (down) {
       client.resetAndDestroy();
+      return;
+    }
+    if (hung) {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      client.on('error', () => {});
+      client.pause();
       return;
     }
     const upstream = connect(targetPort, targetHost);
@@ -27,6 +41,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       });
     }
     client.pipe(upstream).pipe(client);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on('close', () => pairs.delete(pair));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -37,8 +54,19 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       down = true;
       for (const s of sockets) s.destroy();
     },
+    hang() {
+      hung = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     restore() {
+      if (hung) for (const s of sockets) s.destroy();
       down = false;
+      hung = false;
     },
     async close() {
       down = true;

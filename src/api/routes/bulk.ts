@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ForbiddenError } from '../../errors.js';
-import { TASK_STATUSES, PRIORITIES } from '../../core/types.js';
+import { EXPORTED_FIELDS, FIELD_VALUES, type FieldType, type TaskField, type TaskFieldName } from '../../core/task-fields.js';
 import type { AppContext } from '../context.js';
 import { bulkFilter, purgeBody, refuseBadResult } from '../schemas.js';
 import { LIMITS } from '../../core/limits.js';
@@ -12,49 +12,51 @@ import { BODY, replies } from '../openapi.js';
 /** A stored time: integer milliseconds that still have an ISO 8601 form. */
 const time = z.number().int().min(LIMITS.earliestTimeMs).max(LIMITS.latestTimeMs);
 
+/** What an import accepts for a value of each field type (stored forms: times are integer ms). */
+const IMPORT_TYPES = {
+  boolean: z.boolean(),
+  integer: z.number().int(),
+  text: z.string(),
+  time,
+  timeOrNone: time,
+  json: z.unknown().superRefine(refuseBadResult),
+  status: z.enum(FIELD_VALUES.status),
+  priority: z.enum(FIELD_VALUES.priority),
+  labels: z.array(z.string()),
+  ids: z.array(z.number().int()),
+} satisfies Record<FieldType, z.ZodType>;
+
+/** Narrower than their type says. */
+const IMPORT_CHECKS: Partial<Record<TaskFieldName, z.ZodType>> = {
+  id: z.number().int().positive(),
+  descriptionUnseen: z.number().int().min(0).max(1),
+  runs: z.number().int().min(0),
+};
+
+/**
+ * An exported task's schema, derived from the field declaration (core/task-fields.ts): every field
+ * but the derived ones, by its domain name. A field added after exports began declares an
+ * importDefault, so an older export that lacks it still imports (the store fills it in).
+ */
+function exportedTaskSchema(typeOf: (field: TaskField) => z.ZodType, olderMayLack: boolean) {
+  return z
+    .object(
+      Object.fromEntries(
+        EXPORTED_FIELDS.map((f) => {
+          const value = f.nullable ? typeOf(f).nullable() : typeOf(f);
+          return [f.name, olderMayLack && f.importDefault ? value.optional() : value];
+        }),
+      ),
+    )
+    .strict();
+}
+
+const importedTask = exportedTaskSchema((f) => IMPORT_CHECKS[f.name as TaskFieldName] ?? IMPORT_TYPES[f.type], true);
+
 const exportSchema = z.object({
   version: z.literal(1),
   exportedAt: z.string(),
-  tasks: z.array(
-    z.object({
-      id: z.number().int().positive(),
-      description: z.string(),
-      status: z.enum(TASK_STATUSES),
-      priority: z.enum(PRIORITIES),
-      instanceId: z.string().nullable(),
-      instanceName: z.string().nullable(),
-      createdAt: time,
-      claimedAt: time.nullable(),
-      completedAt: time.nullable(),
-      updatedAt: time,
-      notes: z.string().nullable(),
-      submittedBy: z.string().nullable(),
-      project: z.string().nullable(),
-      labels: z.array(z.string()),
-      dependsOn: z.array(z.number().int()),
-      attempts: z.number().int(),
-      maxAttempts: z.number().int(),
-      runAfter: time,
-      leaseExpiresAt: time.nullable(),
-      leaseToken: z.string().nullable(),
-      result: z.unknown().superRefine(refuseBadResult),
-      error: z.string().nullable(),
-      question: z.string().nullable(),
-      answer: z.string().nullable(),
-      blockedReason: z.string().nullable(),
-      idempotencyKey: z.string().nullable(),
-      // Absent in exports from before assignment and comments existed.
-      assignee: z.string().nullable().default(null),
-      descriptionUnseen: z.number().int().min(0).max(1).default(0),
-      commentsUnseenFrom: z.number().int().nullable().default(null),
-      // Absent in exports from before review and live output existed.
-      review: z.boolean().default(false),
-      reviewFeedback: z.string().nullable().default(null),
-      preferredInstanceId: z.string().nullable().default(null),
-      preferredUntil: time.nullable().default(null),
-      runs: z.number().int().min(0).default(0),
-    }).strict(),
-  ),
+  tasks: z.array(importedTask),
   logs: z.array(
     z.object({
       id: z.number().int(),
@@ -90,10 +92,11 @@ const exportSchema = z.object({
 }).strict();
 
 /** The export as it is sent: the import's shape without its checks, which a backup must never fail on. */
+const STORED_TYPES: Record<FieldType, z.ZodType> = { ...IMPORT_TYPES, time: z.number(), timeOrNone: z.number(), json: z.unknown() };
 const exportAnswer = z.object({
   version: z.literal(1),
   exportedAt: z.string(),
-  tasks: z.array(z.object({ ...exportSchema.shape.tasks.element.shape, createdAt: z.number(), claimedAt: z.number().nullable(), completedAt: z.number().nullable(), updatedAt: z.number(), runAfter: z.number(), leaseExpiresAt: z.number().nullable(), preferredUntil: z.number().nullable(), result: z.unknown() })),
+  tasks: z.array(exportedTaskSchema((f) => STORED_TYPES[f.type], false)),
   logs: z.array(z.object({ ...exportSchema.shape.logs.element.shape, timestamp: z.number() })),
   comments: z.array(z.object({ ...exportSchema.shape.comments.unwrap().element.shape, createdAt: z.number() })).optional(),
   instances: z.array(z.object({ ...exportSchema.shape.instances.element.shape, lastSeen: z.number().nullable() })),

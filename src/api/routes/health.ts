@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { AppContext, HealthReport } from '../context.js';
 import { NO_KEY, replies } from '../openapi.js';
+import { withDeadline } from '../../timing.js';
 
 // The name the original API answered /health with; kept (though the service is more than a bot now)
 // because clients and monitors written against that API match on it.
@@ -17,25 +18,41 @@ const healthDetail = liveness.extend({
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string().optional() })).describe('what each check found, by name (database, discord, loops …)'),
 });
 
+/** How long health answers may wait for their checks when HEALTH_TIMEOUT_SECONDS is not set. */
+const DEFAULT_HEALTH_TIMEOUT_MS = 2_000;
+
 export function healthRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const timeoutMs = (ctx.config.HEALTH_TIMEOUT_SECONDS ?? DEFAULT_HEALTH_TIMEOUT_MS / 1000) * 1000;
+
+  // Every check shares one deadline, so a database that hangs (rather than failing) still gets an
+  // answer out in time: monitors and load balancers must hear "degraded", not time out themselves.
   const check = async (): Promise<HealthReport> => {
+    const deadline = Date.now() + timeoutMs;
+    const inTime = <T>(work: Promise<T> | T): Promise<T> =>
+      withDeadline(Promise.resolve(work), Math.max(0, deadline - Date.now()), `no answer within ${timeoutMs / 1000} s`);
     const checks: HealthReport['checks'] = {};
     try {
-      await ctx.queue.ping();
+      await inTime(ctx.queue.ping());
       checks.database = { ok: true };
     } catch (err) {
       checks.database = { ok: false, detail: (err as Error).message };
     }
-    try {
-      // Not a fault: shown so whoever checks health sees at once why no work is handed out.
-      const pauses = await ctx.queue.pauses();
-      if (pauses.length > 0) {
-        checks.paused = { ok: true, detail: pauses.map((p) => `${p.scope} paused${p.pausedBy ? ` by ${p.pausedBy}` : ''}${p.reason ? ` (${p.reason})` : ''}`).join('; ') };
+    if (checks.database.ok) {
+      try {
+        // Not a fault: shown so whoever checks health sees at once why no work is handed out.
+        const pauses = await inTime(ctx.queue.pauses());
+        if (pauses.length > 0) {
+          checks.paused = { ok: true, detail: pauses.map((p) => `${p.scope} paused${p.pausedBy ? ` by ${p.pausedBy}` : ''}${p.reason ? ` (${p.reason})` : ''}`).join('; ') };
+        }
+      } catch {
+        // the database answered the ping just before; a late pause read only leaves pauses unshown
       }
-    } catch {
-      // the database check above already says what failed
     }
-    Object.assign(checks, (await ctx.health?.()) ?? {});
+    try {
+      Object.assign(checks, (await inTime(ctx.health?.())) ?? {});
+    } catch (err) {
+      checks.server = { ok: false, detail: (err as Error).message };
+    }
     const healthy = Object.values(checks).every((c) => c.ok);
     return { status: healthy ? 'healthy' : 'degraded', checks };
   };

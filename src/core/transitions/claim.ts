@@ -7,7 +7,7 @@ import type { Agent, TransitionKit } from './kit.js';
 import { attemptEndings } from './requeue-or-fail.js';
 
 export function claimTransitions(kit: TransitionKit) {
-  const { store, config, now, newToken, peekHolds, publish } = kit;
+  const { store, config, now, newToken, publish } = kit;
   const { failSpent } = attemptEndings(kit);
   return {
     /** Claims the best claimable task for this agent in one atomic step, or returns null. */
@@ -25,7 +25,6 @@ export function claimTransitions(kit: TransitionKit) {
         now: t,
       });
       if (outcome.ok) {
-        peekHolds.release(outcome.task.id);
         publish(outcome.events);
         return { ...outcome.task, leaseToken };
       }
@@ -60,7 +59,6 @@ export function claimTransitions(kit: TransitionKit) {
         throw refusalError(spec, current, outcome.heldByInstance, 'claim', outcome.heldBack);
       }
       publish(outcome.events);
-      peekHolds.release(id);
       return { ...outcome.task, leaseToken };
     },
   };

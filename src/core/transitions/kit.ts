@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidError } from '../../errors.js';
 import type { EventBus } from '../events.js';
-import type { PeekHolds } from '../peek-holds.js';
 import type { Store, TransitionOutcome, TransitionSpec } from '../ports.js';
 import type { createQueueReads } from '../queue-reads.js';
 import { refusalError } from '../refusals.js';
@@ -46,7 +45,7 @@ export const NOT_FINAL: readonly TaskStatus[] = ['pending', 'in_progress', 'need
 
 export type TransitionKit = ReturnType<typeof createTransitionKit>;
 
-export function createTransitionKit(deps: QueueDeps, peekHolds: PeekHolds, reads: ReturnType<typeof createQueueReads>) {
+export function createTransitionKit(deps: QueueDeps, reads: ReturnType<typeof createQueueReads>) {
   const { store, bus, config } = deps;
   const now = deps.clock ?? Date.now;
 
@@ -60,7 +59,6 @@ export function createTransitionKit(deps: QueueDeps, peekHolds: PeekHolds, reads
     now,
     random: deps.random ?? Math.random,
     newToken: deps.newToken ?? randomUUID,
-    peekHolds,
     reads,
     publish,
 

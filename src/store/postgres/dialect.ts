@@ -9,6 +9,7 @@ export const postgresDialect: Dialect = {
   // Keyed by name and schema, so queues sharing one database do not wait for each other.
   namedLock: 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))',
   tableLock: (table) => `LOCK TABLE ${table} IN EXCLUSIVE MODE`,
+  writableCte: true,
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>

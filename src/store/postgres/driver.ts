@@ -50,7 +50,18 @@ export type PostgresOptions = {
   log?: DriverLog;
   /** How long a statement waits for a free pooled connection (or a new one) before 503. */
   connectTimeoutMs?: number;
+  /**
+   * Pooled statements running longer are cancelled by the server (statement_timeout); one second
+   * later pg gives up on a server that has not answered at all and the connection is dropped. 0 or
+   * absent: no limit. Migrations run on a connection of their own, without it.
+   */
+  statementTimeoutMs?: number;
+  /** Idle time before TCP keepalive probes start on every connection (default 10 s). */
+  keepAliveMs?: number;
 };
+
+/** How much longer than the server's statement_timeout pg waits for any answer before it gives up. */
+export const CLIENT_TIMEOUT_MARGIN_MS = 1_000;
 
 /** `host:port/database` of a connection string, without user or password, for messages. */
 export function describeTarget(url: string): string {
@@ -84,6 +95,7 @@ export class PostgresDb implements Db {
   private readonly pool: pg.Pool;
   private readonly direct: Queryable;
   private readonly log: DriverLog | undefined;
+  private readonly keepAliveMs: number;
   private closed = false;
   /** Prepared statement names by SQL text; off for good once the server shows it cannot keep them. */
   private readonly prepared = new Map<string, string>();
@@ -96,8 +108,11 @@ export class PostgresDb implements Db {
   ) {
     this.target = describeTarget(url);
     this.log = options.log;
+    this.keepAliveMs = options.keepAliveMs ?? 10_000;
+    const statementTimeoutMs = options.statementTimeoutMs ?? 0;
     this.pool = new pg.Pool({
       ...this.clientConfig(),
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS } : {}),
       // Statements are sent without waiting for the previous answer, so BEGIN travels with a
       // transaction's first statement: one round trip fewer per transition.
       pipeline: true,
@@ -112,7 +127,7 @@ export class PostgresDb implements Db {
 
   /** Connection settings shared by the pool and dedicated clients (LISTEN, leader lock). */
   clientConfig(): pg.ClientConfig {
-    return { connectionString: this.url, types: typeParsers, keepAlive: true, application_name: 'athena' };
+    return { connectionString: this.url, types: typeParsers, keepAlive: true, keepAliveInitialDelayMillis: this.keepAliveMs, application_name: 'athena' };
   }
 
   /** A session outside the pool, for LISTEN and the leader's advisory lock (see sessions.ts). */
@@ -241,8 +256,9 @@ export class PostgresDb implements Db {
    * lock keyed by the schema, so replicas starting together wait for each other instead of racing.
    */
   async migrate(): Promise<string[]> {
-    const { client, done } = await this.checkout();
-    let broken: Error | undefined;
+    // On a session of its own, without the pool's statement timeout: a migration may wait for another
+    // replica's, or rewrite a large table, for longer than any request should.
+    const client = await openDedicatedSession(this.clientConfig());
     try {
       const schema = (await client.query<{ schema: string | null }>('SELECT current_schema() AS schema')).rows[0]?.schema;
       if (!schema) {
@@ -257,16 +273,13 @@ export class PostgresDb implements Db {
         await client.query('COMMIT');
         return applied;
       } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
-          broken = rollbackErr;
-        });
+        await client.query('ROLLBACK').catch(() => {});
         throw err;
       }
     } catch (err) {
-      if (isUnavailable(err)) broken ??= err as Error;
       return mapPgError(err);
     } finally {
-      done(broken);
+      await client.end().catch(() => {});
     }
   }
 

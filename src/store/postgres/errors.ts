@@ -12,10 +12,10 @@ const NETWORK_MESSAGES = [/connection terminated/i, /timeout exceeded when tryin
  * SQLSTATE classes and codes meaning the database cannot serve right now:
  * 08 connection exception, 53 insufficient resources (disk full, out of memory, too many connections),
  * 57P01..57P05 shutdown / cannot connect now / idle timeouts, 58 system (I/O) error,
- * 25006 read-only transaction (a standby or a read-only disk).
+ * 25006 read-only transaction (a standby or a read-only disk), 57014 a statement cancelled (statement_timeout).
  */
 function unavailableSqlState(code: string): boolean {
-  return /^(08|53|58)/.test(code) || /^57P0[1-5]$/.test(code) || code === '25006';
+  return /^(08|53|58)/.test(code) || /^57P0[1-5]$/.test(code) || code === '25006' || code === '57014';
 }
 
 export function isUnavailable(err: unknown): boolean {

@@ -9,6 +9,7 @@ export const sqliteDialect: Dialect = {
   rowLock: '',
   namedLock: null,
   tableLock: null,
+  writableCte: false,
   ilike: 'LIKE',
   resetSequence: null,
   statistics: null,

@@ -5,9 +5,9 @@ import { openEventStream } from './stream.js';
 import { COLUMNS, RELOADING_EVENTS, applyEvent, createState, mergeLoaded, statusOf } from './state.js';
 import { buildBoard, renderBoard, renderCounters, renderInstances, waitingContext } from './board.js';
 import { createDetail } from './detail.js';
+import { createSchedulesPanel } from './schedules.js';
 import { CONTROL_EVENTS, createControls } from './controls.js';
 import { unknownDependencies, waitingReasons } from './waiting.js';
-import { createSchedulesPanel } from './schedules.js';
 
 const KEY_STORAGE = 'athena.apiKey';
 /** The person's name, recorded with every action (kept in the tab, like the key); empty: the key's name. */
@@ -26,8 +26,8 @@ let signedIn = false;
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
 const detail = createDetail({ api, toast, who, waiting: (task) => waitingReasons(task, waitingContext(state)) });
-const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 const schedulesPanel = createSchedulesPanel(api, (err) => toast(`Could not load schedules: ${err.message}`, 'error'));
+const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 
 // ---------------------------------------------------------------- feedback
 

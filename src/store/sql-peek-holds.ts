@@ -1,0 +1,103 @@
+// The original protocol's peek (GET /api/tasks/next) with its hold, in the database so every replica
+// sees every other replica's holds (see core/peek-holds.ts for why peeks hold tasks).
+import type { PeekOutcome, PeekSpec } from '../core/ports.js';
+import type { Db, Queryable } from './db.js';
+import { rowToTask, type TaskRow } from './rows.js';
+import { assigneeCondition, readyCondition } from './sql-conditions.js';
+
+/** Expired holds a peek deletes at most: each peek adds at most one, so the table stays at the live holds. */
+const EXPIRED_DELETED_PER_PEEK = 16;
+
+/** Candidate preference: 1 the caller's own live hold, 2 the first task nobody holds, 3 the first task (all held). */
+const ALL_HELD = 3;
+
+/**
+ * SELECT of at most one (id, pref) row: the task to show. Each branch walks the queue index in order
+ * and stops early: a free task is looked for among the first `window` ready tasks only, so a peek
+ * costs at most that many rows however many holds a caller peeking in a loop has left.
+ */
+function candidateSql(spec: PeekSpec, params: unknown[]): string {
+  const pendingReady = (): string => {
+    const ready = readyCondition(spec.now, params, spec.instanceId);
+    // A caller naming itself is not shown tasks assigned to another agent.
+    const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
+    return `t.status = 'pending' AND ${ready}${assigned}`;
+  };
+  const branches: string[] = [];
+  if (spec.instanceId !== null) {
+    params.push(spec.instanceId, spec.now);
+    branches.push(
+      `SELECT id, pref FROM (SELECT t.id, 1 AS pref FROM peek_holds h JOIN tasks t ON t.id = h.task_id
+         WHERE h.holder = ? AND h.held_until > ? AND ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) own`,
+    );
+  }
+  const free = pendingReady();
+  params.push(spec.window, spec.now);
+  branches.push(
+    `SELECT id, pref FROM (SELECT w.id, 2 AS pref FROM
+       (SELECT t.id, t.priority_rank FROM tasks t WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
+       WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?)
+       ORDER BY w.priority_rank, w.id LIMIT 1) free`,
+  );
+  branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM tasks t WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
+  return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
+}
+
+/**
+ * Takes (or renews) the hold on the candidate for this caller, unless another caller's live hold is
+ * there already: a peek that picked the same free task at the same moment on another replica. On
+ * PostgreSQL the second one waits for the first's row and then finds the condition false.
+ */
+const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until
+  WHERE peek_holds.held_until <= ? OR peek_holds.holder = excluded.holder`;
+
+/**
+ * PostgreSQL: one statement (one round trip) picks the task, deletes a few expired holds, takes the
+ * hold and returns the task's row. `peek_pref` says which branch chose it, `peek_held` whether the
+ * hold was taken.
+ */
+async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
+  const params: unknown[] = [];
+  const candidate = candidateSql(spec, params);
+  params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
+  const row = await db.get<TaskRow & { peek_pref: number; peek_held: number }>(
+    `WITH candidate AS (${candidate}),
+     expired AS (
+       DELETE FROM peek_holds WHERE task_id IN (
+         SELECT task_id FROM peek_holds WHERE held_until <= CAST(? AS BIGINT) AND task_id NOT IN (SELECT id FROM candidate)
+         ORDER BY held_until LIMIT ? FOR UPDATE SKIP LOCKED)
+     ),
+     held AS (
+       INSERT INTO peek_holds (task_id, holder, held_until) SELECT id, CAST(? AS TEXT), CAST(? AS BIGINT) FROM candidate WHERE pref < ${ALL_HELD}
+       ${TAKE_HOLD}
+       RETURNING task_id
+     )
+     SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`,
+    params,
+  );
+  if (!row) return { task: null, lostRace: false };
+  return { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 };
+}
+
+/** SQLite (no writes inside WITH): the same steps in one write transaction, which nothing interleaves. */
+async function peekInTransaction(q: Queryable, spec: PeekSpec): Promise<PeekOutcome> {
+  const params: unknown[] = [];
+  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(spec, params), params);
+  if (!chosen) return { task: null, lostRace: false };
+  const id = Number(chosen.id);
+  await q.run(
+    `DELETE FROM peek_holds WHERE task_id IN (SELECT task_id FROM peek_holds WHERE held_until <= ? AND task_id <> ? ORDER BY held_until LIMIT ?)`,
+    [spec.now, id, EXPIRED_DELETED_PER_PEEK],
+  );
+  let lostRace = false;
+  if (Number(chosen.pref) < ALL_HELD) {
+    const taken = await q.run(`INSERT INTO peek_holds (task_id, holder, held_until) VALUES (?, ?, ?) ${TAKE_HOLD}`, [id, spec.instanceId, spec.holdUntil, spec.now]);
+    lostRace = taken === 0;
+  }
+  const row = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
+  return row ? { task: rowToTask(row), lostRace } : { task: null, lostRace: false };
+}
+
+export function peekAndHold(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
+  return db.dialect.writableCte ? peekInOneStatement(db, spec) : db.tx((q) => peekInTransaction(q, spec));
+}

@@ -1,0 +1,99 @@
+// Peek holds across replicas: agents of the original protocol (GET next, then claim by id) peeking
+// through different replicas of one PostgreSQL database are shown different tasks, as on one server.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createQueue, type Queue } from '../../src/core/queue.js';
+import { PEEK_HOLD_MS } from '../../src/core/peek-holds.js';
+import { ConflictError } from '../../src/errors.js';
+import { openReplicas, type ReplicaSet } from '../helpers/replicas.js';
+import { defaultQueueConfig, testClock, type TestClock } from '../helpers/stores.js';
+
+describe('peek holds shared by replicas on PostgreSQL', () => {
+  let set: ReplicaSet;
+  let clock: TestClock;
+  /** One queue per replica, all on one test clock (holds expire only when a test advances it). */
+  let queues: Queue[];
+  /** Peeks that picked a free task another peek took at the same moment (and so looked again). */
+  let lostRaces: number;
+
+  beforeEach(async () => {
+    set = await openReplicas(2, { feed: false });
+    clock = testClock();
+    lostRaces = 0;
+    queues = set.replicas.map((r) => {
+      const store = Object.create(r.store) as typeof r.store;
+      store.peekAndHold = async (spec) => {
+        const outcome = await r.store.peekAndHold(spec);
+        if (outcome.lostRace) lostRaces++;
+        return outcome;
+      };
+      return createQueue({ store, bus: r.bus, config: { ...defaultQueueConfig, wipLimit: 0 }, clock: clock.fn });
+    });
+  });
+  afterEach(async () => set.close());
+
+  async function addTasks(count: number): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < count; i++) ids.push((await queues[0]!.create({ description: `task ${i}` })).task.id);
+    return ids;
+  }
+
+  it('agents peeking alternately through both replicas are shown distinct tasks, in queue order', async () => {
+    const ids = await addTasks(12);
+    const shown: number[] = [];
+    for (let agent = 0; agent < 8; agent++) shown.push((await queues[agent % 2]!.offerNext(`agent-${agent}`))!.id);
+    expect(shown).toEqual(ids.slice(0, 8));
+    // Each agent asking again, through the other replica, is shown its own task again.
+    for (let agent = 0; agent < 8; agent++) expect((await queues[(agent + 1) % 2]!.offerNext(`agent-${agent}`))!.id).toBe(shown[agent]);
+    // Once the holds have run out, the first task is free again.
+    clock.advance(PEEK_HOLD_MS + 1);
+    expect((await queues[1]!.offerNext('agent-9'))!.id).toBe(ids[0]);
+  });
+
+  it('peeks arriving together on both replicas are shown distinct tasks', async () => {
+    await addTasks(40);
+    const peeks = Array.from({ length: 16 }, (_, i) => queues[i % 2]!.offerNext(i % 3 === 0 ? null : `agent-${i}`));
+    const shown = (await Promise.all(peeks)).map((task) => task!.id);
+    expect(new Set(shown).size).toBe(16);
+    // A peek that lost its pick to one on the other replica looked again (a few do, not most).
+    expect(lostRaces).toBeLessThan(8);
+  });
+
+  it('agents of the original protocol spread over both replicas rarely lose a claim race', async () => {
+    const count = 40;
+    await addTasks(count);
+    const claimedBy = new Map<number, string>();
+    let lost = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, agent) => {
+        const queue = queues[agent % 2]!;
+        for (;;) {
+          const peek = await queue.offerNext(); // anonymous, as the original protocol's agents peek
+          if (!peek) return;
+          try {
+            const claimed = await queue.claim(peek.id, { instanceId: `agent-${agent}` });
+            expect(claimedBy.has(claimed.id)).toBe(false);
+            claimedBy.set(claimed.id, `agent-${agent}`);
+            await queue.complete(claimed.id, { leaseToken: claimed.leaseToken });
+          } catch (err) {
+            if (!(err instanceof ConflictError)) throw err;
+            lost++;
+          }
+        }
+      }),
+    );
+    expect(claimedBy.size).toBe(count);
+    // Only at the end, when every pending task was just shown, can two agents be shown one task
+    // (with holds kept per replica, agents on the two replicas were shown the same task every round).
+    expect(lost).toBeLessThan(8);
+  });
+
+  it('expired holds are deleted by later peeks, so the table keeps only live holds', async () => {
+    await addTasks(30);
+    for (let i = 0; i < 30; i++) await queues[i % 2]!.offerNext();
+    const holds = async () => Number((await set.replicas[0]!.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM peek_holds'))!.n);
+    expect(await holds()).toBe(30);
+    clock.advance(PEEK_HOLD_MS + 1);
+    for (let i = 0; i < 3; i++) await queues[i % 2]!.offerNext();
+    expect(await holds()).toBe(3);
+  });
+});
