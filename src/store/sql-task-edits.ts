@@ -23,18 +23,8 @@ const EDIT_COLUMNS: Record<keyof TaskEditFields, string> = {
   assignee: 'assignee',
 };
 
-/** The wire names changes are told by (the API's snake_case). */
-const WIRE_NAMES: Record<keyof TaskEditFields, string> = {
-  description: 'description',
-  priority: 'priority',
-  notes: 'notes',
-  project: 'project',
-  labels: 'labels',
-  dependsOn: 'depends_on',
-  maxAttempts: 'max_attempts',
-  runAfter: 'run_after',
-  assignee: 'assignee',
-};
+/** The wire names changes are told by (the API's snake_case) are the column names. */
+const WIRE_NAMES = EDIT_COLUMNS;
 
 const sameSet = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
 

@@ -1,45 +1,18 @@
 // Pauses and concurrency limits on both backends: claims under a limit never exceed it, paused scopes hand out nothing, both survive a restart.
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
 import { parseLimitScope, parsePauseScope } from '../../src/core/queue-controls.js';
 import { createQueue, type Queue } from '../../src/core/queue.js';
 import { createClaimWaiters } from '../../src/core/waiters.js';
 import type { Db } from '../../src/store/db.js';
-import { openPostgres } from '../../src/store/open.js';
-import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { waitFor } from '../helpers/replicas.js';
-import { createTestSchema, defaultQueueConfig, tempDir } from '../helpers/stores.js';
+import { defaultQueueConfig, openReopenable, type ReopenableDb } from '../helpers/stores.js';
 
-type Opened = { db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> };
+type Opened = ReopenableDb;
 
 /** A store with room for 16 claims at once (a PostgreSQL pool of 17), and a way to open it again as a restarted server would. */
-const openers: Record<'sqlite' | 'postgres', () => Promise<Opened>> = {
-  async sqlite() {
-    const dir = tempDir();
-    const path = join(dir.path, 'athena.db');
-    const dbs: Db[] = [];
-    const open = async () => {
-      const db = new SqliteDb(path);
-      await db.migrate();
-      dbs.push(db);
-      return db;
-    };
-    return { db: await open(), reopen: open, async cleanup() { for (const db of dbs) await db.close().catch(() => {}); dir.cleanup(); } };
-  },
-  async postgres() {
-    const schema = await createTestSchema();
-    const dbs: Db[] = [];
-    const open = async () => {
-      const db = await openPostgres(schema.url, { poolSize: 17, startupRetryMs: 0 });
-      await db.migrate();
-      dbs.push(db);
-      return db;
-    };
-    return { db: await open(), reopen: open, async cleanup() { for (const db of dbs) await db.close().catch(() => {}); await schema.drop(); } };
-  },
-};
+const openers = { sqlite: () => openReopenable('sqlite'), postgres: () => openReopenable('postgres', 17) };
 
 const queueOn = (db: Db, wipLimit = 1): Queue =>
   createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { ...defaultQueueConfig, wipLimit } });

@@ -141,3 +141,27 @@ export async function openTestQueue(backend: TestBackend, config: Partial<QueueC
   const queue = createQueue({ store: opened.store, bus, config: { ...defaultQueueConfig, ...config }, clock: clock.fn, random: options.random ?? (() => 0.5) });
   return { queue, bus, store: opened.store, db: opened.db, clock, cleanup: opened.cleanup };
 }
+
+/** A database that can be opened again on the same file or schema, as a restarted server would. */
+export type ReopenableDb = { db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> };
+
+/** Opens a fresh database of this backend (a PostgreSQL pool of `poolSize`) that a test can reopen. */
+export async function openReopenable(backend: 'sqlite' | 'postgres', poolSize = 5): Promise<ReopenableDb> {
+  const dbs: Db[] = [];
+  const track = async (db: Db) => {
+    await db.migrate();
+    dbs.push(db);
+    return db;
+  };
+  const closeAll = async () => {
+    for (const db of dbs) await db.close().catch(() => {});
+  };
+  if (backend === 'sqlite') {
+    const dir = tempDir();
+    const open = () => track(new SqliteDb(join(dir.path, 'athena.db')));
+    return { db: await open(), reopen: open, async cleanup() { await closeAll(); dir.cleanup(); } };
+  }
+  const schema = await createTestSchema();
+  const open = async () => track(await openPostgres(schema.url, { poolSize, startupRetryMs: 0 }));
+  return { db: await open(), reopen: open, async cleanup() { await closeAll(); await schema.drop(); } };
+}

@@ -3,47 +3,20 @@
 // comes back, across a restart of the service; every signature verifies and order per task is kept.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue, type Queue } from '../../src/core/queue.js';
 import { verifySignature, type RetryPolicy } from '../../src/core/webhooks.js';
 import { createWebhookDelivery } from '../../src/jobs/webhooks.js';
 import type { Db } from '../../src/store/db.js';
-import { openPostgres } from '../../src/store/open.js';
-import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { SqlWebhookStore } from '../../src/store/sql-webhooks.js';
 import { recordingLogger } from '../helpers/log.js';
-import { createTestSchema, defaultQueueConfig, tempDir, testClock, type TestClock } from '../helpers/stores.js';
+import { defaultQueueConfig, openReopenable, testClock, type ReopenableDb, type TestClock } from '../helpers/stores.js';
 
-type Opened = { db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> };
+type Opened = ReopenableDb;
 
-const openers: Record<'sqlite' | 'postgres', () => Promise<Opened>> = {
-  async sqlite() {
-    const dir = tempDir();
-    const path = join(dir.path, 'athena.db');
-    const dbs: Db[] = [];
-    const open = async () => {
-      const db = new SqliteDb(path);
-      await db.migrate();
-      dbs.push(db);
-      return db;
-    };
-    return { db: await open(), reopen: open, async cleanup() { for (const db of dbs) await db.close().catch(() => {}); dir.cleanup(); } };
-  },
-  async postgres() {
-    const schema = await createTestSchema();
-    const dbs: Db[] = [];
-    const open = async () => {
-      const db = await openPostgres(schema.url, { poolSize: 5, startupRetryMs: 0 });
-      await db.migrate();
-      dbs.push(db);
-      return db;
-    };
-    return { db: await open(), reopen: open, async cleanup() { for (const db of dbs) await db.close().catch(() => {}); await schema.drop(); } };
-  },
-};
+const openers = { sqlite: () => openReopenable('sqlite'), postgres: () => openReopenable('postgres', 5) };
 
 type Received = { delivery: string; event: string; signature: string; body: string; answered: number };
 type Answer = { status: number; headers?: Record<string, string>; hang?: boolean };
