@@ -398,6 +398,22 @@ describe.skipIf(!existsSync(CHROMIUM))('dashboard in a real browser', () => {
     noProblems();
   });
 
+  it('a key that may not review sees a task in review without the Accept and Request changes buttons', async () => {
+    const id = await create('in review, seen by an agent key', { review: true, labels: ['review-ro'] });
+    const held = await claimTask(id, 'host-ro', 'agent-ro');
+    await rest('POST', `/api/tasks/${id}/complete`, { lease_token: held.lease_token });
+    const page = await newPage();
+    await page.route('**/api/me', (route) => route.fulfill({ json: { name: 'laptop', role: 'agent', instance_id: 'host-ro' } }));
+    await page.reload();
+    await live(page);
+    await openDetail(page, id);
+    await page.locator('#detail-review-wait', { hasText: 'admin or reviewer key' }).waitFor();
+    expect(await page.locator('#detail-accept').count()).toBe(0);
+    expect(await page.locator('#detail-changes').count()).toBe(0);
+    await rest('POST', `/api/tasks/${id}/review`, { decision: 'accept' });
+    noProblems();
+  });
+
   it('shows a running task\'s output live in its detail, as plain text', async () => {
     const page = await newPage();
     const id = await create('prints things', { labels: ['output-ui'] });

@@ -25,7 +25,10 @@ let signedIn = false;
 
 const getKey = () => sessionStorage.getItem(KEY_STORAGE);
 const api = createApi(getKey, () => signOut('The server refused this key. Enter it again.'));
-const detail = createDetail({ api, toast, who, waiting: (task) => waitingReasons(task, waitingContext(state)) });
+// Review buttons for keys that may decide (admin, reviewer); until the key's role is known (or on a server
+// without /api/me) they show, and the server's answer decides.
+const canReview = () => !state.me || state.me.role === 'admin' || state.me.role === 'reviewer';
+const detail = createDetail({ api, toast, who, canReview, waiting: (task) => waitingReasons(task, waitingContext(state)) });
 const schedulesPanel = createSchedulesPanel(api, (err) => toast(`Could not load schedules: ${err.message}`, 'error'));
 const controls = createControls({ api, toast, who, canControl: () => state.me?.role === 'admin', reload: () => loadControls() });
 
@@ -153,6 +156,9 @@ async function loadMe() {
   try {
     state.me = await api.get('api/me');
     controls.render(state);
+    // A task detail opened before the role was known redraws with the buttons this key may use.
+    const open = detail.openId();
+    if (open !== null) detail.changed(open);
   } catch {
     // Without it the admin controls stay hidden; the board works as before.
   }

@@ -58,7 +58,7 @@ const PANE_MAX_CHARS = 1024 * 1024;
 const utf8Length = (text) => new TextEncoder().encode(text).length;
 
 /** `waiting(task)`: why a task waits ([{ kind, text }], see waiting.js), shown for pending and blocked tasks. */
-export function createDetail({ api, toast, who, waiting = () => [] }) {
+export function createDetail({ api, toast, who, waiting = () => [], canReview = () => true }) {
   const dialog = byId('detail');
   let openId = null;
   /**
@@ -384,7 +384,9 @@ export function createDetail({ api, toast, who, waiting = () => [] }) {
         task.status === 'needs_input' || task.question
           ? section('Question', h('p', { class: 'pre' }, task.question ?? '—'), task.answer ? h('p', { class: 'pre answer' }, 'Answer: ', task.answer) : null, task.status === 'needs_input' ? answerForm(task) : null)
           : null,
-        task.status === 'in_review' ? section('Review', reviewForm(task)) : null,
+        task.status === 'in_review'
+          ? section('Review', canReview() ? reviewForm(task) : h('p', { class: 'muted', id: 'detail-review-wait' }, 'Waiting for a person with an admin or reviewer key to accept it or request changes.'))
+          : null,
         whySection(task),
         task.review_feedback ? section('Feedback from review', h('p', { class: 'pre' }, task.review_feedback)) : null,
         h('dl', { class: 'facts' },
