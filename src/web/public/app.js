@@ -251,7 +251,7 @@ function connect() {
       applyEvent(state, data, id);
       scheduleRender();
       scheduleStats();
-      if (data.task_id !== null) detail.changed(data.task_id);
+      if (data.task_id !== null) detail.changed(data.task_id, data.type);
     },
     onOutput: (data) => detail.output(data),
   });

@@ -447,10 +447,16 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
       if (!dialog.open) dialog.showModal();
       await load();
     },
-    /** Called for every event: the open task is re-read (coalesced) so its log stays live. */
-    changed(id) {
+    /** Called for every event: the open task is re-read (coalesced) so its log stays live; a deleted one is said to be gone. */
+    changed(id, type) {
       if (!dialog.open || id !== openId) return;
       clearTimeout(refreshTimer);
+      if (type === 'deleted') {
+        // Nothing to read again: a re-read would only answer 404.
+        loadSeq++;
+        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
+        return;
+      }
       refreshTimer = setTimeout(load, 150);
     },
     /** An `output` event from the stream: appended to the open task's pane. */
