@@ -2,6 +2,7 @@
 import { PRIORITY_RANK, type Task, type TaskEvent, type TaskStatus } from '../core/types.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { filterSql } from './sql-reads.js';
+import { dependedOnBy } from './sql-lists.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { priorityRank, taskInsert } from './task-columns.js';
@@ -50,7 +51,7 @@ export async function retryFailed(db: Db, filter: BulkFilter, now: number): Prom
     filter,
     () => ({ action: 'retried', details: 'bulk retry of failed tasks' }),
     now,
-    (q, task) => unblockDependants(q, task.id, now),
+    (q, task) => unblockDependants(q, db.dialect, task.id, now),
   );
 }
 
@@ -63,7 +64,7 @@ export async function cancelPending(db: Db, filter: BulkFilter, now: number, by:
     filter,
     () => ({ action: 'cancelled', details: by ? `bulk cancel by ${by}` : 'bulk cancel' }),
     now,
-    (q, task) => blockDependants(q, task.id, now),
+    (q, task) => blockDependants(q, db.dialect, task.id, now),
   );
 }
 
@@ -76,8 +77,7 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
       await q.all<{ id: number }>(
         `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
            AND (t.idempotency_key IS NULL OR t.created_at < ?)
-           AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks c ON c.id = d.task_id
-                           WHERE d.depends_on = t.id AND c.status NOT IN ('completed', 'cancelled'))`,
+           AND t.id NOT IN (${dependedOnBy(db.dialect, (c) => `${c}.status NOT IN ('completed', 'cancelled')`)})`,
         // Idempotency keys are honoured for at least a day, so their tasks stay that long.
         [before, now - IDEMPOTENCY_KEEP_MS],
       )
@@ -102,10 +102,6 @@ export async function importAll(db: Db, data: ImportData, now: number): Promise<
       // Older exports lack the fields added since; each declares what such a task gets.
       const task = withImportDefaults(t) as ExportedTask;
       await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...task, priorityRank: priorityRank(t.priority) }));
-    }
-    for (const t of data.tasks) {
-      for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);
-      for (const dep of t.dependsOn) await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [t.id, dep]);
     }
     for (const log of data.logs) {
       await q.run('INSERT INTO task_logs (id, task_id, action, details, instance_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [

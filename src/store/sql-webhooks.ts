@@ -78,9 +78,9 @@ export async function queueDeliveries(q: Queryable, event: WebhookEvent, task: T
      WHERE w.enabled = 1
        AND (w.events = '*' OR (',' || w.events || ',') LIKE ?)
        AND (w.project IS NULL OR w.project = ?)
-       AND (w.label IS NULL OR EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = ? AND l.label = w.label))
+       AND (w.label IS NULL${task.labels.length > 0 ? ` OR w.label IN (${placeholders(task.labels.length)})` : ''})
      ORDER BY w.id`,
-    [event, task.id, JSON.stringify(taskJson(task)), now, now, now, `%,${event},%`, task.project, task.id],
+    [event, task.id, JSON.stringify(taskJson(task)), now, now, now, `%,${event},%`, task.project, ...task.labels],
   );
 }
 
