@@ -9,20 +9,26 @@ import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js'
 import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
+import { memoryBench, writeSection } from './memory.js';
 
 const KEY = BENCH_KEY;
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+// `--name=value` (the value may hold '=' itself) or `--flag`.
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s).slice(0, 2) as [string, string]));
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 /**
  * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
+ * `--only=memory`: the server's RSS at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
+ * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */
 const ONLY = args.get('only');
+/** `--node-options='…'`: NODE_OPTIONS for every server the benchmark starts (e.g. V8 heap flags to compare). */
+const NODE_OPTIONS = args.get('node-options');
 
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
-  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...env });
+  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}), ...env });
 }
 
 function cpuTicks(pid: number): number {
@@ -180,6 +186,41 @@ async function main(): Promise<void> {
   if (ONLY === 'webhooks') {
     const lines = await inTempDir((dir) => webhookBench(dir, { agents: AGENTS, seconds: SECONDS, rounds: Number(args.get('rounds') ?? 2), databaseUrl: DATABASE_URL }));
     console.log(`\nwritten to ${writeWebhookSection(lines)}`);
+    return;
+  }
+  if (ONLY === 'memory') {
+    const quick = args.has('quick');
+    const lines: string[] = [];
+    const log = (line: string) => {
+      console.log(line);
+      lines.push(line);
+    };
+    log('## Memory');
+    log('');
+    log(`- Date: ${new Date().toISOString()}`);
+    log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
+    log(`- Server: \`node dist/athena.mjs serve\` on 127.0.0.1, SQLite, no DISCORD_TOKEN${NODE_OPTIONS ? `, NODE_OPTIONS=\`${NODE_OPTIONS}\`` : ''}; RSS is VmRSS of its process (anon: heap, stacks, SQLite's page cache; file: the node binary and libraries it maps). \`npm run bench -- --only=memory${NODE_OPTIONS ? ` --node-options='${NODE_OPTIONS}'` : ''}\`.`);
+    log('');
+    log('| reading | RSS | target |');
+    log('|---|---|---|');
+    await inTempDir((dir) =>
+      memoryBench(
+        dir,
+        {
+          tasks: Number(args.get('tasks') ?? (quick ? 100_000 : 1_000_000)),
+          loadSeconds: Number(args.get('load-minutes') ?? (quick ? 1 : 10)) * 60,
+          agents: Number(args.get('load-agents') ?? 100),
+          streams: Number(args.get('streams') ?? 20),
+          createsPerSecond: Number(args.get('creates') ?? 20),
+          sampleEverySeconds: 10,
+          nodeOptions: NODE_OPTIONS,
+        },
+        log,
+      ),
+    );
+    const heading = NODE_OPTIONS ? `## Memory with NODE_OPTIONS=${NODE_OPTIONS}` : '## Memory';
+    lines[0] = heading;
+    if (!quick) console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, 'RESULTS.md'), heading, lines)}`);
     return;
   }
   if (ONLY === 'inproc') {

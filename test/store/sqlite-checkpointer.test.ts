@@ -71,4 +71,27 @@ describe('sqlite background checkpoints', () => {
     expect(failures[0]).toMatch(/checkpoint worker/);
     await checkpointer.close();
   });
+
+  it('an idle worker stops, and the next commit starts another that copies the WAL again', async () => {
+    const path = join(dir.path, 'idle.db');
+    const db = new SqliteDb(path, { backgroundCheckpoint: false });
+    const failures: string[] = [];
+    const checkpointer = new BackgroundCheckpointer({ path, synchronous: 'NORMAL', idleStopMs: 100, onFailure: (reason) => failures.push(reason) });
+    try {
+      await db.migrate();
+      db.raw.pragma('wal_autocheckpoint = 0');
+      for (const round of [1, 2]) {
+        const before = statSync(path).size;
+        await writeThreeMegabytes(db);
+        checkpointer.nudge();
+        expect(checkpointer.running).toBe(true);
+        await waitFor(() => statSync(path).size > before + 2_500_000, 5_000);
+        await waitFor(() => !checkpointer.running, 5_000);
+        expect({ round, failures }).toEqual({ round, failures: [] });
+      }
+    } finally {
+      await checkpointer.close();
+      await db.close();
+    }
+  });
 });

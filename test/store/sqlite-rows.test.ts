@@ -1,7 +1,7 @@
 // Rows come back from the SQLite driver as plain objects keyed by column name, whatever the columns.
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SqliteDb } from '../../src/store/sqlite/driver.js';
+import { MAX_CACHED_STATEMENTS, SqliteDb } from '../../src/store/sqlite/driver.js';
 import { tempDir } from '../helpers/stores.js';
 
 describe('sqlite rows', () => {
@@ -34,5 +34,15 @@ describe('sqlite rows', () => {
     expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(row, '__proto__')?.value).toBe('x');
     expect(row!.one).toBe(1);
+  });
+
+  it('statement texts past the cache bound (IN lists of every length) still run, and the first ones again after them', async () => {
+    await db.run('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    await db.run('INSERT INTO t (id) VALUES (1), (2), (3)');
+    const inList = (n: number) => `SELECT COUNT(*) AS n FROM t WHERE id IN (${Array.from({ length: n }, () => '?').join(', ')})`;
+    for (let n = 1; n <= MAX_CACHED_STATEMENTS + 50; n++) {
+      expect(await db.get(inList(n), Array.from({ length: n }, (_, i) => i + 1))).toEqual({ n: Math.min(n, 3) });
+    }
+    expect(await db.get(inList(2), [1, 2])).toEqual({ n: 2 });
   });
 });

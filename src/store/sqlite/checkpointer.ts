@@ -12,6 +12,12 @@ const NUDGE_EVERY_MS = 50;
  */
 export const BACKSTOP_PAGES = 20_000;
 
+/**
+ * A worker with nothing to copy for this long is stopped: its thread and V8 heap hold about 6 MB, which an
+ * idle server does not need. The next commit starts another (a few milliseconds).
+ */
+export const IDLE_STOP_MS = 30_000;
+
 // Plain CommonJS so it runs from source (tsx, vitest) and from the one-file build alike.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -42,6 +48,8 @@ export type CheckpointerOptions = {
   synchronous: 'NORMAL' | 'FULL';
   /** Called once when the worker stops working, so the caller can checkpoint on its own again. */
   onFailure: (reason: string) => void;
+  /** Stop the worker after this long without a checkpoint request (IDLE_STOP_MS). */
+  idleStopMs?: number;
 };
 
 export class BackgroundCheckpointer {
@@ -52,12 +60,19 @@ export class BackgroundCheckpointer {
   private failed = false;
   private closing = false;
   private timer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** A worker stopped for idleness, until it has closed its connection. */
+  private retiring: Promise<void> | null = null;
 
   constructor(private readonly options: CheckpointerOptions) {}
 
   /** After a commit: asks the worker to checkpoint, at most once per NUDGE_EVERY_MS. */
   nudge(now = Date.now()): void {
     if (this.failed || this.closing) return;
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
     if (this.busy) {
       this.again = true;
       return;
@@ -95,13 +110,40 @@ export class BackgroundCheckpointer {
       this.busy = false;
       if (!message.ok) return this.fail(`checkpoint failed: ${message.message}`);
       if (this.again) this.nudge();
+      else this.stopWhenIdle();
     });
-    worker.on('error', (err) => this.fail(`checkpoint worker failed: ${err.message}`));
+    // A worker stopped for idleness is no longer this.worker: its exit is no failure.
+    worker.on('error', (err) => {
+      if (this.worker === worker) this.fail(`checkpoint worker failed: ${err.message}`);
+    });
     worker.on('exit', (code) => {
-      if (!this.closing) this.fail(`checkpoint worker exited with code ${code}`);
+      if (!this.closing && this.worker === worker) this.fail(`checkpoint worker exited with code ${code}`);
     });
     this.worker = worker;
     return worker;
+  }
+
+  private stopWhenIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      const worker = this.worker;
+      if (!worker || this.busy || this.closing) return;
+      this.worker = null;
+      this.retiring = new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage('close');
+        setTimeout(() => void worker.terminate(), 2_000).unref();
+      }).finally(() => {
+        this.retiring = null;
+      });
+    }, this.options.idleStopMs ?? IDLE_STOP_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Whether a worker thread is running now (it stops when idle). */
+  get running(): boolean {
+    return this.worker !== null;
   }
 
   private fail(reason: string): void {
@@ -116,6 +158,8 @@ export class BackgroundCheckpointer {
   async close(): Promise<void> {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    await this.retiring;
     const worker = this.worker;
     this.worker = null;
     if (!worker) return;

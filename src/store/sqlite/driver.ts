@@ -20,6 +20,13 @@ export type SqliteOptions = {
   backgroundCheckpoint?: boolean;
 };
 
+/**
+ * Distinct statement texts kept prepared. The server's own statements number about two hundred; texts with
+ * IN lists (labels, dependencies, bulk ids) differ by their length, so the cache is bounded: past it the
+ * oldest statement is dropped and prepared again the next time it runs.
+ */
+export const MAX_CACHED_STATEMENTS = 500;
+
 /** How long a failed write keeps health checks failing when no write succeeds after it. */
 const WRITE_FAULT_MEMORY_MS = 60_000;
 
@@ -50,6 +57,7 @@ export class SqliteDb implements Db {
   readonly dialect = sqliteDialect;
   readonly capabilities = sqliteCapabilities;
   readonly raw: Database.Database;
+  /** Prepared statements by SQL text, oldest first; at most MAX_CACHED_STATEMENTS. */
   private readonly statements = new Map<string, Prepared>();
   private locked = false;
   private readonly waiting: Array<() => void> = [];
@@ -116,6 +124,7 @@ export class SqliteDb implements Db {
     if (!prepared) {
       const stmt = this.raw.prepare(sql);
       prepared = { stmt, toObject: rowBuilder(stmt) };
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
       this.statements.set(sql, prepared);
     }
     return prepared;
