@@ -1,6 +1,6 @@
 // `npm run bench`: HTTP cycles with N agents, in-process core rate, long-poll hand-off and idle CPU.
 // Writes bench/RESULTS.md with the machine and date.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -230,7 +230,10 @@ async function main(): Promise<void> {
   }
   const lines = await inTempDir(fullRun);
   const out = resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md');
-  writeFileSync(out, `${lines.join('\n')}\n`);
+  // The sections other modes write (`## …`: webhooks, memory) stay; the run replaces what comes before them.
+  const previous = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const sections = previous.indexOf('\n## ');
+  writeFileSync(out, `${lines.join('\n')}\n${sections < 0 ? '' : previous.slice(sections)}`);
   console.log(`\nwritten to ${out}`);
 }
 
