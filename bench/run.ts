@@ -213,6 +213,7 @@ async function main(): Promise<void> {
           streams: Number(args.get('streams') ?? 20),
           createsPerSecond: Number(args.get('creates') ?? 20),
           sampleEverySeconds: 10,
+          idleStarts: Number(args.get('idle-starts') ?? (quick ? 1 : 3)),
           nodeOptions: NODE_OPTIONS,
         },
         log,

@@ -1,5 +1,5 @@
 // Builds the discord.js client: Guilds intent (and thread messages when they become comments), REST (and so the gateway URL) from DISCORD_API_BASE.
-import { Client, GatewayIntentBits } from 'discord.js';
+import { Client, GatewayIntentBits, Options } from 'discord.js';
 
 /**
  * discord.js wants the base without the version ("https://discord.com/api"); a value ending in
@@ -21,6 +21,10 @@ export function createDiscordClient(apiBase: string | undefined, options: { thre
       ? [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages, GatewayIntentBits.MessageContent]
       : [GatewayIntentBits.Guilds],
     rest: api ? { api } : {},
+    // discord.js keeps the last 200 messages of every channel and thread it sees (one thread per task); the bot
+    // never reads them back (it edits its messages by id), so none are kept. Channels, roles and threads stay
+    // cached: names are looked up there, and archived threads are swept after 4 h (discord.js's default).
+    makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
     // Task text is user input: never let it ping @everyone, roles or users.
     allowedMentions: { parse: [] },
   });
