@@ -263,7 +263,7 @@ export class AthenaClient {
 
   /** Restores an export into an empty queue (admin key). */
   importAll(data: unknown, opts?: CallOptions) {
-    return this.#post<{ tasks: number; logs: number }>('/api/import', data, opts);
+    return this.#post<{ tasks: number; logs: number; schedules?: number }>('/api/import', data, opts);
   }
 
   pauses(opts?: CallOptions) {
