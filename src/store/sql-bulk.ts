@@ -92,12 +92,20 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
   });
 }
 
-export async function importAll(db: Db, data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }> {
+export async function importAll(
+  db: Db,
+  data: ImportData,
+  now: number,
+): Promise<{ ok: true; tasks: number; logs: number; schedules: number } | { ok: false; total: number; schedules: number }> {
   return db.tx(async (q) => {
-    // The queue must be empty, checked where the rows go in: no create and no other import between.
-    if (db.dialect.tableLock) await q.run(db.dialect.tableLock('tasks'));
+    // The queue must be empty (no task, no schedule), checked where the rows go in: no create and no other import between.
+    if (db.dialect.tableLock) {
+      await q.run(db.dialect.tableLock('tasks'));
+      await q.run(db.dialect.tableLock('schedules'));
+    }
     const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
-    if (existing > 0) return { ok: false as const, total: existing };
+    const schedules = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM schedules'))?.n ?? 0);
+    if (existing > 0 || schedules > 0) return { ok: false as const, total: existing, schedules };
     for (const t of data.tasks) {
       // Older exports lack the fields added since; each declares what such a task gets.
       const task = withImportDefaults(t) as ExportedTask;
@@ -120,13 +128,25 @@ export async function importAll(db: Db, data: ImportData, now: number): Promise<
         [inst.id, inst.name, inst.lastSeen, inst.status],
       );
     }
+    for (const s of data.schedules ?? []) {
+      await q.run(
+        `INSERT INTO schedules (id, cron, time_zone, template, ends_at, missed, overlap, paused, next_run_at, last_run_at, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [s.id, s.cron, s.timeZone, JSON.stringify(s.template), s.endsAt, s.missed, s.overlap, s.paused, s.nextRunAt, s.lastRunAt, s.createdBy, s.createdAt, s.updatedAt],
+      );
+    }
+    for (const r of data.scheduleRuns ?? []) {
+      await q.run('INSERT INTO schedule_runs (id, schedule_id, run_at, outcome, task_id, covers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        r.id, r.scheduleId, r.runAt, r.outcome, r.taskId, r.covers, r.createdAt,
+      ]);
+    }
     const reset = db.dialect.resetSequence;
     if (reset) {
-      await q.run(reset('tasks'));
-      await q.run(reset('task_logs'));
-      await q.run(reset('task_comments'));
+      for (const table of ['tasks', 'task_logs', 'task_comments', 'schedules', 'schedule_runs']) await q.run(reset(table));
     }
-    await appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
-    return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length };
+    const scheduleCount = data.schedules?.length ?? 0;
+    const what = `${data.tasks.length} task(s), ${data.logs.length} log row(s)${scheduleCount > 0 ? `, ${scheduleCount} schedule(s)` : ''}`;
+    await appendLog(q, null, { action: 'imported', details: what }, now, null);
+    return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length, schedules: scheduleCount };
   });
 }

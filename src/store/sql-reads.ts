@@ -7,6 +7,7 @@ import { hasLabel } from './sql-lists.js';
 import { rowToComment, rowToEvent, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
+import { rowToRun, rowToSchedule } from './sql-schedules.js';
 
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
@@ -200,6 +201,8 @@ export class SqlReads {
       logs: logs.map(rowToLog),
       comments: (await this.db.all<TaskRow>('SELECT * FROM task_comments ORDER BY id')).map(rowToComment),
       instances: await this.listInstances(),
+      schedules: (await this.db.all<TaskRow>('SELECT * FROM schedules ORDER BY id')).map(rowToSchedule),
+      scheduleRuns: (await this.db.all<TaskRow>('SELECT * FROM schedule_runs ORDER BY id')).map(rowToRun),
     };
   }
 

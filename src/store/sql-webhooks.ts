@@ -115,6 +115,14 @@ export class SqlWebhookStore implements WebhookStore {
     });
   }
 
+  async enableWebhook(id: number): Promise<Webhook | null> {
+    const row = await this.db.get<Row>(
+      `UPDATE webhooks SET enabled = 1, disabled_reason = NULL, failing_since = NULL WHERE id = ? RETURNING ${WEBHOOK_COLUMNS}`,
+      [id],
+    );
+    return row ? rowToWebhook(row) : null;
+  }
+
   async listDeliveries(webhookId: number, limit: number, status?: DeliveryStatus) {
     const rows = await this.db.all<Row>(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries d WHERE d.webhook_id = ?${status ? ' AND d.status = ?' : ''} ORDER BY d.id DESC LIMIT ?`,
