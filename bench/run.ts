@@ -9,6 +9,7 @@ import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js'
 import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
+import { statementCounts, statementLines } from './statements.js';
 
 const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -17,6 +18,7 @@ const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 /**
  * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
+ * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
  */
 const ONLY = args.get('only');
@@ -182,6 +184,11 @@ async function main(): Promise<void> {
     console.log(`\nwritten to ${writeWebhookSection(lines)}`);
     return;
   }
+  if (ONLY === 'statements') {
+    const results = await inTempDir((dir) => statementCounts(dir, DATABASE_URL));
+    for (const line of statementLines(results)) console.log(line);
+    return;
+  }
   if (ONLY === 'inproc') {
     const r = await inTempDir(inProcessRate);
     console.log(`in-process claim+complete/s: ${fmt(r.concurrent)} with ${AGENTS * 2} agents, ${fmt(r.sequential)} in sequence; creates/s ${fmt(r.createPerSecond)}`);
@@ -230,6 +237,13 @@ async function fullRun(dir: string): Promise<string[]> {
     log(`| in-process creates/s | ${fmt(inproc.createPerSecond)} | |`);
   }
 
+  log('');
+  log('Statements per lease cycle, in-process, one agent in sequence (`--only=statements`):');
+  log('');
+  for (const line of statementLines(await statementCounts(dir, DATABASE_URL))) log(line);
+  log('');
+  log('| measurement | result | target |');
+  log('|---|---|---|');
   const server = await startServer(join(dir, 'longpoll'));
   const lp = await longPoll(server.url, server.pid);
   await server.stop();
