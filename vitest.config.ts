@@ -15,5 +15,10 @@ export default defineConfig({
     // and PostgreSQL, so a second worker uses the core the first leaves idle. VITEST_MAX_WORKERS
     // overrides it.
     maxWorkers: 2,
+    // Files in one worker share loaded modules instead of importing fastify, discord.js, zod and the
+    // rest again for each file: measured on this machine, module imports fell from 136 s to 19 s of the
+    // lane's time and its CPU time by a third. Tests keep no state in modules (each opens its own store,
+    // server and bus); the two that spy on prototypes restore them after each test.
+    isolate: false,
   },
 });

@@ -71,6 +71,26 @@ describe('architecture', () => {
     expect(moved).toEqual([]);
   });
 
+  it('both backend folders hold the same files, apart from machinery only one backend has, listed here', () => {
+    // Each backend answers the same questions in same-named files: what it can do (capabilities), how its
+    // SQL differs (dialect), how statements run (driver) and what its errors mean (errors).
+    const ONLY_IN = {
+      // One writer: transactions of one event-loop turn share a commit; WAL checkpoints run off the event loop.
+      sqlite: ['group-commit.ts', 'checkpointer.ts'],
+      // `?` numbered as $1, $2…; sessions outside the pool for LISTEN and the leader's advisory lock.
+      postgres: ['placeholders.ts', 'sessions.ts'],
+    };
+    const files = (backend: keyof typeof ONLY_IN) =>
+      readdirSync(join(src, 'store', backend))
+        .filter((f) => f.endsWith('.ts') && !ONLY_IN[backend].includes(f))
+        .sort();
+    expect(files('sqlite')).toEqual(['capabilities.ts', 'dialect.ts', 'driver.ts', 'errors.ts']);
+    expect(files('postgres')).toEqual(files('sqlite'));
+    for (const backend of ['sqlite', 'postgres'] as const) {
+      for (const f of ONLY_IN[backend]) expect(readdirSync(join(src, 'store', backend)), `${backend}/${f} is listed but gone`).toContain(f);
+    }
+  });
+
   it('the checks see what they look for', () => {
     // A check that finds nothing in anything would pass forever: it must find store/'s own SQL and imports.
     expect(sqlIn('src/store/sql-activity.ts').length).toBeGreaterThan(0);

@@ -258,6 +258,9 @@ export function registerClientCommands(program: Command, options: ClientCommandO
   clientCommand(hooks, 'rm', 'remove a webhook and its deliveries')
     .argument('<id>', 'webhook id', parseId)
     .action((id: number, f: CommonFlags) => run(f, (ctx) => webhooks.remove(ctx, id)));
+  clientCommand(hooks, 'enable', 'send to a disabled webhook again (same secret; failed deliveries stay failed: redeliver them)')
+    .argument('<id>', 'webhook id', parseId)
+    .action((id: number, f: CommonFlags) => run(f, (ctx) => webhooks.enable(ctx, id)));
   clientCommand(hooks, 'deliveries', "a webhook's deliveries, newest first, with their last answer")
     .argument('<id>', 'webhook id', parseId)
     .addOption(new Option('--status <status>', 'only these').choices(['pending', 'delivered', 'failed']))

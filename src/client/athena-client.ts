@@ -263,7 +263,7 @@ export class AthenaClient {
 
   /** Restores an export into an empty queue (admin key). */
   importAll(data: unknown, opts?: CallOptions) {
-    return this.#post<{ tasks: number; logs: number }>('/api/import', data, opts);
+    return this.#post<{ tasks: number; logs: number; schedules?: number }>('/api/import', data, opts);
   }
 
   pauses(opts?: CallOptions) {
@@ -345,6 +345,11 @@ export class AthenaClient {
   }
 
   /** Puts a delivery back in the outbox, due now (admin keys). */
+  /** Enables a webhook again after it was disabled; its secret stays (admin keys). */
+  enableWebhook(id: number, opts?: CallOptions) {
+    return this.#post<{ webhook: WebhookJson }>(`/api/webhooks/${id}/enable`, undefined, opts);
+  }
+
   redeliverWebhook(id: number, deliveryId: number, opts?: CallOptions) {
     return this.#post<{ delivery: WebhookDeliveryJson }>(`/api/webhooks/${id}/deliveries/${deliveryId}/redeliver`, undefined, opts);
   }

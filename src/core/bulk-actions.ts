@@ -29,12 +29,13 @@ export function createBulkActions(store: Store, publish: (events: TaskEvent[]) =
     },
 
     /** Restores an export into an empty queue (ids, logs and instances kept). */
-    async importAll(data: ImportData): Promise<{ tasks: number; logs: number }> {
+    async importAll(data: ImportData): Promise<{ tasks: number; logs: number; schedules: number }> {
       const imported = await store.importAll(data, now());
       if (!imported.ok) {
-        throw new ConflictError('CONFLICT', `The queue already has ${imported.total} task(s); import into an empty queue`, { total: imported.total });
+        const has = [`${imported.total} task(s)`, ...(imported.schedules > 0 ? [`${imported.schedules} schedule(s)`] : [])].join(' and ');
+        throw new ConflictError('CONFLICT', `The queue already has ${has}; import into an empty queue`, { total: imported.total, schedules: imported.schedules });
       }
-      return { tasks: imported.tasks, logs: imported.logs };
+      return { tasks: imported.tasks, logs: imported.logs, schedules: imported.schedules };
     },
   };
 }

@@ -218,6 +218,10 @@ export type ExportData = {
   /** Absent in exports from before comments existed. */
   comments?: TaskComment[];
   instances: Instance[];
+  /** Absent in exports from before schedules were exported. */
+  schedules?: Schedule[];
+  /** Each schedule's handled occurrences (so a restored schedule does not run an occurrence again). */
+  scheduleRuns?: ScheduleRun[];
 };
 
 /** What an import takes: an export, perhaps an older one that lacks fields added since (their importDefault fills them). */
@@ -321,7 +325,7 @@ export interface Store {
 
   exportAll(): Promise<ExportData>;
   /** Restores an export; refused (`ok: false`, with the count found) unless the queue is empty, checked in the same transaction. */
-  importAll(data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }>;
+  importAll(data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number; schedules: number } | { ok: false; total: number; schedules: number }>;
 
   ping(): Promise<void>;
   close(): Promise<void>;

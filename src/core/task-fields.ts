@@ -1,8 +1,8 @@
 // A task's fields, declared once: each one's name, tasks column, JSON key, type, nullability and how
-// it is stored. Row mapping (store/rows.ts), the column lists of the SQL, the JSON answer and its zod
-// schema (core/task-json.ts) are derived from this list; adding a field is one entry here, a
-// migration, and the code that really uses it.
-import { PRIORITIES, TASK_STATUSES } from './types.js';
+// it is stored. The domain's Task type (DeclaredTask below), row mapping (store/rows.ts), the column
+// lists of the SQL, the JSON answer and its zod schema (core/task-json.ts) are derived from this
+// list; adding a field is one entry here, a migration, and the code that really uses it.
+import { PRIORITIES, TASK_STATUSES, type Priority, type TaskStatus } from './types.js';
 
 /**
  * What a field holds: `integer`, `text`, `time` (integer ms in the store, ISO 8601 in JSON; for
@@ -22,8 +22,8 @@ export type TaskField = {
   readonly nullable: boolean;
   /**
    * `value`: as is; `json-text`: JSON text in a text column; `derived`: computed from another field
-   * when written (priority_rank from priority). Lists are JSON text for now (task_labels and
-   * task_deps hold them as rows too, for queries).
+   * when written (priority_rank from priority). Lists are JSON text, their one home (queries read
+   * them as rows: store/sql-lists.ts).
    */
   readonly stored: 'value' | 'json-text' | 'derived';
   /** Part of the domain's Task (the rest are the store's own: lease token, lease length, bookkeeping). */
@@ -50,6 +50,7 @@ function field<const N extends string, const C extends string, const T extends F
   type: T;
   json: O extends { json: infer J } ? J : C;
   nullable: O extends { nullable: true } ? true : false;
+  inTask: O extends { inTask: false } ? false : true;
   optionalInImport: O extends { importDefault: TaskField['importDefault'] } ? true : false;
 } {
   const o: FieldOptions = options ?? {};
@@ -122,6 +123,25 @@ export const TASK_FIELDS = [
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];
+
+/** What each field type holds in the domain (times are integer ms; `timeOrNone` is 0 for none). */
+type DomainTypes = {
+  boolean: boolean;
+  integer: number;
+  text: string;
+  time: number;
+  timeOrNone: number;
+  json: unknown;
+  status: TaskStatus;
+  priority: Priority;
+  labels: string[];
+  ids: number[];
+};
+type DeclaredField = (typeof TASK_FIELDS)[number];
+type DomainValue<F extends DeclaredField> = F['nullable'] extends true ? DomainTypes[F['type']] | null : DomainTypes[F['type']];
+
+/** The domain's Task (core/types.ts), derived from the declaration: every field with inTask, by its name. */
+export type DeclaredTask = { [F in DeclaredField as F['inTask'] extends true ? F['name'] : never]: DomainValue<F> };
 
 /** The columns of `tasks`, in order. */
 export const TASK_COLUMNS: readonly string[] = TASK_FIELDS.map((f) => f.column);

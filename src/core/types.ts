@@ -1,4 +1,5 @@
 // The domain's shapes: tasks, their log, agent instances and the events transitions emit.
+import type { DeclaredTask } from './task-fields.js';
 
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -21,50 +22,11 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 /** States in which an agent holds the task under a lease. */
 export const HELD_STATUSES: readonly TaskStatus[] = ['in_progress', 'needs_input'];
 
-export type Task = {
-  id: number;
-  description: string;
-  status: TaskStatus;
-  priority: Priority;
-  instanceId: string | null;
-  instanceName: string | null;
-  createdAt: number;
-  claimedAt: number | null;
-  completedAt: number | null;
-  updatedAt: number;
-  notes: string | null;
-  submittedBy: string | null;
-  project: string | null;
-  labels: string[];
-  dependsOn: number[];
-  attempts: number;
-  maxAttempts: number;
-  runAfter: number;
-  leaseExpiresAt: number | null;
-  result: unknown;
-  error: string | null;
-  question: string | null;
-  answer: string | null;
-  blockedReason: string | null;
-  idempotencyKey: string | null;
-  /** The one agent instance that may claim this task; null for any agent. */
-  assignee: string | null;
-  /** 1 while the holder has not yet been told that the description changed (told at its next heartbeat). */
-  descriptionUnseen: number;
-  /** Id of the first comment the holder has not yet been told of; null when none. */
-  commentsUnseenFrom: number | null;
-  /** Completing it moves it to in_review; a person accepts it or requests changes. */
-  review: boolean;
-  /** What the last reviewer asked to change, shown to the next agent. */
-  reviewFeedback: string | null;
-  /** After changes were requested, only this agent may claim the task until preferredUntil. */
-  preferredInstanceId: string | null;
-  preferredUntil: number | null;
-  /** How many times the task was claimed: each run's output is kept apart under this number. */
-  runs: number;
-  /** The schedule that created it; null for tasks created by hand. */
-  scheduleId: number | null;
-};
+/**
+ * A task as the domain sees it: declared field by field, with what each holds, in task-fields.ts
+ * (which also derives its row mapping, columns and JSON from the same list).
+ */
+export type Task = DeclaredTask;
 
 /** A task as handed to the agent that holds it: the lease token fences every later call. */
 export type ClaimedTask = Task & { leaseToken: string };

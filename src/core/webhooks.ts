@@ -79,6 +79,8 @@ export interface WebhookStore {
   getWebhook(id: number): Promise<Webhook | null>;
   /** Deletes the webhook with its deliveries and their attempts. */
   deleteWebhook(id: number): Promise<Webhook | null>;
+  /** Enables the webhook again, its failure streak forgotten; null when there is no such webhook. */
+  enableWebhook(id: number): Promise<Webhook | null>;
   /** Newest first; each with its attempts, oldest first. */
   listDeliveries(webhookId: number, limit: number, status?: DeliveryStatus): Promise<Array<WebhookDelivery & { history: DeliveryAttempt[] }>>;
   /** Puts a delivery back in the outbox, due now; null when the webhook has no such delivery. */
@@ -237,6 +239,17 @@ export function createWebhookAdmin(store: WebhookStore, config: WebhookAdminConf
       const removed = await store.deleteWebhook(id);
       if (!removed) throw new NotFoundError(`webhook #${id} not found`, { webhookId: id });
       return removed;
+    },
+    /**
+     * Sends to a webhook again after it was disabled (its receiver failed for WEBHOOK_RETRY_HOURS): its
+     * pending deliveries go out again, events from now on are queued, the secret stays. Its URL must
+     * still pass WEBHOOK_ALLOWLIST, which may have changed since it was added.
+     */
+    async enable(id: number): Promise<Webhook> {
+      checkWebhookUrl((await found(id)).url, config.allowlist);
+      const enabled = await store.enableWebhook(id);
+      if (!enabled) throw new NotFoundError(`webhook #${id} not found`, { webhookId: id });
+      return enabled;
     },
     async deliveries(id: number, limit: number, status?: DeliveryStatus) {
       await found(id);

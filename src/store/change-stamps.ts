@@ -1,4 +1,4 @@
-// Stamps of the small tables every claim or every event reads (migration 016): how a statement checks
+// Stamps of the small tables every claim or every event reads (migration 017): how a statement checks
 // that rows a process keeps of them are still the ones in force, and a bounded cache of such rows.
 
 /** The tables with a stamp: pauses and limits together (`queue_controls`), and webhooks. */

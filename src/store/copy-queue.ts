@@ -10,9 +10,6 @@ const TABLES = [
     columns: TASK_COLUMNS,
     key: 'id',
   },
-  // Keyed by task_id: a page holds whole tasks' rows (see copyTable).
-  { name: 'task_labels', columns: ['task_id', 'label'], key: 'task_id' },
-  { name: 'task_deps', columns: ['task_id', 'depends_on'], key: 'task_id' },
   { name: 'task_logs', columns: ['id', 'task_id', 'action', 'details', 'instance_id', 'timestamp', 'payload'], key: 'id' },
   { name: 'instances', columns: ['id', 'name', 'last_seen', 'status'], key: 'id' },
   { name: 'cursors', columns: ['name', 'position', 'updated_at'], key: 'name' },
@@ -76,22 +73,15 @@ export async function copyQueue(source: Db, target: Db, onProgress: (progress: C
 
 async function copyTable(source: Db, target: Queryable, table: Table, total: number, onProgress: (p: CopyProgress) => void): Promise<void> {
   const columns = table.columns.join(', ');
-  const orderBy = table.columns.slice(0, table.key === 'task_id' ? 2 : 1).join(', ');
   const perInsert = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / table.columns.length)));
   let copied = 0;
   let after: unknown = null;
   onProgress({ table: table.name, copied, total });
   for (;;) {
     const where = after === null ? '' : `WHERE ${table.key} > ?`;
-    let rows = await source.all<Row>(`SELECT ${columns} FROM ${table.name} ${where} ORDER BY ${orderBy} LIMIT ?`, after === null ? [PAGE_ROWS] : [after, PAGE_ROWS]);
+    // Every key is unique, so a page ends between rows.
+    const rows = await source.all<Row>(`SELECT ${columns} FROM ${table.name} ${where} ORDER BY ${table.key} LIMIT ?`, after === null ? [PAGE_ROWS] : [after, PAGE_ROWS]);
     const full = rows.length === PAGE_ROWS;
-    if (full && table.key === 'task_id') {
-      // Several rows share a task_id: end the page before the last task, whose rows may continue.
-      const last = rows[rows.length - 1]![table.key];
-      const whole = rows.filter((r) => r[table.key] !== last);
-      if (whole.length > 0) rows = whole;
-      else rows = await source.all<Row>(`SELECT ${columns} FROM ${table.name} WHERE ${table.key} = ? ORDER BY ${orderBy}`, [last]);
-    }
     for (let i = 0; i < rows.length; i += perInsert) {
       const chunk = rows.slice(i, i + perInsert);
       const tuple = `(${table.columns.map(() => '?').join(', ')})`;

@@ -43,6 +43,11 @@ export type Dialect = {
   statistics: { refresh: string; changes: string } | null;
   /** Query returning the column names of the table named by its one parameter (as column "name"). */
   columnNames: string;
+  /**
+   * A FROM item listing the elements of a JSON array column (a task's labels or dependencies) as rows
+   * of one column, `value`, under `alias`: text for `text`, integers for `ids` (sql-lists.ts).
+   */
+  listItems: { text: (column: string, alias: string) => string; ids: (column: string, alias: string) => string };
 };
 
 /**

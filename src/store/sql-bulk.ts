@@ -2,6 +2,7 @@
 import { PRIORITY_RANK, type Task, type TaskEvent, type TaskStatus } from '../core/types.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
 import { filterSql } from './sql-reads.js';
+import { dependedOnBy } from './sql-lists.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { priorityRank, taskInsert } from './task-columns.js';
@@ -50,7 +51,7 @@ export async function retryFailed(db: Db, filter: BulkFilter, now: number): Prom
     filter,
     () => ({ action: 'retried', details: 'bulk retry of failed tasks' }),
     now,
-    (q, task) => unblockDependants(q, task.id, now),
+    (q, task) => unblockDependants(q, db.dialect, task.id, now),
   );
 }
 
@@ -63,7 +64,7 @@ export async function cancelPending(db: Db, filter: BulkFilter, now: number, by:
     filter,
     () => ({ action: 'cancelled', details: by ? `bulk cancel by ${by}` : 'bulk cancel' }),
     now,
-    (q, task) => blockDependants(q, task.id, now),
+    (q, task) => blockDependants(q, db.dialect, task.id, now),
   );
 }
 
@@ -76,8 +77,7 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
       await q.all<{ id: number }>(
         `SELECT id FROM tasks t WHERE t.status IN ('completed', 'cancelled') AND t.updated_at < ?
            AND (t.idempotency_key IS NULL OR t.created_at < ?)
-           AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks c ON c.id = d.task_id
-                           WHERE d.depends_on = t.id AND c.status NOT IN ('completed', 'cancelled'))`,
+           AND t.id NOT IN (${dependedOnBy(db.dialect, (c) => `${c}.status NOT IN ('completed', 'cancelled')`)})`,
         // Idempotency keys are honoured for at least a day, so their tasks stay that long.
         [before, now - IDEMPOTENCY_KEEP_MS],
       )
@@ -92,20 +92,24 @@ export async function purgeFinished(db: Db, before: number, now: number): Promis
   });
 }
 
-export async function importAll(db: Db, data: ImportData, now: number): Promise<{ ok: true; tasks: number; logs: number } | { ok: false; total: number }> {
+export async function importAll(
+  db: Db,
+  data: ImportData,
+  now: number,
+): Promise<{ ok: true; tasks: number; logs: number; schedules: number } | { ok: false; total: number; schedules: number }> {
   return db.tx(async (q) => {
-    // The queue must be empty, checked where the rows go in: no create and no other import between.
-    if (db.dialect.tableLock) await q.run(db.dialect.tableLock('tasks'));
+    // The queue must be empty (no task, no schedule), checked where the rows go in: no create and no other import between.
+    if (db.dialect.tableLock) {
+      await q.run(db.dialect.tableLock('tasks'));
+      await q.run(db.dialect.tableLock('schedules'));
+    }
     const existing = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM tasks'))?.n ?? 0);
-    if (existing > 0) return { ok: false as const, total: existing };
+    const schedules = Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM schedules'))?.n ?? 0);
+    if (existing > 0 || schedules > 0) return { ok: false as const, total: existing, schedules };
     for (const t of data.tasks) {
       // Older exports lack the fields added since; each declares what such a task gets.
       const task = withImportDefaults(t) as ExportedTask;
       await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...task, priorityRank: priorityRank(t.priority) }));
-    }
-    for (const t of data.tasks) {
-      for (const label of t.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [t.id, label]);
-      for (const dep of t.dependsOn) await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [t.id, dep]);
     }
     for (const log of data.logs) {
       await q.run('INSERT INTO task_logs (id, task_id, action, details, instance_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
@@ -124,13 +128,25 @@ export async function importAll(db: Db, data: ImportData, now: number): Promise<
         [inst.id, inst.name, inst.lastSeen, inst.status],
       );
     }
+    for (const s of data.schedules ?? []) {
+      await q.run(
+        `INSERT INTO schedules (id, cron, time_zone, template, ends_at, missed, overlap, paused, next_run_at, last_run_at, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [s.id, s.cron, s.timeZone, JSON.stringify(s.template), s.endsAt, s.missed, s.overlap, s.paused, s.nextRunAt, s.lastRunAt, s.createdBy, s.createdAt, s.updatedAt],
+      );
+    }
+    for (const r of data.scheduleRuns ?? []) {
+      await q.run('INSERT INTO schedule_runs (id, schedule_id, run_at, outcome, task_id, covers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        r.id, r.scheduleId, r.runAt, r.outcome, r.taskId, r.covers, r.createdAt,
+      ]);
+    }
     const reset = db.dialect.resetSequence;
     if (reset) {
-      await q.run(reset('tasks'));
-      await q.run(reset('task_logs'));
-      await q.run(reset('task_comments'));
+      for (const table of ['tasks', 'task_logs', 'task_comments', 'schedules', 'schedule_runs']) await q.run(reset(table));
     }
-    await appendLog(q, null, { action: 'imported', details: `${data.tasks.length} task(s), ${data.logs.length} log row(s)` }, now, null);
-    return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length };
+    const scheduleCount = data.schedules?.length ?? 0;
+    const what = `${data.tasks.length} task(s), ${data.logs.length} log row(s)${scheduleCount > 0 ? `, ${scheduleCount} schedule(s)` : ''}`;
+    await appendLog(q, null, { action: 'imported', details: what }, now, null);
+    return { ok: true as const, tasks: data.tasks.length, logs: data.logs.length, schedules: scheduleCount };
   });
 }

@@ -1,17 +1,17 @@
 // WHERE fragments the queue's reads and writes share: which tasks an agent holds, which tasks an
 // agent's labels cover, which pending tasks are ready to be claimed.
 import { HELD_STATUSES } from '../core/types.js';
-import { placeholders } from './db.js';
+import { placeholders, type Dialect } from './db.js';
+import { labelsWithin, someDependency } from './sql-lists.js';
 import type { LabelScope } from '../core/ports.js';
 
 export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /** WHERE fragment: the task's labels are all covered by the agent's labels. */
-export function labelCondition(labels: LabelScope, params: unknown[]): string {
+export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[]): string {
   if (labels === '*') return '1 = 1';
-  if (labels.length === 0) return 'NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id)';
   params.push(...labels);
-  return `NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label NOT IN (${placeholders(labels.length)}))`;
+  return labelsWithin(dialect, 't', labels.length);
 }
 
 /**
@@ -19,9 +19,9 @@ export function labelCondition(labels: LabelScope, params: unknown[]): string {
  * (after a review asked for changes, the agent that did the work has it first until preferred_until).
  * `instanceId` is who would claim it; null asks for tasks anyone may claim now.
  */
-export function readyCondition(now: number, params: unknown[], instanceId: string | null): string {
+export function readyCondition(dialect: Dialect, now: number, params: unknown[], instanceId: string | null): string {
   params.push(now, now, instanceId);
-  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')
+  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
     AND (t.preferred_instance_id IS NULL OR t.preferred_until <= ? OR t.preferred_instance_id = ?)`;
 }
 

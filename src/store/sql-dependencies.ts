@@ -27,11 +27,11 @@ export async function lockGraph(q: Queryable, dialect: Dialect, ids: readonly nu
 }
 
 /** Ids reachable from `from` by following depends_on edges. */
-export async function dependencyClosure(q: Queryable, from: readonly number[]): Promise<Set<number>> {
+export async function dependencyClosure(q: Queryable, dialect: Dialect, from: readonly number[]): Promise<Set<number>> {
   const rows = await q.all<{ id: number }>(
     `WITH RECURSIVE reach(id) AS (
-       SELECT depends_on FROM task_deps WHERE task_id IN (${placeholders(from.length)})
-       UNION SELECT d.depends_on FROM task_deps d JOIN reach r ON d.task_id = r.id
+       SELECT d.value FROM tasks t, ${dialect.listItems.ids('t.depends_on', 'd')} WHERE t.id IN (${placeholders(from.length)}) AND t.depends_on <> '[]'
+       UNION SELECT d.value FROM reach r JOIN tasks t ON t.id = r.id, ${dialect.listItems.ids('t.depends_on', 'd')} WHERE t.depends_on <> '[]'
      ) SELECT id FROM reach`,
     [...from],
   );
@@ -46,16 +46,13 @@ export async function addDependencies(q: Queryable, dialect: Dialect, taskId: nu
   if (!EDITABLE.includes(task.status)) return { ok: false, reason: 'not_editable', current: task };
   const missing = dependsOn.filter((id) => !found.has(id));
   if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
-  if (dependsOn.includes(taskId) || (await dependencyClosure(q, dependsOn)).has(taskId)) return { ok: false, reason: 'cycle' };
+  if (dependsOn.includes(taskId) || (await dependencyClosure(q, dialect, dependsOn)).has(taskId)) return { ok: false, reason: 'cycle' };
 
   const merged = [...new Set([...task.dependsOn, ...dependsOn])];
-  for (const dep of dependsOn) {
-    await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?) ON CONFLICT DO NOTHING', [taskId, dep]);
-  }
   const row = await q.get<TaskRow>('UPDATE tasks SET depends_on = ?, updated_at = ? WHERE id = ? RETURNING *', [JSON.stringify(merged), now, taskId]);
   let changed = rowToTask(row!);
   const events = [await appendLog(q, taskId, { action: 'dependencies', details: `now depends on ${merged.map((d) => `#${d}`).join(', ')}` }, now, changed)];
-  const blocked = await blockIfDependencyEnded(q, taskId, now);
+  const blocked = await blockIfDependencyEnded(q, taskId, merged, now);
   if (blocked) {
     changed = blocked.task;
     events.push(blocked.event);

@@ -1,7 +1,7 @@
 // The original protocol's peek (GET /api/tasks/next) with its hold, in the database so every replica
 // sees every other replica's holds (see core/peek-holds.ts for why peeks hold tasks).
 import type { PeekOutcome, PeekSpec } from '../core/ports.js';
-import type { Db, Queryable } from './db.js';
+import type { Db, Dialect, Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { assigneeCondition, readyCondition } from './sql-conditions.js';
 
@@ -16,9 +16,9 @@ const ALL_HELD = 3;
  * and stops early: a free task is looked for among the first `window` ready tasks only, so a peek
  * costs at most that many rows however many holds a caller peeking in a loop has left.
  */
-function candidateSql(spec: PeekSpec, params: unknown[]): string {
+function candidateSql(dialect: Dialect, spec: PeekSpec, params: unknown[]): string {
   const pendingReady = (): string => {
-    const ready = readyCondition(spec.now, params, spec.instanceId);
+    const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
     return `t.status = 'pending' AND ${ready}${assigned}`;
@@ -58,7 +58,7 @@ const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder,
  */
 async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
   const params: unknown[] = [];
-  const candidate = candidateSql(spec, params);
+  const candidate = candidateSql(db.dialect, spec, params);
   params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
   const row = await db.get<TaskRow & { peek_pref: number; peek_held: number }>(
     `WITH candidate AS (${candidate}),
@@ -80,9 +80,9 @@ async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> 
 }
 
 /** SQLite (no writes inside WITH): the same steps in one write transaction, which nothing interleaves. */
-async function peekInTransaction(q: Queryable, spec: PeekSpec): Promise<PeekOutcome> {
+async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec): Promise<PeekOutcome> {
   const params: unknown[] = [];
-  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(spec, params), params);
+  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(dialect, spec, params), params);
   if (!chosen) return { task: null, lostRace: false };
   const id = Number(chosen.id);
   await q.run(
@@ -99,5 +99,5 @@ async function peekInTransaction(q: Queryable, spec: PeekSpec): Promise<PeekOutc
 }
 
 export function peekAndHold(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
-  return db.dialect.writableCte ? peekInOneStatement(db, spec) : db.tx((q) => peekInTransaction(q, spec));
+  return db.dialect.writableCte ? peekInOneStatement(db, spec) : db.tx((q) => peekInTransaction(q, db.dialect, spec));
 }

@@ -3,6 +3,7 @@ import type { LabelScope } from '../core/ports.js';
 import { scopeText, type ClaimControls, type ConcurrencyLimit, type LimitScope, type Pause, type PauseScope } from '../core/queue-controls-types.js';
 import { stampOf } from './change-stamps.js';
 import { HELD_SQL } from './sql-conditions.js';
+import { hasAnyLabel, hasLabel } from './sql-lists.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Dialect, type Queryable } from './db.js';
 
 type ControlRow = { source: string; kind: string; value: string; max_held: number | null };
@@ -21,9 +22,9 @@ function rowToPause(row: Record<string, unknown>): Pause {
 }
 
 /** SQL counting the held tasks of one label or project (one parameter: its name). */
-function heldCountSql(kind: 'label' | 'project'): string {
+function heldCountSql(dialect: Dialect, kind: 'label' | 'project'): string {
   return kind === 'label'
-    ? `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND EXISTS (SELECT 1 FROM task_labels hl WHERE hl.task_id = h.id AND hl.label = ?))`
+    ? `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND ${hasLabel(dialect, 'h')})`
     : `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND h.project = ?)`;
 }
 
@@ -60,9 +61,10 @@ export async function removeLimit(db: Db, scope: LimitScope): Promise<boolean> {
   return (await db.run('DELETE FROM concurrency_limits WHERE kind = ? AND value = ?', [scope.kind, scope.value])) > 0;
 }
 
-export async function listLimits(db: Queryable): Promise<ConcurrencyLimit[]> {
+export async function listLimits(db: Db): Promise<ConcurrencyLimit[]> {
+  const held = (kind: 'label' | 'project') => heldCountSql(db.dialect, kind).replace('?', 'c.value');
   const rows = await db.all(
-    `SELECT c.*, CASE c.kind WHEN 'label' THEN ${heldCountSql('label').replace('?', 'c.value')} ELSE ${heldCountSql('project').replace('?', 'c.value')} END AS held
+    `SELECT c.*, CASE c.kind WHEN 'label' THEN ${held('label')} ELSE ${held('project')} END AS held
      FROM concurrency_limits c ORDER BY c.kind, c.value`,
   );
   return rows.map((row) => ({
@@ -149,13 +151,13 @@ export async function lockLimits(q: Queryable, dialect: Dialect, controls: Claim
 }
 
 /** WHERE fragment over the candidate task `t`: not paused, and no limit of its labels or project reached. */
-export function controlCondition(controls: ClaimControls, params: unknown[]): string {
+export function controlCondition(dialect: Dialect, controls: ClaimControls, params: unknown[]): string {
   if (controls.pauses.some((p) => p.kind === 'queue')) return '1 = 0';
   const parts: string[] = [];
   const labelPauses = controls.pauses.flatMap((p) => (p.kind === 'label' ? [p.value] : []));
   const projectPauses = controls.pauses.flatMap((p) => (p.kind === 'project' ? [p.value] : []));
   if (labelPauses.length > 0) {
-    parts.push(`NOT EXISTS (SELECT 1 FROM task_labels pl WHERE pl.task_id = t.id AND pl.label IN (${placeholders(labelPauses.length)}))`);
+    parts.push(`NOT ${hasAnyLabel(dialect, 't', labelPauses.length)}`);
     params.push(...labelPauses);
   }
   if (projectPauses.length > 0) {
@@ -163,15 +165,15 @@ export function controlCondition(controls: ClaimControls, params: unknown[]): st
     params.push(...projectPauses);
   }
   for (const limit of controls.limits) {
-    const matches = limit.kind === 'label' ? 'EXISTS (SELECT 1 FROM task_labels ll WHERE ll.task_id = t.id AND ll.label = ?)' : 't.project = ?';
-    parts.push(`NOT (${matches} AND ${heldCountSql(limit.kind)} >= ?)`);
+    const matches = limit.kind === 'label' ? hasLabel(dialect, 't') : 't.project = ?';
+    parts.push(`NOT (${matches} AND ${heldCountSql(dialect, limit.kind)} >= ?)`);
     params.push(limit.value, limit.value, limit.max);
   }
   return parts.length > 0 ? parts.join(' AND ') : '1 = 1';
 }
 
 /** Why a claimable task is held back by a pause or a limit right now, or null. */
-export async function controlHolding(q: Queryable, controls: ClaimControls, task: { labels: string[]; project: string | null }): Promise<string | null> {
+export async function controlHolding(q: Queryable, dialect: Dialect, controls: ClaimControls, task: { labels: string[]; project: string | null }): Promise<string | null> {
   for (const pause of controls.pauses) {
     if (pause.kind === 'queue' || (pause.kind === 'label' && task.labels.includes(pause.value)) || (pause.kind === 'project' && task.project === pause.value)) {
       return `${scopeText(pause)} is paused`;
@@ -179,7 +181,7 @@ export async function controlHolding(q: Queryable, controls: ClaimControls, task
   }
   for (const limit of controls.limits) {
     if (limit.kind === 'label' ? !task.labels.includes(limit.value) : task.project !== limit.value) continue;
-    const row = await q.get<{ held: number }>(`SELECT ${heldCountSql(limit.kind)} AS held`, [limit.value]);
+    const row = await q.get<{ held: number }>(`SELECT ${heldCountSql(dialect, limit.kind)} AS held`, [limit.value]);
     const held = Number(row?.held ?? 0);
     if (held >= limit.max) return `${limit.kind}:${limit.value} already has ${held} task(s) in progress (limit ${limit.max})`;
   }

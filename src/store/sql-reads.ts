@@ -3,9 +3,11 @@ import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilt
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
+import { hasLabel } from './sql-lists.js';
 import { rowToComment, rowToEvent, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
+import { rowToRun, rowToSchedule } from './sql-schedules.js';
 
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
@@ -17,7 +19,7 @@ function likePattern(text: string): string {
 export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: string }, params: unknown[]): string {
   const where = ['1 = 1'];
   if (filter.label) {
-    where.push('EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id AND l.label = ?)');
+    where.push(hasLabel(dialect, 't'));
     params.push(filter.label);
   }
   if (filter.project) {
@@ -58,7 +60,7 @@ export class SqlReads {
 
   async readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]> {
     const params: unknown[] = [];
-    const ready = readyCondition(now, params, instanceId ?? null);
+    const ready = readyCondition(this.db.dialect, now, params, instanceId ?? null);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
     const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
@@ -199,6 +201,8 @@ export class SqlReads {
       logs: logs.map(rowToLog),
       comments: (await this.db.all<TaskRow>('SELECT * FROM task_comments ORDER BY id')).map(rowToComment),
       instances: await this.listInstances(),
+      schedules: (await this.db.all<TaskRow>('SELECT * FROM schedules ORDER BY id')).map(rowToSchedule),
+      scheduleRuns: (await this.db.all<TaskRow>('SELECT * FROM schedule_runs ORDER BY id')).map(rowToRun),
     };
   }
 

@@ -127,12 +127,6 @@ export class SqlStore extends SqlReads implements Store {
     // Another create with the same key committed between the look-up and the insert.
     if (!row) return (await replay())!;
     const id = Number(row.id);
-    for (const label of input.labels) {
-      await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [id, label]);
-    }
-    for (const dep of input.dependsOn) {
-      await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [id, dep]);
-    }
     // Who queued it from Discord decides who may change it there: written with the task, never after.
     if (discordUserId) {
       await q.run('INSERT INTO discord_submitters (task_id, user_id, created_at) VALUES (?, ?, ?)', [id, discordUserId, now]);
@@ -140,7 +134,7 @@ export class SqlStore extends SqlReads implements Store {
     let task = rowToTask(row);
     const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
     if (input.dependsOn.length > 0) {
-      const blocked = await blockIfDependencyEnded(q, id, now);
+      const blocked = await blockIfDependencyEnded(q, id, input.dependsOn, now);
       if (blocked) {
         task = blocked.task;
         events.push(blocked.event);
@@ -165,11 +159,11 @@ export class SqlStore extends SqlReads implements Store {
         if (inForce.pauses.some((p) => p.kind === 'queue')) return null;
         await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
         const params: unknown[] = [];
-        const ready = readyCondition(spec.now, params, spec.instanceId);
-        const labels = labelCondition(spec.labels, params);
+        const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
+        const labels = labelCondition(this.db.dialect, spec.labels, params);
         const assigned = assigneeCondition(spec.instanceId, params);
         const projects = projectCondition(spec.projects, params);
-        const allowed = controls.controlCondition(inForce, params);
+        const allowed = controls.controlCondition(this.db.dialect, inForce, params);
         const current = guard(params);
         params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
         return (
@@ -251,8 +245,8 @@ export class SqlStore extends SqlReads implements Store {
             // The same conditions claimNext uses, applied to this one row (aliased as t).
             await controls.lockLimits(q, this.db.dialect, inForce, '*');
             const sub: unknown[] = [spec.taskId];
-            const ready = readyCondition(spec.now, sub, spec.set.instanceId ?? null);
-            const allowed = controls.controlCondition(inForce, sub);
+            const ready = readyCondition(this.db.dialect, spec.now, sub, spec.set.instanceId ?? null);
+            const allowed = controls.controlCondition(this.db.dialect, inForce, sub);
             const current = guard(sub);
             const claimable = `id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed} AND ${current})`;
             return (await changeTask(q, [...where, claimable].join(' AND '), [...params, ...sub], change)) ?? null;
@@ -262,7 +256,7 @@ export class SqlStore extends SqlReads implements Store {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
         const task = current ? rowToTask(current) : null;
-        const heldBack = inForce && task?.status === 'pending' ? await controls.controlHolding(q, inForce, task) : null;
+        const heldBack = inForce && task?.status === 'pending' ? await controls.controlHolding(q, this.db.dialect, inForce, task) : null;
         return { ok: false, current: task, heldByInstance, ...(heldBack ? { heldBack } : {}) };
       }
       const task = rowToTask(changed);
@@ -271,8 +265,8 @@ export class SqlStore extends SqlReads implements Store {
       if (spec.instance?.seen) await markSeen(spec.instance.id, spec.instance.name ?? null, spec.now);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
       if (spec.holderSeen && previousHolder) await markSeen(previousHolder, null, spec.now);
-      if (spec.cascade === 'block') events.push(...(await blockDependants(q, task.id, spec.now)));
-      if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, task.id, spec.now)));
+      if (spec.cascade === 'block') events.push(...(await blockDependants(q, this.db.dialect, task.id, spec.now)));
+      if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, this.db.dialect, task.id, spec.now)));
       return { ok: true, task, events };
     });
   }

@@ -4,13 +4,14 @@ import { HELD_STATUSES, PRIORITY_RANK, type FieldChange, type Task, type TaskCom
 import { placeholders, type Dialect, type Queryable } from './db.js';
 import { rowToComment, rowToTask, type TaskRow } from './rows.js';
 import { lockGraph, dependencyClosure } from './sql-dependencies.js';
-import { appendLog, blockDependants, blockIfDependencyEnded } from './sql-task-writes.js';
+import { ENDED, appendLog, blockDependants, blockIfDependencyEnded } from './sql-task-writes.js';
+import { dependsOnAny, someDependency } from './sql-lists.js';
 import type { CommentOutcome, DeleteOutcome, DeleteSpec, EditOutcome, HolderNotice, NewComment, TaskEditFields, TaskEditSpec } from '../core/ports.js';
 
 /** States a task does not leave on its own: not edited; not counted as waiting dependants. */
 const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 
-/** Edited field -> column; labels and dependencies are kept as JSON beside their tables. */
+/** Edited field -> column; labels and dependencies are JSON arrays in their columns (sql-lists.ts). */
 const EDIT_COLUMNS: Record<keyof TaskEditFields, string> = {
   description: 'description',
   priority: 'priority',
@@ -79,7 +80,7 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
   if (fields.dependsOn && changes.some((c) => c.field === 'depends_on')) {
     const missing = newDeps.filter((id) => !found!.has(id));
     if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
-    if (newDeps.includes(taskId) || (newDeps.length > 0 && (await dependencyClosure(q, newDeps)).has(taskId))) return { ok: false, reason: 'cycle' };
+    if (newDeps.includes(taskId) || (newDeps.length > 0 && (await dependencyClosure(q, dialect, newDeps)).has(taskId))) return { ok: false, reason: 'cycle' };
   }
   // A holder is told of a new description at its next heartbeat.
   if (HELD_STATUSES.includes(current.status) && changes.some((c) => c.field === 'description')) set.push('description_unseen = 1');
@@ -90,16 +91,10 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
     [...values, taskId, ...FINAL_STATUSES],
   );
   if (!changed) return { ok: false, reason: 'not_editable', current };
-  if (fields.labels && changes.some((c) => c.field === 'labels')) {
-    await q.run('DELETE FROM task_labels WHERE task_id = ?', [taskId]);
-    for (const label of fields.labels) await q.run('INSERT INTO task_labels (task_id, label) VALUES (?, ?)', [taskId, label]);
-  }
   let task = rowToTask(changed);
   const events = [await appendLog(q, taskId, { action: 'edited', details: describeChanges(changes, spec.by) }, now, task)];
   if (fields.dependsOn && changes.some((c) => c.field === 'depends_on')) {
-    await q.run('DELETE FROM task_deps WHERE task_id = ?', [taskId]);
-    for (const dep of newDeps) await q.run('INSERT INTO task_deps (task_id, depends_on) VALUES (?, ?)', [taskId, dep]);
-    const settled = task.status === 'blocked' ? await unblockIfFree(q, taskId, now) : await blockIfDependencyEnded(q, taskId, now);
+    const settled = task.status === 'blocked' ? await unblockIfFree(q, dialect, taskId, now) : await blockIfDependencyEnded(q, taskId, newDeps, now);
     if (settled) {
       task = settled.task;
       events.push(settled.event);
@@ -109,12 +104,11 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
 }
 
 /** A blocked task whose dependencies no longer include an ended one is pending again. */
-async function unblockIfFree(q: Queryable, id: number, now: number): Promise<{ task: Task; event: TaskEvent } | null> {
+async function unblockIfFree(q: Queryable, dialect: Dialect, id: number, now: number): Promise<{ task: Task; event: TaskEvent } | null> {
   const row = await q.get<TaskRow>(
     `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?
      WHERE id = ? AND status = 'blocked'
-       AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on
-                       WHERE d.task_id = tasks.id AND p.status IN ('failed', 'cancelled', 'blocked'))
+       AND NOT ${someDependency(dialect, 'tasks', ENDED)}
      RETURNING *`,
     [now, id],
   );
@@ -132,16 +126,16 @@ export async function deleteTask(q: Queryable, dialect: Dialect, spec: DeleteSpe
   if (HELD_STATUSES.includes(task.status) && !spec.force) return { ok: false, reason: 'held', current: task };
   const dependants = (
     await q.all<{ id: number }>(
-      `SELECT c.id FROM task_deps d JOIN tasks c ON c.id = d.task_id
-       WHERE d.depends_on = ? AND c.status NOT IN (${placeholders(FINAL_STATUSES.length)}) ORDER BY c.id`,
+      `SELECT c.id FROM tasks c WHERE ${dependsOnAny(dialect, 'c', 1)} AND c.status NOT IN (${placeholders(FINAL_STATUSES.length)}) ORDER BY c.id`,
       [spec.taskId, ...FINAL_STATUSES],
     )
   ).map((r) => Number(r.id));
   if (dependants.length > 0 && !spec.force) return { ok: false, reason: 'has_dependants', dependants };
 
   const events: TaskEvent[] = [];
-  // Its dependants can no longer start: blocked, saying why, before the edges go with the task.
-  if (dependants.length > 0) events.push(...(await blockDependants(q, spec.taskId, spec.now, `dependency #${spec.taskId} was deleted`)));
+  // Its dependants can no longer start: blocked, saying why. They keep its id in depends_on (what they
+  // waited on); a dependency that no longer exists is met by nothing (sql-lists.ts).
+  if (dependants.length > 0) events.push(...(await blockDependants(q, dialect, spec.taskId, spec.now, `dependency #${spec.taskId} was deleted`)));
   await q.run('DELETE FROM task_logs WHERE task_id = ?', [spec.taskId]);
   // The lease token goes with the row: the holder's next call is refused (404), so it stops.
   await q.run('DELETE FROM tasks WHERE id = ?', [spec.taskId]);

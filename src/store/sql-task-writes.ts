@@ -1,6 +1,7 @@
 // Writes shared by transitions and bulk actions: the log row (event), instance bookkeeping, dependency cascades.
 import type { Task, TaskEvent } from '../core/types.js';
-import { placeholders, type Queryable } from './db.js';
+import { placeholders, type Dialect, type Queryable } from './db.js';
+import { dependsOnAny, someDependency } from './sql-lists.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import type { LogEntry } from '../core/ports.js';
 import { webhookEventFor } from '../core/webhooks.js';
@@ -41,11 +42,12 @@ export async function recordSeen(q: Queryable, id: string, name: string | null, 
   );
 }
 
-export async function blockIfDependencyEnded(q: Queryable, id: number, now: number): Promise<{ task: Task; event: TaskEvent } | null> {
+/** Blocks a pending task (id) whose dependencies (dependsOn: what its row holds now) include one that ended without completing. */
+export async function blockIfDependencyEnded(q: Queryable, id: number, dependsOn: readonly number[], now: number): Promise<{ task: Task; event: TaskEvent } | null> {
+  if (dependsOn.length === 0) return null;
   const dead = await q.get<{ id: number; status: string }>(
-    `SELECT p.id, p.status FROM task_deps d JOIN tasks p ON p.id = d.depends_on
-     WHERE d.task_id = ? AND p.status IN ('failed', 'cancelled', 'blocked') ORDER BY p.id LIMIT 1`,
-    [id],
+    `SELECT id, status FROM tasks WHERE id IN (${placeholders(dependsOn.length)}) AND status IN ('failed', 'cancelled', 'blocked') ORDER BY id LIMIT 1`,
+    [...dependsOn],
   );
   if (!dead) return null;
   const reason = `dependency #${dead.id} is ${dead.status}`;
@@ -58,8 +60,11 @@ export async function blockIfDependencyEnded(q: Queryable, id: number, now: numb
   return { task, event: await appendLog(q, id, { action: 'blocked', details: reason }, now, task) };
 }
 
+/** A dependency (alias p) that ended without completing, or is itself blocked. */
+export const ENDED = (p: string): string => `${p}.status IN ('failed', 'cancelled', 'blocked')`;
+
 /** Marks pending dependants (transitively) blocked after a task failed or was cancelled. */
-export async function blockDependants(q: Queryable, rootId: number, now: number, why?: string): Promise<TaskEvent[]> {
+export async function blockDependants(q: Queryable, dialect: Dialect, rootId: number, now: number, why?: string): Promise<TaskEvent[]> {
   const root = why ? undefined : await q.get<{ status: string }>('SELECT status FROM tasks WHERE id = ?', [rootId]);
   const reason = why ?? `dependency #${rootId} is ${root?.status ?? 'gone'}`;
   const events: TaskEvent[] = [];
@@ -67,7 +72,7 @@ export async function blockDependants(q: Queryable, rootId: number, now: number,
   while (frontier.length > 0) {
     const rows = await q.all<TaskRow>(
       `UPDATE tasks SET status = 'blocked', blocked_reason = ?, updated_at = ?
-       WHERE status = 'pending' AND id IN (SELECT task_id FROM task_deps WHERE depends_on IN (${placeholders(frontier.length)}))
+       WHERE status = 'pending' AND ${dependsOnAny(dialect, 'tasks', frontier.length)}
        RETURNING *`,
       [reason, now, ...frontier],
     );
@@ -82,15 +87,14 @@ export async function blockDependants(q: Queryable, rootId: number, now: number,
 }
 
 /** After a retry, puts blocked dependants back to pending when nothing else blocks them. */
-export async function unblockDependants(q: Queryable, rootId: number, now: number): Promise<TaskEvent[]> {
+export async function unblockDependants(q: Queryable, dialect: Dialect, rootId: number, now: number): Promise<TaskEvent[]> {
   const events: TaskEvent[] = [];
   let frontier = [rootId];
   while (frontier.length > 0) {
     const rows = await q.all<TaskRow>(
       `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?
-       WHERE status = 'blocked' AND id IN (SELECT task_id FROM task_deps WHERE depends_on IN (${placeholders(frontier.length)}))
-         AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on
-                         WHERE d.task_id = tasks.id AND p.status IN ('failed', 'cancelled', 'blocked'))
+       WHERE status = 'blocked' AND ${dependsOnAny(dialect, 'tasks', frontier.length)}
+         AND NOT ${someDependency(dialect, 'tasks', ENDED)}
        RETURNING *`,
       [now, ...frontier],
     );

@@ -79,9 +79,9 @@ async function queueDeliveries(q: Queryable, event: WebhookEvent, task: Task, no
      WHERE w.enabled = 1
        AND (w.events = '*' OR (',' || w.events || ',') LIKE ?)
        AND (w.project IS NULL OR w.project = ?)
-       AND (w.label IS NULL OR EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = ? AND l.label = w.label))
+       AND (w.label IS NULL${task.labels.length > 0 ? ` OR w.label IN (${placeholders(task.labels.length)})` : ''})
      ORDER BY w.id`,
-    [event, task.id, JSON.stringify(taskJson(task)), now, now, now, `%,${event},%`, task.project, task.id],
+    [event, task.id, JSON.stringify(taskJson(task)), now, now, now, `%,${event},%`, task.project, ...task.labels],
   );
 }
 
@@ -157,6 +157,14 @@ export class SqlWebhookStore implements WebhookStore {
       await q.run('DELETE FROM webhooks WHERE id = ?', [id]);
       return rowToWebhook(row);
     });
+  }
+
+  async enableWebhook(id: number): Promise<Webhook | null> {
+    const row = await this.db.get<Row>(
+      `UPDATE webhooks SET enabled = 1, disabled_reason = NULL, failing_since = NULL WHERE id = ? RETURNING ${WEBHOOK_COLUMNS}`,
+      [id],
+    );
+    return row ? rowToWebhook(row) : null;
   }
 
   async listDeliveries(webhookId: number, limit: number, status?: DeliveryStatus) {

@@ -68,7 +68,7 @@ describe.each(backends)('export and import on $name', (backend) => {
     expect(first.json.tasks[1]).toEqual(task);
 
     const target = await open(backend);
-    expect((await target.call('POST', '/api/import', first.json)).json).toEqual({ tasks: 2, logs: first.json.logs.length });
+    expect((await target.call('POST', '/api/import', first.json)).json).toEqual({ tasks: 2, logs: first.json.logs.length, schedules: 0 });
     const second = await target.call('GET', '/api/export');
     expect(second.json.tasks).toEqual(first.json.tasks);
     // The rank derived from the priority was written too.
@@ -88,6 +88,8 @@ describe.each(backends)('export and import on $name', (backend) => {
       tasks: exported.tasks.map((x: Record<string, unknown>) => Object.fromEntries(FIRST_EXPORT_FIELDS.map((name) => [name, x[name]]))),
     };
     delete old.comments;
+    delete old.schedules;
+    delete old.scheduleRuns;
 
     const target = await open(backend);
     const imported = await target.call('POST', '/api/import', old);
@@ -114,5 +116,52 @@ describe.each(backends)('export and import on $name', (backend) => {
     expect(unknown.status).toBe(400);
     expect(unknown.json.error).toMatch(/colour/);
     expect((await target.call('GET', '/api/tasks')).json.tasks).toEqual([]);
+  });
+
+  it('schedules and their runs go out in the export and come back, so a restored schedule runs no occurrence twice', async () => {
+    const source = await open(backend);
+    const added = await source.call('POST', '/api/schedules', {
+      cron: '0 9 * * 1-5', time_zone: 'Europe/Berlin', description: 'Update dependencies', labels: ['deps'], project: 'web', missed: 'once', overlap: true, until: '2099-01-01T00:00:00Z',
+    });
+    expect(added.status, JSON.stringify(added.json)).toBe(201);
+    const id = added.json.schedule.id;
+    expect((await source.call('POST', `/api/schedules/${id}/run`)).status).toBe(201);
+    expect((await source.call('POST', `/api/schedules/${id}/pause`)).status).toBe(200);
+    const exported = (await source.call('GET', '/api/export')).json;
+    expect(exported.schedules).toHaveLength(1);
+    expect(exported.schedules[0]).toMatchObject({ id, cron: '0 9 * * 1-5', timeZone: 'Europe/Berlin', paused: true, template: { description: 'Update dependencies', labels: ['deps'] } });
+    expect(exported.scheduleRuns).toEqual([expect.objectContaining({ scheduleId: id, outcome: 'manual', taskId: exported.tasks[0].id })]);
+
+    const target = await open(backend);
+    expect((await target.call('POST', '/api/import', exported)).json).toMatchObject({ tasks: 1, schedules: 1 });
+    const back = (await target.call('GET', '/api/export')).json;
+    expect(back.schedules).toEqual(exported.schedules);
+    expect(back.scheduleRuns).toEqual(exported.scheduleRuns);
+    expect((await target.call('GET', '/api/schedules')).json.schedules[0]).toMatchObject({ id, paused: true, description: 'Update dependencies', labels: ['deps'] });
+    // New schedules take ids after the imported ones.
+    const next = await target.call('POST', '/api/schedules', { cron: '@daily', description: 'another' });
+    expect(next.json.schedule.id).toBe(id + 1);
+
+    // A queue that already has a schedule is not empty.
+    const busy = await open(backend);
+    await busy.call('POST', '/api/schedules', { cron: '@hourly', description: 'mine' });
+    const refused = await busy.call('POST', '/api/import', { ...exported, tasks: [], logs: [], comments: [] });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error).toMatch(/1 schedule\(s\)/);
+  });
+
+  it('refuses schedules whose expression no longer parses, and runs of a schedule the export does not hold', async () => {
+    const source = await open(backend);
+    const id = (await source.call('POST', '/api/schedules', { cron: '@daily', description: 'nightly' })).json.schedule.id;
+    await source.call('POST', `/api/schedules/${id}/run`);
+    const exported = (await source.call('GET', '/api/export')).json;
+    const target = await open(backend);
+    const badCron = await target.call('POST', '/api/import', { ...exported, schedules: [{ ...exported.schedules[0], cron: '61 * * * *' }] });
+    expect(badCron.status).toBe(400);
+    expect(badCron.json.error).toMatch(/cron/);
+    const orphan = await target.call('POST', '/api/import', { ...exported, schedules: [] });
+    expect(orphan.status).toBe(400);
+    expect(orphan.json.error).toMatch(/does not hold/);
+    expect((await target.call('GET', '/api/tasks?status=all')).json.tasks).toEqual([]);
   });
 });

@@ -81,6 +81,7 @@ describe.each(backends)('/api/webhooks ($name)', (backend) => {
         ['DELETE', `/api/webhooks/${created.json.id}`],
         ['GET', `/api/webhooks/${created.json.id}/deliveries`],
         ['POST', `/api/webhooks/${created.json.id}/deliveries/1/redeliver`],
+        ['POST', `/api/webhooks/${created.json.id}/enable`],
       ];
       for (const [method, url, body] of calls) {
         const res = await t.call(key, method, url, body);
@@ -127,5 +128,49 @@ describe.each(backends)('/api/webhooks ($name)', (backend) => {
     expect((await store.dueDeliveries(t.clock.now, 10)).map((d) => d.id)).toEqual([due!.id]);
     // A delivery is found only under its own webhook.
     expect((await admin('POST', `/api/webhooks/${hook.id + 1}/deliveries/${due!.id}/redeliver`)).status).toBe(404);
+  });
+
+  it('enables a disabled webhook again: its pending deliveries go out, new events are queued, the secret stays', async () => {
+    t = await openKeyedApp(backend, { webhooks: { allowlist: [] }, queue: { wipLimit: 0 } });
+    const hook = (await admin('POST', '/api/webhooks', { url: 'https://a.example/h', events: ['task.created'] })).json;
+    await admin('POST', '/api/tasks', { description: 'before' });
+    const store = new SqlWebhookStore(t.db);
+    const [due] = await store.dueDeliveries(t.clock.now, 10);
+    // The receiver has failed for a day: the webhook is disabled, its delivery left pending.
+    const failed = await store.recordAttempt({
+      deliveryId: due!.id,
+      webhookId: hook.id,
+      attempt: { at: t.clock.now, durationMs: 5, statusCode: 503, error: null, response: 'down' },
+      outcome: { kind: 'retry', nextAttemptAt: t.clock.now },
+      disableIfFailingSince: t.clock.now,
+      disabledReason: 'failing for a day',
+    });
+    expect(failed).toEqual({ disabled: true });
+    expect(await store.dueDeliveries(t.clock.now, 10)).toEqual([]);
+    await admin('POST', '/api/tasks', { description: 'while disabled' });
+    expect((await admin('GET', '/api/webhooks')).json.webhooks[0]).toMatchObject({ enabled: false, disabled_reason: 'failing for a day' });
+
+    const enabled = await admin('POST', `/api/webhooks/${hook.id}/enable`);
+    expect(enabled.status).toBe(200);
+    expect(enabled.json.webhook).toMatchObject({ id: hook.id, enabled: true, disabled_reason: null, failing_since: null });
+    expect(enabled.text).not.toContain(hook.secret);
+    // The pending delivery goes out again, signed with the same secret; the event recorded while disabled was not queued.
+    const again = await store.dueDeliveries(t.clock.now, 10);
+    expect(again.map((d) => [d.id, d.secret])).toEqual([[due!.id, hook.secret]]);
+    await admin('POST', '/api/tasks', { description: 'after' });
+    expect((await store.dueDeliveries(t.clock.now, 10)).map((d) => d.id)).toHaveLength(2);
+
+    expect((await admin('POST', `/api/webhooks/${hook.id + 100}/enable`)).status).toBe(404);
+    expect((await admin('POST', `/api/webhooks/${hook.id}/enable`, { really: true })).status).toBe(400);
+  });
+
+  it('does not enable a webhook whose URL the allowlist no longer allows', async () => {
+    t = await openKeyedApp(backend, { webhooks: { allowlist: ['hooks.example.com'] } });
+    const hook = (await admin('POST', '/api/webhooks', { url: 'https://hooks.example.com/h', events: ['*'] })).json;
+    await t.db.run('UPDATE webhooks SET enabled = 0, disabled_reason = ?, url = ? WHERE id = ?', ['failing', 'https://elsewhere.example.org/h', hook.id]);
+    const res = await admin('POST', `/api/webhooks/${hook.id}/enable`);
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatch(/not allowed by WEBHOOK_ALLOWLIST/);
+    expect((await admin('GET', '/api/webhooks')).json.webhooks[0].enabled).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-// `athena webhooks add|list|deliveries|redeliver|rm` against a real server whose delivery loop posts
+// `athena webhooks add|list|deliveries|redeliver|enable|rm` against a real server whose delivery loop posts
 // to a receiver on 127.0.0.1: the wiring end to end (events wake the loop, signatures verify).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,6 +66,13 @@ describe('athena webhooks', () => {
     expect(again.stdout).toContain(`Delivery ${first.delivery} (task.created of #${task.id}) queued again`);
     await until(() => got.length > before, 15_000, 'the redelivery');
     expect(got.at(-1)!.delivery).toBe(first.delivery);
+
+    // Disabled after a long failure (as the delivery loop does), then enabled again from the CLI.
+    await t.server.db.run("UPDATE webhooks SET enabled = 0, disabled_reason = 'failing since yesterday' WHERE id = ?", [hook.id]);
+    expect((await runCli(['webhooks'], env)).stdout).toContain('disabled: failing since yesterday');
+    const enabled = await runCli(['webhooks', 'enable', String(hook.id)], env);
+    expect(enabled.stdout).toContain(`Webhook #${hook.id} enabled again (${receiverUrl})`);
+    expect((await runCli(['webhooks', '--json'], env)).stdout).toContain('"enabled": true');
 
     expect((await runCli(['webhooks', 'rm', String(hook.id)], env)).stdout).toContain(`Webhook #${hook.id} removed`);
     const gone = await runCli(['webhooks', 'deliveries', String(hook.id)], env);

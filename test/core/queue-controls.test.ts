@@ -18,9 +18,8 @@ const queueOn = (db: Db, wipLimit = 1): Queue =>
   createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { ...defaultQueueConfig, wipLimit } });
 
 const heldWithLabel = async (db: Db, label: string): Promise<number> =>
-  Number((await db.get<{ n: number }>(
-    `SELECT COUNT(*) AS n FROM tasks t JOIN task_labels l ON l.task_id = t.id WHERE l.label = ? AND t.status IN ('in_progress', 'needs_input')`, [label],
-  ))!.n);
+  (await db.all<{ labels: string }>(`SELECT labels FROM tasks WHERE status IN ('in_progress', 'needs_input')`))
+    .filter((row) => (JSON.parse(row.labels) as string[]).includes(label)).length;
 
 /** 16 agents claim and complete until no task is left; returns the most `db` tasks seen held at once. */
 async function runAgents(queue: Queue, db: Db): Promise<number> {

@@ -345,7 +345,7 @@ export async function checkQueueModel(backend: TestBackend, options: ModelRunOpt
 
 /** Empties the queue's tables between runs (ids start again at 1). */
 async function empty(db: Db): Promise<void> {
-  const tables = ['task_logs', 'task_deps', 'task_labels', 'tasks', 'instances'];
+  const tables = ['task_logs', 'tasks', 'instances'];
   if (db.dialect.name === 'postgres') {
     await db.run(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY CASCADE`);
   } else {

@@ -3,6 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { backupFileName } from '../../src/ops/backup.js';
+import { labelCondition, readyCondition } from '../../src/store/sql-conditions.js';
+import { postgresDialect } from '../../src/store/postgres/dialect.js';
 import { startServerProcess } from '../helpers/server-process.js';
 import { backends, openTestQueue, postgresBackend, tempDir } from '../helpers/stores.js';
 import { ADMIN_KEY, openKeyedApp, type KeyedApp, type Reply } from './helpers/keyed-app.js';
@@ -97,16 +99,19 @@ describe('regressions on postgres only', () => {
     try {
       for (let i = 0; i < 3000; i += 300) await Promise.all(Array.from({ length: 300 }, (_, j) => t.queue.create({ description: `burst ${i + j}` })));
       // The refresh runs in the background after the creates: give it a moment.
-      const plan = async () =>
-        JSON.stringify(
+      // The claim's own WHERE fragments (an agent with no labels).
+      const plan = async () => {
+        const params: unknown[] = [];
+        const ready = readyCondition(postgresDialect, Date.now(), params, 'agent');
+        const labels = labelCondition(postgresDialect, [], params);
+        return JSON.stringify(
           await t.db.all(
-            `EXPLAIN (FORMAT JSON) SELECT t.id FROM tasks t WHERE t.status = 'pending' AND t.run_after <= ?
-               AND NOT EXISTS (SELECT 1 FROM task_deps d JOIN tasks p ON p.id = d.depends_on WHERE d.task_id = t.id AND p.status <> 'completed')
-               AND NOT EXISTS (SELECT 1 FROM task_labels l WHERE l.task_id = t.id)
+            `EXPLAIN (FORMAT JSON) SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready} AND ${labels}
              ORDER BY t.priority_rank, t.id LIMIT 1 FOR UPDATE OF t SKIP LOCKED`,
-            [Date.now()],
+            params,
           ),
         );
+      };
       const deadline = Date.now() + 10_000;
       while (/"Node Type": ?"Sort"/.test(await plan()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(await plan()).not.toMatch(/"Node Type": ?"Sort"/);

@@ -76,8 +76,8 @@ describe('migrate-data', () => {
     const lines: string[] = [];
     const copied = await migrateData({ from: `sqlite:${sqlitePath}`, to: schema.url, write: (l) => lines.push(l) });
     expect(copied.tasks).toBe(1201);
-    expect(copied.task_labels).toBeGreaterThan(2000);
-    expect(lines.join('')).toMatch(/task_labels +\d+ \/ \d+/);
+    expect(copied.task_logs).toBeGreaterThan(1200);
+    expect(lines.join('')).toMatch(/task_logs +\d+ \/ \d+/);
     expect(lines.join('')).toContain('-> postgres://127.0.0.1:5432/test');
 
     const source = new SqliteDb(sqlitePath);

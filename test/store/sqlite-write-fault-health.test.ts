@@ -14,7 +14,10 @@ describe('health while SQLite writes fail', () => {
   it('reports degraded (still 200) and not ready while writes fail, healthy again after a write succeeds', async () => {
     const raw = (t.db as SqliteDb).raw;
     expect((await t.app.inject({ method: 'GET', url: '/health' })).json().status).toBe('healthy');
-    // No room for another page: the next create fails the way a full disk does (SQLITE_FULL).
+    // No room for another page: the next create fails the way a full disk does (SQLITE_FULL). VACUUM
+    // first hands back the free pages (migrations drop tables), which a new row would otherwise reuse.
+    raw.exec('VACUUM');
+    expect(Number(raw.pragma('freelist_count', { simple: true }))).toBe(0);
     const pages = Number(raw.pragma('page_count', { simple: true }));
     raw.pragma(`max_page_count = ${pages}`);
     const refused = await t.call('POST', '/api/tasks', { description: 'x'.repeat(9000) });

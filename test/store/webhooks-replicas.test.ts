@@ -44,7 +44,7 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks changed through another
     expect(await events(webOnly.id)).toEqual([]);
   });
 
-  it('a webhook removed or disabled on A gets nothing more from B; its failures alone change nothing', async () => {
+  it('a webhook removed or disabled on A gets nothing more from B, enabled again it does; its failures alone change nothing', async () => {
     const removed = await add(['*']);
     const failing = await add(['*']);
     const first = (await b.create({ description: 'first' })).task;
@@ -69,5 +69,9 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks changed through another
     await b.create({ description: 'third' });
     expect(await events(failing.id)).toEqual([`task.created#${first.id}`, `task.created#${second.id}`]);
     expect(await events(removed.id)).toEqual([]);
+
+    await hooksA.enableWebhook(failing.id);
+    const fourth = (await b.create({ description: 'fourth' })).task;
+    expect(await events(failing.id)).toEqual([`task.created#${first.id}`, `task.created#${second.id}`, `task.created#${fourth.id}`]);
   });
 });

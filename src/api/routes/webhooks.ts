@@ -129,6 +129,20 @@ export function webhookRoutes(app: FastifyInstance, webhooks: WebhookAdmin): voi
     async (request) => ({ deleted: true as const, ...webhookJson(await webhooks.remove(request.params.id)) }),
   );
 
+  r.post(
+    '/api/webhooks/:id/enable',
+    {
+      schema: {
+        tags: ['webhooks'],
+        summary: 'Enable a webhook again after it was disabled (admin): pending deliveries go out, new events are queued, the secret stays',
+        params: webhookParams,
+        body: z.object({}).strict().nullish(),
+        response: replies({ 200: z.object({ webhook: webhookAnswer }) }, [...BODY, 404]),
+      },
+    },
+    async (request) => ({ webhook: webhookJson(await webhooks.enable(request.params.id)) }),
+  );
+
   r.get(
     '/api/webhooks/:id/deliveries',
     {

@@ -95,5 +95,6 @@ export async function importQueue(ctx: CommandContext, file: string): Promise<Co
     throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
   }
   const res = await ctx.client.importAll(data);
-  return { json: res, text: `📦 ${res.tasks} task(s) and ${res.logs} log row(s) imported` };
+  const schedules = res.schedules ? `, ${res.schedules} schedule(s)` : '';
+  return { json: res, text: `📦 ${res.tasks} task(s)${schedules} and ${res.logs} log row(s) imported` };
 }

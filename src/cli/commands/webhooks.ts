@@ -28,6 +28,11 @@ export async function remove(ctx: CommandContext, id: number): Promise<CommandOu
   return { json: res, text: `🪝 Webhook #${res.id} removed (${res.url})` };
 }
 
+export async function enable(ctx: CommandContext, id: number): Promise<CommandOutput> {
+  const res = await ctx.client.enableWebhook(id);
+  return { json: res, text: `🪝 Webhook #${res.webhook.id} enabled again (${res.webhook.url}): pending deliveries go out, new events are queued` };
+}
+
 export async function deliveries(ctx: CommandContext, id: number, o: { status?: 'pending' | 'delivered' | 'failed'; limit?: number }): Promise<CommandOutput> {
   const res = await ctx.client.webhookDeliveries(id, o);
   if (res.deliveries.length === 0) return { json: res, text: `No deliveries for webhook #${id}` };

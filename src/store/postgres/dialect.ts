@@ -16,8 +16,14 @@ export const postgresDialect: Dialect = {
     `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`,
   // Autovacuum analyzes late; stale statistics make every claim sort all pending tasks (statistics.ts).
   statistics: {
-    refresh: 'ANALYZE tasks, task_labels, task_deps',
+    refresh: 'ANALYZE tasks',
     changes: `SELECT n_mod_since_analyze AS changes, n_live_tup AS live FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`,
   },
   columnNames: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position',
+  // The lists are JSON text, as on SQLite. Both forms are function calls, so they may follow the
+  // table whose column they read in a FROM list (functions there see earlier items, as json_each does).
+  listItems: {
+    text: (column, alias) => `jsonb_array_elements_text(${column}::jsonb) AS ${alias}(value)`,
+    ids: (column, alias) => `unnest(CAST(ARRAY(SELECT jsonb_array_elements_text(${column}::jsonb)) AS BIGINT[])) AS ${alias}(value)`,
+  },
 };

@@ -14,4 +14,9 @@ export const sqliteDialect: Dialect = {
   resetSequence: null,
   statistics: null,
   columnNames: 'SELECT name FROM pragma_table_info(?) ORDER BY cid',
+  // json_each's value column holds each element with its JSON type (text or integer).
+  listItems: {
+    text: (column, alias) => `json_each(${column}) ${alias}`,
+    ids: (column, alias) => `json_each(${column}) ${alias}`,
+  },
 };

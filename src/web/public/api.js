@@ -11,14 +11,16 @@ export class ApiError extends Error {
 
 /** `getKey` reads the key at call time; `onUnauthorized` runs when the server refuses it. */
 export function createApi(getKey, onUnauthorized) {
-  async function request(method, path, body) {
+  /** `signal` aborts the call: it then throws an ApiError with code ABORTED, which callers ignore. */
+  async function request(method, path, body, signal) {
     const headers = { 'X-API-Key': getKey() ?? '', Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     let res;
     try {
       // Relative paths: the dashboard also works behind a proxy that mounts it under a sub-path.
-      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
-    } catch {
+      res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', signal });
+    } catch (err) {
+      if (signal?.aborted) throw new ApiError('Aborted', 0, 'ABORTED');
       throw new ApiError('The server cannot be reached', 0, 'NETWORK');
     }
     learnServerClock(res.headers.get('date'));
@@ -50,7 +52,7 @@ export function createApi(getKey, onUnauthorized) {
   }
   return {
     text,
-    get: (path) => request('GET', path),
+    get: (path, signal) => request('GET', path, undefined, signal),
     post: (path, body = {}) => request('POST', path, body),
     patch: (path, body) => request('PATCH', path, body),
     delete: (path) => request('DELETE', path),

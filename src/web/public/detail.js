@@ -68,6 +68,10 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
   let pane = null;
   let refreshTimer = null;
   let loadSeq = 0;
+  /** The read of the open task on its way (aborted when a newer one starts or the task is being deleted). */
+  let reading = null;
+  /** The id being deleted from this detail: no read of it starts until the delete has answered. */
+  let deleting = null;
   /** { taskId, timer } while the first click on "Cancel task" waits for the second. */
   let cancelArmed = null;
   /** { taskId, force, timer } while the first click on "Delete" waits for the second. */
@@ -84,15 +88,26 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
     clearTimeout(refreshTimer); // a redraw queued by an event must not outlive the dialog
   });
 
+  /** Stops reading the open task: a queued re-read is dropped, one on its way is aborted and its answer ignored. */
+  function stopReading() {
+    loadSeq++;
+    clearTimeout(refreshTimer);
+    reading?.abort();
+    reading = null;
+  }
+
   async function load() {
     const id = openId;
-    if (id === null) return;
+    if (id === null || id === deleting) return;
     const seq = ++loadSeq;
+    reading?.abort();
+    const ctrl = new AbortController();
+    reading = ctrl;
     try {
-      const [data, { comments }] = await Promise.all([api.get(`api/tasks/${id}`), api.get(`api/tasks/${id}/comments`)]);
+      const [data, { comments }] = await Promise.all([api.get(`api/tasks/${id}`, ctrl.signal), api.get(`api/tasks/${id}/comments`, ctrl.signal)]);
       if (seq === loadSeq && id === openId) render(data.task, data.logs, comments);
     } catch (err) {
-      if (seq !== loadSeq) return;
+      if (seq !== loadSeq || err.code === 'ABORTED') return;
       if (err.status === 404) {
         dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
       } else toast(err.message, 'error');
@@ -244,6 +259,9 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
       clearTimeout(deleteArmed.timer);
       deleteArmed = null;
       const by = who().by;
+      // No read of this task may reach the server after the delete (it would answer 404): stop them first.
+      stopReading();
+      deleting = task.id;
       try {
         await api.delete(`api/tasks/${task.id}?${new URLSearchParams({ ...(force ? { force: 'true' } : {}), ...(by ? { by } : {}) })}`);
         toast(`Task #${task.id} deleted`);
@@ -251,6 +269,8 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
       } catch (err) {
         if (!force && (err.code === 'TASK_HELD' || err.code === 'HAS_DEPENDANTS')) return arm(true, err.message);
         toast(err.message, 'error');
+      } finally {
+        if (deleting === task.id) deleting = null;
       }
     });
     return button;
@@ -449,11 +469,11 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
     },
     /** Called for every event: the open task is re-read (coalesced) so its log stays live; a deleted one is said to be gone. */
     changed(id, type) {
-      if (!dialog.open || id !== openId) return;
+      if (!dialog.open || id !== openId || id === deleting) return;
       clearTimeout(refreshTimer);
       if (type === 'deleted') {
         // Nothing to read again: a re-read would only answer 404.
-        loadSeq++;
+        stopReading();
         dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
         return;
       }
