@@ -1,5 +1,6 @@
 // Every environment variable Athena reads, in one zod schema with defaults and clear errors.
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
 
 const bool = z
   .union([z.boolean(), z.string()])
@@ -146,12 +147,8 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+// Defined apart so the agent CLI can catch it without loading zod (this schema's library).
+export { ConfigError };
 
 /** Reads the config from an env-like object; throws ConfigError naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {

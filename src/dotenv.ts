@@ -1,7 +1,7 @@
 // Reads ./.env into process.env at start-up (server and CLI) with Node's own parser; the real environment wins.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 
 const ASSIGNMENT = /^\s*(export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
 const QUOTES = ['"', "'", '`'];

@@ -1,7 +1,6 @@
 // `athena keys create|list|revoke`: operator commands on per-agent API keys, run beside the server on its
 // store (DB_PATH or DATABASE_URL, as `serve` reads them). The key itself is printed once, at creation.
 import type { Command } from 'commander';
-import { loadConfig } from './config.js';
 import { NotFoundError } from './errors.js';
 import type { KeyStore } from './core/ports.js';
 import type { ApiKeyRecord, KeyRole } from './core/types.js';
@@ -9,7 +8,7 @@ import type { ApiKeyRecord, KeyRole } from './core/types.js';
 type Output = { write(text: string): void };
 
 async function withKeys<T>(fn: (keys: KeyStore) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+  const config = (await import('./config.js')).loadConfig();
   const { openStore } = await import('./store/open.js');
   const { SqlKeyStore } = await import('./store/keys-store.js');
   const { db } = await openStore(config);

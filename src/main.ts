@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point of `athena`: parses argv, runs a command, and is the only place that exits the process.
 import { Command } from 'commander';
-import { ConfigError } from './config.js';
+import { ConfigError } from './config-error.js';
 import { loadDotEnv } from './dotenv.js';
 import { ServerStopped, registerServerCommands } from './server-commands.js';
 import { registerClientCommands } from './cli/program.js';
@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const dotEnv = loadDotEnv();
   if (!dotEnv.loaded && dotEnv.reason !== 'no file') process.stderr.write(`athena: ${dotEnv.path} not read: ${dotEnv.reason}\n`);
   const program = new Command('athena').description('Athena: a task queue for AI coding agents').showHelpAfterError();
-  registerServerCommands(program);
+  await registerServerCommands(program);
   registerClientCommands(program);
   await program.parseAsync(process.argv);
 }

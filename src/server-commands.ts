@@ -1,14 +1,18 @@
 // Server-side commands of `athena` (serve and operator commands); they load server code lazily so the
-// agent CLI never pulls it in.
+// agent CLI never pulls it in (not even the config schema's zod, nor pino).
 import type { Command } from 'commander';
-import { loadConfig } from './config.js';
-import { serveHelpText } from './config-help.js';
-import { createLogger } from './logger.js';
+import type { Logger } from 'pino';
 import { registerKeysCommands } from './keys-commands.js';
 
+/** The config, read and checked from the environment (zod loads only here). */
+async function loadConfig() {
+  return (await import('./config.js')).loadConfig();
+}
+
 async function serve(): Promise<void> {
-  const config = loadConfig();
+  const config = await loadConfig();
   process.env.TZ = config.TZ;
+  const { createLogger } = await import('./logger.js');
   const log = createLogger(config.LOG_LEVEL);
   const { startServer } = await import('./server.js');
   const server = await startServer(config, log);
@@ -38,7 +42,7 @@ export class ServerStopped extends Error {
 }
 
 /** Waits for SIGTERM/SIGINT, closes the server, and rejects with how the process should end. */
-function untilStopped(server: { close(): Promise<void> }, log: ReturnType<typeof createLogger>): Promise<never> {
+function untilStopped(server: { close(): Promise<void> }, log: Logger): Promise<never> {
   return new Promise<never>((_resolve, reject) => {
     let signals = 0;
     const stop = (signal: string) => {
@@ -68,7 +72,7 @@ function untilStopped(server: { close(): Promise<void> }, log: ReturnType<typeof
 }
 
 async function backupCommand(options: { out?: string }): Promise<void> {
-  const config = loadConfig();
+  const config = await loadConfig();
   if (config.DATABASE_URL) {
     throw new Error('DATABASE_URL is set: back PostgreSQL up with pg_dump, e.g. pg_dump "$DATABASE_URL" > athena.sql');
   }
@@ -82,7 +86,7 @@ async function backupCommand(options: { out?: string }): Promise<void> {
 }
 
 async function restoreCommand(file: string, options: { force?: boolean }): Promise<void> {
-  const config = loadConfig();
+  const config = await loadConfig();
   if (config.DATABASE_URL) {
     throw new Error('DATABASE_URL is set: restore PostgreSQL with psql or pg_restore from your pg_dump file');
   }
@@ -100,12 +104,19 @@ async function migrateDataCommand(options: { from: string; to: string }): Promis
   await migrateData({ from: options.from, to: options.to, write: (line) => process.stderr.write(line) });
 }
 
-export function registerServerCommands(program: Command): void {
-  program
+/** `args`: the command line after `athena` (to see whether it asks for `athena help serve`). */
+export async function registerServerCommands(program: Command, args: readonly string[] = process.argv.slice(2)): Promise<void> {
+  const serveCommand = program
     .command('serve')
     .description('run the server (REST API, dashboard, Discord bot, background loops)')
-    .addHelpText('after', serveHelpText())
     .action(serve);
+  // Its help lists the main variables from the config schema, loaded only when serve (or its help) runs.
+  const addVariables = async () => serveCommand.addHelpText('after', (await import('./config-help.js')).serveHelpText());
+  program.hook('preSubcommand', async (_program, sub) => {
+    if (sub === serveCommand) await addVariables();
+  });
+  // `athena help serve` prints that help without running a hook.
+  if (args[0] === 'help' && args[1] === 'serve') await addVariables();
   program
     .command('migrate-data')
     .description('copy a whole queue into an empty store, e.g. SQLite to PostgreSQL (stop the servers first)')

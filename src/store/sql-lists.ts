@@ -7,7 +7,7 @@ import { placeholders, type Dialect } from './db.js';
 
 /** The task carries the label given as one parameter. */
 export function hasLabel(d: Dialect, t: string): string {
-  return `EXISTS (SELECT 1 FROM ${d.listItems.text(`${t}.labels`, `${t}_label`)} WHERE ${t}_label.value = ?)`;
+  return `(${t}.labels <> '[]' AND EXISTS (SELECT 1 FROM ${d.listItems.text(`${t}.labels`, `${t}_label`)} WHERE ${t}_label.value = ?))`;
 }
 
 /** The task carries one of `count` labels given as parameters. */

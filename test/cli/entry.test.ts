@@ -1,5 +1,5 @@
 // `athena` client commands must not load server code: the entry of dist/athena.mjs and the chunks it imports
-// statically name no server package (they load only when `serve` and the operator commands import them).
+// statically name no server package, nor zod or pino (they load only when `serve` and the operator commands import them).
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,5 +26,8 @@ describe('dist/athena.mjs', () => {
     expect(packages).toContain('commander');
     const server = packages.filter((p) => /^(fastify|@fastify\/|pg$|better-sqlite3|discord\.js|prom-client|fastify-type-provider-zod)/.test(p) || p.endsWith('streamableHttp.js'));
     expect(server).toEqual([]);
+    // Nor what only the server's start-up needs: the config schema's validator and the logger (each
+    // adds a tenth of a second or more to every command's start).
+    expect(packages.filter((p) => p === 'zod' || p === 'pino')).toEqual([]);
   });
 });

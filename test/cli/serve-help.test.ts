@@ -10,5 +10,8 @@ describe('athena serve --help', () => {
     expect(res.stdout).toMatch(/^ {2}DATABASE_URL +postgres:\/\/… selects PostgreSQL instead of SQLite$/m);
     expect(res.stdout).toContain('also read from ./.env');
     expect(res.stdout).toContain('docs/configuration.md');
+    // The other way to ask, which runs no hook, lists them too.
+    const other = await runCli(['help', 'serve'], { PATH: process.env.PATH });
+    expect(other.stdout).toMatch(/^ {2}API_PORT +port \(default 5051\)$/m);
   });
 });

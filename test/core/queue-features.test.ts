@@ -201,7 +201,7 @@ describe.each(backends)('queue features on $name', (backend) => {
 
       const other = await openTestQueue(backend);
       try {
-        expect(await other.queue.importAll(data)).toEqual({ tasks: 2, logs: data.logs.length });
+        expect(await other.queue.importAll(data)).toEqual({ tasks: 2, logs: data.logs.length, schedules: 0 });
         expect(await codeOf(other.queue.importAll(data))).toBe('CONFLICT');
         const restored = await other.queue.exportAll();
         expect(restored.tasks).toEqual(data.tasks);
