@@ -12,6 +12,7 @@ import { seedTasksSql, type openAthenaCore } from './athena-core.js';
 import { driveCycles, fmt, median, ratioText, type CycleMode } from './cycles.js';
 import { createClient } from './http-client.js';
 import { BENCH_KEY, BIN, servingUrl } from './server-process.js';
+import { createBenchSchema } from './pg-schema.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const BASE = args.get('base');
@@ -45,17 +46,9 @@ async function run(bin: string, store: 'sqlite' | 'postgres', mode: CycleMode): 
   const seedCount = SECONDS * 10_000;
   let cleanup = async () => {};
   if (store === 'postgres') {
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    const schema = `athena_compare_${Date.now().toString(36)}`;
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    cleanup = async () => {
-      await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-      await admin.end();
-    };
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    Object.assign(env, { DATABASE_URL: url.toString(), PG_POOL_SIZE: '10' });
+    const schema = await createBenchSchema(DATABASE_URL, 'athena_compare');
+    cleanup = () => schema.drop();
+    Object.assign(env, { DATABASE_URL: schema.url, PG_POOL_SIZE: '10' });
   }
   const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
