@@ -5,6 +5,8 @@ import { loadConfig } from '../src/config.js';
 import { createEventBus } from '../src/core/events.js';
 import { createQueue, type Queue } from '../src/core/queue.js';
 import { openStore } from '../src/store/open.js';
+import type { Db, Queryable } from '../src/store/db.js';
+import { SqlStore } from '../src/store/sql-store.js';
 
 export type { Queue };
 
@@ -24,12 +26,14 @@ export type AthenaStoreTarget = { sqlitePath: string } | { databaseUrl: string }
  * A queue on a fresh or existing store, migrated, with the server's defaults; `env` overrides
  * them with the server's own variable names (e.g. `{ PG_POOL_SIZE: '20' }`).
  */
-export async function openAthenaCore(target: AthenaStoreTarget, env: Record<string, string> = {}): Promise<AthenaCore> {
+export async function openAthenaCore(target: AthenaStoreTarget, env: Record<string, string> = {}, options: OpenOptions = {}): Promise<AthenaCore> {
   const config = loadConfig({
     ...('sqlitePath' in target ? { DB_PATH: target.sqlitePath } : { DATABASE_URL: target.databaseUrl }),
     ...env,
   });
-  const { store, db } = await openStore(config);
+  const opened = await openStore(config);
+  const db = opened.db;
+  const store = options.onStatement ? new SqlStore(watched(db, options.onStatement)) : opened.store;
   const queue = createQueue({
     store,
     bus: createEventBus(),
@@ -53,6 +57,34 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
     },
     close: () => db.close(),
   };
+}
+
+export type OpenOptions = {
+  /** Called after every statement the store runs (transactions' BEGIN and COMMIT excepted), with its time. */
+  onStatement?: (sql: string, ms: number) => void;
+};
+
+/** The database as the store sees it, every statement reported to `onStatement`. */
+function watched(db: Db, onStatement: (sql: string, ms: number) => void): Db {
+  const wrap = <Q extends Queryable>(q: Q): Q =>
+    new Proxy(q, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (prop === 'all' || prop === 'get' || prop === 'run' || prop === 'insert') {
+          return async (sql: string, params?: readonly unknown[]) => {
+            const started = performance.now();
+            try {
+              return await (value as (sql: string, params?: readonly unknown[]) => Promise<unknown>).call(target, sql, params);
+            } finally {
+              onStatement(sql, performance.now() - started);
+            }
+          };
+        }
+        if (prop === 'tx') return <T>(fn: (q: Queryable) => Promise<T>) => db.tx((inner) => fn(wrap(inner)));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  return wrap(db);
 }
 
 /**

@@ -4,11 +4,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { openAthenaCore, seedTasksSql } from './athena-core.js';
 import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
 import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
+import { createBenchSchema } from './pg-schema.js';
 
 const KEY = BENCH_KEY;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -41,19 +41,11 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: Cycle
       await core.close();
       servers.push(await startServer(path, null));
     } else {
-      const admin = new pg.Client({ connectionString: DATABASE_URL });
-      await admin.connect();
-      const schema = `athena_bench_${now.toString(36)}`;
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      cleanup = async () => {
-        await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-        await admin.end();
-      };
-      const url = new URL(DATABASE_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      for (let i = 0; i < replicas; i++) servers.push(await startServer(join(dir, 'unused.db'), url.toString()));
-      await admin.query(seedTasksSql(seedCount, now, `${schema}.tasks`));
-      await admin.query(`ANALYZE ${schema}.tasks`);
+      const schema = await createBenchSchema(DATABASE_URL, 'athena_bench');
+      cleanup = () => schema.drop();
+      for (let i = 0; i < replicas; i++) servers.push(await startServer(join(dir, 'unused.db'), schema.url));
+      await schema.admin.query(seedTasksSql(seedCount, now, `${schema.name}.tasks`));
+      await schema.admin.query(`ANALYZE ${schema.name}.tasks`);
     }
     const clients = servers.map((server) => createClient(server.url, KEY, AGENTS * 2));
     try {

@@ -10,6 +10,7 @@ import { createClient, percentile } from './http-client.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
 import { memoryBench, writeSection } from './memory.js';
+import { statementCounts, statementLines } from './statements.js';
 
 const KEY = BENCH_KEY;
 // `--name=value` (the value may hold '=' itself) or `--flag`.
@@ -19,6 +20,7 @@ const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 /**
  * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
+ * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
  * `--only=memory`: the server's RSS at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
@@ -224,6 +226,11 @@ async function main(): Promise<void> {
     if (!quick) console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, 'RESULTS.md'), heading, lines)}`);
     return;
   }
+  if (ONLY === 'statements') {
+    const results = await inTempDir((dir) => statementCounts(dir, DATABASE_URL));
+    for (const line of statementLines(results)) console.log(line);
+    return;
+  }
   if (ONLY === 'inproc') {
     const r = await inTempDir(inProcessRate);
     console.log(`in-process claim+complete/s: ${fmt(r.concurrent)} with ${AGENTS * 2} agents, ${fmt(r.sequential)} in sequence; creates/s ${fmt(r.createPerSecond)}`);
@@ -275,6 +282,13 @@ async function fullRun(dir: string): Promise<string[]> {
     log(`| in-process creates/s | ${fmt(inproc.createPerSecond)} | |`);
   }
 
+  log('');
+  log('Statements per lease cycle, in-process, one agent in sequence (`--only=statements`):');
+  log('');
+  for (const line of statementLines(await statementCounts(dir, DATABASE_URL))) log(line);
+  log('');
+  log('| measurement | result | target |');
+  log('|---|---|---|');
   const server = await startServer(join(dir, 'longpoll'));
   const lp = await longPoll(server.url, server.pid);
   await server.stop();

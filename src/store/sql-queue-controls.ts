@@ -1,6 +1,7 @@
 // Pauses and concurrency limits over the shared SQL: their rows, and the WHERE fragment and locks a claim applies.
 import type { LabelScope } from '../core/ports.js';
 import { scopeText, type ClaimControls, type ConcurrencyLimit, type LimitScope, type Pause, type PauseScope } from '../core/queue-controls-types.js';
+import { stampOf } from './change-stamps.js';
 import { HELD_SQL } from './sql-conditions.js';
 import { hasAnyLabel, hasLabel } from './sql-lists.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Db, type Dialect, type Queryable } from './db.js';
@@ -75,18 +76,64 @@ export async function listLimits(db: Db): Promise<ConcurrencyLimit[]> {
   }));
 }
 
-/** The pauses and limits in force, read inside a claim's transaction. */
-export async function readClaimControls(q: Queryable): Promise<ClaimControls> {
-  const rows = await q.all<ControlRow>(
-    `SELECT 'pause' AS source, kind, value, NULL AS max_held FROM queue_pauses
-     UNION ALL SELECT 'limit' AS source, kind, value, max_held FROM concurrency_limits`,
+/** The pauses and limits in force and their stamp, read in one statement (one snapshot). */
+export async function readClaimControls(q: Queryable): Promise<StampedControls> {
+  const rows = await q.all<ControlRow & { stamp: number }>(
+    `SELECT s.stamp, c.source, c.kind, c.value, c.max_held FROM change_stamps s
+     LEFT JOIN (SELECT 'pause' AS source, kind, value, NULL AS max_held FROM queue_pauses
+                UNION ALL SELECT 'limit' AS source, kind, value, max_held FROM concurrency_limits) c ON 1 = 1
+     WHERE s.name = 'queue_controls'`,
   );
   const controls: ClaimControls = { pauses: [], limits: [] };
   for (const row of rows) {
     if (row.source === 'pause') controls.pauses.push(scopeOf(String(row.kind), String(row.value)));
-    else controls.limits.push({ kind: row.kind as 'label' | 'project', value: String(row.value), max: Number(row.max_held) });
+    else if (row.source === 'limit') controls.limits.push({ kind: row.kind as 'label' | 'project', value: String(row.value), max: Number(row.max_held) });
   }
-  return controls;
+  return { stamp: Number(rows[0]!.stamp), controls };
+}
+
+export type StampedControls = { stamp: number; controls: ClaimControls };
+
+/**
+ * The pauses and limits in force as this store last read them, so a claim need not read them
+ * first. Per process and safe so: a claim applies them only under their stamp, checked by the
+ * claim's own statement (`guard`), and a claim that changed nothing reads them again and runs once
+ * more when they had changed. A pause or limit set through any replica is thus honoured by the
+ * next claim on every replica, however late the news of it travels between them.
+ */
+export class ControlsCache {
+  private known: StampedControls | null = null;
+
+  /** Drops what is known, after a change this store made itself (the next claim reads first). */
+  forget(): void {
+    this.known = null;
+  }
+
+  /**
+   * Runs `attempt` (a claim's statements) with the controls in force; `guard` adds what its
+   * statement must check. Returns what the attempt returned, or null when it changed nothing under
+   * the controls in force, with those controls (to say what held it back).
+   */
+  async apply<T>(
+    q: Queryable,
+    attempt: (controls: ClaimControls, guard: (params: unknown[]) => string) => Promise<T | null>,
+  ): Promise<{ result: T | null; controls: ClaimControls }> {
+    const cached = this.known;
+    if (cached) {
+      const result = await attempt(cached.controls, (params) => {
+        params.push(cached.stamp);
+        return `${stampOf('queue_controls')} = ?`;
+      });
+      if (result !== null) return { result, controls: cached.controls };
+    }
+    const fresh = await readClaimControls(q);
+    this.known = fresh;
+    // Nothing changed since: the attempt's refusal stands.
+    if (cached && fresh.stamp === cached.stamp) return { result: null, controls: fresh.controls };
+    // Read in this transaction before the attempt's statement, as every claim did before this cache
+    // (on READ COMMITTED a statement sees what committed before it began): nothing to check.
+    return { result: await attempt(fresh.controls, () => '1 = 1'), controls: fresh.controls };
+  }
 }
 
 /**

@@ -55,6 +55,7 @@ const CREATE_TASK = taskInsert(
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
+  private readonly controlsInForce = new controls.ControlsCache();
 
   constructor(db: Db) {
     super(db);
@@ -146,16 +147,6 @@ export class SqlStore extends SqlReads implements Store {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
       if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
-      const inForce = await controls.readClaimControls(q);
-      if (inForce.pauses.some((p) => p.kind === 'queue')) return { ok: false, reason: 'paused', held: 0 };
-      await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
-      const params: unknown[] = [];
-      const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
-      const labels = labelCondition(this.db.dialect, spec.labels, params);
-      const assigned = assigneeCondition(spec.instanceId, params);
-      const projects = projectCondition(spec.projects, params);
-      const allowed = controls.controlCondition(this.db.dialect, inForce, params);
-      params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
       const change = taskChange(
         {
           status: 'in_progress', instanceId: spec.instanceId, instanceName: spec.instanceName, claimedAt: spec.now,
@@ -164,18 +155,33 @@ export class SqlStore extends SqlReads implements Store {
         spec.now,
         'start',
       );
-      const changed = await changeTask(
-        q,
-        `id = (
-           SELECT t.id FROM tasks t
-           WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed}
-             AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
-           ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
-         ) AND status = 'pending'`,
-        params,
-        change,
-      );
+      const { result: changed, controls: inForce } = await this.controlsInForce.apply(q, async (inForce, guard) => {
+        if (inForce.pauses.some((p) => p.kind === 'queue')) return null;
+        await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
+        const params: unknown[] = [];
+        const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
+        const labels = labelCondition(this.db.dialect, spec.labels, params);
+        const assigned = assigneeCondition(spec.instanceId, params);
+        const projects = projectCondition(spec.projects, params);
+        const allowed = controls.controlCondition(this.db.dialect, inForce, params);
+        const current = guard(params);
+        params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
+        return (
+          (await changeTask(
+            q,
+            `id = (
+               SELECT t.id FROM tasks t
+               WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
+                 AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
+               ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
+             ) AND status = 'pending'`,
+            params,
+            change,
+          )) ?? null
+        );
+      });
       if (!changed) {
+        if (inForce.pauses.some((p) => p.kind === 'queue')) return { ok: false, reason: 'paused', held: 0 };
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
         await markSeen(spec.instanceId, spec.instanceName, spec.now);
@@ -216,16 +222,6 @@ export class SqlStore extends SqlReads implements Store {
         where.push('lease_expires_at < ?');
         params.push(spec.leaseExpiredBefore);
       }
-      const inForce = spec.claimable ? await controls.readClaimControls(q) : null;
-      if (inForce) {
-        // The same conditions claimNext uses, applied to this one row (aliased as t).
-        await controls.lockLimits(q, this.db.dialect, inForce, '*');
-        const sub: unknown[] = [spec.taskId];
-        const ready = readyCondition(this.db.dialect, spec.now, sub, spec.set.instanceId ?? null);
-        const allowed = controls.controlCondition(this.db.dialect, inForce, sub);
-        where.push(`id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed})`);
-        params.push(...sub);
-      }
       if (spec.assignableTo !== undefined) {
         where.push(`(assignee IS NULL OR assignee = ?)`);
         params.push(spec.assignableTo);
@@ -243,7 +239,19 @@ export class SqlStore extends SqlReads implements Store {
         params.push(spec.attemptsAre);
       }
 
-      const changed = await changeTask(q, where.join(' AND '), params, taskChange(spec.set, spec.now, spec.attempt));
+      const change = taskChange(spec.set, spec.now, spec.attempt);
+      const { result: changed, controls: inForce } = spec.claimable
+        ? await this.controlsInForce.apply(q, async (inForce, guard) => {
+            // The same conditions claimNext uses, applied to this one row (aliased as t).
+            await controls.lockLimits(q, this.db.dialect, inForce, '*');
+            const sub: unknown[] = [spec.taskId];
+            const ready = readyCondition(this.db.dialect, spec.now, sub, spec.set.instanceId ?? null);
+            const allowed = controls.controlCondition(this.db.dialect, inForce, sub);
+            const current = guard(sub);
+            const claimable = `id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed} AND ${current})`;
+            return (await changeTask(q, [...where, claimable].join(' AND '), [...params, ...sub], change)) ?? null;
+          })
+        : { result: (await changeTask(q, where.join(' AND '), params, change)) ?? null, controls: null };
       if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;
@@ -266,11 +274,11 @@ export class SqlStore extends SqlReads implements Store {
 
 
   setPause(scope: PauseScope, by: string | null, reason: string | null, now: number): Promise<Pause> {
-    return controls.setPause(this.db, scope, by, reason, now);
+    return this.changingControls(() => controls.setPause(this.db, scope, by, reason, now));
   }
 
   removePause(scope: PauseScope): Promise<Pause | null> {
-    return controls.removePause(this.db, scope);
+    return this.changingControls(() => controls.removePause(this.db, scope));
   }
 
   listPauses(): Promise<Pause[]> {
@@ -278,11 +286,20 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   setLimit(scope: LimitScope, max: number, by: string | null, now: number): Promise<ConcurrencyLimit> {
-    return controls.setLimit(this.db, scope, max, by, now);
+    return this.changingControls(() => controls.setLimit(this.db, scope, max, by, now));
   }
 
   removeLimit(scope: LimitScope): Promise<boolean> {
-    return controls.removeLimit(this.db, scope);
+    return this.changingControls(() => controls.removeLimit(this.db, scope));
+  }
+
+  /** A change of pauses or limits; this store's next claim reads them first rather than finding its copy stale. */
+  private async changingControls<T>(change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } finally {
+      this.controlsInForce.forget();
+    }
   }
 
   listLimits(): Promise<ConcurrencyLimit[]> {

@@ -5,18 +5,28 @@ import { dependsOnAny, someDependency } from './sql-lists.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import type { LogEntry } from '../core/ports.js';
 import { webhookEventFor } from '../core/webhooks.js';
-import { queueDeliveries } from './sql-webhooks.js';
+import { stampOf } from './change-stamps.js';
+import { queueWantedDeliveries } from './sql-webhooks.js';
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;
   const instanceId = entry.instanceId ?? null;
-  const id = await q.insert(
-    'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)',
-    [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null],
-  );
-  // Webhook deliveries commit with the event they announce (the outbox), or not at all.
+  const values = [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null];
   const webhookEvent = task ? webhookEventFor(entry.action) : null;
-  if (webhookEvent && task) await queueDeliveries(q, webhookEvent, task, now);
+  let id: number;
+  if (webhookEvent && task) {
+    // Webhook deliveries commit with the event they announce (the outbox), or not at all. The log
+    // row's statement reads the webhooks' stamp, so none is read again while they stay the same.
+    const row = await q.get<{ id: number; webhooks_stamp: number }>(
+      `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)
+       RETURNING id, ${stampOf('webhooks')} AS webhooks_stamp`,
+      values,
+    );
+    id = Number(row!.id);
+    await queueWantedDeliveries(q, Number(row!.webhooks_stamp), webhookEvent, task, now);
+  } else {
+    id = await q.insert('INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)', values);
+  }
   return { id, type: entry.action, taskId, task, instanceId, details, at: now };
 }
 

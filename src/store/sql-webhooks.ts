@@ -14,6 +14,7 @@ import type {
   WebhookStore,
   WebhookSubscription,
 } from '../core/webhooks.js';
+import { StampedCache } from './change-stamps.js';
 import { placeholders, type Db, type Queryable, type Row } from './db.js';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -70,7 +71,7 @@ const DELIVERY_COLUMNS =
  * Queues one delivery of `event` about `task` for every enabled webhook that wants it (its events and
  * its label or project filter); one statement, which inserts nothing when no webhook is set up.
  */
-export async function queueDeliveries(q: Queryable, event: WebhookEvent, task: Task, now: number): Promise<void> {
+async function queueDeliveries(q: Queryable, event: WebhookEvent, task: Task, now: number): Promise<void> {
   await q.run(
     `INSERT INTO webhook_deliveries (webhook_id, event, task_id, payload, status, attempts, next_attempt_at, created_at, queued_at)
      SELECT w.id, CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), 'pending', 0, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)
@@ -82,6 +83,49 @@ export async function queueDeliveries(q: Queryable, event: WebhookEvent, task: T
      ORDER BY w.id`,
     [event, task.id, JSON.stringify(taskJson(task)), now, now, now, `%,${event},%`, task.project, ...task.labels],
   );
+}
+
+/** What an enabled webhook chooses its events by. */
+type WebhookFilter = { events: string[]; label: string | null; project: string | null };
+
+/**
+ * Enabled webhooks' filters by the webhooks' stamp. Shared by every store of the process, and safe
+ * so: a stamp names one content of the table (change-stamps.ts), read by the event's own statement.
+ */
+const filtersByStamp = new StampedCache<WebhookFilter[]>();
+
+/** The enabled webhooks' filters as of `stamp`, or as of a later stamp when they are read now. */
+async function enabledFilters(q: Queryable, stamp: number): Promise<WebhookFilter[]> {
+  const cached = filtersByStamp.get(stamp);
+  if (cached) return cached;
+  const rows = await q.all<{ stamp: number; events: string | null; label: string | null; project: string | null }>(
+    `SELECT s.stamp, w.events, w.label, w.project FROM change_stamps s LEFT JOIN webhooks w ON w.enabled = 1 WHERE s.name = 'webhooks'`,
+  );
+  const filters = rows.flatMap((row) =>
+    row.events === null ? [] : [{ events: String(row.events).split(','), label: str(row.label), project: str(row.project) }],
+  );
+  filtersByStamp.set(Number(rows[0]!.stamp), filters);
+  return filters;
+}
+
+/** Whether some webhook's filter lets this event through; the outbox statement then decides exactly. */
+function mayWant(filters: WebhookFilter[], event: WebhookEvent, task: Task): boolean {
+  return filters.some(
+    (f) =>
+      (f.events.includes('*') || f.events.includes(event)) &&
+      (f.project === null || f.project === task.project) &&
+      (f.label === null || task.labels.includes(f.label)),
+  );
+}
+
+/**
+ * queueDeliveries, skipped (its statement and the payload's JSON) when no enabled webhook could
+ * want the event. `webhooksStamp` is the webhooks' stamp as a statement of the event's transaction
+ * saw it (appendLog reads it with the log row), so a webhook added on any replica before that
+ * statement began gets the delivery, as if the outbox statement had run.
+ */
+export async function queueWantedDeliveries(q: Queryable, webhooksStamp: number, event: WebhookEvent, task: Task, now: number): Promise<void> {
+  if (mayWant(await enabledFilters(q, webhooksStamp), event, task)) await queueDeliveries(q, event, task, now);
 }
 
 export class SqlWebhookStore implements WebhookStore {

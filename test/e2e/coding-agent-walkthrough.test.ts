@@ -116,7 +116,9 @@ console.log('Opened https://github.com/acme/app/pull/87');
       const r = await worker.done;
       expect(r.code, r.stderr).toBe(0);
       const { logs } = await t.server.queue.getWithLogs(id);
-      expect(logs.map((l) => l.action)).toEqual(['created', 'claimed', 'in_review', 'changes_requested', 'claimed', 'in_review', 'completed']);
+      // Heartbeats come every second while a run lasts, so how many there are depends on the machine's speed.
+      const steps = logs.map((l) => l.action).filter((action) => action !== 'heartbeat');
+      expect(steps).toEqual(['created', 'claimed', 'in_review', 'changes_requested', 'claimed', 'in_review', 'completed']);
       expect(logs.at(-1)!.details).toBe('accepted by rosa');
       // Nothing left behind in the repository but the branch.
       expect(existsSync(join(repo, '.git', 'athena-worktrees', 'gpu-box', `task-${id}`))).toBe(false);

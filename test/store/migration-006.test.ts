@@ -1,21 +1,8 @@
 // Migration 006 on a queue written under the old attempts rule: each release since the last retry
 // gives its attempt back, running leases learn their length, and nothing else changes.
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
-import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loadMigrations } from '../../src/store/migrations.js';
-import { openPostgres } from '../../src/store/open.js';
-import { SqliteDb } from '../../src/store/sqlite/driver.js';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.js';
-import { createTestSchema, tempDir } from '../helpers/stores.js';
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const BEFORE = (name: string) => name < '006';
+import { openBefore } from '../helpers/old-database.js';
 
 /** Rows as the old version left them: attempts counted every claim. */
 const OLD_ROWS = `
@@ -46,41 +33,13 @@ async function expectRecounted(db: Db) {
   ]);
 }
 
-describe('migration 006 (attempts recount, lease length, idempotency request)', () => {
-  it('on sqlite', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    const path = join(dir.path, 'athena.db');
-    const raw = new Database(path);
-    raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    for (const m of loadMigrations('sqlite').filter((m) => BEFORE(m.name))) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.name);
-    }
-    raw.exec(OLD_ROWS);
-    raw.close();
-    const db = new SqliteDb(path);
-    cleanups.push(() => db.close());
-    await expectRecounted(db);
-  });
-
-  it('on postgres', async () => {
-    const schema = await createTestSchema();
-    cleanups.push(() => schema.drop());
-    const client = new pg.Client({ connectionString: schema.url });
-    await client.connect();
+describe.each(['sqlite', 'postgres'] as const)('migration 006 (attempts recount, lease length, idempotency request) on %s', (backend) => {
+  it('recounts attempts and learns running leases, changing nothing else', async () => {
+    const old = await openBefore(backend, '006', OLD_ROWS);
     try {
-      await client.query('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      for (const m of loadMigrations('postgres').filter((m) => BEFORE(m.name))) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations VALUES ($1, 0)', [m.name]);
-      }
-      await client.query(OLD_ROWS);
+      await expectRecounted(old.db);
     } finally {
-      await client.end();
+      await old.cleanup();
     }
-    const db = await openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 });
-    cleanups.push(() => db.close());
-    await expectRecounted(db);
   });
 });

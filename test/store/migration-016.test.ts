@@ -1,24 +1,12 @@
 // Migration 016 on a queue whose labels and dependencies were also kept as rows of their own tables:
 // the tables go, and claims, label filters and dependency cascades read the task rows' lists alone.
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
-import pg from 'pg';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue } from '../../src/core/queue.js';
-import { loadMigrations } from '../../src/store/migrations.js';
-import { openPostgres } from '../../src/store/open.js';
-import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { Db } from '../../src/store/db.js';
-import { createTestSchema, defaultQueueConfig, tempDir } from '../helpers/stores.js';
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-const BEFORE = (name: string) => name < '016';
+import { openBefore } from '../helpers/old-database.js';
+import { defaultQueueConfig } from '../helpers/stores.js';
 
 // #1 carries label db; #2 waits on #1; #3 has neither; #4 waits on #3 and carries db.
 const OLD_QUEUE = `
@@ -50,44 +38,19 @@ async function expectListsReadFromTheRows(db: Db) {
   expect((await queue.claimNext({ instanceId: 'db-agent', labels: ['db'] }))?.id).toBe(4);
 }
 
-describe('migration 016 (labels and dependencies only in the task row)', () => {
-  it('on sqlite', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    const path = join(dir.path, 'athena.db');
-    const raw = new Database(path);
-    raw.exec('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
-    for (const m of loadMigrations('sqlite').filter((m) => BEFORE(m.name))) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.name);
-    }
-    raw.exec(OLD_QUEUE);
-    raw.close();
-    const db = new SqliteDb(path);
-    cleanups.push(() => db.close());
-    await expectListsReadFromTheRows(db);
-    expect(await db.all(`SELECT name FROM sqlite_master WHERE name IN ('task_labels', 'task_deps')`)).toEqual([]);
-  });
+const TABLES_GONE = {
+  sqlite: `SELECT name FROM sqlite_master WHERE name IN ('task_labels', 'task_deps')`,
+  postgres: `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('task_labels', 'task_deps')`,
+};
 
-  it('on postgres', async () => {
-    const schema = await createTestSchema();
-    cleanups.push(() => schema.drop());
-    const client = new pg.Client({ connectionString: schema.url });
-    await client.connect();
+describe.each(['sqlite', 'postgres'] as const)('migration 016 (labels and dependencies only in the task row) on %s', (backend) => {
+  it('drops the tables; claims, label filters and cascades read the lists in the rows', async () => {
+    const old = await openBefore(backend, '016', OLD_QUEUE, `SELECT setval(pg_get_serial_sequence('tasks', 'id'), 4)`);
     try {
-      await client.query('CREATE TABLE schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)');
-      for (const m of loadMigrations('postgres').filter((m) => BEFORE(m.name))) {
-        await client.query(m.sql);
-        await client.query('INSERT INTO schema_migrations VALUES ($1, 0)', [m.name]);
-      }
-      await client.query(OLD_QUEUE);
-      await client.query(`SELECT setval(pg_get_serial_sequence('tasks', 'id'), 4)`);
+      await expectListsReadFromTheRows(old.db);
+      expect(await old.db.all(TABLES_GONE[backend])).toEqual([]);
     } finally {
-      await client.end();
+      await old.cleanup();
     }
-    const db = await openPostgres(schema.url, { poolSize: 2, startupRetryMs: 0 });
-    cleanups.push(() => db.close());
-    await expectListsReadFromTheRows(db);
-    expect(await db.all(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename IN ('task_labels', 'task_deps')`)).toEqual([]);
   });
 });
