@@ -60,13 +60,17 @@ describe('peek holds shared by replicas on PostgreSQL', () => {
 
   it('agents of the original protocol spread over both replicas rarely lose a claim race', async () => {
     const count = 40;
-    await addTasks(count);
+    const agents = 8;
+    // More tasks than the agents take: every peek finds a task nobody was shown. (At the very end of a
+    // queue every pending task is held, so a peek shows a held one and its claim may lose: how often
+    // depends on the machine's speed, not on the holds.)
+    await addTasks(count + agents);
     const claimedBy = new Map<number, string>();
     let lost = 0;
     await Promise.all(
-      Array.from({ length: 8 }, async (_, agent) => {
+      Array.from({ length: agents }, async (_, agent) => {
         const queue = queues[agent % 2]!;
-        for (;;) {
+        while (claimedBy.size < count) {
           const peek = await queue.offerNext(); // anonymous, as the original protocol's agents peek
           if (!peek) return;
           try {
@@ -81,10 +85,10 @@ describe('peek holds shared by replicas on PostgreSQL', () => {
         }
       }),
     );
-    expect(claimedBy.size).toBe(count);
-    // Only at the end, when every pending task was just shown, can two agents be shown one task
-    // (with holds kept per replica, agents on the two replicas were shown the same task every round).
-    expect(lost).toBeLessThan(8);
+    expect(claimedBy.size).toBeGreaterThanOrEqual(count);
+    // With holds kept per replica, agents on the two replicas were shown the same task every round
+    // (about one lost race in two cycles); shared holds show each agent a task of its own.
+    expect(lost).toBeLessThan(4);
   });
 
   it('expired holds are deleted by later peeks, so the table keeps only live holds', async () => {
