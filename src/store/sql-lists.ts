@@ -5,14 +5,14 @@
 // keeps the reverse lookups ("which tasks wait on these?") to the tasks that have dependencies.
 import { placeholders, type Dialect } from './db.js';
 
-/** The task carries the label given as one parameter. */
-export function hasLabel(d: Dialect, t: string): string {
-  return `(${t}.labels <> '[]' AND EXISTS (SELECT 1 FROM ${d.listItems.text(`${t}.labels`, `${t}_label`)} WHERE ${t}_label.value = ?))`;
-}
-
 /** The task carries one of `count` labels given as parameters. */
 export function hasAnyLabel(d: Dialect, t: string, count: number): string {
   return `(${t}.labels <> '[]' AND EXISTS (SELECT 1 FROM ${d.listItems.text(`${t}.labels`, `${t}_label`)} WHERE ${t}_label.value IN (${placeholders(count)})))`;
+}
+
+/** The task carries the label given as one parameter. */
+export function hasLabel(d: Dialect, t: string): string {
+  return hasAnyLabel(d, t, 1);
 }
 
 /** Every label of the task is one of `count` labels given as parameters (true for a task with none). */

@@ -42,11 +42,14 @@ export async function recordSeen(q: Queryable, id: string, name: string | null, 
   );
 }
 
+/** A dependency (alias p) that ended without completing, or is itself blocked. */
+export const ENDED = (p: string): string => `${p}.status IN ('failed', 'cancelled', 'blocked')`;
+
 /** Blocks a pending task (id) whose dependencies (dependsOn: what its row holds now) include one that ended without completing. */
 export async function blockIfDependencyEnded(q: Queryable, id: number, dependsOn: readonly number[], now: number): Promise<{ task: Task; event: TaskEvent } | null> {
   if (dependsOn.length === 0) return null;
   const dead = await q.get<{ id: number; status: string }>(
-    `SELECT id, status FROM tasks WHERE id IN (${placeholders(dependsOn.length)}) AND status IN ('failed', 'cancelled', 'blocked') ORDER BY id LIMIT 1`,
+    `SELECT id, status FROM tasks WHERE id IN (${placeholders(dependsOn.length)}) AND ${ENDED('tasks')} ORDER BY id LIMIT 1`,
     [...dependsOn],
   );
   if (!dead) return null;
@@ -59,9 +62,6 @@ export async function blockIfDependencyEnded(q: Queryable, id: number, dependsOn
   const task = rowToTask(row);
   return { task, event: await appendLog(q, id, { action: 'blocked', details: reason }, now, task) };
 }
-
-/** A dependency (alias p) that ended without completing, or is itself blocked. */
-export const ENDED = (p: string): string => `${p}.status IN ('failed', 'cancelled', 'blocked')`;
 
 /** Marks pending dependants (transitively) blocked after a task failed or was cancelled. */
 export async function blockDependants(q: Queryable, dialect: Dialect, rootId: number, now: number, why?: string): Promise<TaskEvent[]> {

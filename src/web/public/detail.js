@@ -88,6 +88,11 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
     clearTimeout(refreshTimer); // a redraw queued by an event must not outlive the dialog
   });
 
+  /** Says the open task is gone instead of showing it. */
+  function showGone(id) {
+    dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
+  }
+
   /** Stops reading the open task: a queued re-read is dropped, one on its way is aborted and its answer ignored. */
   function stopReading() {
     loadSeq++;
@@ -109,7 +114,7 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
     } catch (err) {
       if (seq !== loadSeq || err.code === 'ABORTED') return;
       if (err.status === 404) {
-        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
+        showGone(id);
       } else toast(err.message, 'error');
     }
   }
@@ -474,7 +479,7 @@ export function createDetail({ api, toast, who, waiting = () => [], canReview = 
       if (type === 'deleted') {
         // Nothing to read again: a re-read would only answer 404.
         stopReading();
-        dialog.replaceChildren(closeBar(`Task #${id}`), h('p', { class: 'muted pad' }, 'This task no longer exists (deleted or purged).'));
+        showGone(id);
         return;
       }
       refreshTimer = setTimeout(load, 150);
