@@ -20,13 +20,14 @@ export type Dialect = {
   /** Locks the row read before an update, so the bookkeeping read matches what is updated. */
   rowLock: string;
   /**
-   * Statement taking a lock named by its one parameter until the transaction ends, so transactions
-   * that must see each other's writes before deciding (one instance's claims against its WIP limit,
-   * writes to the dependency graph) run one after another. Taken in a statement of its own, before
-   * the reads it protects: a READ COMMITTED statement sees what committed before it began. Null
-   * where write transactions already run one at a time (SQLite's single writer).
+   * Statement taking `count` locks named by its parameters, in their order, until the transaction
+   * ends, so transactions that must see each other's writes before deciding (one instance's claims
+   * against its WIP limit, writes to the dependency graph) run one after another. Taken in a
+   * statement of its own, before the reads it protects: a READ COMMITTED statement sees what
+   * committed before it began. Null where write transactions already run one at a time (SQLite's
+   * single writer).
    */
-  namedLock: string | null;
+  namedLock: ((count: number) => string) | null;
   /** Statement locking a whole table against writers until the transaction ends; null where not needed. */
   tableLock: ((table: string) => string) | null;
   /** Writes (INSERT/DELETE … RETURNING) may sit in a WITH clause, so a read and its writes are one statement (one round trip). */
@@ -48,6 +49,11 @@ export type Dialect = {
    * of one column, `value`, under `alias`: text for `text`, integers for `ids` (sql-lists.ts).
    */
   listItems: { text: (column: string, alias: string) => string; ids: (column: string, alias: string) => string };
+  /**
+   * A FROM item reading a JSON array of objects, passed as one parameter, as rows under `alias`:
+   * one column per listed key, typed (claims served together: sql-claim-batch.ts).
+   */
+  jsonRecords: (alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint']>) => string;
 };
 
 /**
@@ -63,6 +69,12 @@ export type Capabilities = {
   analyze: boolean;
   /** The database is one file, backed up by copying it. */
   fileBackup: boolean;
+  /**
+   * Claims that arrive together are served by one statement (sql-claim-batch.ts): worth it where
+   * each statement is a round trip and each commit its own. SQLite's group commit already runs
+   * them in one transaction in-process.
+   */
+  claimBatches: boolean;
 };
 
 /** A connection of its own outside the pool, held open for LISTEN or a session lock; its opener ends it. */
@@ -97,7 +109,12 @@ export const LOCK_NAMES = {
   limit: (scope: string) => `athena_limit:${scope}`,
 } as const;
 
-/** Takes a named lock until the transaction ends, where the backend needs one (see Dialect.namedLock). */
-export async function lockNamed(q: Queryable, dialect: Dialect, name: string): Promise<void> {
-  if (dialect.namedLock) await q.run(dialect.namedLock, [name]);
+/**
+ * Takes named locks until the transaction ends, where the backend needs them (see Dialect.namedLock),
+ * in one statement and in name order, so two transactions never wait for each other crosswise.
+ */
+export async function lockNamed(q: Queryable, dialect: Dialect, ...names: string[]): Promise<void> {
+  if (!dialect.namedLock || names.length === 0) return;
+  const sorted = names.length === 1 ? names : [...new Set(names)].sort();
+  await q.run(dialect.namedLock(sorted.length), sorted);
 }

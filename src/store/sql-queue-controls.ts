@@ -145,9 +145,8 @@ export class ControlsCache {
 export async function lockLimits(q: Queryable, dialect: Dialect, controls: ClaimControls, labels: LabelScope): Promise<void> {
   const names = controls.limits
     .filter((l) => l.kind === 'project' || labels === '*' || labels.includes(l.value))
-    .map((l) => LOCK_NAMES.limit(`${l.kind}:${l.value}`))
-    .sort();
-  for (const name of names) await lockNamed(q, dialect, name);
+    .map((l) => LOCK_NAMES.limit(`${l.kind}:${l.value}`));
+  await lockNamed(q, dialect, ...names);
 }
 
 /** WHERE fragment over the candidate task `t`: not paused, and no limit of its labels or project reached. */

@@ -6,7 +6,8 @@ import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
-import { appendLog, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
+import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
+import { ClaimBatches, claimTogether, type BatchServed } from './sql-claim-batch.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
 import * as schedules from './sql-schedules.js';
@@ -46,6 +47,9 @@ import type {
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
+/** An agent seen at a time: id, name (null: keep the one known), when. */
+type Seen = readonly [id: string, name: string | null, now: number];
+
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
   ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review', 'scheduleId'],
@@ -56,31 +60,33 @@ export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
   private readonly controlsInForce = new controls.ControlsCache();
+  private readonly claimBatches: ClaimBatches | null;
 
   constructor(db: Db) {
     super(db);
     this.statistics = plannerStatistics(db);
+    this.claimBatches = db.capabilities.claimBatches
+      ? new ClaimBatches((specs) => this.claimTogether(specs), (spec) => this.claimAlone(spec))
+      : null;
   }
 
   /**
    * A write transaction whose body may record agents as seen (`markSeen`); a busy agent's last_seen is
    * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed.
    */
-  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: (id: string, name: string | null, now: number) => Promise<void>) => Promise<T>): Promise<T> {
-    const seen: Array<[string, string | null, number]> = [];
+  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: (...agents: Seen[]) => Promise<void>) => Promise<T>): Promise<T> {
+    const seen: Seen[] = [];
     const result = await this.db.tx((q) => {
       seen.length = 0; // a body run again after a failed batch starts over
-      return fn(q, async (id, name, now) => {
-        if (!this.lastSeen.due(id, name, now) || seen.some(([s]) => s === id)) return;
-        await recordSeen(q, id, name, now);
-        seen.push([id, name, now]);
+      return fn(q, async (...agents) => {
+        const due = agents.filter(([id, name, now]) => this.lastSeen.due(id, name, now) && !seen.some(([s]) => s === id));
+        await recordSeen(q, due);
+        seen.push(...due);
       });
     });
     for (const [id, name, now] of seen) this.lastSeen.wrote(id, name, now);
     return result;
   }
-
-
 
   peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
     return peekAndHold(this.db, spec);
@@ -143,7 +149,38 @@ export class SqlStore extends SqlReads implements Store {
     return { ok: true, task, created: true, events };
   }
 
-  async claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
+  claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
+    return this.claimBatches ? this.claimBatches.claim(spec) : this.claimAlone(spec);
+  }
+
+  /** Claims of several agents asking alike, in one transaction and one claiming statement (sql-claim-batch.ts). */
+  private claimTogether(specs: ClaimNextSpec[]): Promise<BatchServed> {
+    return this.txRecordingLastSeen(async (q, markSeen) => {
+      const served: BatchServed = new Map();
+      if (specs[0]!.wipLimit > 0) await lockNamed(q, this.db.dialect, ...specs.map((s) => LOCK_NAMES.wip(s.instanceId)));
+      const { result: rows } = await this.controlsInForce.apply(q, async (inForce, guard) => {
+        // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
+        if (inForce.limits.length > 0 || inForce.pauses.some((p) => p.kind === 'queue')) return [];
+        const rows = await claimTogether(q, this.db.dialect, specs, inForce, guard);
+        return rows.length > 0 ? rows : null;
+      });
+      if (!rows || rows.length === 0) return served;
+      const bySpec = new Map(specs.map((s) => [s.instanceId, s]));
+      const claimed = rows.map((row) => {
+        const task = rowToTask(row);
+        const spec = bySpec.get(task.instanceId!)!;
+        const by = spec.instanceName ?? spec.instanceId;
+        return { task, spec, now: spec.now, entry: { action: 'claimed' as const, details: `attempt ${task.attempts} of ${task.maxAttempts} by ${by}`, instanceId: spec.instanceId } };
+      });
+      const events = await appendTaskLogs(q, claimed);
+      await markSeen(...claimed.map(({ spec }) => [spec.instanceId, spec.instanceName, spec.now] as const));
+      claimed.forEach(({ task, spec }, i) => served.set(spec.instanceId, { ok: true, task, events: [events[i]!] }));
+      return served;
+    });
+  }
+
+  /** One agent's claim in a transaction of its own. */
+  private claimAlone(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
       if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
@@ -184,14 +221,14 @@ export class SqlStore extends SqlReads implements Store {
         if (inForce.pauses.some((p) => p.kind === 'queue')) return { ok: false, reason: 'paused', held: 0 };
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
         if (spec.wipLimit > 0 && held >= spec.wipLimit) return { ok: false, reason: 'wip_limit', held };
-        await markSeen(spec.instanceId, spec.instanceName, spec.now);
+        await markSeen([spec.instanceId, spec.instanceName, spec.now]);
         return { ok: false, reason: 'empty', held };
       }
       const task = rowToTask(changed);
       const event = await appendLog(
         q, task.id, { action: 'claimed', details: `attempt ${task.attempts} of ${task.maxAttempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
       );
-      await markSeen(spec.instanceId, spec.instanceName, spec.now);
+      await markSeen([spec.instanceId, spec.instanceName, spec.now]);
       return { ok: true, task, events: [event] };
     });
   }
@@ -262,9 +299,9 @@ export class SqlStore extends SqlReads implements Store {
       const task = rowToTask(changed);
       const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
 
-      if (spec.instance?.seen) await markSeen(spec.instance.id, spec.instance.name ?? null, spec.now);
+      if (spec.instance?.seen) await markSeen([spec.instance.id, spec.instance.name ?? null, spec.now]);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
-      if (spec.holderSeen && previousHolder) await markSeen(previousHolder, null, spec.now);
+      if (spec.holderSeen && previousHolder) await markSeen([previousHolder, null, spec.now]);
       if (spec.cascade === 'block') events.push(...(await blockDependants(q, this.db.dialect, task.id, spec.now)));
       if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, this.db.dialect, task.id, spec.now)));
       return { ok: true, task, events };
@@ -405,7 +442,7 @@ export class SqlStore extends SqlReads implements Store {
 
   async touchInstance(id: string, name: string | null, now: number): Promise<void> {
     if (!this.lastSeen.due(id, name, now)) return;
-    await this.txRecordingLastSeen((q, markSeen) => markSeen(id, name, now));
+    await this.txRecordingLastSeen((q, markSeen) => markSeen([id, name, now]));
   }
 
   async markInstancesOffline(seenBefore: number): Promise<string[]> {

@@ -31,14 +31,39 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
 }
 
 /**
- * Records that an agent was seen now (and its name), bringing it back if it was marked offline.
- * What it holds, and so whether it is working, is read from tasks (listInstances), never stored.
+ * The log rows of several tasks (each named once) in one statement, with their webhook deliveries
+ * as appendLog queues them; the events come back in the order of `entries`.
  */
-export async function recordSeen(q: Queryable, id: string, name: string | null, now: number): Promise<void> {
+export async function appendTaskLogs(q: Queryable, entries: ReadonlyArray<{ task: Task; entry: LogEntry; now: number }>): Promise<TaskEvent[]> {
+  const params = entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, JSON.stringify(task)]);
+  const rows = await q.all<{ id: number; task_id: number; webhooks_stamp: number }>(
+    `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES ${entries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+     RETURNING id, task_id, ${stampOf('webhooks')} AS webhooks_stamp`,
+    params,
+  );
+  const byTask = new Map(rows.map((row) => [Number(row.task_id), row]));
+  const events: TaskEvent[] = [];
+  for (const { task, entry, now } of entries) {
+    const row = byTask.get(task.id)!;
+    const webhookEvent = webhookEventFor(entry.action);
+    if (webhookEvent) await queueWantedDeliveries(q, Number(row.webhooks_stamp), webhookEvent, task, now);
+    events.push({ id: Number(row.id), type: entry.action, taskId: task.id, task, instanceId: entry.instanceId ?? null, details: entry.details ?? null, at: now });
+  }
+  return events;
+}
+
+/**
+ * Records that agents were seen now (and their names), bringing back any marked offline, in one
+ * statement (rows in id order, so two such writes never wait for each other crosswise). What an
+ * agent holds, and so whether it is working, is read from tasks (listInstances), never stored.
+ */
+export async function recordSeen(q: Queryable, seen: ReadonlyArray<readonly [id: string, name: string | null, now: number]>): Promise<void> {
+  if (seen.length === 0) return;
+  const rows = seen.length === 1 ? seen : [...seen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   await q.run(
-    `INSERT INTO instances (id, name, last_seen, status) VALUES (?, ?, ?, 'idle')
+    `INSERT INTO instances (id, name, last_seen, status) VALUES ${rows.map(() => "(?, ?, ?, 'idle')").join(', ')}
      ON CONFLICT (id) DO UPDATE SET name = COALESCE(excluded.name, instances.name), last_seen = excluded.last_seen, status = 'idle'`,
-    [id, name, now],
+    rows.flat(),
   );
 }
 

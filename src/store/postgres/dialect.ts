@@ -6,8 +6,12 @@ export const postgresDialect: Dialect = {
   // Concurrent claimers skip rows another transaction is claiming instead of queueing behind it.
   claimLock: 'FOR UPDATE OF t SKIP LOCKED',
   rowLock: 'FOR UPDATE',
-  // Keyed by name and schema, so queues sharing one database do not wait for each other.
-  namedLock: 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))',
+  // Keyed by name and schema, so queues sharing one database do not wait for each other. Several are
+  // taken in the order of the VALUES list (a values scan returns its rows in order).
+  namedLock: (count) =>
+    count === 1
+      ? 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))'
+      : `SELECT COUNT(pg_advisory_xact_lock(hashtext(l.name), hashtext(current_schema()))) FROM (VALUES ${Array.from({ length: count }, () => '(?)').join(', ')}) AS l(name)`,
   tableLock: (table) => `LOCK TABLE ${table} IN EXCLUSIVE MODE`,
   writableCte: true,
   ilike: 'ILIKE',
@@ -26,4 +30,5 @@ export const postgresDialect: Dialect = {
     text: (column, alias) => `jsonb_array_elements_text(${column}::jsonb) AS ${alias}(value)`,
     ids: (column, alias) => `unnest(CAST(ARRAY(SELECT jsonb_array_elements_text(${column}::jsonb)) AS BIGINT[])) AS ${alias}(value)`,
   },
+  jsonRecords: (alias, columns) => `jsonb_to_recordset(CAST(? AS jsonb)) AS ${alias}(${columns.map(([name, type]) => `${name} ${type}`).join(', ')})`,
 };

@@ -19,4 +19,6 @@ export const sqliteDialect: Dialect = {
     text: (column, alias) => `json_each(${column}) ${alias}`,
     ids: (column, alias) => `json_each(${column}) ${alias}`,
   },
+  jsonRecords: (alias, columns) =>
+    `(SELECT ${columns.map(([name, type]) => `${type === 'bigint' ? 'CAST' : ''}(json_extract(value, '$.${name}')${type === 'bigint' ? ' AS INTEGER' : ''}) AS ${name}`).join(', ')} FROM json_each(?)) AS ${alias}`,
 };

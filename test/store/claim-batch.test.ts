@@ -1,0 +1,129 @@
+// Claims that arrive together are served by one statement (sql-claim-batch.ts): every rule of a claim
+// on its own still holds. Run on PostgreSQL (where batches are on) and on SQLite with them switched
+// on, so the statement's SQL is checked on both; the counting shows the batch really ran.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEventBus } from '../../src/core/events.js';
+import { parseLimitScope, parsePauseScope } from '../../src/core/queue-controls.js';
+import { createQueue, type Queue } from '../../src/core/queue.js';
+import type { ClaimedTask } from '../../src/core/types.js';
+import type { Db } from '../../src/store/db.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { scheduledDb } from '../helpers/scheduled-db.js';
+import { backends, defaultQueueConfig, testClock } from '../helpers/stores.js';
+
+type Batching = { queue: Queue; db: Db; statements: string[]; cleanup(): Promise<void> };
+
+/** A queue whose store batches claims, with every statement it sends counted (its first 60 characters). */
+async function openBatching(backend: (typeof backends)[number], wipLimit = 1): Promise<Batching> {
+  const opened = await backend.open();
+  const statements: string[] = [];
+  const counted = scheduledDb(opened.db, async (label) => void statements.push(label));
+  const db: Db = { ...counted, capabilities: { ...opened.db.capabilities, claimBatches: true } };
+  const clock = testClock();
+  const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { ...defaultQueueConfig, wipLimit }, clock: clock.fn });
+  return { queue, db: opened.db, statements, cleanup: opened.cleanup };
+}
+
+const claimingStatements = (statements: string[]) => statements.filter((s) => s.startsWith('WITH agents AS') || s.startsWith('UPDATE tasks SET status'));
+
+/** `count` agents (agent-0 …) claiming in the same turn of the event loop. */
+const claimAll = (queue: Queue, count: number, labels: string[] | '*' = '*') =>
+  Promise.all(Array.from({ length: count }, (_, n) => queue.claimNext({ instanceId: `agent-${n}`, labels })));
+
+describe.each(backends)('claims served together ($name)', (backend) => {
+  let opened: Batching;
+  afterEach(async () => opened?.cleanup());
+
+  it('16 agents at once, 12 tasks: the 12 best tasks go out once each, in arrival order, in far fewer statements than 16 claims', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    const priorities = ['low', 'high', 'medium', 'low', 'high', 'medium', 'low', 'low', 'high', 'medium', 'low', 'low'] as const;
+    const ids: number[] = [];
+    for (const priority of priorities) ids.push((await queue.create({ description: `task ${ids.length}`, priority })).task.id);
+    opened.statements.length = 0;
+
+    const claimed = await claimAll(queue, 16);
+    const got = claimed.filter((t): t is ClaimedTask => t !== null);
+    expect(got).toHaveLength(12);
+    expect(new Set(got.map((t) => t.id)).size).toBe(12);
+    // Arrival order: agent-0 gets the best task (the first high), agent-1 the next, and so on.
+    const best = ids.map((id, i) => ({ id, rank: { high: 0, medium: 1, low: 2 }[priorities[i]!] })).sort((a, b) => a.rank - b.rank || a.id - b.id);
+    expect(claimed.slice(0, 12).map((t) => t?.id)).toEqual(best.map((t) => t.id));
+    expect(claimed.slice(12)).toEqual([null, null, null, null]);
+    // One statement claimed the 12; the 4 agents left over claimed alone (and found nothing).
+    expect(claimingStatements(opened.statements).length).toBeLessThanOrEqual(5);
+    for (const task of got) {
+      expect(task.status).toBe('in_progress');
+      expect(task.attempts).toBe(1);
+    }
+    const logs = await opened.db.all<{ task_id: number; instance_id: string; details: string }>(`SELECT task_id, instance_id, details FROM task_logs WHERE action = 'claimed' ORDER BY task_id`);
+    expect(logs).toHaveLength(12);
+    for (const log of logs) expect(log.details).toBe(`attempt 1 of 3 by ${log.instance_id}`);
+    const seen = await opened.db.all<{ id: string }>('SELECT id FROM instances ORDER BY id');
+    expect(seen).toHaveLength(16);
+  });
+
+  it('an agent with a task assigned to it gets that task when it is the best for it, even claiming with others', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    for (let i = 0; i < 4; i++) await queue.create({ description: `low ${i}`, priority: 'low' });
+    const mine = (await queue.create({ description: 'for agent-2', priority: 'high', assignee: 'agent-2' })).task;
+    const claimed = await claimAll(queue, 4);
+    expect(claimed[2]?.id).toBe(mine.id);
+    expect(claimed.filter((t) => t !== null)).toHaveLength(4);
+  });
+
+  it('a task kept for the agent that did it (changes asked in review) goes to that agent first', async () => {
+    opened = await openBatching(backend);
+    const { queue, db } = opened;
+    const kept = (await queue.create({ description: 'kept', priority: 'high' })).task;
+    for (let i = 0; i < 3; i++) await queue.create({ description: `low ${i}`, priority: 'low' });
+    await db.run('UPDATE tasks SET preferred_instance_id = ?, preferred_until = ? WHERE id = ?', ['agent-1', testClock().now + 60_000, kept.id]);
+    const claimed = await claimAll(queue, 3);
+    // agent-0 arrived first, but the best task is kept for agent-1.
+    expect(claimed.map((t) => t?.id === kept.id)).toEqual([false, true, false]);
+    expect(claimed.filter((t) => t !== null)).toHaveLength(3);
+  });
+
+  it('the WIP limit holds: an agent at its limit is refused, the same instance twice in one turn gets one task', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    for (let i = 0; i < 6; i++) await queue.create({ description: `task ${i}` });
+    const first = await queue.claimNext({ instanceId: 'agent-0', labels: '*' });
+    expect(first).not.toBeNull();
+    const results = await Promise.allSettled([
+      queue.claimNext({ instanceId: 'agent-0', labels: '*' }),
+      queue.claimNext({ instanceId: 'agent-1', labels: '*' }),
+      queue.claimNext({ instanceId: 'agent-1', labels: '*' }),
+      queue.claimNext({ instanceId: 'agent-2', labels: '*' }),
+    ]);
+    const codes = results.map((r) => (r.status === 'fulfilled' ? (r.value ? 'task' : 'none') : (r.reason as { code?: string }).code));
+    expect(codes[0]).toBe('WIP_LIMIT');
+    expect([codes[1], codes[2]].sort()).toEqual(['WIP_LIMIT', 'task']);
+    expect(codes[3]).toBe('task');
+    const held = await opened.db.all<{ instance_id: string; n: number }>(
+      `SELECT instance_id, COUNT(*) AS n FROM tasks WHERE status = 'in_progress' GROUP BY instance_id ORDER BY instance_id`,
+    );
+    expect(held.map((h) => [h.instance_id, Number(h.n)])).toEqual([['agent-0', 1], ['agent-1', 1], ['agent-2', 1]]);
+  });
+
+  it('labels and projects are honoured, a concurrency limit is never exceeded, a paused queue hands out nothing', async () => {
+    opened = await openBatching(backend, 0);
+    const { queue } = opened;
+    for (let i = 0; i < 4; i++) await queue.create({ description: `db ${i}`, labels: ['db'] });
+    for (let i = 0; i < 4; i++) await queue.create({ description: `gpu ${i}`, labels: ['gpu'] });
+    const dbOnly = await claimAll(queue, 3, ['db']);
+    expect(dbOnly.map((t) => t?.labels)).toEqual([['db'], ['db'], ['db']]);
+
+    await queue.setLimit(parseLimitScope('label:gpu'), 2, 'admin');
+    const limited = await claimAll(queue, 6, ['gpu', 'db']);
+    expect(limited.filter((t) => t?.labels.includes('gpu'))).toHaveLength(2);
+    expect(limited.filter((t) => t?.labels.includes('db'))).toHaveLength(1);
+
+    await queue.removeLimit(parseLimitScope('label:gpu'));
+    await queue.pause(parsePauseScope('queue'), 'ops', null);
+    expect(await claimAll(queue, 4)).toEqual([null, null, null, null]);
+    await queue.resume(parsePauseScope('queue'));
+    expect((await claimAll(queue, 4)).filter((t) => t !== null)).toHaveLength(2);
+  });
+});
