@@ -74,7 +74,7 @@ export type Capabilities = {
    * each statement is a round trip and each commit its own. SQLite's group commit already runs
    * them in one transaction in-process.
    */
-  claimBatches: boolean;
+  batchedWrites: boolean;
 };
 
 /** A connection of its own outside the pool, held open for LISTEN or a session lock; its opener ends it. */

@@ -1,97 +1,15 @@
-// Claims that arrive together, served together (where the backend declares claimBatches): one
+// Claims that arrive together, served together (where the backend declares batchedWrites): one
 // statement hands the n best claimable tasks to n waiting agents, each with its own lease.
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
-import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
+import type { ClaimNextSpec } from '../core/ports.js';
 import type { Dialect, Queryable } from './db.js';
 import { HELD_SQL, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition } from './sql-queue-controls.js';
 import type { TaskRow } from './rows.js';
 
-/** Claims served by one statement at most; bounds what one statement locks and returns. */
-const MAX_BATCH = 64;
-
-/** What a batch answers: the outcome of each claim it served, by instance; the rest are claimed one by one. */
-export type BatchServed = Map<string, ClaimNextOutcome>;
-
-type Waiting = { spec: ClaimNextSpec; resolve(outcome: ClaimNextOutcome): void; reject(err: unknown): void };
-
-/**
- * Gathers the claims of one event-loop turn, and those that arrive while a batch of their kind
- * runs, by what they ask for (labels, projects, WIP limit: one statement's conditions). Two or more
- * go to `together`; a claim it did not serve (the queue ran short, the task best for it is meant
- * for it alone, a limit is in force), or one alone, goes to `single`, the claim as it always was, so
- * every answer (and every refusal's reason) is the one a claim on its own would give.
- *
- * One instance has one claim per batch: its WIP limit is counted in the statement, which cannot see
- * its own other claims; a second claim of the same instance waits for the next batch.
- */
-export class ClaimBatches {
-  private readonly waiting = new Map<string, Waiting[]>();
-  private readonly running = new Set<string>();
-
-  constructor(
-    private readonly together: (specs: ClaimNextSpec[]) => Promise<BatchServed>,
-    private readonly single: (spec: ClaimNextSpec) => Promise<ClaimNextOutcome>,
-  ) {}
-
-  claim(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
-    const kind = JSON.stringify([spec.labels, spec.projects, spec.wipLimit]);
-    return new Promise((resolve, reject) => {
-      const queue = this.waiting.get(kind);
-      if (queue) queue.push({ spec, resolve, reject });
-      else this.waiting.set(kind, [{ spec, resolve, reject }]);
-      if (!this.running.has(kind)) {
-        this.running.add(kind);
-        setImmediate(() => void this.drain(kind));
-      }
-    });
-  }
-
-  private async drain(kind: string): Promise<void> {
-    try {
-      for (let queue = this.waiting.get(kind); queue && queue.length > 0; queue = this.waiting.get(kind)) {
-        const batch: Waiting[] = [];
-        const later: Waiting[] = [];
-        const instances = new Set<string>();
-        for (const item of queue) {
-          if (batch.length < MAX_BATCH && !instances.has(item.spec.instanceId)) {
-            instances.add(item.spec.instanceId);
-            batch.push(item);
-          } else later.push(item);
-        }
-        this.waiting.set(kind, later);
-        if (batch.length === 1) this.runSingle(batch[0]!);
-        else await this.runTogether(batch);
-      }
-    } finally {
-      this.waiting.delete(kind);
-      this.running.delete(kind);
-    }
-  }
-
-  private runSingle(item: Waiting): void {
-    this.single(item.spec).then(item.resolve, item.reject);
-  }
-
-  private async runTogether(batch: Waiting[]): Promise<void> {
-    let served: BatchServed;
-    try {
-      served = await this.together(batch.map((item) => item.spec));
-    } catch {
-      // Each claim on its own then fails (or succeeds) with its own error, as it would have alone.
-      served = new Map();
-    }
-    for (const item of batch) {
-      const outcome = served.get(item.spec.instanceId);
-      if (outcome) item.resolve(outcome);
-      else this.runSingle(item);
-    }
-  }
-}
-
-/** Every column of the claimed rows, named through the table (the FROM items share some names; SQLite takes no `tasks.*` here). */
-const RETURNED = TASK_FIELDS.map((f) => `tasks.${f.column}`).join(', ');
+/** Every column of the changed rows, named through the table (the FROM items share some names; SQLite takes no `tasks.*` here). */
+export const RETURNED = TASK_FIELDS.map((f) => `tasks.${f.column}`).join(', ');
 
 /** The claims' own values, read by the statement from one JSON parameter. */
 const AGENT_COLUMNS = [
@@ -102,6 +20,9 @@ const AGENT_COLUMNS = [
   ['lease_expires_at', 'bigint'],
   ['claimed_at', 'bigint'],
 ] as const;
+
+/** The batch kind of a claim: claims alike in these are served by one statement. */
+export const claimKind = (spec: ClaimNextSpec): string => JSON.stringify([spec.labels, spec.projects, spec.wipLimit]);
 
 /**
  * One statement claiming for several agents with the same labels, projects and WIP limit (`specs`,

@@ -7,7 +7,9 @@ import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
-import { ClaimBatches, claimTogether, type BatchServed } from './sql-claim-batch.js';
+import { claimKind, claimTogether } from './sql-claim-batch.js';
+import { transitionKind, transitionTogether } from './sql-transition-batch.js';
+import { WriteBatches, type Served } from './write-batches.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
 import * as schedules from './sql-schedules.js';
@@ -60,13 +62,17 @@ export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
   private readonly controlsInForce = new controls.ControlsCache();
-  private readonly claimBatches: ClaimBatches | null;
+  /** Where the backend batches writes (Capabilities.batchedWrites): claims and transitions arriving together. */
+  private readonly batches: { claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>; transitions: WriteBatches<TransitionSpec, TransitionOutcome> } | null;
 
   constructor(db: Db) {
     super(db);
     this.statistics = plannerStatistics(db);
-    this.claimBatches = db.capabilities.claimBatches
-      ? new ClaimBatches((specs) => this.claimTogether(specs), (spec) => this.claimAlone(spec))
+    this.batches = db.capabilities.batchedWrites
+      ? {
+          claims: new WriteBatches((specs) => this.claimTogether(specs), (spec) => this.claimAlone(spec)),
+          transitions: new WriteBatches((specs) => this.transitionTogether(specs), (spec) => this.transitionAlone(spec)),
+        }
       : null;
   }
 
@@ -79,7 +85,11 @@ export class SqlStore extends SqlReads implements Store {
     const result = await this.db.tx((q) => {
       seen.length = 0; // a body run again after a failed batch starts over
       return fn(q, async (...agents) => {
-        const due = agents.filter(([id, name, now]) => this.lastSeen.due(id, name, now) && !seen.some(([s]) => s === id));
+        const due: Seen[] = [];
+        for (const agent of agents) {
+          const [id, name, now] = agent;
+          if (this.lastSeen.due(id, name, now) && !seen.some(([s]) => s === id) && !due.some(([d]) => d === id)) due.push(agent);
+        }
         await recordSeen(q, due);
         seen.push(...due);
       });
@@ -150,13 +160,13 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
-    return this.claimBatches ? this.claimBatches.claim(spec) : this.claimAlone(spec);
+    return this.batches ? this.batches.claims.run(claimKind(spec), spec.instanceId, spec) : this.claimAlone(spec);
   }
 
   /** Claims of several agents asking alike, in one transaction and one claiming statement (sql-claim-batch.ts). */
-  private claimTogether(specs: ClaimNextSpec[]): Promise<BatchServed> {
+  private claimTogether(specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
     return this.txRecordingLastSeen(async (q, markSeen) => {
-      const served: BatchServed = new Map();
+      const served: Served<ClaimNextOutcome> = new Map();
       if (specs[0]!.wipLimit > 0) await lockNamed(q, this.db.dialect, ...specs.map((s) => LOCK_NAMES.wip(s.instanceId)));
       const { result: rows } = await this.controlsInForce.apply(q, async (inForce, guard) => {
         // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
@@ -233,7 +243,37 @@ export class SqlStore extends SqlReads implements Store {
     });
   }
 
-  async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
+  transition(spec: TransitionSpec): Promise<TransitionOutcome> {
+    const kind = this.batches ? transitionKind(spec) : null;
+    return kind ? this.batches!.transitions.run(kind, String(spec.taskId), spec) : this.transitionAlone(spec);
+  }
+
+  /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
+  private transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
+    return this.txRecordingLastSeen(async (q, markSeen) => {
+      const served: Served<TransitionOutcome> = new Map();
+      const rows = await transitionTogether(q, this.db.dialect, specs);
+      if (rows.length === 0) return served;
+      const byTask = new Map(specs.map((s) => [s.taskId, s]));
+      const changed = rows.map((row) => {
+        const task = rowToTask(row);
+        const spec = byTask.get(task.id)!;
+        return { task, spec, entry: spec.log, now: spec.now };
+      });
+      const events = await appendTaskLogs(q, changed);
+      const seen: Seen[] = [];
+      for (const { task, spec } of changed) {
+        if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
+        if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
+      }
+      await markSeen(...seen);
+      changed.forEach(({ task }, i) => served.set(String(task.id), { ok: true, task, events: [events[i]!] }));
+      return served;
+    });
+  }
+
+  /** One transition in a transaction of its own. */
+  private transitionAlone(spec: TransitionSpec): Promise<TransitionOutcome> {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The holder acting on a task that changes hands (release, fail with retry) is recorded as
       // seen, so its id is read (and the row locked, on PostgreSQL) before the change.

@@ -14,7 +14,7 @@ const PRIORITY_RANK_COLUMN = taskField('priorityRank').column;
 export type TaskChange = { set: string; values: unknown[] };
 
 /** What a change does to the attempts counter (see AttemptChange). */
-const ATTEMPT_SQL: Record<AttemptChange, string> = {
+export const ATTEMPT_SQL: Record<AttemptChange, string> = {
   start: 'attempts = attempts + 1, runs = runs + 1',
   // Never below zero, whatever an import or an older version left in the row.
   giveBack: 'attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END',

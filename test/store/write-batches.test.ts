@@ -1,5 +1,5 @@
-// Claims that arrive together are served by one statement (sql-claim-batch.ts): every rule of a claim
-// on its own still holds. Run on PostgreSQL (where batches are on) and on SQLite with them switched
+// Claims and transitions that arrive together are served by one statement per kind (write-batches.ts):
+// every rule of a write on its own still holds. Run on PostgreSQL (where batches are on) and on SQLite with them switched
 // on, so the statement's SQL is checked on both; the counting shows the batch really ran.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
@@ -9,28 +9,39 @@ import type { ClaimedTask } from '../../src/core/types.js';
 import type { Db } from '../../src/store/db.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { scheduledDb } from '../helpers/scheduled-db.js';
-import { backends, defaultQueueConfig, testClock } from '../helpers/stores.js';
+import { backends, defaultQueueConfig, testClock, type TestClock } from '../helpers/stores.js';
 
-type Batching = { queue: Queue; db: Db; statements: string[]; cleanup(): Promise<void> };
+type Batching = { queue: Queue; db: Db; statements: string[]; clock: TestClock; cleanup(): Promise<void> };
 
 /** A queue whose store batches claims, with every statement it sends counted (its first 60 characters). */
 async function openBatching(backend: (typeof backends)[number], wipLimit = 1): Promise<Batching> {
   const opened = await backend.open();
   const statements: string[] = [];
   const counted = scheduledDb(opened.db, async (label) => void statements.push(label));
-  const db: Db = { ...counted, capabilities: { ...opened.db.capabilities, claimBatches: true } };
+  const db: Db = { ...counted, capabilities: { ...opened.db.capabilities, batchedWrites: true } };
   const clock = testClock();
   const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { ...defaultQueueConfig, wipLimit }, clock: clock.fn });
-  return { queue, db: opened.db, statements, cleanup: opened.cleanup };
+  return { queue, db: opened.db, statements, clock, cleanup: opened.cleanup };
 }
 
 const claimingStatements = (statements: string[]) => statements.filter((s) => s.startsWith('WITH agents AS') || s.startsWith('UPDATE tasks SET status'));
+const updates = (statements: string[]) => statements.filter((s) => s.startsWith('UPDATE tasks')).length;
+
+/** `count` tasks, each claimed by its own agent (agent-0 …), one after another. */
+async function holding(queue: Queue, count: number, options: { review?: number[] } = {}): Promise<ClaimedTask[]> {
+  for (let i = 0; i < count; i++) await queue.create({ description: `task ${i}`, review: options.review?.includes(i) });
+  const held: ClaimedTask[] = [];
+  for (let i = 0; i < count; i++) held.push((await queue.claimNext({ instanceId: `agent-${i}`, labels: '*' }))!);
+  return held;
+}
+
+const outcome = (r: PromiseSettledResult<unknown>) => (r.status === 'fulfilled' ? 'ok' : (r.reason as { code?: string }).code);
 
 /** `count` agents (agent-0 …) claiming in the same turn of the event loop. */
 const claimAll = (queue: Queue, count: number, labels: string[] | '*' = '*') =>
   Promise.all(Array.from({ length: count }, (_, n) => queue.claimNext({ instanceId: `agent-${n}`, labels })));
 
-describe.each(backends)('claims served together ($name)', (backend) => {
+describe.each(backends)('writes served together ($name)', (backend) => {
   let opened: Batching;
   afterEach(async () => opened?.cleanup());
 
@@ -120,10 +131,63 @@ describe.each(backends)('claims served together ($name)', (backend) => {
     expect(limited.filter((t) => t?.labels.includes('gpu'))).toHaveLength(2);
     expect(limited.filter((t) => t?.labels.includes('db'))).toHaveLength(1);
 
-    await queue.removeLimit(parseLimitScope('label:gpu'));
+    await queue.removeLimit(parseLimitScope('label:gpu'), 'admin');
     await queue.pause(parsePauseScope('queue'), 'ops', null);
     expect(await claimAll(queue, 4)).toEqual([null, null, null, null]);
-    await queue.resume(parsePauseScope('queue'));
+    await queue.resume(parsePauseScope('queue'), 'ops');
     expect((await claimAll(queue, 4)).filter((t) => t !== null)).toHaveLength(2);
+  });
+
+  it('12 completions at once: one UPDATE for them; a stale lease among them is refused alone, with its reason', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    const held = await holding(queue, 12);
+    opened.statements.length = 0;
+    const results = await Promise.allSettled(
+      held.map((task, i) => queue.complete(task.id, { leaseToken: i === 5 ? 'not-the-lease' : task.leaseToken, result: { n: i }, notes: `done ${i}` })),
+    );
+    expect(results.map(outcome)).toEqual(held.map((_, i) => (i === 5 ? 'LEASE_MISMATCH' : 'ok')));
+    // One for the 11, one for the stale lease on its own (which changed nothing).
+    expect(updates(opened.statements)).toBe(2);
+    const rows = await opened.db.all<{ id: number; status: string; result: string; notes: string; lease_token: string | null }>(
+      'SELECT id, status, result, notes, lease_token FROM tasks ORDER BY id',
+    );
+    rows.forEach((row, i) => {
+      expect(row.status).toBe(i === 5 ? 'in_progress' : 'completed');
+      if (i !== 5) expect([JSON.parse(row.result), row.notes, row.lease_token]).toEqual([{ n: i }, `done ${i}`, null]);
+    });
+    const logs = await opened.db.all<{ task_id: number; details: string }>(`SELECT task_id, details FROM task_logs WHERE action = 'completed' ORDER BY task_id`);
+    expect(logs).toHaveLength(11);
+    expect(logs[0]!.details).toBe('done 0');
+  });
+
+  it('a task completed twice at once is completed once; a task that requires review goes to review from the same batch', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    const [a, b, c] = await holding(queue, 3, { review: [2] });
+    const results = await Promise.allSettled([
+      queue.complete(a!.id, { leaseToken: a!.leaseToken }),
+      queue.complete(a!.id, { leaseToken: a!.leaseToken }),
+      queue.complete(b!.id, { leaseToken: b!.leaseToken }),
+      queue.complete(c!.id, { leaseToken: c!.leaseToken }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => (r.status === 'fulfilled' ? (r.value as { status: string }).status : null))).toEqual(['completed', null, 'completed', 'in_review']);
+    const completed = await opened.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM task_logs WHERE action = 'completed' AND task_id = ?`, [a!.id]);
+    expect(Number(completed!.n)).toBe(1);
+  });
+
+  it('heartbeats at once each extend their own lease, and record their holders as seen', async () => {
+    opened = await openBatching(backend);
+    const { queue, db } = opened;
+    const held = await holding(queue, 6);
+    await db.run('DELETE FROM instances');
+    opened.clock.advance(1000); // past the last-seen throttle's window
+    opened.statements.length = 0;
+    const beats = await Promise.all(held.map((task, i) => queue.heartbeat(task.id, { leaseToken: task.leaseToken, leaseMs: 60_000 + i * 1000, progress: `step ${i}` })));
+    expect(updates(opened.statements)).toBe(1);
+    beats.forEach((task, i) => expect(task.leaseExpiresAt).toBe(opened.clock.now + 60_000 + i * 1000));
+    const seen = await db.all<{ id: string }>('SELECT id FROM instances ORDER BY id');
+    expect(seen.map((r) => r.id)).toEqual(held.map((_, i) => `agent-${i}`).sort());
   });
 });

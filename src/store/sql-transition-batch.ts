@@ -1,0 +1,70 @@
+// Transitions that arrive together, served together (where the backend declares batchedWrites): one
+// UPDATE changes several tasks, each with its own values and its own state check.
+import { taskField, type FieldType, type TaskFieldName } from '../core/task-fields.js';
+import type { TransitionSpec } from '../core/ports.js';
+import { placeholders, type Dialect, type Queryable } from './db.js';
+import { RETURNED } from './sql-claim-batch.js';
+import type { TaskRow } from './rows.js';
+import { ATTEMPT_SQL } from './task-change.js';
+import { storedValue } from './task-columns.js';
+
+/** The conditions a transition may add to its status check, each a column compared with one value of its own. */
+const CHECKS = [
+  ['leaseToken', 'w_lease_token', 'text', 'tasks.lease_token = v.w_lease_token'],
+  ['instanceId', 'w_instance_id', 'text', 'tasks.instance_id = v.w_instance_id'],
+  ['leaseExpiredBefore', 'w_expired_before', 'bigint', 'tasks.lease_expires_at < v.w_expired_before'],
+  ['assignableTo', 'w_assignable', 'text', '(tasks.assignee IS NULL OR tasks.assignee = v.w_assignable)'],
+  ['attemptsAre', 'w_attempts', 'bigint', 'tasks.attempts = v.w_attempts'],
+] as const satisfies ReadonlyArray<readonly [keyof TransitionSpec, string, 'text' | 'bigint', string]>;
+
+const NUMERIC: ReadonlySet<FieldType> = new Set(['boolean', 'integer', 'time', 'timeOrNone']);
+
+const setFields = (spec: TransitionSpec) =>
+  (Object.keys(spec.set) as TaskFieldName[]).filter((name) => spec.set[name as keyof TransitionSpec['set']] !== undefined).map(taskField);
+
+/**
+ * The batch kind of a transition, or null for one that runs on its own: one whose decision needs a
+ * read or a lock before its UPDATE (claims by id, WIP limits, a holder recorded before it changes),
+ * one that cascades to dependants, or one that changes the priority (a derived column).
+ */
+export function transitionKind(spec: TransitionSpec): string | null {
+  if (spec.claimable || spec.wipLimit || spec.cascade || spec.set.priority !== undefined) return null;
+  if (spec.set.instanceId !== undefined && spec.holderSeen) return null;
+  return JSON.stringify([
+    spec.from, CHECKS.map(([name]) => spec[name] !== undefined), spec.reviewRequired ?? null, setFields(spec).map((f) => f.name),
+    spec.attempt ?? null, spec.log.action, spec.holderSeen === true, spec.instance?.seen === true,
+  ]);
+}
+
+/**
+ * One UPDATE applying transitions of one kind (`transitionKind`) to their tasks (one each), each
+ * with its own values and only where its task is in the state it needs. Returns the changed rows;
+ * a transition whose task was not in that state has none (it runs again on its own, to say why).
+ */
+export async function transitionTogether(q: Queryable, dialect: Dialect, specs: readonly TransitionSpec[]): Promise<TaskRow[]> {
+  const first = specs[0]!;
+  const fields = setFields(first);
+  const checks = CHECKS.filter(([name]) => first[name] !== undefined);
+  const columns: Array<readonly [string, 'text' | 'bigint']> = [
+    ['id', 'bigint'], ['now', 'bigint'],
+    ...checks.map(([, column, type]) => [column, type] as const),
+    ...fields.map((f) => [`s_${f.column}`, NUMERIC.has(f.type) ? 'bigint' : 'text'] as const),
+  ];
+  const records = specs.map((spec) => {
+    const record: Record<string, unknown> = { id: spec.taskId, now: spec.now };
+    for (const [name, column] of checks) record[column] = spec[name];
+    for (const f of fields) {
+      const value = storedValue(f, spec.set[f.name as keyof TransitionSpec['set']]);
+      record[`s_${f.column}`] = typeof value === 'boolean' ? Number(value) : value;
+    }
+    return record;
+  });
+  const set = [...fields.map((f) => `${f.column} = v.s_${f.column}`), 'updated_at = v.now', ...(first.attempt ? [ATTEMPT_SQL[first.attempt]] : [])];
+  const where = ['tasks.id = v.id', `tasks.status IN (${placeholders(first.from.length)})`, ...checks.map(([, , , sql]) => sql)];
+  const params: unknown[] = [JSON.stringify(records), ...first.from];
+  if (first.reviewRequired !== undefined) {
+    where.push('tasks.review_required = ?');
+    params.push(first.reviewRequired ? 1 : 0);
+  }
+  return q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
+}
