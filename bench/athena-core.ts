@@ -33,7 +33,7 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
   });
   const opened = await openStore(config);
   const db = opened.db;
-  const store = options.onStatement ? new SqlStore(watched(db, options.onStatement)) : opened.store;
+  const store = options.onStatement ? new SqlStore(watched(db, options.onStatement, options.onTransaction)) : opened.store;
   const queue = createQueue({
     store,
     bus: createEventBus(),
@@ -62,10 +62,12 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
 export type OpenOptions = {
   /** Called after every statement the store runs (transactions' BEGIN and COMMIT excepted), with its time. */
   onStatement?: (sql: string, ms: number) => void;
+  /** Called at the start of every transaction (a body run again after a retry counts again). */
+  onTransaction?: () => void;
 };
 
 /** The database as the store sees it, every statement reported to `onStatement`. */
-function watched(db: Db, onStatement: (sql: string, ms: number) => void): Db {
+function watched(db: Db, onStatement: (sql: string, ms: number) => void, onTransaction?: () => void): Db {
   const wrap = <Q extends Queryable>(q: Q): Q =>
     new Proxy(q, {
       get(target, prop, receiver) {
@@ -80,7 +82,13 @@ function watched(db: Db, onStatement: (sql: string, ms: number) => void): Db {
             }
           };
         }
-        if (prop === 'tx') return <T>(fn: (q: Queryable) => Promise<T>) => db.tx((inner) => fn(wrap(inner)));
+        if (prop === 'tx') {
+          return <T>(fn: (q: Queryable) => Promise<T>) =>
+            db.tx((inner) => {
+              onTransaction?.();
+              return fn(wrap(inner));
+            });
+        }
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });

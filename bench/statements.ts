@@ -1,12 +1,17 @@
 // Statements per lease cycle (both protocols), in-process, one agent in sequence: how many each kind,
-// and the share of the time spent in statements each takes. `npm run bench -- --only=statements`.
+// and the share of the time spent in statements each takes; then claim-next with 16 agents at once,
+// where writes arriving together share statements and transactions (PostgreSQL's batches, SQLite's
+// group commit). `npm run bench -- --only=statements`.
 import { join } from 'node:path';
 import pg from 'pg';
 import { openAthenaCore, type AthenaStoreTarget } from './athena-core.js';
 import { fmt } from './cycles.js';
 
 export type StatementKind = { statement: string; perCycle: number; msPerCycle: number };
-export type StatementCounts = { mode: 'claim-next' | 'next-claim'; cyclesPerSecond: number; perCycle: number; kinds: StatementKind[] };
+export type StatementCounts = { mode: 'claim-next' | 'next-claim'; agents: number; cyclesPerSecond: number; perCycle: number; transactionsPerCycle: number; kinds: StatementKind[] };
+
+/** Agents of the concurrent run. */
+const AGENTS_AT_ONCE = 16;
 
 /** A statement's first words, enough to tell the kinds apart (`UPDATE tasks SET status`, `INSERT INTO task_logs`). */
 const kindOf = (sql: string): string => {
@@ -18,7 +23,11 @@ const kindOf = (sql: string): string => {
 async function measure(target: AthenaStoreTarget, cycles: number): Promise<StatementCounts[]> {
   const seen = new Map<string, { n: number; ms: number }>();
   let counting = false;
+  let transactions = 0;
   const core = await openAthenaCore(target, { LEASE_SECONDS: '600', WIP_LIMIT: '1' }, {
+    onTransaction: () => {
+      if (counting) transactions++;
+    },
     onStatement: (sql, ms) => {
       if (!counting) return;
       const kind = kindOf(sql);
@@ -29,29 +38,35 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
     },
   });
   try {
-    await core.seed(cycles * 3);
+    await core.seed(cycles * 4);
     const { queue } = core;
-    const run = async (mode: StatementCounts['mode']): Promise<StatementCounts> => {
+    const run = async (mode: StatementCounts['mode'], agents = 1): Promise<StatementCounts> => {
       // A few cycles first, so prepared statements and caches are as in a running server.
       for (let i = 0; i < 20; i++) {
         const task = await queue.claimNext({ instanceId: 'warm-up' });
         await queue.complete(task!.id, { leaseToken: task!.leaseToken });
       }
       seen.clear();
+      transactions = 0;
       counting = true;
       const started = performance.now();
-      for (let i = 0; i < cycles; i++) {
-        const task = mode === 'claim-next' ? await queue.claimNext({ instanceId: 'agent' }) : await queue.claim((await queue.offerNext(null))!.id, { instanceId: 'agent' });
-        await queue.complete(task!.id, { leaseToken: task!.leaseToken });
-      }
+      let begun = 0;
+      const agent = async (instanceId: string) => {
+        while (begun < cycles) {
+          begun++;
+          const task = mode === 'claim-next' ? await queue.claimNext({ instanceId }) : await queue.claim((await queue.offerNext(null))!.id, { instanceId });
+          await queue.complete(task!.id, { leaseToken: task!.leaseToken });
+        }
+      };
+      await Promise.all(Array.from({ length: agents }, (_, n) => agent(`agent-${n}`)));
       const seconds = (performance.now() - started) / 1000;
       counting = false;
       const kinds = [...seen.entries()]
         .map(([statement, { n, ms }]) => ({ statement, perCycle: n / cycles, msPerCycle: ms / cycles }))
         .sort((a, b) => b.msPerCycle - a.msPerCycle);
-      return { mode, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), kinds };
+      return { mode, agents, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), transactionsPerCycle: transactions / cycles, kinds };
     };
-    return [await run('claim-next'), await run('next-claim')];
+    return [await run('claim-next'), await run('next-claim'), await run('claim-next', AGENTS_AT_ONCE)];
   } finally {
     await core.close();
   }
@@ -79,13 +94,14 @@ export async function statementCounts(dir: string, databaseUrl: string | undefin
 
 /** Markdown lines: one row per backend and protocol, then each statement kind. */
 export function statementLines(results: Awaited<ReturnType<typeof statementCounts>>): string[] {
-  const lines = ['| store | cycle | statements per cycle | cycles/s, one agent in sequence | statements (per cycle, share of statement time) |', '|---|---|---|---|---|'];
+  const lines = ['| store | cycle | agents | statements per cycle | transactions per cycle | cycles/s | statements (per cycle, share of statement time) |', '|---|---|---|---|---|---|---|'];
   for (const { backend, counts } of results) {
     for (const c of counts) {
       const total = c.kinds.reduce((sum, k) => sum + k.msPerCycle, 0);
       const kinds = c.kinds.map((k) => `${k.statement} (${fmt(k.perCycle, 2)}, ${fmt((100 * k.msPerCycle) / total)} %)`).join('; ');
       const cycle = c.mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
-      lines.push(`| ${backend} | ${cycle} | ${fmt(c.perCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${kinds} |`);
+      const agents = c.agents === 1 ? '1, in sequence' : `${c.agents} at once`;
+      lines.push(`| ${backend} | ${cycle} | ${agents} | ${fmt(c.perCycle, 2)} | ${fmt(c.transactionsPerCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${kinds} |`);
     }
   }
   return lines;
