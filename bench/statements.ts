@@ -16,6 +16,8 @@ const AGENTS_AT_ONCE = 16;
 /** A statement's first words, enough to tell the kinds apart (`UPDATE tasks SET status`, `INSERT INTO task_logs`). */
 const kindOf = (sql: string): string => {
   const text = sql.replace(/\s+/g, ' ').trim();
+  if (text.startsWith('WITH agents')) return 'claims together: UPDATE tasks … FROM agents';
+  if (text.startsWith('SELECT COUNT(pg_advisory_xact_lock')) return 'SELECT pg_advisory_xact_lock (several)';
   const words = text.startsWith('WITH') || text.startsWith('SELECT id, pref') ? 'peek: pick a task and hold it' : text.split(' ').slice(0, 4).join(' ');
   return words.replace(/\(.*$/, '').trim();
 };
