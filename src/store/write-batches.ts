@@ -4,25 +4,31 @@
 /** Writes served by one statement at most; bounds what one statement locks and returns. */
 const MAX_BATCH = 64;
 
+/**
+ * Batches of one kind running at once. More than one keeps writes flowing when they arrive spread
+ * out (a batch of two need not wait for a batch of one); more waiting writes make larger batches.
+ */
+const MAX_IN_FLIGHT = 4;
+
 /** What a batch answers: the outcome of each write it served, by the write's key; the rest run on their own. */
 export type Served<O> = Map<string, O>;
 
 type Waiting<S, O> = { spec: S; key: string; resolve(outcome: O): void; reject(err: unknown): void };
 
 /**
- * Gathers the writes of one event-loop turn, and those that arrive while a batch of their kind runs,
- * by kind (what one statement's conditions need alike). Two or more go to `together`; a write it did
- * not serve (its state was not what it needs, or a rule the batch leaves to single writes applies),
- * or one alone, goes to `single`, the write as it always was, so every answer (and every refusal's
- * reason) is the one it would get on its own. A failed batch runs each of its writes on its own,
- * so one write's bad input fails only that write.
+ * Gathers the writes of one event-loop turn by kind (what one statement's conditions need alike),
+ * and those that arrive while MAX_IN_FLIGHT batches of their kind run. Two or more go to `together`;
+ * a write it did not serve (its state was not what it needs, or a rule the batch leaves to single
+ * writes applies), or one alone, goes to `single`, the write as it always was, so every answer (and
+ * every refusal's reason) is the one it would get on its own. A failed batch runs each of its writes
+ * on its own, so one write's bad input fails only that write.
  *
- * Keys are distinct within a batch (one task per transition, one instance per claim): a second
- * write with a key already in the batch waits for the next one, as it would wait for the first's lock.
+ * A key (one task per transition, one instance per claim) is in one running batch at a time: a
+ * second write with a key already running waits for the next batch, as it would wait for the
+ * first's lock, and two batches never lock the same rows crosswise.
  */
 export class WriteBatches<S, O> {
-  private readonly waiting = new Map<string, Array<Waiting<S, O>>>();
-  private readonly running = new Set<string>();
+  private readonly kinds = new Map<string, { waiting: Array<Waiting<S, O>>; inFlight: number; busy: Set<string>; scheduled: boolean }>();
 
   constructor(
     private readonly together: (specs: S[]) => Promise<Served<O>>,
@@ -31,53 +37,64 @@ export class WriteBatches<S, O> {
 
   run(kind: string, key: string, spec: S): Promise<O> {
     return new Promise((resolve, reject) => {
-      const queue = this.waiting.get(kind);
-      if (queue) queue.push({ spec, key, resolve, reject });
-      else this.waiting.set(kind, [{ spec, key, resolve, reject }]);
-      if (!this.running.has(kind)) {
-        this.running.add(kind);
-        setImmediate(() => void this.drain(kind));
+      let state = this.kinds.get(kind);
+      if (!state) {
+        state = { waiting: [], inFlight: 0, busy: new Set(), scheduled: false };
+        this.kinds.set(kind, state);
+      }
+      state.waiting.push({ spec, key, resolve, reject });
+      if (!state.scheduled && state.inFlight < MAX_IN_FLIGHT) {
+        state.scheduled = true;
+        setImmediate(() => this.start(kind));
       }
     });
   }
 
-  private async drain(kind: string): Promise<void> {
-    try {
-      for (let queue = this.waiting.get(kind); queue && queue.length > 0; queue = this.waiting.get(kind)) {
-        const batch: Array<Waiting<S, O>> = [];
-        const later: Array<Waiting<S, O>> = [];
-        const keys = new Set<string>();
-        for (const item of queue) {
-          if (batch.length < MAX_BATCH && !keys.has(item.key)) {
-            keys.add(item.key);
-            batch.push(item);
-          } else later.push(item);
-        }
-        this.waiting.set(kind, later);
-        if (batch.length === 1) this.runSingle(batch[0]!);
-        else await this.runTogether(batch);
-      }
-    } finally {
-      this.waiting.delete(kind);
-      this.running.delete(kind);
+  /** Starts a batch of what waits (keys not running already), if a batch may start. */
+  private start(kind: string): void {
+    const state = this.kinds.get(kind)!;
+    state.scheduled = false;
+    if (state.inFlight >= MAX_IN_FLIGHT) return;
+    const batch: Array<Waiting<S, O>> = [];
+    const later: Array<Waiting<S, O>> = [];
+    for (const item of state.waiting) {
+      if (batch.length < MAX_BATCH && !state.busy.has(item.key)) {
+        state.busy.add(item.key);
+        batch.push(item);
+      } else later.push(item);
     }
+    state.waiting = later;
+    if (batch.length === 0) return;
+    state.inFlight++;
+    void this.runBatch(batch).finally(() => {
+      state.inFlight--;
+      for (const item of batch) state.busy.delete(item.key);
+      if (state.waiting.length > 0) this.start(kind);
+      else if (state.inFlight === 0) this.kinds.delete(kind);
+    });
   }
 
-  private runSingle(item: Waiting<S, O>): void {
-    this.single(item.spec).then(item.resolve, item.reject);
-  }
-
-  private async runTogether(batch: Array<Waiting<S, O>>): Promise<void> {
+  private async runBatch(batch: Array<Waiting<S, O>>): Promise<void> {
+    if (batch.length === 1) return this.runSingle(batch[0]!);
     let served: Served<O>;
     try {
       served = await this.together(batch.map((item) => item.spec));
     } catch {
       served = new Map();
     }
-    for (const item of batch) {
+    await Promise.all(batch.map((item) => {
       const outcome = served.get(item.key);
-      if (outcome) item.resolve(outcome);
-      else this.runSingle(item);
+      if (!outcome) return this.runSingle(item);
+      item.resolve(outcome);
+      return undefined;
+    }));
+  }
+
+  private async runSingle(item: Waiting<S, O>): Promise<void> {
+    try {
+      item.resolve(await this.single(item.spec));
+    } catch (err) {
+      item.reject(err);
     }
   }
 }
