@@ -20,6 +20,7 @@ const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 /**
  * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
+ *   `--cpu-prof=DIR` makes the server write a CPU profile (`.cpuprofile`, open in Chrome's DevTools) there when it stops.
  * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
  * `--only=memory`: the server's RSS at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
@@ -29,8 +30,12 @@ const ONLY = args.get('only');
 /** `--node-options='…'`: NODE_OPTIONS for every server the benchmark starts (e.g. V8 heap flags to compare). */
 const NODE_OPTIONS = args.get('node-options');
 
+/** `--cpu-prof=DIR`: the server writes a V8 CPU profile there when it stops (node --cpu-prof; NODE_OPTIONS may not carry it). */
+const CPU_PROF = args.get('cpu-prof');
+
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
-  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}), ...env });
+  const prefix = CPU_PROF ? ['sh', '-c', `shift; exec node --cpu-prof --cpu-prof-dir='${resolve(CPU_PROF).replace(/'/g, '')}' "$@"`, 'sh'] : undefined;
+  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}), ...env }, { prefix });
 }
 
 function cpuTicks(pid: number): number {
