@@ -21,8 +21,13 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
  */
 export function readyCondition(dialect: Dialect, now: number, params: unknown[], instanceId: string | null): string {
   params.push(now, now, instanceId);
-  return `t.run_after <= ? AND t.attempts < t.max_attempts AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
-    AND (t.preferred_instance_id IS NULL OR t.preferred_until <= ? OR t.preferred_instance_id = ?)`;
+  return readyConditionOf(dialect, '?', '?');
+}
+
+/** readyCondition with the time and the claimer as SQL expressions (`now` appears first, twice). */
+export function readyConditionOf(dialect: Dialect, now: string, instanceId: string): string {
+  return `t.run_after <= ${now} AND t.attempts < t.max_attempts AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
+    AND (t.preferred_instance_id IS NULL OR t.preferred_until <= ${now} OR t.preferred_instance_id = ${instanceId})`;
 }
 
 /** WHERE fragment: the task is assigned to nobody or to this instance. */

@@ -8,7 +8,7 @@ import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCon
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
 import { claimKind, claimTogether } from './sql-claim-batch.js';
-import { transitionKind, transitionTogether } from './sql-transition-batch.js';
+import { transitionKeys, transitionKind, transitionTogether } from './sql-transition-batch.js';
 import { WriteBatches, type Served } from './write-batches.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
@@ -160,7 +160,7 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
-    return this.batches ? this.batches.claims.run(claimKind(spec), spec.instanceId, spec) : this.claimAlone(spec);
+    return this.batches ? this.batches.claims.run(claimKind(spec), [spec.instanceId], spec) : this.claimAlone(spec);
   }
 
   /** Claims of several agents asking alike, in one transaction and one claiming statement (sql-claim-batch.ts). */
@@ -245,14 +245,25 @@ export class SqlStore extends SqlReads implements Store {
 
   transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     const kind = this.batches ? transitionKind(spec) : null;
-    return kind ? this.batches!.transitions.run(kind, String(spec.taskId), spec) : this.transitionAlone(spec);
+    return kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec);
   }
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
   private transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       const served: Served<TransitionOutcome> = new Map();
-      const rows = await transitionTogether(q, this.db.dialect, specs);
+      const first = specs[0]!;
+      if (first.wipLimit) await lockNamed(q, this.db.dialect, ...specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)));
+      const rows = first.claimable
+        ? ((
+            await this.controlsInForce.apply(q, async (controls, guard) => {
+              // Left to the claims one by one under limits (counted per claim), as claims by kind are.
+              if (controls.limits.length > 0) return [];
+              const rows = await transitionTogether(q, this.db.dialect, specs, { controls, guard });
+              return rows.length > 0 ? rows : null;
+            })
+          ).result ?? [])
+        : await transitionTogether(q, this.db.dialect, specs);
       if (rows.length === 0) return served;
       const byTask = new Map(specs.map((s) => [s.taskId, s]));
       const changed = rows.map((row) => {
@@ -267,7 +278,7 @@ export class SqlStore extends SqlReads implements Store {
         if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
       }
       await markSeen(...seen);
-      changed.forEach(({ task }, i) => served.set(String(task.id), { ok: true, task, events: [events[i]!] }));
+      changed.forEach(({ task }, i) => served.set(`task:${task.id}`, { ok: true, task, events: [events[i]!] }));
       return served;
     });
   }

@@ -3,7 +3,10 @@
 import { taskField, type FieldType, type TaskFieldName } from '../core/task-fields.js';
 import type { TransitionSpec } from '../core/ports.js';
 import { placeholders, type Dialect, type Queryable } from './db.js';
+import type { ClaimControls } from '../core/queue-controls-types.js';
 import { RETURNED } from './sql-claim-batch.js';
+import { HELD_SQL, readyConditionOf } from './sql-conditions.js';
+import { controlCondition } from './sql-queue-controls.js';
 import type { TaskRow } from './rows.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
@@ -24,34 +27,47 @@ const setFields = (spec: TransitionSpec) =>
 
 /**
  * The batch kind of a transition, or null for one that runs on its own: one whose decision needs a
- * read or a lock before its UPDATE (claims by id, WIP limits, a holder recorded before it changes),
- * one that cascades to dependants, or one that changes the priority (a derived column).
+ * read before its UPDATE (a holder recorded before it changes), one that cascades to dependants, or
+ * one that changes the priority (a derived column). Claims by id batch too: their WIP locks are
+ * taken before the batch's statement, which counts each instance's held tasks.
  */
 export function transitionKind(spec: TransitionSpec): string | null {
-  if (spec.claimable || spec.wipLimit || spec.cascade || spec.set.priority !== undefined) return null;
+  if (spec.cascade || spec.set.priority !== undefined) return null;
   if (spec.set.instanceId !== undefined && spec.holderSeen) return null;
+  if (spec.claimable && spec.set.instanceId == null) return null;
   return JSON.stringify([
     spec.from, CHECKS.map(([name]) => spec[name] !== undefined), spec.reviewRequired ?? null, setFields(spec).map((f) => f.name),
-    spec.attempt ?? null, spec.log.action, spec.holderSeen === true, spec.instance?.seen === true,
+    spec.attempt ?? null, spec.log.action, spec.holderSeen === true, spec.instance?.seen === true, spec.claimable === true, spec.wipLimit?.max ?? null,
   ]);
 }
+
+/**
+ * What a transition must not share a batch with: another on its task, and, for one under a WIP limit,
+ * another of its instance (the statement counts what each instance holds, not what it claims beside).
+ */
+export function transitionKeys(spec: TransitionSpec): string[] {
+  return spec.wipLimit ? [`task:${spec.taskId}`, `instance:${spec.wipLimit.instanceId}`] : [`task:${spec.taskId}`];
+}
+
+/** For claims by id: the pauses and limits in force, and the guard of their stamp (see ControlsCache). */
+export type ClaimableUnder = { controls: ClaimControls; guard: (params: unknown[]) => string };
 
 /**
  * One UPDATE applying transitions of one kind (`transitionKind`) to their tasks (one each), each
  * with its own values and only where its task is in the state it needs. Returns the changed rows;
  * a transition whose task was not in that state has none (it runs again on its own, to say why).
  */
-export async function transitionTogether(q: Queryable, dialect: Dialect, specs: readonly TransitionSpec[]): Promise<TaskRow[]> {
+export async function transitionTogether(q: Queryable, dialect: Dialect, specs: readonly TransitionSpec[], claimable?: ClaimableUnder): Promise<TaskRow[]> {
   const first = specs[0]!;
   const fields = setFields(first);
   const checks = CHECKS.filter(([name]) => first[name] !== undefined);
   const columns: Array<readonly [string, 'text' | 'bigint']> = [
-    ['id', 'bigint'], ['now', 'bigint'],
+    ['id', 'bigint'], ['now', 'bigint'], ['wip_instance', 'text'],
     ...checks.map(([, column, type]) => [column, type] as const),
     ...fields.map((f) => [`s_${f.column}`, NUMERIC.has(f.type) ? 'bigint' : 'text'] as const),
   ];
   const records = specs.map((spec) => {
-    const record: Record<string, unknown> = { id: spec.taskId, now: spec.now };
+    const record: Record<string, unknown> = { id: spec.taskId, now: spec.now, wip_instance: spec.wipLimit?.instanceId ?? null };
     for (const [name, column] of checks) record[column] = spec[name];
     for (const f of fields) {
       const value = storedValue(f, spec.set[f.name as keyof TransitionSpec['set']]);
@@ -65,6 +81,18 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
   if (first.reviewRequired !== undefined) {
     where.push('tasks.review_required = ?');
     params.push(first.reviewRequired ? 1 : 0);
+  }
+  if (first.wipLimit) {
+    where.push(`(SELECT COUNT(*) FROM tasks w WHERE w.instance_id = v.wip_instance AND w.status IN (${HELD_SQL})) < ?`);
+    params.push(first.wipLimit.max);
+  }
+  if (first.claimable) {
+    if (!claimable) throw new Error('claims by id batch only under the controls in force');
+    // The conditions a claim by id checks alone (see SqlStore.transitionAlone), for each row's claimer.
+    const ready = readyConditionOf(dialect, 'v.now', 'v.s_instance_id');
+    const allowed = controlCondition(dialect, claimable.controls, params);
+    const current = claimable.guard(params);
+    where.push(`tasks.id IN (SELECT t.id FROM tasks t WHERE t.id = v.id AND ${ready} AND ${allowed} AND ${current})`);
   }
   return q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
 }

@@ -10,10 +10,10 @@ const MAX_BATCH = 64;
  */
 const MAX_IN_FLIGHT = 4;
 
-/** What a batch answers: the outcome of each write it served, by the write's key; the rest run on their own. */
+/** What a batch answers: the outcome of each write it served, by the write's first key; the rest run on their own. */
 export type Served<O> = Map<string, O>;
 
-type Waiting<S, O> = { spec: S; key: string; resolve(outcome: O): void; reject(err: unknown): void };
+type Waiting<S, O> = { spec: S; keys: readonly string[]; resolve(outcome: O): void; reject(err: unknown): void };
 
 /**
  * Gathers the writes of one event-loop turn by kind (what one statement's conditions need alike),
@@ -23,9 +23,9 @@ type Waiting<S, O> = { spec: S; key: string; resolve(outcome: O): void; reject(e
  * every refusal's reason) is the one it would get on its own. A failed batch runs each of its writes
  * on its own, so one write's bad input fails only that write.
  *
- * A key (one task per transition, one instance per claim) is in one running batch at a time: a
- * second write with a key already running waits for the next batch, as it would wait for the
- * first's lock, and two batches never lock the same rows crosswise.
+ * A key (the task a transition changes, the instance a claim is for) is in one running batch at a
+ * time: a second write with a key already running waits for the next batch, as it would wait for
+ * the first's lock, and two batches never lock the same rows crosswise.
  */
 export class WriteBatches<S, O> {
   private readonly kinds = new Map<string, { waiting: Array<Waiting<S, O>>; inFlight: number; busy: Set<string>; scheduled: boolean }>();
@@ -35,14 +35,15 @@ export class WriteBatches<S, O> {
     private readonly single: (spec: S) => Promise<O>,
   ) {}
 
-  run(kind: string, key: string, spec: S): Promise<O> {
+  /** Runs `spec` in a batch of `kind`, apart from every write sharing one of its `keys`. */
+  run(kind: string, keys: readonly string[], spec: S): Promise<O> {
     return new Promise((resolve, reject) => {
       let state = this.kinds.get(kind);
       if (!state) {
         state = { waiting: [], inFlight: 0, busy: new Set(), scheduled: false };
         this.kinds.set(kind, state);
       }
-      state.waiting.push({ spec, key, resolve, reject });
+      state.waiting.push({ spec, keys, resolve, reject });
       if (!state.scheduled && state.inFlight < MAX_IN_FLIGHT) {
         state.scheduled = true;
         setImmediate(() => this.start(kind));
@@ -58,8 +59,8 @@ export class WriteBatches<S, O> {
     const batch: Array<Waiting<S, O>> = [];
     const later: Array<Waiting<S, O>> = [];
     for (const item of state.waiting) {
-      if (batch.length < MAX_BATCH && !state.busy.has(item.key)) {
-        state.busy.add(item.key);
+      if (batch.length < MAX_BATCH && !item.keys.some((key) => state.busy.has(key))) {
+        for (const key of item.keys) state.busy.add(key);
         batch.push(item);
       } else later.push(item);
     }
@@ -68,7 +69,7 @@ export class WriteBatches<S, O> {
     state.inFlight++;
     void this.runBatch(batch).finally(() => {
       state.inFlight--;
-      for (const item of batch) state.busy.delete(item.key);
+      for (const item of batch) for (const key of item.keys) state.busy.delete(key);
       if (state.waiting.length > 0) this.start(kind);
       else if (state.inFlight === 0) this.kinds.delete(kind);
     });
@@ -83,7 +84,7 @@ export class WriteBatches<S, O> {
       served = new Map();
     }
     await Promise.all(batch.map((item) => {
-      const outcome = served.get(item.key);
+      const outcome = served.get(item.keys[0]!);
       if (!outcome) return this.runSingle(item);
       item.resolve(outcome);
       return undefined;

@@ -190,4 +190,38 @@ describe.each(backends)('writes served together ($name)', (backend) => {
     const seen = await db.all<{ id: string }>('SELECT id FROM instances ORDER BY id');
     expect(seen.map((r) => r.id)).toEqual(held.map((_, i) => `agent-${i}`).sort());
   });
+
+  it('claims by id at once (the original protocol): one UPDATE; a task claimed twice, an instance at its WIP limit, a task not ready, one paused and one assigned elsewhere are refused with their reasons', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) ids.push((await queue.create({ description: `task ${i}` })).task.id);
+    const later = (await queue.create({ description: 'later', runAfter: opened.clock.now + 60_000 })).task;
+    const paused = (await queue.create({ description: 'paused', labels: ['gpu'] })).task;
+    const theirs = (await queue.create({ description: 'theirs', assignee: 'someone-else' })).task;
+    await queue.pause(parsePauseScope('label:gpu'), 'ops', null);
+    opened.statements.length = 0;
+    const results = await Promise.allSettled([
+      queue.claim(ids[0]!, { instanceId: 'agent-0' }),
+      queue.claim(ids[1]!, { instanceId: 'agent-1' }),
+      queue.claim(ids[1]!, { instanceId: 'agent-2' }), // the same task: one of the two gets it
+      queue.claim(ids[2]!, { instanceId: 'agent-3' }),
+      queue.claim(ids[3]!, { instanceId: 'agent-3' }), // the same instance, WIP limit 1: one of the two
+      queue.claim(later.id, { instanceId: 'agent-4' }),
+      queue.claim(paused.id, { instanceId: 'agent-5' }),
+      queue.claim(theirs.id, { instanceId: 'agent-6' }),
+      queue.claim(ids[4]!, { instanceId: 'agent-7' }),
+    ]);
+    const codes = results.map(outcome);
+    expect(codes[0]).toBe('ok');
+    expect([codes[1], codes[2]].sort()).toEqual(['NOT_PENDING', 'ok']);
+    expect([codes[3], codes[4]].sort()).toEqual(['WIP_LIMIT', 'ok']);
+    expect(codes.slice(5)).toEqual(['NOT_CLAIMABLE', 'NOT_CLAIMABLE', 'ASSIGNED', 'ok']);
+    expect(((results[6] as PromiseRejectedResult).reason as Error).message).toContain('label:gpu is paused');
+    // The batch's UPDATE, and one for each claim it left to its own (the refused ones, and the second claim of agent-3 if it waited).
+    expect(updates(opened.statements)).toBeLessThanOrEqual(7);
+    const held = await opened.db.all<{ instance_id: string; n: number }>(`SELECT instance_id, COUNT(*) AS n FROM tasks WHERE status = 'in_progress' GROUP BY instance_id`);
+    expect(held.every((h) => Number(h.n) === 1)).toBe(true);
+    expect(held).toHaveLength(4);
+  });
 });
