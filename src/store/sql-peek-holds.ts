@@ -33,11 +33,14 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, params: unknown[]): stri
   }
   const free = pendingReady();
   params.push(spec.window, spec.now);
+  // The first of them is locked for the statement, skipping any another peek has locked: peeks at the
+  // same moment (agents answered together) each take a different task instead of all but one
+  // losing the race for the same hold. The status is checked again on the locked row.
   branches.push(
-    `SELECT id, pref FROM (SELECT w.id, 2 AS pref FROM
-       (SELECT t.id, t.priority_rank FROM tasks t WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
-       WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?)
-       ORDER BY w.priority_rank, w.id LIMIT 1) free`,
+    `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t WHERE t.status = 'pending' AND t.id IN (
+         SELECT w.id FROM (SELECT t.id FROM tasks t WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
+         WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?))
+       ORDER BY t.priority_rank, t.id LIMIT 1 ${dialect.claimLock}) free`,
   );
   branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM tasks t WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
