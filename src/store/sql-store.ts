@@ -58,12 +58,36 @@ const CREATE_TASK = taskInsert(
   'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
 );
 
+/** The row a create writes. */
+function createdRow(input: NewTask, now: number) {
+  // Who queued it from Discord is kept in discord_submitters, not in the task or its request.
+  const { idempotencyKey, discordUserId: _submitter, ...request } = input;
+  return {
+    description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
+    createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
+    labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
+    idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
+    review: input.review === true, scheduleId: input.scheduleId ?? null,
+  };
+}
+
+/** The created event's details. */
+const createdBy = (input: NewTask): string | null => (input.submittedBy ? `by ${input.submittedBy}` : null);
+
+/** A create batched with others (see createTask), with its batch key. */
+type PlainCreate = { input: NewTask; now: number; key: string };
+
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
   private readonly controlsInForce = new controls.ControlsCache();
   /** Where the backend batches writes (Capabilities.batchedWrites): claims and transitions arriving together. */
-  private readonly batches: { claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>; transitions: WriteBatches<TransitionSpec, TransitionOutcome> } | null;
+  private readonly batches: {
+    claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>;
+    transitions: WriteBatches<TransitionSpec, TransitionOutcome>;
+    creates: WriteBatches<PlainCreate, CreateOutcome>;
+  } | null;
+  private createsGathered = 0;
 
   constructor(db: Db) {
     super(db);
@@ -72,6 +96,7 @@ export class SqlStore extends SqlReads implements Store {
       ? {
           claims: new WriteBatches((specs) => this.claimTogether(specs), (spec) => this.claimAlone(spec)),
           transitions: new WriteBatches((specs) => this.transitionTogether(specs), (spec) => this.transitionAlone(spec)),
+          creates: new WriteBatches((specs) => this.createTogether(specs), (spec) => this.insertTask(spec.input, spec.now)),
         }
       : null;
   }
@@ -103,9 +128,26 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
-    const result = await this.insertTask(input, now);
+    // Creates that need nothing read first (no idempotency key, dependency or Discord submitter) are batched where the backend batches writes.
+    const plain = input.idempotencyKey === null && input.dependsOn.length === 0 && !input.discordUserId && !input.scheduleId;
+    const key = `create:${++this.createsGathered}`;
+    const result = this.batches && plain ? await this.batches.creates.run('create', [key], { input, now, key }) : await this.insertTask(input, now);
     if (result.ok && result.created) this.statistics.noteNewTasks(1);
     return result;
+  }
+
+  /** Creates of tasks that need nothing read first, in one transaction and one INSERT; their log rows in one more. */
+  private createTogether(specs: PlainCreate[]): Promise<Served<CreateOutcome>> {
+    return this.db.tx(async (q) => {
+      const rows = await q.all<TaskRow>(CREATE_TASK.rows(specs.length), specs.flatMap(({ input, now }) => CREATE_TASK.params(createdRow(input, now))));
+      // One INSERT takes its ids in the order of its rows.
+      const tasks = rows.map(rowToTask).sort((a, b) => a.id - b.id);
+      const created = tasks.map((task, i) => ({ task, now: specs[i]!.now, entry: { action: 'created' as const, details: createdBy(specs[i]!.input) } }));
+      const events = await appendTaskLogs(q, created);
+      const served: Served<CreateOutcome> = new Map();
+      created.forEach(({ task }, i) => served.set(specs[i]!.key, { ok: true, task, created: true, events: [events[i]!] }));
+      return served;
+    });
   }
 
   private insertTask(input: NewTask, now: number): Promise<CreateOutcome> {
@@ -114,7 +156,7 @@ export class SqlStore extends SqlReads implements Store {
 
   /** The create's statements, in the caller's transaction (a schedule's run writes its run row in the same one). */
   protected async insertTaskIn(q: Queryable, input: NewTask, now: number): Promise<CreateOutcome> {
-    const { idempotencyKey, discordUserId, ...request } = input;
+    const { idempotencyKey, discordUserId } = input;
     const replay = async (): Promise<CreateOutcome | null> => {
       const existing = await q.get<TaskRow>('SELECT * FROM tasks WHERE idempotency_key = ?', [idempotencyKey]);
       if (!existing) return null;
@@ -130,16 +172,7 @@ export class SqlStore extends SqlReads implements Store {
       const missing = input.dependsOn.filter((id) => !found.has(id));
       if (missing.length > 0) return { ok: false, reason: 'unknown_dependency', missing };
     }
-    const row = await q.get<TaskRow>(
-      CREATE_TASK.sql,
-      CREATE_TASK.params({
-        description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
-        createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
-        labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
-        idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
-        review: input.review === true, scheduleId: input.scheduleId ?? null,
-      }),
-    );
+    const row = await q.get<TaskRow>(CREATE_TASK.sql, CREATE_TASK.params(createdRow(input, now)));
     // Another create with the same key committed between the look-up and the insert.
     if (!row) return (await replay())!;
     const id = Number(row.id);
@@ -148,7 +181,7 @@ export class SqlStore extends SqlReads implements Store {
       await q.run('INSERT INTO discord_submitters (task_id, user_id, created_at) VALUES (?, ?, ?)', [id, discordUserId, now]);
     }
     let task = rowToTask(row);
-    const events = [await appendLog(q, id, { action: 'created', details: input.submittedBy ? `by ${input.submittedBy}` : null }, now, task)];
+    const events = [await appendLog(q, id, { action: 'created', details: createdBy(input) }, now, task)];
     if (input.dependsOn.length > 0) {
       const blocked = await blockIfDependencyEnded(q, id, input.dependsOn, now);
       if (blocked) {

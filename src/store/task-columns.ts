@@ -17,10 +17,17 @@ export const priorityRank = (priority: Priority): number => PRIORITY_RANK[priori
  * record of those fields' values into its parameters. Built once per call site, so the statement
  * text stays the same (prepared once).
  */
-export function taskInsert<N extends TaskFieldName>(names: readonly N[], suffix = ''): { sql: string; params(values: Record<N, unknown>): unknown[] } {
+export function taskInsert<N extends TaskFieldName>(
+  names: readonly N[],
+  suffix = '',
+): { sql: string; params(values: Record<N, unknown>): unknown[]; rows(count: number): string } {
   const fields = names.map((name) => taskField(name));
+  const insert = (count: number) =>
+    `INSERT INTO tasks (${fields.map((f) => f.column).join(', ')}) VALUES ${Array.from({ length: count }, () => `(${placeholders(fields.length)})`).join(', ')}${suffix ? ` ${suffix}` : ''}`;
   return {
-    sql: `INSERT INTO tasks (${fields.map((f) => f.column).join(', ')}) VALUES (${placeholders(fields.length)})${suffix ? ` ${suffix}` : ''}`,
+    sql: insert(1),
     params: (values) => fields.map((f) => storedValue(f, values[f.name as N])),
+    /** The same INSERT of `count` rows (their params one record after another). */
+    rows: insert,
   };
 }

@@ -224,4 +224,31 @@ describe.each(backends)('writes served together ($name)', (backend) => {
     expect(held.every((h) => Number(h.n) === 1)).toBe(true);
     expect(held).toHaveLength(4);
   });
+
+  it('creates at once: one INSERT for those that need nothing read first, each task as asked, ids in the order they came', async () => {
+    opened = await openBatching(backend);
+    const { queue } = opened;
+    const dep = (await queue.create({ description: 'dependency' })).task;
+    opened.statements.length = 0;
+    const priorities = ['high', 'low', 'medium'] as const;
+    const results = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => queue.create({ description: `plain ${i}`, priority: priorities[i % 3], labels: i % 2 ? ['db'] : [], submittedBy: `user-${i}` })),
+      queue.create({ description: 'keyed', idempotencyKey: 'key-1' }),
+      queue.create({ description: 'waits', dependsOn: [dep.id] }),
+    ]);
+    const tasks = results.map((r) => r.task);
+    expect(tasks.map((t) => t.description)).toEqual([...Array.from({ length: 10 }, (_, i) => `plain ${i}`), 'keyed', 'waits']);
+    const plain = tasks.slice(0, 10);
+    expect(plain.map((t) => t.priority)).toEqual(Array.from({ length: 10 }, (_, i) => priorities[i % 3]));
+    expect(plain.map((t) => t.labels)).toEqual(Array.from({ length: 10 }, (_, i) => (i % 2 ? ['db'] : [])));
+    expect(plain.map((t) => t.id)).toEqual([...plain.map((t) => t.id)].sort((a, b) => a - b));
+    expect(tasks[11]!.dependsOn).toEqual([dep.id]);
+    // The ten plain ones in one INSERT; the keyed and the dependent one each in their own.
+    expect(opened.statements.filter((st) => st.startsWith('INSERT INTO tasks')).length).toBe(3);
+    const logs = await opened.db.all<{ task_id: number; details: string | null }>(`SELECT task_id, details FROM task_logs WHERE action = 'created' AND task_id <> ? ORDER BY task_id`, [dep.id]);
+    expect(logs.map((l) => l.task_id)).toEqual(tasks.map((t) => t.id).sort((a, b) => a - b));
+    expect(logs.find((l) => l.task_id === plain[3]!.id)?.details).toBe('by user-3');
+    // The keyed create is idempotent as ever.
+    expect((await queue.create({ description: 'keyed', idempotencyKey: 'key-1' })).task.id).toBe(tasks[10]!.id);
+  });
 });
