@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { fmt } from './cycles.js';
 import { createClient } from './http-client.js';
+import { createBenchSchema, type BenchSchema } from './pg-schema.js';
 import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 
 export type MemoryOptions = {
@@ -22,6 +23,8 @@ export type MemoryOptions = {
   idleStarts: number;
   /** NODE_OPTIONS for the server (V8 flags to compare), none by default. */
   nodeOptions?: string;
+  /** PostgreSQL to serve from (each server on a schema of its own), instead of a SQLite file. */
+  databaseUrl?: string;
 };
 
 type Rss = { total: number; anon: number; file: number };
@@ -56,12 +59,8 @@ async function settled(pid: number): Promise<Rss> {
   return readings.at(-1)!;
 }
 
-/**
- * Stores `count` finished tasks in the stopped server's SQLite file at once: one real task goes through the API and
- * is completed (so every column holds what the server writes), then one INSERT … SELECT copies its row from a
- * recursive counter in a single transaction. Seconds, where creating them over HTTP would take minutes.
- */
-export async function seedSqlite(server: BenchServer, dbPath: string, count: number): Promise<void> {
+/** One real task through the API, completed (so every column holds what the server writes); the server is stopped after. */
+async function seedTemplate(server: BenchServer): Promise<number> {
   const client = createClient(server.url, BENCH_KEY, 4);
   const created = await client.call('POST', '/api/tasks', { description: 'seed template' });
   const claimed = await client.call('POST', '/api/tasks/claim-next', { instance_id: 'seed' });
@@ -70,12 +69,34 @@ export async function seedSqlite(server: BenchServer, dbPath: string, count: num
   await client.call('POST', `/api/tasks/${task.id}/complete`, { lease_token: task.lease_token, result: 'seeded' });
   client.close();
   await server.stop();
+  return Number(task.id);
+}
 
-  const db = new Database(dbPath);
+/** The SELECT list copying the template row's columns, each seeded task with a description of its own (counter `n`). */
+const copiedValues = (columns: string[]) => columns.map((c) => (c === 'description' ? `'seeded task ' || n` : c === 'idempotency_key' ? 'NULL' : c));
+
+/**
+ * Stores `count` finished tasks in the stopped server's store at once: a template task goes through the API, then
+ * one INSERT … SELECT copies its row from a counter in a single statement. Seconds, where creating them over HTTP
+ * would take minutes.
+ */
+async function seedTasks(server: BenchServer, store: { sqlitePath: string } | { schema: BenchSchema }, count: number): Promise<void> {
+  const template = await seedTemplate(server);
+  if ('schema' in store) {
+    const { admin, name } = store.schema;
+    const columns = (await admin.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'tasks' AND column_name <> 'id' ORDER BY ordinal_position`,
+      [name],
+    )).rows.map((r) => r.name);
+    await admin.query(`INSERT INTO ${name}.tasks (${columns.join(', ')}) SELECT ${copiedValues(columns).join(', ')}
+      FROM generate_series(1, ${count - 1}) AS counter(n), (SELECT * FROM ${name}.tasks WHERE id = ${template}) AS t`);
+    await admin.query(`ANALYZE ${name}.tasks`);
+    return;
+  }
+  const db = new Database(store.sqlitePath);
   const columns = (db.prepare('PRAGMA table_info(tasks)').all() as Array<{ name: string }>).map((c) => c.name).filter((c) => c !== 'id');
-  const values = columns.map((c) => (c === 'description' ? `'seeded task ' || n` : c === 'idempotency_key' ? 'NULL' : c));
   db.exec(`WITH RECURSIVE counter(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM counter WHERE n < ${count - 1})
-    INSERT INTO tasks (${columns.join(', ')}) SELECT ${values.join(', ')} FROM counter, (SELECT * FROM tasks WHERE id = ${Number(task.id)})`);
+    INSERT INTO tasks (${columns.join(', ')}) SELECT ${copiedValues(columns).join(', ')} FROM counter, (SELECT * FROM tasks WHERE id = ${template})`);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
 }
@@ -164,15 +185,40 @@ function slopePerMinute(samples: Array<{ at: number; rss: Rss }>): number {
 export async function memoryBench(dir: string, o: MemoryOptions, log: (line: string) => void): Promise<void> {
   const dbPath = join(dir, 'memory.db');
   const env = { EVENT_STREAMS_PER_KEY: String(Math.max(20, o.streams)), ...(o.nodeOptions ? { NODE_OPTIONS: o.nodeOptions } : {}) };
+  const schemas: BenchSchema[] = [];
+  /** A server on a store of its own: a SQLite file in `dir`, or a fresh schema of the PostgreSQL. */
+  const start = async (file: string, schema?: BenchSchema): Promise<BenchServer> =>
+    startBenchServer(join(dir, file), schema ? { ...env, DATABASE_URL: schema.url } : env);
+  const newSchema = async (): Promise<BenchSchema | undefined> => {
+    if (!o.databaseUrl) return undefined;
+    const schema = await createBenchSchema(o.databaseUrl, 'athena_memory');
+    schemas.push(schema);
+    return schema;
+  };
+  try {
+    await measureMemory(o, log, start, newSchema, dbPath);
+  } finally {
+    for (const schema of schemas) await schema.drop().catch(() => {});
+  }
+}
+
+async function measureMemory(
+  o: MemoryOptions,
+  log: (line: string) => void,
+  start: (file: string, schema?: BenchSchema) => Promise<BenchServer>,
+  newSchema: () => Promise<BenchSchema | undefined>,
+  dbPath: string,
+): Promise<void> {
   // When V8 gives back the young generation an idle server grew at start-up varies from start to start: several
   // fresh starts, each on its own empty store, and their median.
   const idles: Rss[] = [];
   for (let run = 1; run < o.idleStarts; run++) {
-    const fresh = await startBenchServer(join(dir, `idle-${run}.db`), env);
+    const fresh = await start(`idle-${run}.db`, await newSchema());
     idles.push(await settled(fresh.pid));
     await fresh.stop();
   }
-  let server = await startBenchServer(dbPath, env);
+  const schema = await newSchema();
+  let server = await start('memory.db', schema);
   idles.push(await settled(server.pid));
   const byTotal = [...idles].sort((a, b) => a.total - b.total);
   const median = byTotal[Math.floor((byTotal.length - 1) / 2)]!;
@@ -181,9 +227,9 @@ export async function memoryBench(dir: string, o: MemoryOptions, log: (line: str
   );
 
   const t0 = performance.now();
-  await seedSqlite(server, dbPath, o.tasks);
+  await seedTasks(server, schema ? { schema } : { sqlitePath: dbPath }, o.tasks);
   const seedSeconds = (performance.now() - t0) / 1000;
-  server = await startBenchServer(dbPath, env);
+  server = await start('memory.db', schema);
   try {
     const stored = await settled(server.pid);
     log(`| idle, ${fmt(o.tasks)} tasks stored (seeded in ${fmt(seedSeconds, 1)} s, then a fresh start) | ${mb(stored)} | ≤ 150 MB |`);

@@ -23,7 +23,7 @@ const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
  *   `--cpu-prof=DIR` makes the server write a CPU profile (`.cpuprofile`, open in Chrome's DevTools) there when it stops.
  * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
- * `--only=memory`: the server's RSS at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
+ * `--only=memory`: the server's RSS (on PostgreSQL with --pg=URL) at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */
 const ONLY = args.get('only');
@@ -206,7 +206,10 @@ async function main(): Promise<void> {
     log('');
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
-    log(`- Server: \`node dist/athena.mjs serve\` on 127.0.0.1, SQLite, no DISCORD_TOKEN${NODE_OPTIONS ? `, NODE_OPTIONS=\`${NODE_OPTIONS}\`` : ''}; RSS is VmRSS of its process (anon: heap, stacks, SQLite's page cache; file: the node binary and libraries it maps). \`npm run bench -- --only=memory${NODE_OPTIONS ? ` --node-options='${NODE_OPTIONS}'` : ''}\`.`);
+    const store = DATABASE_URL ? 'PostgreSQL on the same machine (each server on a fresh schema, pool of 10)' : 'SQLite';
+    const cache = DATABASE_URL ? 'its connections' : "SQLite's page cache";
+    const command = `npm run bench -- --only=memory${DATABASE_URL ? ' --pg=<url>' : ''}${NODE_OPTIONS ? ` --node-options='${NODE_OPTIONS}'` : ''}`;
+    log(`- Server: \`node dist/athena.mjs serve\` on 127.0.0.1, ${store}, no DISCORD_TOKEN${NODE_OPTIONS ? `, NODE_OPTIONS=\`${NODE_OPTIONS}\`` : ''}; RSS is VmRSS of its process (anon: heap, stacks, ${cache}; file: the node binary and libraries it maps). \`${command}\`.`);
     log('');
     log('| reading | RSS | target |');
     log('|---|---|---|');
@@ -222,11 +225,12 @@ async function main(): Promise<void> {
           sampleEverySeconds: 10,
           idleStarts: Number(args.get('idle-starts') ?? (quick ? 1 : 3)),
           nodeOptions: NODE_OPTIONS,
+          databaseUrl: DATABASE_URL,
         },
         log,
       ),
     );
-    const heading = NODE_OPTIONS ? `## Memory with NODE_OPTIONS=${NODE_OPTIONS}` : '## Memory';
+    const heading = `## Memory${DATABASE_URL ? ' (PostgreSQL)' : ''}${NODE_OPTIONS ? ` with NODE_OPTIONS=${NODE_OPTIONS}` : ''}`;
     lines[0] = heading;
     if (!quick) console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, 'RESULTS.md'), heading, lines)}`);
     return;
