@@ -2,11 +2,13 @@
 // statement hands the n best claimable tasks to n waiting agents, each with its own lease.
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
-import type { ClaimNextSpec } from '../core/ports.js';
-import type { Dialect, Queryable } from './db.js';
+import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
+import { LOCK_NAMES, lockNamed, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
-import { controlCondition } from './sql-queue-controls.js';
-import type { TaskRow } from './rows.js';
+import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
+import { rowToTask, type TaskRow } from './rows.js';
+import { appendTaskLogs, type MarkSeen } from './sql-task-writes.js';
+import type { Served } from './write-batches.js';
 
 /** Every column of the changed rows, named through the table (the FROM items share some names; SQLite takes no `tasks.*` here). */
 export const RETURNED = TASK_FIELDS.map((f) => `tasks.${f.column}`).join(', ');
@@ -71,4 +73,32 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
      RETURNING ${RETURNED}`,
     params,
   );
+}
+
+/**
+ * A batch of claims (distinct instances, one kind) in the caller's transaction: the WIP locks, the
+ * claiming statement under the controls in force, the audit rows and last-seen of those it served.
+ * Returns the outcome of each claim served, by instance; the rest claim on their own.
+ */
+export async function serveClaims(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
+  const served: Served<ClaimNextOutcome> = new Map();
+  if (specs[0]!.wipLimit > 0) await lockNamed(q, dialect, ...specs.map((s) => LOCK_NAMES.wip(s.instanceId)));
+  const { result: rows } = await inForce.apply(q, async (controls, guard) => {
+    // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
+    if (controls.limits.length > 0 || controls.pauses.some((p) => p.kind === 'queue')) return [];
+    const rows = await claimTogether(q, dialect, specs, controls, guard);
+    return rows.length > 0 ? rows : null;
+  });
+  if (!rows || rows.length === 0) return served;
+  const bySpec = new Map(specs.map((s) => [s.instanceId, s]));
+  const claimed = rows.map((row) => {
+    const task = rowToTask(row);
+    const spec = bySpec.get(task.instanceId!)!;
+    const by = spec.instanceName ?? spec.instanceId;
+    return { task, spec, now: spec.now, entry: { action: 'claimed' as const, details: `attempt ${task.attempts} of ${task.maxAttempts} by ${by}`, instanceId: spec.instanceId } };
+  });
+  const events = await appendTaskLogs(q, claimed);
+  await markSeen(...claimed.map(({ spec }) => [spec.instanceId, spec.instanceName, spec.now] as const));
+  claimed.forEach(({ task, spec }, i) => served.set(spec.instanceId, { ok: true, task, events: [events[i]!] }));
+  return served;
 }

@@ -6,9 +6,9 @@ import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
-import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants } from './sql-task-writes.js';
-import { claimKind, claimTogether } from './sql-claim-batch.js';
-import { transitionKeys, transitionKind, transitionTogether } from './sql-transition-batch.js';
+import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
+import { claimKind, serveClaims } from './sql-claim-batch.js';
+import { serveTransitions, transitionKeys, transitionKind } from './sql-transition-batch.js';
 import { WriteBatches, type Served } from './write-batches.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
@@ -49,8 +49,6 @@ import type {
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
-/** An agent seen at a time: id, name (null: keep the one known), when. */
-type Seen = readonly [id: string, name: string | null, now: number];
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
@@ -105,7 +103,7 @@ export class SqlStore extends SqlReads implements Store {
    * A write transaction whose body may record agents as seen (`markSeen`); a busy agent's last_seen is
    * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed.
    */
-  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: (...agents: Seen[]) => Promise<void>) => Promise<T>): Promise<T> {
+  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: MarkSeen) => Promise<T>): Promise<T> {
     const seen: Seen[] = [];
     const result = await this.db.tx((q) => {
       seen.length = 0; // a body run again after a failed batch starts over
@@ -198,28 +196,7 @@ export class SqlStore extends SqlReads implements Store {
 
   /** Claims of several agents asking alike, in one transaction and one claiming statement (sql-claim-batch.ts). */
   private claimTogether(specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
-    return this.txRecordingLastSeen(async (q, markSeen) => {
-      const served: Served<ClaimNextOutcome> = new Map();
-      if (specs[0]!.wipLimit > 0) await lockNamed(q, this.db.dialect, ...specs.map((s) => LOCK_NAMES.wip(s.instanceId)));
-      const { result: rows } = await this.controlsInForce.apply(q, async (inForce, guard) => {
-        // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
-        if (inForce.limits.length > 0 || inForce.pauses.some((p) => p.kind === 'queue')) return [];
-        const rows = await claimTogether(q, this.db.dialect, specs, inForce, guard);
-        return rows.length > 0 ? rows : null;
-      });
-      if (!rows || rows.length === 0) return served;
-      const bySpec = new Map(specs.map((s) => [s.instanceId, s]));
-      const claimed = rows.map((row) => {
-        const task = rowToTask(row);
-        const spec = bySpec.get(task.instanceId!)!;
-        const by = spec.instanceName ?? spec.instanceId;
-        return { task, spec, now: spec.now, entry: { action: 'claimed' as const, details: `attempt ${task.attempts} of ${task.maxAttempts} by ${by}`, instanceId: spec.instanceId } };
-      });
-      const events = await appendTaskLogs(q, claimed);
-      await markSeen(...claimed.map(({ spec }) => [spec.instanceId, spec.instanceName, spec.now] as const));
-      claimed.forEach(({ task, spec }, i) => served.set(spec.instanceId, { ok: true, task, events: [events[i]!] }));
-      return served;
-    });
+    return this.txRecordingLastSeen((q, markSeen) => serveClaims(q, this.db.dialect, this.controlsInForce, markSeen, specs));
   }
 
   /** One agent's claim in a transaction of its own. */
@@ -283,37 +260,7 @@ export class SqlStore extends SqlReads implements Store {
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
   private transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
-    return this.txRecordingLastSeen(async (q, markSeen) => {
-      const served: Served<TransitionOutcome> = new Map();
-      const first = specs[0]!;
-      if (first.wipLimit) await lockNamed(q, this.db.dialect, ...specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)));
-      const rows = first.claimable
-        ? ((
-            await this.controlsInForce.apply(q, async (controls, guard) => {
-              // Left to the claims one by one under limits (counted per claim), as claims by kind are.
-              if (controls.limits.length > 0) return [];
-              const rows = await transitionTogether(q, this.db.dialect, specs, { controls, guard });
-              return rows.length > 0 ? rows : null;
-            })
-          ).result ?? [])
-        : await transitionTogether(q, this.db.dialect, specs);
-      if (rows.length === 0) return served;
-      const byTask = new Map(specs.map((s) => [s.taskId, s]));
-      const changed = rows.map((row) => {
-        const task = rowToTask(row);
-        const spec = byTask.get(task.id)!;
-        return { task, spec, entry: spec.log, now: spec.now };
-      });
-      const events = await appendTaskLogs(q, changed);
-      const seen: Seen[] = [];
-      for (const { task, spec } of changed) {
-        if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
-        if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
-      }
-      await markSeen(...seen);
-      changed.forEach(({ task }, i) => served.set(`task:${task.id}`, { ok: true, task, events: [events[i]!] }));
-      return served;
-    });
+    return this.txRecordingLastSeen((q, markSeen) => serveTransitions(q, this.db.dialect, this.controlsInForce, markSeen, specs));
   }
 
   /** One transition in a transaction of its own. */

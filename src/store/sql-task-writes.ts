@@ -52,12 +52,18 @@ export async function appendTaskLogs(q: Queryable, entries: ReadonlyArray<{ task
   return events;
 }
 
+/** An agent seen at a time: id, name (null: keep the one known), when. */
+export type Seen = readonly [id: string, name: string | null, now: number];
+
+/** Records agents as seen in the running transaction, where due (SqlStore's last-seen throttle decides). */
+export type MarkSeen = (...agents: Seen[]) => Promise<void>;
+
 /**
  * Records that agents were seen now (and their names), bringing back any marked offline, in one
  * statement (rows in id order, so two such writes never wait for each other crosswise). What an
  * agent holds, and so whether it is working, is read from tasks (listInstances), never stored.
  */
-export async function recordSeen(q: Queryable, seen: ReadonlyArray<readonly [id: string, name: string | null, now: number]>): Promise<void> {
+export async function recordSeen(q: Queryable, seen: readonly Seen[]): Promise<void> {
   if (seen.length === 0) return;
   const rows = seen.length === 1 ? seen : [...seen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   await q.run(

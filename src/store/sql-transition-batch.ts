@@ -1,13 +1,15 @@
 // Transitions that arrive together, served together (where the backend declares batchedWrites): one
 // UPDATE changes several tasks, each with its own values and its own state check.
 import { taskField, type FieldType, type TaskFieldName } from '../core/task-fields.js';
-import type { TransitionSpec } from '../core/ports.js';
-import { placeholders, type Dialect, type Queryable } from './db.js';
+import type { TransitionOutcome, TransitionSpec } from '../core/ports.js';
+import { LOCK_NAMES, lockNamed, placeholders, type Dialect, type Queryable } from './db.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import { RETURNED } from './sql-claim-batch.js';
 import { HELD_SQL, readyConditionOf } from './sql-conditions.js';
-import { controlCondition } from './sql-queue-controls.js';
-import type { TaskRow } from './rows.js';
+import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
+import { rowToTask, type TaskRow } from './rows.js';
+import { appendTaskLogs, type MarkSeen, type Seen } from './sql-task-writes.js';
+import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
 
@@ -95,4 +97,42 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
     where.push(`tasks.id IN (SELECT t.id FROM tasks t WHERE t.id = v.id AND ${ready} AND ${allowed} AND ${current})`);
   }
   return q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
+}
+
+/**
+ * A batch of transitions (one kind, distinct tasks) in the caller's transaction: the WIP locks of
+ * claims by id, the UPDATE (under the controls in force for claims), the audit rows and last-seen of
+ * those it changed. Returns the outcome of each transition served, by its first key; the rest run
+ * on their own.
+ */
+export async function serveTransitions(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
+  const served: Served<TransitionOutcome> = new Map();
+  const first = specs[0]!;
+  if (first.wipLimit) await lockNamed(q, dialect, ...specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)));
+  const rows = first.claimable
+    ? ((
+        await inForce.apply(q, async (controls, guard) => {
+          // Left to the claims one by one under limits (counted per claim), as claims by kind are.
+          if (controls.limits.length > 0) return [];
+          const rows = await transitionTogether(q, dialect, specs, { controls, guard });
+          return rows.length > 0 ? rows : null;
+        })
+      ).result ?? [])
+    : await transitionTogether(q, dialect, specs);
+  if (rows.length === 0) return served;
+  const byTask = new Map(specs.map((s) => [s.taskId, s]));
+  const changed = rows.map((row) => {
+    const task = rowToTask(row);
+    const spec = byTask.get(task.id)!;
+    return { task, spec, entry: spec.log, now: spec.now };
+  });
+  const events = await appendTaskLogs(q, changed);
+  const seen: Seen[] = [];
+  for (const { task, spec } of changed) {
+    if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
+    if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
+  }
+  await markSeen(...seen);
+  changed.forEach(({ task, spec }, i) => served.set(transitionKeys(spec)[0]!, { ok: true, task, events: [events[i]!] }));
+  return served;
 }
