@@ -13,8 +13,10 @@ export type FailoverResult = {
   leaderAfter: string | null;
   /** From the cut until another replica reports it leads. */
   takeoverMs: number | null;
-  /** From the cut until the old leader logs that it stepped down (its loops have stopped by then). */
+  /** From the cut until the old leader logs that it stepped down (its leader work is aborted then). */
   stepDownMs: number | null;
+  /** From the cut until the old leader logs that its leader work has stopped (a statement in flight on the dead link may hold it up). */
+  workStoppedMs: number | null;
   /** How long the link stayed cut: a step-down later than this came only once the link was back. */
   cutForMs: number;
   /** From the cut until the task held by a vanished agent is pending again (the new leader's sweeper). */
@@ -91,6 +93,7 @@ export async function runFailover(
     const cutAt = Date.now();
     const since = () => Math.max(1, Date.now() - cutAt);
     const steppedDown = async () => /stepped down as leader/.test(leader.server.output()) && since();
+    const workStopped = async () => /leader work stopped after stepping down/.test(leader.server.output()) && since();
     const [takeover, ghostRequeuedMs] = await Promise.all([
       until(async () => {
         for (const f of followers) if ((await leadership(load, f)) === 'leader') return { host: f.host, ms: since() };
@@ -101,14 +104,17 @@ export async function runFailover(
         return res?.json?.task?.status === 'pending' && since();
       }, timeoutMs),
     ]);
-    // The old leader logs its step-down once its loops have stopped; a loop whose statement hangs
-    // on the dead link holds that up, so the link stays cut a while longer to see whether it comes.
+    // The old leader steps down when its lock ping fails; its loops stop once what they have in
+    // flight ends, which a statement hanging on the dead link holds up: the link stays cut a while
+    // longer to see whether they stop while it is.
     let stepDownMs = await until(steppedDown, Math.max(0, CUT_AT_LEAST_MS - since()));
+    let workStoppedMs = await until(workStopped, Math.max(0, CUT_AT_LEAST_MS - since()));
     const cutForMs = since();
     await net.heal(leader.host);
     cutHost = null;
     // Back on the network, a hung statement fails (the server ended that session) and the loops stop.
     stepDownMs ??= await until(steppedDown, timeoutMs);
+    workStoppedMs ??= await until(workStopped, timeoutMs);
     let afterHeal: Array<string | null> = [];
     await until(async () => {
       afterHeal = await Promise.all(replicas.map((r) => leadership(load, r)));
@@ -119,6 +125,7 @@ export async function runFailover(
       leaderAfter: takeover?.host ?? null,
       takeoverMs: takeover?.ms ?? null,
       stepDownMs,
+      workStoppedMs,
       cutForMs,
       ghostRequeuedMs,
       leadershipAfterHeal: Object.fromEntries(replicas.map((r, i) => [r.host, afterHeal[i] ?? null])),

@@ -131,8 +131,10 @@ async function main(): Promise<void> {
           `Three replicas; the leader's link is cut at the switch (silently: no reset reaches anyone). ` +
             `Another replica holds the leader lock after ${s(f.takeoverMs)} (PostgreSQL ends the silent session by keepalive, then a follower's next try wins); ` +
             `its sweeper hands back a task whose agent vanished after ${s(f.ghostRequeuedMs)}. ` +
-            `The old leader logs that it stepped down (its loops stopped) after ${s(f.stepDownMs)}` +
-            (f.stepDownMs !== null && f.stepDownMs > f.cutForMs ? `, only once its link was back (it stayed cut ${s(f.cutForMs)}): a loop's statement in flight on the dead link held its loops up` : '') +
+            `The old leader steps down (its lock ping failed: its loops are aborted and start nothing more) after ${s(f.stepDownMs)}` +
+            (f.stepDownMs !== null && f.stepDownMs > f.cutForMs ? `, only once its link was back (it stayed cut ${s(f.cutForMs)})` : '') +
+            `; its loops have stopped after ${s(f.workStoppedMs)}` +
+            (f.workStoppedMs !== null && f.workStoppedMs > f.cutForMs ? `, once its link was back (it stayed cut ${s(f.cutForMs)}): a loop's statement in flight on the dead link held them up` : '') +
             `. With the link back: ${Object.entries(f.leadershipAfterHeal).map(([h, st]) => `${h} ${st}`).join(', ')}.`,
         );
       }

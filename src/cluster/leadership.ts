@@ -91,15 +91,22 @@ async function contendForLeadership(
       const held = client;
       led = true;
       await lead(async () => {
-        while (!signal.aborted) {
-          await Promise.race([sleep(checkMs, signal), lost]);
-          if (signal.aborted) break;
-          await Promise.race([withDeadline(pingSession(held), checkMs * 2, 'leader lock connection stopped answering'), lost]);
+        try {
+          while (!signal.aborted) {
+            await Promise.race([sleep(checkMs, signal), lost]);
+            if (signal.aborted) break;
+            await Promise.race([withDeadline(pingSession(held), checkMs * 2, 'leader lock connection stopped answering'), lost]);
+          }
+        } catch (err) {
+          // Said when decided: the leader work is aborted now and starts nothing more, though a
+          // statement it has in flight on a dead link may only end when the link is back.
+          log.warn({ err: { message: (err as Error).message } }, 'stepped down as leader: its lock connection failed; its leader work is stopping');
+          throw err;
         }
       });
     } catch (err) {
       if (led && !signal.aborted) {
-        log.warn({ err: { message: (err as Error).message } }, 'stepped down as leader: its lock connection failed');
+        log.warn('leader work stopped after stepping down');
       } else if (!signal.aborted && Date.now() - warnedAt > 30_000) {
         // Not reachable: keep trying, warning at most every 30 s.
         warnedAt = Date.now();

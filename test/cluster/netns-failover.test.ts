@@ -30,7 +30,7 @@ describe.skipIf(problem !== null)("leader fail-over when the leader's link is cu
     const f = await runFailover(net!, pgServer!, { loadHost: 'load', replicaHosts: ['r0', 'r1', 'r2'], timeoutMs: 60_000 });
     console.log(
       `netns fail-over (${net!.kind} link): ${f.leaderBefore} cut; ${f.leaderAfter} leads after ${f.takeoverMs} ms; ` +
-        `the vanished agent's task requeued after ${f.ghostRequeuedMs} ms; old leader stepped down after ${f.stepDownMs} ms ` +
+        `the vanished agent's task requeued after ${f.ghostRequeuedMs} ms; old leader stepped down after ${f.stepDownMs} ms, its work stopped after ${f.workStoppedMs} ms ` +
         `(link cut for ${f.cutForMs} ms); after the heal: ${JSON.stringify(f.leadershipAfterHeal)}`,
     );
     // The advisory lock moved: another replica leads while the old one is still running, cut off.
@@ -39,11 +39,13 @@ describe.skipIf(problem !== null)("leader fail-over when the leader's link is cu
     expect(f.takeoverMs).toBeLessThan(30_000);
     // The new leader runs the loops: its sweeper hands back a task whose agent vanished.
     expect(f.ghostRequeuedMs).not.toBeNull();
-    // The old leader stops its loops and says so. It notices within seconds (its lock ping times
-    // out), but a loop's statement in flight on the dead link can hold the stop up until the link
-    // is back, so the log line is awaited up to 60 s past the heal.
+    // The old leader steps down while still cut off: its lock ping times out within seconds and its
+    // loops are aborted then. Their statement in flight on the dead link can hold their end up
+    // until the link is back, so that log line is awaited up to 60 s past the heal.
     expect(f.stepDownMs).not.toBeNull();
+    expect(f.stepDownMs!).toBeLessThan(f.cutForMs);
     expect(f.oldLeaderLog).toMatch(/stepped down as leader/);
+    expect(f.workStoppedMs).not.toBeNull();
     // Back on the network, it finds the lock taken and follows: one leader.
     expect(Object.values(f.leadershipAfterHeal).filter((s) => s === 'leader')).toHaveLength(1);
     expect(f.leadershipAfterHeal[f.leaderBefore]).toBe('follower');
