@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { openAthenaCore } from './athena-core.js';
 import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient, percentile } from './http-client.js';
+import { createBenchSchema } from './pg-schema.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
 import { memoryBench, writeSection } from './memory.js';
@@ -33,9 +34,18 @@ const NODE_OPTIONS = args.get('node-options');
 /** `--cpu-prof=DIR`: the server writes a V8 CPU profile there when it stops (node --cpu-prof; NODE_OPTIONS may not carry it). */
 const CPU_PROF = args.get('cpu-prof');
 
+/** A server on a fresh store: a SQLite file in `dir`, or with --pg a schema of its own, dropped when the server stops. */
 async function startServer(dir: string, env: Record<string, string> = {}): Promise<BenchServer> {
   const prefix = CPU_PROF ? ['sh', '-c', `shift; exec node --cpu-prof --cpu-prof-dir='${resolve(CPU_PROF).replace(/'/g, '')}' "$@"`, 'sh'] : undefined;
-  return startBenchServer(join(dir, 'athena.db'), { ...(DATABASE_URL ? { DATABASE_URL } : {}), ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}), ...env }, { prefix });
+  const schema = DATABASE_URL ? await createBenchSchema(DATABASE_URL, 'athena_bench') : undefined;
+  try {
+    const server = await startBenchServer(join(dir, 'athena.db'), { ...(schema ? { DATABASE_URL: schema.url } : {}), ...(NODE_OPTIONS ? { NODE_OPTIONS } : {}), ...env }, { prefix });
+    if (!schema) return server;
+    return { ...server, stop: async () => (await server.stop(), await schema.drop()) };
+  } catch (err) {
+    await schema?.drop().catch(() => {});
+    throw err;
+  }
 }
 
 function cpuTicks(pid: number): number {

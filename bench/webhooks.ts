@@ -6,6 +6,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { driveCycles, fmt, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
+import { createBenchSchema } from './pg-schema.js';
 import { BENCH_KEY, startBenchServer } from './server-process.js';
 
 type Receiver = { url: string; close(): Promise<void> };
@@ -52,8 +53,10 @@ export async function webhookBench(dir: string, options: { agents: number; secon
   // Rounds interleave the cases, so a machine whose load changes during the run weighs on each alike.
   const runs = Array.from({ length: options.rounds }, (_, round) => cases.map((c) => ({ c, round }))).flat();
   for (const [i, { c, round }] of runs.entries()) {
+    // On PostgreSQL each run gets a schema of its own, as each SQLite run gets its own file.
+    const schema = options.databaseUrl ? await createBenchSchema(options.databaseUrl, 'athena_webhooks') : undefined;
     const server = await startBenchServer(join(dir, `webhooks-${i}`, 'athena.db'), {
-      ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+      ...(schema ? { DATABASE_URL: schema.url } : {}),
       WEBHOOK_TIMEOUT_SECONDS: '2',
     });
     const receiver = c.receiver ? await c.receiver() : null;
@@ -76,6 +79,7 @@ export async function webhookBench(dir: string, options: { agents: number; secon
       client.close();
       await receiver?.close();
       await server.stop();
+      await schema?.drop();
     }
   }
   return [
