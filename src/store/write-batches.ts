@@ -23,9 +23,14 @@ type Waiting<S, O> = { spec: S; keys: readonly string[]; resolve(outcome: O): vo
  * every refusal's reason) is the one it would get on its own. A failed batch runs each of its writes
  * on its own, so one write's bad input fails only that write.
  *
- * A key (the task a transition changes, the instance a claim is for) is in one running batch at a
- * time: a second write with a key already running waits for the next batch, as it would wait for
- * the first's lock, and two batches never lock the same rows crosswise.
+ * A key (the task a transition changes, the instance a claim is for) is in one running batch of its
+ * kind at a time: a second write with a key already running waits for the next batch, as it would
+ * wait for the first's lock. (Batches of different kinds may share a task; transition batches lock
+ * their rows in task order, and a deadlock, should one come, runs the transaction again.)
+ *
+ * Per process, and right so: a replica batches the writes that reach it; every rule a batch applies
+ * is checked by its statement in the database, as a single write's is, so batches of different
+ * replicas meet there as single writes do.
  */
 export class WriteBatches<S, O> {
   private readonly kinds = new Map<string, { waiting: Array<Waiting<S, O>>; inFlight: number; busy: Set<string>; scheduled: boolean }>();
