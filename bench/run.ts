@@ -302,7 +302,7 @@ async function fullRun(dir: string): Promise<string[]> {
   }
 
   log('');
-  log('Statements per lease cycle, in-process, one agent in sequence (`--only=statements`):');
+  log('Statements per lease cycle, in-process, one agent in sequence and 16 at once (`--only=statements`):');
   log('');
   for (const line of statementLines(await statementCounts(dir, DATABASE_URL))) log(line);
   log('');
