@@ -76,7 +76,8 @@ export class WriteBatches<S, O> {
       state.inFlight--;
       for (const item of batch) for (const key of item.keys) state.busy.delete(key);
       if (state.waiting.length > 0) this.start(kind);
-      else if (state.inFlight === 0) this.kinds.delete(kind);
+      // Kept while a start is scheduled: it reads this state when it runs.
+      else if (state.inFlight === 0 && !state.scheduled) this.kinds.delete(kind);
     });
   }
 
