@@ -51,7 +51,8 @@ export type Dialect = {
   listItems: { text: (column: string, alias: string) => string; ids: (column: string, alias: string) => string };
   /**
    * A FROM item reading a JSON array of objects, passed as one parameter, as rows under `alias`:
-   * one column per listed key, typed (claims served together: sql-claim-batch.ts).
+   * one column per listed key, typed (the values of batched writes: sql-claim-batch.ts,
+   * sql-transition-batch.ts).
    */
   jsonRecords: (alias: string, columns: ReadonlyArray<readonly [name: string, type: 'text' | 'bigint']>) => string;
 };
@@ -70,9 +71,9 @@ export type Capabilities = {
   /** The database is one file, backed up by copying it. */
   fileBackup: boolean;
   /**
-   * Claims that arrive together are served by one statement (sql-claim-batch.ts): worth it where
-   * each statement is a round trip and each commit its own. SQLite's group commit already runs
-   * them in one transaction in-process.
+   * Claims, transitions and plain creates that arrive together are served by one transaction and
+   * one statement per kind (write-batches.ts): worth it where each statement is a round trip and
+   * each commit its own. SQLite's group commit already runs them in one transaction, in-process.
    */
   batchedWrites: boolean;
 };

@@ -128,10 +128,14 @@ export class SqlStore extends SqlReads implements Store {
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
     // Creates that need nothing read first (no idempotency key, dependency or Discord submitter) are batched where the backend batches writes.
     const plain = input.idempotencyKey === null && input.dependsOn.length === 0 && !input.discordUserId && !input.scheduleId;
-    const key = `create:${++this.createsGathered}`;
-    const result = this.batches && plain ? await this.batches.creates.run('create', [key], { input, now, key }) : await this.insertTask(input, now);
+    const result = this.batches && plain ? await this.createBatched(input, now) : await this.insertTask(input, now);
     if (result.ok && result.created) this.statistics.noteNewTasks(1);
     return result;
+  }
+
+  private createBatched(input: NewTask, now: number): Promise<CreateOutcome> {
+    const key = `create:${++this.createsGathered}`;
+    return this.batches!.creates.run('create', [key], { input, now, key });
   }
 
   /** Creates of tasks that need nothing read first, in one transaction and one INSERT; their log rows in one more. */
