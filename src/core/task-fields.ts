@@ -34,9 +34,22 @@ export type TaskField = {
    * carry the field.
    */
   readonly importDefault?: (task: Readonly<Record<string, unknown>>) => unknown;
+  /**
+   * Stored in each event of the task's log (what its lifecycle changes: status, holder, times,
+   * outcome). False for what only creating or editing sets (description, labels, …): an event read
+   * back from the log shows those as the task's row holds them now (store/event-payload.ts).
+   */
+  readonly inEvent: boolean;
 };
 
-type FieldOptions = { nullable?: boolean; json?: string | null; stored?: TaskField['stored']; inTask?: boolean; importDefault?: TaskField['importDefault'] };
+type FieldOptions = {
+  nullable?: boolean;
+  json?: string | null;
+  stored?: TaskField['stored'];
+  inTask?: boolean;
+  importDefault?: TaskField['importDefault'];
+  inEvent?: boolean;
+};
 
 /** One entry; the literal types of name, column, JSON key, type and nullability are kept for task-json.ts. */
 function field<const N extends string, const C extends string, const T extends FieldType, const O extends FieldOptions = {}>(
@@ -62,6 +75,7 @@ function field<const N extends string, const C extends string, const T extends F
     nullable: o.nullable ?? false,
     stored: o.stored ?? (type === 'json' || type === 'labels' || type === 'ids' ? 'json-text' : 'value'),
     inTask: o.inTask ?? true,
+    inEvent: (o.inTask ?? true) && (o.inEvent ?? true),
     ...(o.importDefault ? { importDefault: o.importDefault } : {}),
   } as never;
 }
@@ -71,27 +85,31 @@ const none = () => null;
 /** Before runs were counted, every claim was an attempt. */
 const runsFromAttempts = (task: Readonly<Record<string, unknown>>) => task.attempts;
 
+/** What was asked for: set when the task is created or edited, never by its lifecycle (not stored in its events). */
+const ASKED = { inEvent: false } as const;
+
 /** Every column of `tasks`; the JSON keys appear in this order. */
 export const TASK_FIELDS = [
-  field('id', 'id', 'integer'),
-  field('description', 'description', 'text'),
+  // An event of the task's log names it in its own column (task_id).
+  field('id', 'id', 'integer', { inEvent: false }),
+  field('description', 'description', 'text', ASKED),
   field('status', 'status', 'status'),
-  field('priority', 'priority', 'priority'),
+  field('priority', 'priority', 'priority', ASKED),
   // Queue order of the priority, kept beside it so the queue index sorts by a number.
   field('priorityRank', 'priority_rank', 'integer', { json: null, stored: 'derived', inTask: false }),
   field('instanceId', 'instance_id', 'text', { nullable: true }),
   field('instanceName', 'instance_name', 'text', { nullable: true }),
-  field('createdAt', 'created_at', 'time'),
+  field('createdAt', 'created_at', 'time', ASKED),
   field('claimedAt', 'claimed_at', 'time', { nullable: true }),
   field('completedAt', 'completed_at', 'time', { nullable: true }),
   field('updatedAt', 'updated_at', 'time'),
   field('notes', 'notes', 'text', { nullable: true }),
-  field('submittedBy', 'submitted_by', 'text', { nullable: true }),
-  field('project', 'project', 'text', { nullable: true }),
-  field('labels', 'labels', 'labels'),
-  field('dependsOn', 'depends_on', 'ids'),
+  field('submittedBy', 'submitted_by', 'text', { nullable: true, ...ASKED }),
+  field('project', 'project', 'text', { nullable: true, ...ASKED }),
+  field('labels', 'labels', 'labels', ASKED),
+  field('dependsOn', 'depends_on', 'ids', ASKED),
   field('attempts', 'attempts', 'integer'),
-  field('maxAttempts', 'max_attempts', 'integer'),
+  field('maxAttempts', 'max_attempts', 'integer', ASKED),
   field('runAfter', 'run_after', 'timeOrNone'),
   // The fence of the lease: handed only to the holder, on its claim, never in a task's JSON.
   field('leaseToken', 'lease_token', 'text', { nullable: true, json: null, inTask: false }),
@@ -107,19 +125,19 @@ export const TASK_FIELDS = [
   // The create request kept with its idempotency key, to tell a replay from a different request.
   field('idempotencyRequest', 'idempotency_request', 'json', { nullable: true, json: null, inTask: false, importDefault: none }),
   // The one agent instance that may claim the task; null: any agent.
-  field('assignee', 'assignee', 'text', { nullable: true, importDefault: none }),
+  field('assignee', 'assignee', 'text', { nullable: true, importDefault: none, ...ASKED }),
   // What the holder has not been told yet (at its next heartbeat): 1 when the description changed, and the first unseen comment.
   field('descriptionUnseen', 'description_unseen', 'integer', { json: null, importDefault: () => 0 }),
   field('commentsUnseenFrom', 'comments_unseen_from', 'integer', { nullable: true, json: null, importDefault: none }),
   // Review: completing it moves it to in_review; what the last reviewer asked for; who gets it first after that.
-  field('review', 'review_required', 'boolean', { json: 'review', importDefault: () => false }),
+  field('review', 'review_required', 'boolean', { json: 'review', importDefault: () => false, ...ASKED }),
   field('reviewFeedback', 'review_feedback', 'text', { nullable: true, importDefault: none }),
   field('preferredInstanceId', 'preferred_instance_id', 'text', { nullable: true, importDefault: none }),
   field('preferredUntil', 'preferred_until', 'time', { nullable: true, importDefault: none }),
   // How many times it was claimed: each run's live output is kept apart under this number.
   field('runs', 'runs', 'integer', { importDefault: runsFromAttempts }),
   // The schedule that created it; null for tasks created by hand (and in exports from before schedules).
-  field('scheduleId', 'schedule_id', 'integer', { nullable: true, importDefault: none }),
+  field('scheduleId', 'schedule_id', 'integer', { nullable: true, importDefault: none, ...ASKED }),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];

@@ -1,7 +1,8 @@
 // Reads of task_logs as the change feed: the events after a position, and late ones looked up again.
 import type { TaskEvent } from '../core/types.js';
 import { placeholders, type Db } from './db.js';
-import { rowToEvent, type TaskRow } from './rows.js';
+import type { TaskRow } from './rows.js';
+import { EVENT_SELECT, rowToEvent } from './event-payload.js';
 
 /**
  * Events with ids above `afterId`, and those among `lateIds` (ids stepped over earlier whose
@@ -9,7 +10,7 @@ import { rowToEvent, type TaskRow } from './rows.js';
  */
 export async function readEventsAfter(db: Db, afterId: number, lateIds: readonly number[], limit: number): Promise<TaskEvent[]> {
   const rows = await db.all<TaskRow>(
-    `SELECT * FROM task_logs WHERE id > ?${lateIds.length > 0 ? ` OR id IN (${placeholders(lateIds.length)})` : ''} ORDER BY id LIMIT ?`,
+    `${EVENT_SELECT} WHERE l.id > ?${lateIds.length > 0 ? ` OR l.id IN (${placeholders(lateIds.length)})` : ''} ORDER BY l.id LIMIT ?`,
     [afterId, ...lateIds, limit],
   );
   return rows.map(rowToEvent);

@@ -1,7 +1,7 @@
 // Maps between SQL rows (snake_case, JSON text, integer ms) and domain objects.
 import { EXPORTED_FIELDS, TASK_FIELDS, type FieldType, type TaskField } from '../core/task-fields.js';
 import type { ExportedTask } from '../core/ports.js';
-import type { Instance, Task, TaskComment, TaskEvent, TaskLog } from '../core/types.js';
+import type { Instance, Task, TaskComment, TaskLog } from '../core/types.js';
 
 export type TaskRow = Record<string, unknown>;
 
@@ -9,7 +9,7 @@ const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function parseJson(v: unknown, fallback: unknown): unknown {
+export function parseJson(v: unknown, fallback: unknown): unknown {
   if (v === null || v === undefined) return fallback;
   if (typeof v !== 'string') return v;
   if (v === '[]') return []; // most tasks have no labels and no dependencies
@@ -38,7 +38,7 @@ const READ: Record<FieldType, [string, string]> = {
  * Compiled once from the field declaration: one object literal per row, so every task has the
  * same shape (this runs for every task read, claims included).
  */
-function compileReader(fields: readonly TaskField[]): (row: TaskRow) => Record<string, unknown> {
+export function compileReader(fields: readonly TaskField[]): (row: TaskRow) => Record<string, unknown> {
   return new Function(
     'num',
     'numOrNull',
@@ -79,17 +79,6 @@ export function rowToLog(row: TaskRow): TaskLog {
   };
 }
 
-export function rowToEvent(row: TaskRow): TaskEvent {
-  return {
-    id: num(row.id),
-    type: String(row.action),
-    taskId: numOrNull(row.task_id),
-    task: parseJson(row.payload, null) as Task | null,
-    instanceId: strOrNull(row.instance_id),
-    details: strOrNull(row.details),
-    at: num(row.timestamp),
-  };
-}
 
 export function rowToInstance(row: TaskRow): Instance {
   return {

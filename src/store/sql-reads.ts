@@ -4,10 +4,11 @@ import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
 import { hasLabel } from './sql-lists.js';
-import { rowToComment, rowToEvent, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
+import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
+import { EVENT_SELECT, rowToEvent } from './event-payload.js';
 
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
@@ -177,7 +178,7 @@ export class SqlReads {
   }
 
   async eventsSince(afterId: number, limit: number): Promise<TaskEvent[]> {
-    const rows = await this.db.all<TaskRow>('SELECT * FROM task_logs WHERE id > ? ORDER BY id LIMIT ?', [afterId, limit]);
+    const rows = await this.db.all<TaskRow>(`${EVENT_SELECT} WHERE l.id > ? ORDER BY l.id LIMIT ?`, [afterId, limit]);
     return rows.map(rowToEvent);
   }
 

@@ -7,11 +7,12 @@ import type { LogEntry } from '../core/ports.js';
 import { webhookEventFor } from '../core/webhooks.js';
 import { stampOf } from './change-stamps.js';
 import { queueWantedDeliveries } from './sql-webhooks.js';
+import { eventPayload } from './event-payload.js';
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
   const details = entry.details ?? null;
   const instanceId = entry.instanceId ?? null;
-  const values = [taskId, entry.action, details, instanceId, now, task ? JSON.stringify(task) : null];
+  const values = [taskId, entry.action, details, instanceId, now, task ? eventPayload(task, entry.action === 'deleted') : null];
   const webhookEvent = task ? webhookEventFor(entry.action) : null;
   let id: number;
   if (webhookEvent && task) {
@@ -35,7 +36,7 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
  * as appendLog queues them; the events come back in the order of `entries`.
  */
 export async function appendTaskLogs(q: Queryable, entries: ReadonlyArray<{ task: Task; entry: LogEntry; now: number }>): Promise<TaskEvent[]> {
-  const params = entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, JSON.stringify(task)]);
+  const params = entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, eventPayload(task)]);
   const rows = await q.all<{ id: number; task_id: number; webhooks_stamp: number }>(
     `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES ${entries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
      RETURNING id, task_id, ${stampOf('webhooks')} AS webhooks_stamp`,
