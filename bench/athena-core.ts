@@ -17,6 +17,8 @@ export type AthenaCore = {
   seed(count: number): Promise<void>;
   /** How many tasks the store holds as completed. */
   countCompleted(): Promise<number>;
+  /** Bytes the task log's events hold (their payloads, the tasks as each change left them). */
+  logBytes(): Promise<number>;
   close(): Promise<void>;
 };
 
@@ -53,6 +55,10 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
     },
     async countCompleted() {
       const row = await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks WHERE status = 'completed'`);
+      return Number(row?.n ?? 0);
+    },
+    async logBytes() {
+      const row = await db.get<{ n: number | null }>('SELECT SUM(LENGTH(payload)) AS n FROM task_logs');
       return Number(row?.n ?? 0);
     },
     close: () => db.close(),

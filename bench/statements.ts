@@ -8,7 +8,16 @@ import { openAthenaCore, type AthenaStoreTarget } from './athena-core.js';
 import { fmt } from './cycles.js';
 
 export type StatementKind = { statement: string; perCycle: number; msPerCycle: number };
-export type StatementCounts = { mode: 'claim-next' | 'next-claim'; agents: number; cyclesPerSecond: number; perCycle: number; transactionsPerCycle: number; kinds: StatementKind[] };
+export type StatementCounts = {
+  mode: 'claim-next' | 'next-claim';
+  agents: number;
+  cyclesPerSecond: number;
+  perCycle: number;
+  transactionsPerCycle: number;
+  /** Bytes of task log payload each cycle wrote (its claimed and completed events). */
+  logBytesPerCycle: number;
+  kinds: StatementKind[];
+};
 
 /** Agents of the concurrent run. */
 const AGENTS_AT_ONCE = 16;
@@ -50,6 +59,7 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
       }
       seen.clear();
       transactions = 0;
+      const logBytesBefore = await core.logBytes();
       counting = true;
       const started = performance.now();
       let begun = 0;
@@ -72,10 +82,11 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
       await Promise.all(Array.from({ length: agents }, (_, n) => agent(`agent-${n}`)));
       const seconds = (performance.now() - started) / 1000;
       counting = false;
+      const logBytesPerCycle = ((await core.logBytes()) - logBytesBefore) / cycles;
       const kinds = [...seen.entries()]
         .map(([statement, { n, ms }]) => ({ statement, perCycle: n / cycles, msPerCycle: ms / cycles }))
         .sort((a, b) => b.msPerCycle - a.msPerCycle);
-      return { mode, agents, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), transactionsPerCycle: transactions / cycles, kinds };
+      return { mode, agents, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), transactionsPerCycle: transactions / cycles, logBytesPerCycle, kinds };
     };
     return [await run('claim-next'), await run('next-claim'), await run('claim-next', AGENTS_AT_ONCE), await run('next-claim', AGENTS_AT_ONCE)];
   } finally {
@@ -105,14 +116,14 @@ export async function statementCounts(dir: string, databaseUrl: string | undefin
 
 /** Markdown lines: one row per backend and protocol, then each statement kind. */
 export function statementLines(results: Awaited<ReturnType<typeof statementCounts>>): string[] {
-  const lines = ['| store | cycle | agents | statements per cycle | transactions per cycle | cycles/s | statements (per cycle, share of statement time) |', '|---|---|---|---|---|---|---|'];
+  const lines = ['| store | cycle | agents | statements per cycle | transactions per cycle | cycles/s | task log bytes per cycle | statements (per cycle, share of statement time) |', '|---|---|---|---|---|---|---|---|'];
   for (const { backend, counts } of results) {
     for (const c of counts) {
       const total = c.kinds.reduce((sum, k) => sum + k.msPerCycle, 0);
       const kinds = c.kinds.map((k) => `${k.statement} (${fmt(k.perCycle, 2)}, ${fmt((100 * k.msPerCycle) / total)} %)`).join('; ');
       const cycle = c.mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
       const agents = c.agents === 1 ? '1, in sequence' : `${c.agents} at once`;
-      lines.push(`| ${backend} | ${cycle} | ${agents} | ${fmt(c.perCycle, 2)} | ${fmt(c.transactionsPerCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${kinds} |`);
+      lines.push(`| ${backend} | ${cycle} | ${agents} | ${fmt(c.perCycle, 2)} | ${fmt(c.transactionsPerCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${fmt(c.logBytesPerCycle)} | ${kinds} |`);
     }
   }
   return lines;
