@@ -9,7 +9,7 @@ import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
 import { EVENT_SELECT, rowToEvent } from './event-payload.js';
-
+import { ReadsPerTurn } from './reads-per-turn.js';
 
 /** Escapes LIKE wildcards so a search for "100%" matches the text literally. */
 function likePattern(text: string): string {
@@ -47,6 +47,8 @@ export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: st
 }
 
 export class SqlReads {
+  private readonly readyReads = new ReadsPerTurn<number[]>();
+
   constructor(protected readonly db: Db) {}
 
   async getTask(id: number) {
@@ -59,9 +61,14 @@ export class SqlReads {
     return row ? { task: rowToTask(row), leaseToken: (row.lease_token as string | null) ?? null } : null;
   }
 
-  async readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]> {
+  /** Asked together in one turn (the same limit and instance), answered by one statement. */
+  readyIds(now: number, limit: number, instanceId?: string | null): Promise<number[]> {
+    return this.readyReads.get(`${limit} ${instanceId ?? ''}`, now, (at) => this.readReadyIds(at, limit, instanceId ?? null));
+  }
+
+  private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
     const params: unknown[] = [];
-    const ready = readyCondition(this.db.dialect, now, params, instanceId ?? null);
+    const ready = readyCondition(this.db.dialect, now, params, instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
     const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
