@@ -3,7 +3,7 @@
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamed, type Dialect, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
@@ -82,13 +82,15 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
  */
 export async function serveClaims(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
   const served: Served<ClaimNextOutcome> = new Map();
-  if (specs[0]!.wipLimit > 0) await lockNamed(q, dialect, ...specs.map((s) => LOCK_NAMES.wip(s.instanceId)));
-  const { result: rows } = await inForce.apply(q, async (controls, guard) => {
-    // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
-    if (controls.limits.length > 0 || controls.pauses.some((p) => p.kind === 'queue')) return [];
-    const rows = await claimTogether(q, dialect, specs, controls, guard);
-    return rows.length > 0 ? rows : null;
-  });
+  const wipLocks = specs[0]!.wipLimit > 0 ? specs.map((s) => LOCK_NAMES.wip(s.instanceId)) : [];
+  const { result: rows } = await lockNamedThen(q, dialect, wipLocks, () =>
+    inForce.apply(q, async (controls, guard) => {
+      // Left to the claims one by one: a paused queue (to say so) and limits (counted per claim).
+      if (controls.limits.length > 0 || controls.pauses.some((p) => p.kind === 'queue')) return [];
+      const rows = await claimTogether(q, dialect, specs, controls, guard);
+      return rows.length > 0 ? rows : null;
+    }),
+  );
   if (!rows || rows.length === 0) return served;
   const bySpec = new Map(specs.map((s) => [s.instanceId, s]));
   const claimed = rows.map((row) => {

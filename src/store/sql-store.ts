@@ -1,6 +1,6 @@
 // The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
 import { PRIORITY_RANK, type NewTask, type Task, type TaskComment, type TaskEvent } from '../core/types.js';
-import { LOCK_NAMES, lockNamed, placeholders, type Db, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamedThen, placeholders, type Db, type Queryable } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
@@ -207,7 +207,7 @@ export class SqlStore extends SqlReads implements Store {
   private claimAlone(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The count below must see the claim this instance committed just before (READ COMMITTED).
-      if (spec.wipLimit > 0) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(spec.instanceId));
+      const wipLocks = spec.wipLimit > 0 ? [LOCK_NAMES.wip(spec.instanceId)] : [];
       const change = taskChange(
         {
           status: 'in_progress', instanceId: spec.instanceId, instanceName: spec.instanceName, claimedAt: spec.now,
@@ -216,31 +216,33 @@ export class SqlStore extends SqlReads implements Store {
         spec.now,
         'start',
       );
-      const { result: changed, controls: inForce } = await this.controlsInForce.apply(q, async (inForce, guard) => {
-        if (inForce.pauses.some((p) => p.kind === 'queue')) return null;
-        await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
-        const params: unknown[] = [];
-        const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
-        const labels = labelCondition(this.db.dialect, spec.labels, params);
-        const assigned = assigneeCondition(spec.instanceId, params);
-        const projects = projectCondition(spec.projects, params);
-        const allowed = controls.controlCondition(this.db.dialect, inForce, params);
-        const current = guard(params);
-        params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
-        return (
-          (await changeTask(
-            q,
-            `id = (
-               SELECT t.id FROM tasks t
-               WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
-                 AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
-               ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
-             ) AND status = 'pending'`,
-            params,
-            change,
-          )) ?? null
-        );
-      });
+      const { result: changed, controls: inForce } = await lockNamedThen(q, this.db.dialect, wipLocks, () =>
+        this.controlsInForce.apply(q, async (inForce, guard) => {
+          if (inForce.pauses.some((p) => p.kind === 'queue')) return null;
+          await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
+          const params: unknown[] = [];
+          const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
+          const labels = labelCondition(this.db.dialect, spec.labels, params);
+          const assigned = assigneeCondition(spec.instanceId, params);
+          const projects = projectCondition(spec.projects, params);
+          const allowed = controls.controlCondition(this.db.dialect, inForce, params);
+          const current = guard(params);
+          params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
+          return (
+            (await changeTask(
+              q,
+              `id = (
+                 SELECT t.id FROM tasks t
+                 WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
+                   AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
+                 ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
+               ) AND status = 'pending'`,
+              params,
+              change,
+            )) ?? null
+          );
+        }),
+      );
       if (!changed) {
         if (inForce.pauses.some((p) => p.kind === 'queue')) return { ok: false, reason: 'paused', held: 0 };
         const held = spec.wipLimit > 0 ? await this.heldCountIn(q, spec.instanceId) : 0;
@@ -278,7 +280,6 @@ export class SqlStore extends SqlReads implements Store {
         : undefined;
       if (changesHolder && !before) return { ok: false, current: null };
       const wipLimit = spec.wipLimit && spec.wipLimit.max > 0 ? spec.wipLimit : undefined;
-      if (wipLimit) await lockNamed(q, this.db.dialect, LOCK_NAMES.wip(wipLimit.instanceId));
 
       const where = [`id = ?`, `status IN (${placeholders(spec.from.length)})`];
       const params: unknown[] = [spec.taskId, ...spec.from];
@@ -312,18 +313,21 @@ export class SqlStore extends SqlReads implements Store {
       }
 
       const change = taskChange(spec.set, spec.now, spec.attempt);
-      const { result: changed, controls: inForce } = spec.claimable
-        ? await this.controlsInForce.apply(q, async (inForce, guard) => {
-            // The same conditions claimNext uses, applied to this one row (aliased as t).
-            await controls.lockLimits(q, this.db.dialect, inForce, '*');
-            const sub: unknown[] = [spec.taskId];
-            const ready = readyCondition(this.db.dialect, spec.now, sub, spec.set.instanceId ?? null);
-            const allowed = controls.controlCondition(this.db.dialect, inForce, sub);
-            const current = guard(sub);
-            const claimable = `id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed} AND ${current})`;
-            return (await changeTask(q, [...where, claimable].join(' AND '), [...params, ...sub], change)) ?? null;
-          })
-        : { result: (await changeTask(q, where.join(' AND '), params, change)) ?? null, controls: null };
+      const wipLocks = wipLimit ? [LOCK_NAMES.wip(wipLimit.instanceId)] : [];
+      const { result: changed, controls: inForce } = await lockNamedThen(q, this.db.dialect, wipLocks, async () =>
+        spec.claimable
+          ? await this.controlsInForce.apply(q, async (inForce, guard) => {
+              // The same conditions claimNext uses, applied to this one row (aliased as t).
+              await controls.lockLimits(q, this.db.dialect, inForce, '*');
+              const sub: unknown[] = [spec.taskId];
+              const ready = readyCondition(this.db.dialect, spec.now, sub, spec.set.instanceId ?? null);
+              const allowed = controls.controlCondition(this.db.dialect, inForce, sub);
+              const current = guard(sub);
+              const claimable = `id IN (SELECT t.id FROM tasks t WHERE t.id = ? AND ${ready} AND ${allowed} AND ${current})`;
+              return (await changeTask(q, [...where, claimable].join(' AND '), [...params, ...sub], change)) ?? null;
+            })
+          : { result: (await changeTask(q, where.join(' AND '), params, change)) ?? null, controls: null },
+      );
       if (!changed) {
         const current = await q.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [spec.taskId]);
         const heldByInstance = spec.wipLimit ? await this.heldCountIn(q, spec.wipLimit.instanceId) : undefined;

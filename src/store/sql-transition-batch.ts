@@ -2,7 +2,7 @@
 // UPDATE changes several tasks, each with its own values and its own state check.
 import { taskField, type FieldType, type TaskFieldName } from '../core/task-fields.js';
 import type { TransitionOutcome, TransitionSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamed, placeholders, type Dialect, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamedThen, placeholders, type Dialect, type Queryable } from './db.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import { RETURNED } from './sql-claim-batch.js';
 import { HELD_SQL, readyConditionOf } from './sql-conditions.js';
@@ -108,17 +108,19 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
 export async function serveTransitions(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
   const served: Served<TransitionOutcome> = new Map();
   const first = specs[0]!;
-  if (first.wipLimit) await lockNamed(q, dialect, ...specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)));
-  const rows = first.claimable
-    ? ((
-        await inForce.apply(q, async (controls, guard) => {
-          // Left to the claims one by one under limits (counted per claim), as claims by kind are.
-          if (controls.limits.length > 0) return [];
-          const rows = await transitionTogether(q, dialect, specs, { controls, guard });
-          return rows.length > 0 ? rows : null;
-        })
-      ).result ?? [])
-    : await transitionTogether(q, dialect, specs);
+  const wipLocks = first.wipLimit ? specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)) : [];
+  const rows = await lockNamedThen(q, dialect, wipLocks, async () =>
+    first.claimable
+      ? ((
+          await inForce.apply(q, async (controls, guard) => {
+            // Left to the claims one by one under limits (counted per claim), as claims by kind are.
+            if (controls.limits.length > 0) return [];
+            const rows = await transitionTogether(q, dialect, specs, { controls, guard });
+            return rows.length > 0 ? rows : null;
+          })
+        ).result ?? [])
+      : transitionTogether(q, dialect, specs),
+  );
   if (rows.length === 0) return served;
   const byTask = new Map(specs.map((s) => [s.taskId, s]));
   const changed = rows.map((row) => {
