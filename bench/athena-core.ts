@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { createEventBus } from '../src/core/events.js';
 import { createQueue, type Queue } from '../src/core/queue.js';
 import { openStore } from '../src/store/open.js';
-import type { Db, Queryable } from '../src/store/db.js';
+import type { Db, Queryable, TxOptions } from '../src/store/db.js';
 import { SqlStore } from '../src/store/sql-store.js';
 
 export type { Queue };
@@ -89,11 +89,11 @@ function watched(db: Db, onStatement: (sql: string, ms: number) => void, onTrans
           };
         }
         if (prop === 'tx') {
-          return <T>(fn: (q: Queryable) => Promise<T>) =>
+          return <T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions) =>
             db.tx((inner) => {
               onTransaction?.();
               return fn(wrap(inner));
-            });
+            }, options);
         }
         return typeof value === 'function' ? value.bind(target) : value;
       },

@@ -78,6 +78,16 @@ export type Capabilities = {
   batchedWrites: boolean;
 };
 
+export type TxOptions = {
+  /**
+   * false: what the transaction writes may be lost in a crash of the database server (not of
+   * Athena), so its commit does not wait for the disk: PostgreSQL commits it asynchronously
+   * (synchronous_commit off, for this transaction only). For writes whose loss is harmless, such
+   * as a peek's hold, which lasts two seconds. SQLite's commits follow SQLITE_SYNCHRONOUS either way.
+   */
+  durable?: boolean;
+};
+
 /** A connection of its own outside the pool, held open for LISTEN or a session lock; its opener ends it. */
 export type DedicatedSession = pg.Client;
 
@@ -87,7 +97,7 @@ export interface Db extends Queryable {
   /** Opens a dedicated session; only where `capabilities.listen` or `capabilities.advisoryLocks`. */
   openSession(): Promise<DedicatedSession>;
   /** Runs fn in one transaction (immediate/write-locked); commits on return, rolls back on throw. */
-  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  tx<T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Applies numbered migrations that have not been applied yet. */
   migrate(): Promise<string[]>;
   /** Cheap liveness probe of the connection. */

@@ -55,16 +55,17 @@ const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder,
   WHERE peek_holds.held_until <= ? OR peek_holds.holder = excluded.holder`;
 
 /**
- * PostgreSQL: one statement (one round trip) picks the task, deletes a few expired holds, takes the
- * hold and returns the task's row. `peek_pref` says which branch chose it, `peek_held` whether the
- * hold was taken.
+ * PostgreSQL: one statement picks the task, deletes a few expired holds, takes the hold and returns
+ * the task's row. `peek_pref` says which branch chose it, `peek_held` whether the hold was taken.
+ * Its transaction is not durable: a hold lasts two seconds, and one lost in a crash of the database
+ * server costs at most a claim race, so its commit need not wait for the disk (which, one peek
+ * each, was most of a peek's time).
  */
 async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
   const params: unknown[] = [];
   const candidate = candidateSql(db.dialect, spec, params);
   params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
-  const row = await db.get<TaskRow & { peek_pref: number; peek_held: number }>(
-    `WITH candidate AS (${candidate}),
+  const sql = `WITH candidate AS (${candidate}),
      expired AS (
        DELETE FROM peek_holds WHERE task_id IN (
          SELECT task_id FROM peek_holds WHERE held_until <= CAST(? AS BIGINT) AND task_id NOT IN (SELECT id FROM candidate)
@@ -75,9 +76,8 @@ async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> 
        ${TAKE_HOLD}
        RETURNING task_id
      )
-     SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`,
-    params,
-  );
+     SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`;
+  const row = await db.tx((q) => q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params), { durable: false });
   if (!row) return { task: null, lostRace: false };
   return { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 };
 }

@@ -5,7 +5,10 @@ import { createQueue, type Queue } from '../../src/core/queue.js';
 import { PEEK_HOLD_MS } from '../../src/core/peek-holds.js';
 import { ConflictError } from '../../src/errors.js';
 import { openReplicas, type ReplicaSet } from '../helpers/replicas.js';
-import { defaultQueueConfig, testClock, type TestClock } from '../helpers/stores.js';
+import { createEventBus } from '../../src/core/events.js';
+import type { Db, Queryable, TxOptions } from '../../src/store/db.js';
+import { SqlStore } from '../../src/store/sql-store.js';
+import { defaultQueueConfig, postgresBackend, testClock, type TestClock } from '../helpers/stores.js';
 
 describe('peek holds shared by replicas on PostgreSQL', () => {
   let set: ReplicaSet;
@@ -99,5 +102,25 @@ describe('peek holds shared by replicas on PostgreSQL', () => {
     clock.advance(PEEK_HOLD_MS + 1);
     for (let i = 0; i < 3; i++) await queues[i % 2]!.offerNext();
     expect(await holds()).toBe(3);
+  });
+});
+
+describe('a peek on PostgreSQL', () => {
+  it('commits its hold without waiting for the disk (a hold lost in a crash costs at most a claim race)', async () => {
+    const opened = await postgresBackend.open();
+    try {
+      const asked: Array<TxOptions | undefined> = [];
+      const db: Db = Object.assign(Object.create(opened.db) as Db, {
+        tx: <T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions) => (asked.push(options), opened.db.tx(fn, options)),
+      });
+      const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: defaultQueueConfig, clock: testClock().fn });
+      const { task } = await queue.create({ description: 'peeked' });
+      asked.length = 0;
+      expect((await queue.offerNext('agent-1'))?.id).toBe(task.id);
+      expect(asked).toEqual([{ durable: false }]);
+      expect(await opened.db.get('SELECT task_id, holder FROM peek_holds')).toEqual({ task_id: task.id, holder: 'agent-1' });
+    } finally {
+      await opened.cleanup();
+    }
   });
 });

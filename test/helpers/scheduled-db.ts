@@ -27,9 +27,9 @@ export function scheduledDb(inner: Db, gate: Gate): Db {
     get: outside.get,
     run: outside.run,
     insert: outside.insert,
-    async tx(fn) {
+    async tx(fn, options) {
       await gate('BEGIN');
-      return inner.tx((q) => fn(gated(q, gate)));
+      return inner.tx((q) => fn(gated(q, gate)), options);
     },
     migrate: () => inner.migrate(),
     ping: () => inner.ping(),

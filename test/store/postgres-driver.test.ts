@@ -82,6 +82,15 @@ describe('PostgreSQL driver', () => {
     expect(await db.get('SELECT * FROM cursors')).toBeUndefined();
   });
 
+  it('a transaction that need not be durable commits without waiting for the disk, and only it', async () => {
+    const { db } = await freshDb();
+    const setting = (q: { get: typeof db.get }) => q.get<{ s: string }>(`SELECT current_setting('synchronous_commit') AS s`).then((r) => r?.s);
+    expect(await db.tx(async (q) => (await q.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 1, 1)`), setting(q)), { durable: false })).toBe('off');
+    expect(await db.tx((q) => setting(q))).toBe('on');
+    expect(await setting(db)).toBe('on');
+    expect(await db.get('SELECT name, position FROM cursors')).toEqual({ name: 'a', position: 1 });
+  });
+
   it('a deadlock between two transactions is retried, and both commit', async () => {
     const { db } = await freshDb();
     await db.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 0, 0), ('b', 0, 0)`);

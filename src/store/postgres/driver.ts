@@ -2,7 +2,7 @@
 // BIGINT and COUNT(*) returned as JS numbers, failures mapped to typed errors.
 import pg from 'pg';
 import { UnavailableError } from '../../errors.js';
-import type { Db, DedicatedSession, Queryable, Row } from '../db.js';
+import type { Db, DedicatedSession, Queryable, Row, TxOptions } from '../db.js';
 import { applyMigrations } from '../migrations.js';
 import { toParams } from '../params.js';
 import { postgresCapabilities } from './capabilities.js';
@@ -27,6 +27,9 @@ const typeParsers = {
 
 /** Transactions that hit a serialization failure or deadlock run again this many times in all. */
 const TX_ATTEMPTS = 5;
+
+/** A transaction whose commit does not wait for the disk (TxOptions.durable false). */
+const BEGIN_ASYNCHRONOUS_COMMIT = 'BEGIN; SET LOCAL synchronous_commit TO OFF';
 
 /** Distinct statements kept prepared per connection; texts beyond it (long IN lists) run unprepared. */
 const MAX_PREPARED = 300;
@@ -166,10 +169,10 @@ export class PostgresDb implements Db {
    * and serialization failures (possible when transactions lock rows in different orders) run
    * the whole function again, which is safe because it only touches the database.
    */
-  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  async tx<T>(fn: (q: Queryable) => Promise<T>, options: TxOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.txOnce(fn);
+        return await this.txOnce(fn, options.durable === false);
       } catch (err) {
         const trouble = isPreparedStatementTrouble(err);
         // Fresh names: every connection prepares the current text again instead of reusing its stale one.
@@ -223,7 +226,7 @@ export class PostgresDb implements Db {
     };
   }
 
-  private async txOnce<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>, asynchronousCommit: boolean): Promise<T> {
     const { client, done } = await this.checkout();
     let broken: unknown;
     try {
@@ -233,7 +236,7 @@ export class PostgresDb implements Db {
       const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
       stream?.cork?.();
       process.nextTick(() => stream?.uncork?.());
-      const begun = client.query('BEGIN');
+      const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : 'BEGIN');
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
       const q = queryable((sql, params) => client.query(this.statement(sql, params)));
