@@ -138,7 +138,15 @@ export async function lockNamed(q: Queryable, dialect: Dialect, ...names: string
  * transaction it aborted: its code decides whether the transaction runs again.
  */
 export async function lockNamedThen<T>(q: Queryable, dialect: Dialect, names: readonly string[], next: () => Promise<T>): Promise<T> {
-  const [locked, result] = await Promise.allSettled([lockNamed(q, dialect, ...names), next()]);
+  const locking = lockNamed(q, dialect, ...names);
+  let running: Promise<T>;
+  try {
+    running = next();
+  } catch (err) {
+    locking.catch(() => {}); // its outcome no longer matters
+    throw err;
+  }
+  const [locked, result] = await Promise.allSettled([locking, running]);
   if (locked.status === 'rejected') throw locked.reason;
   if (result.status === 'rejected') throw result.reason;
   return result.value;

@@ -5,7 +5,7 @@
 // (its row is gone), hold the whole task.
 import { TASK_FIELDS, type TaskField } from '../core/task-fields.js';
 import type { Task, TaskEvent } from '../core/types.js';
-import { compileReader, parseJson, type TaskRow } from './rows.js';
+import { compileReader, num, numOrNull, parseJson, strOrNull, type TaskRow } from './rows.js';
 
 const IN_TASK = TASK_FIELDS.filter((f) => f.inTask);
 const IN_EVENT: readonly TaskField[] = IN_TASK.filter((f) => f.inEvent);
@@ -34,19 +34,18 @@ function eventTask(row: TaskRow): Task | null {
   if (row.description === null || row.description === undefined) return null;
   const fromRow = readFromRow(row);
   const task: Record<string, unknown> = {};
-  for (const f of IN_TASK) task[f.name] = f.name === 'id' ? Number(row.task_id) : f.inEvent ? (payload[f.name] ?? null) : fromRow[f.name];
+  for (const f of IN_TASK) task[f.name] = f.name === 'id' ? num(row.task_id) : f.inEvent ? (payload[f.name] ?? null) : fromRow[f.name];
   return task as Task;
 }
 
 export function rowToEvent(row: TaskRow): TaskEvent {
-  const taskId = row.task_id === null || row.task_id === undefined ? null : Number(row.task_id);
   return {
-    id: Number(row.id),
+    id: num(row.id),
     type: String(row.action),
-    taskId,
+    taskId: numOrNull(row.task_id),
     task: eventTask(row),
-    instanceId: row.instance_id === null || row.instance_id === undefined ? null : String(row.instance_id),
-    details: row.details === null || row.details === undefined ? null : String(row.details),
-    at: Number(row.timestamp),
+    instanceId: strOrNull(row.instance_id),
+    details: strOrNull(row.details),
+    at: num(row.timestamp),
   };
 }

@@ -5,9 +5,9 @@ import type { Instance, Task, TaskComment, TaskLog } from '../core/types.js';
 
 export type TaskRow = Record<string, unknown>;
 
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
-const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+export const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+export const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
 export function parseJson(v: unknown, fallback: unknown): unknown {
   if (v === null || v === undefined) return fallback;
@@ -78,7 +78,6 @@ export function rowToLog(row: TaskRow): TaskLog {
     timestamp: num(row.timestamp),
   };
 }
-
 
 export function rowToInstance(row: TaskRow): Instance {
   return {
