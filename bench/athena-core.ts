@@ -35,7 +35,7 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
   });
   const opened = await openStore(config);
   const db = opened.db;
-  const store = options.onStatement ? new SqlStore(watched(db, options.onStatement, options.onTransaction)) : opened.store;
+  const store = options.onStatement || options.onRoundTrip ? new SqlStore(watched(db, options)) : opened.store;
   const queue = createQueue({
     store,
     bus: createEventBus(),
@@ -70,35 +70,48 @@ export type OpenOptions = {
   onStatement?: (sql: string, ms: number) => void;
   /** Called at the start of every transaction (a body run again after a retry counts again). */
   onTransaction?: () => void;
+  /**
+   * Called for every time the store waits for the database: a statement sent while none of its
+   * transaction is on its way (one sent behind another travels with it: pipelined), and each COMMIT.
+   * A transaction's BEGIN travels with its first statement.
+   */
+  onRoundTrip?: () => void;
 };
 
 /** The database as the store sees it, every statement reported to `onStatement`. */
-function watched(db: Db, onStatement: (sql: string, ms: number) => void, onTransaction?: () => void): Db {
-  const wrap = <Q extends Queryable>(q: Q): Q =>
+function watched(db: Db, options: OpenOptions): Db {
+  const { onStatement, onTransaction, onRoundTrip } = options;
+  const wrap = <Q extends Queryable>(q: Q, inTx: { inFlight: number } | null): Q =>
     new Proxy(q, {
       get(target, prop, receiver) {
         const value = Reflect.get(target, prop, receiver);
         if (prop === 'all' || prop === 'get' || prop === 'run' || prop === 'insert') {
           return async (sql: string, params?: readonly unknown[]) => {
             const started = performance.now();
+            if (!inTx || inTx.inFlight === 0) onRoundTrip?.();
+            if (inTx) inTx.inFlight++;
             try {
               return await (value as (sql: string, params?: readonly unknown[]) => Promise<unknown>).call(target, sql, params);
             } finally {
-              onStatement(sql, performance.now() - started);
+              if (inTx) inTx.inFlight--;
+              onStatement?.(sql, performance.now() - started);
             }
           };
         }
         if (prop === 'tx') {
-          return <T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions) =>
-            db.tx((inner) => {
+          return <T>(fn: (q: Queryable) => Promise<T>, txOptions?: TxOptions) =>
+            db.tx(async (inner) => {
               onTransaction?.();
-              return fn(wrap(inner));
-            }, options);
+              const state = { inFlight: 0 };
+              const result = await fn(wrap(inner, state));
+              if (state.inFlight === 0) onRoundTrip?.(); // its COMMIT, unless it travels behind a statement
+              return result;
+            }, txOptions);
         }
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-  return wrap(db);
+  return wrap(db, null);
 }
 
 /**

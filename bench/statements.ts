@@ -14,6 +14,8 @@ export type StatementCounts = {
   cyclesPerSecond: number;
   perCycle: number;
   transactionsPerCycle: number;
+  /** Waits for the database a cycle (see OpenOptions.onRoundTrip); meaningful where the database is a server. */
+  roundTripsPerCycle: number;
   /** Bytes of task log payload each cycle wrote (its claimed and completed events). */
   logBytesPerCycle: number;
   kinds: StatementKind[];
@@ -35,9 +37,13 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
   const seen = new Map<string, { n: number; ms: number }>();
   let counting = false;
   let transactions = 0;
+  let roundTrips = 0;
   const core = await openAthenaCore(target, { LEASE_SECONDS: '600', WIP_LIMIT: '1' }, {
     onTransaction: () => {
       if (counting) transactions++;
+    },
+    onRoundTrip: () => {
+      if (counting) roundTrips++;
     },
     onStatement: (sql, ms) => {
       if (!counting) return;
@@ -59,6 +65,7 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
       }
       seen.clear();
       transactions = 0;
+      roundTrips = 0;
       const logBytesBefore = await core.logBytes();
       counting = true;
       const started = performance.now();
@@ -86,7 +93,7 @@ async function measure(target: AthenaStoreTarget, cycles: number): Promise<State
       const kinds = [...seen.entries()]
         .map(([statement, { n, ms }]) => ({ statement, perCycle: n / cycles, msPerCycle: ms / cycles }))
         .sort((a, b) => b.msPerCycle - a.msPerCycle);
-      return { mode, agents, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), transactionsPerCycle: transactions / cycles, logBytesPerCycle, kinds };
+      return { mode, agents, cyclesPerSecond: cycles / seconds, perCycle: kinds.reduce((sum, k) => sum + k.perCycle, 0), transactionsPerCycle: transactions / cycles, roundTripsPerCycle: roundTrips / cycles, logBytesPerCycle, kinds };
     };
     return [await run('claim-next'), await run('next-claim'), await run('claim-next', AGENTS_AT_ONCE), await run('next-claim', AGENTS_AT_ONCE)];
   } finally {
@@ -116,14 +123,14 @@ export async function statementCounts(dir: string, databaseUrl: string | undefin
 
 /** Markdown lines: one row per backend and protocol, then each statement kind. */
 export function statementLines(results: Awaited<ReturnType<typeof statementCounts>>): string[] {
-  const lines = ['| store | cycle | agents | statements per cycle | transactions per cycle | cycles/s | task log bytes per cycle | statements (per cycle, share of statement time) |', '|---|---|---|---|---|---|---|---|'];
+  const lines = ['| store | cycle | agents | statements per cycle | transactions per cycle | round trips per cycle | cycles/s | task log bytes per cycle | statements (per cycle, share of statement time) |', '|---|---|---|---|---|---|---|---|---|'];
   for (const { backend, counts } of results) {
     for (const c of counts) {
       const total = c.kinds.reduce((sum, k) => sum + k.msPerCycle, 0);
       const kinds = c.kinds.map((k) => `${k.statement} (${fmt(k.perCycle, 2)}, ${fmt((100 * k.msPerCycle) / total)} %)`).join('; ');
       const cycle = c.mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
       const agents = c.agents === 1 ? '1, in sequence' : `${c.agents} at once`;
-      lines.push(`| ${backend} | ${cycle} | ${agents} | ${fmt(c.perCycle, 2)} | ${fmt(c.transactionsPerCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${fmt(c.logBytesPerCycle)} | ${kinds} |`);
+      lines.push(`| ${backend} | ${cycle} | ${agents} | ${fmt(c.perCycle, 2)} | ${fmt(c.transactionsPerCycle, 2)} | ${backend === 'SQLite' ? '–' : fmt(c.roundTripsPerCycle, 2)} | ${fmt(c.cyclesPerSecond)} | ${fmt(c.logBytesPerCycle)} | ${kinds} |`);
     }
   }
   return lines;

@@ -96,7 +96,12 @@ export interface Db extends Queryable {
   readonly capabilities: Capabilities;
   /** Opens a dedicated session; only where `capabilities.listen` or `capabilities.advisoryLocks`. */
   openSession(): Promise<DedicatedSession>;
-  /** Runs fn in one transaction (immediate/write-locked); commits on return, rolls back on throw. */
+  /**
+   * Runs fn in one transaction (immediate/write-locked); commits on return, rolls back on throw. Every
+   * statement fn sends belongs to the transaction, even one whose answer it returns without waiting
+   * for (on PostgreSQL the COMMIT then travels right behind it), and any statement that failed fails
+   * the transaction, caught by fn or not.
+   */
   tx<T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Applies numbered migrations that have not been applied yet. */
   migrate(): Promise<string[]>;

@@ -77,7 +77,9 @@ async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> 
        RETURNING task_id
      )
      SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`;
-  const row = await db.tx((q) => q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params), { durable: false });
+  // The answer is not waited for inside the transaction: its COMMIT travels right behind the statement.
+  const { answer } = await db.tx(async (q) => ({ answer: q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params) }), { durable: false });
+  const row = await answer;
   if (!row) return { task: null, lostRace: false };
   return { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 };
 }

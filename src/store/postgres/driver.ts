@@ -81,12 +81,20 @@ export function describeTarget(url: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function queryable(run: (sql: string, params: readonly unknown[]) => Promise<pg.QueryResult>): Queryable {
+/**
+ * `inTransaction`: the transaction answers for every statement's failure (txOnce), so an answer the
+ * body never waits for is not an unhandled rejection.
+ */
+function queryable(run: (sql: string, params: readonly unknown[]) => Promise<pg.QueryResult>, inTransaction = false): Queryable {
+  const answer = <T>(result: Promise<T>): Promise<T> => {
+    if (inTransaction) result.catch(() => {});
+    return result;
+  };
   return {
-    all: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows as T[],
-    get: async <T>(sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rows[0] as T | undefined,
-    run: async (sql: string, params: readonly unknown[] = []) => (await run(sql, params)).rowCount ?? 0,
-    insert: async (sql: string, params: readonly unknown[] = []) => Number((await run(`${sql} RETURNING id`, params)).rows[0].id),
+    all: <T>(sql: string, params: readonly unknown[] = []) => answer(run(sql, params).then((r) => r.rows as T[])),
+    get: <T>(sql: string, params: readonly unknown[] = []) => answer(run(sql, params).then((r) => r.rows[0] as T | undefined)),
+    run: (sql: string, params: readonly unknown[] = []) => answer(run(sql, params).then((r) => r.rowCount ?? 0)),
+    insert: (sql: string, params: readonly unknown[] = []) => answer(run(`${sql} RETURNING id`, params).then((r) => Number(r.rows[0].id))),
   };
 }
 
@@ -239,10 +247,22 @@ export class PostgresDb implements Db {
       const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : 'BEGIN');
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
-      const q = queryable((sql, params) => client.query(this.statement(sql, params)));
+      // Every statement is kept: the body may return before an answer it does not need (the COMMIT
+      // then travels behind it), and one that failed must fail the transaction, not be lost.
+      const sent: Array<Promise<unknown>> = [];
+      const q = queryable((sql, params) => {
+        const answer = client.query(this.statement(sql, params));
+        sent.push(answer);
+        return answer;
+      }, true);
       const result = await fn(q);
+      const committing = client.query('COMMIT');
+      committing.catch(() => {}); // awaited below, after BEGIN's answer
       await begun;
-      await client.query('COMMIT');
+      const committed = await committing;
+      // In a transaction a failed statement aborted, COMMIT rolls back: the first failure is the error.
+      for (const outcome of await Promise.allSettled(sent)) if (outcome.status === 'rejected') throw outcome.reason;
+      if (committed.command !== 'COMMIT') throw new Error(`PostgreSQL answered COMMIT with ${committed.command}`);
       return result;
     } catch (err) {
       // A connection whose prepared statements went wrong is dropped with them.

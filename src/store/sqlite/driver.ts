@@ -105,7 +105,27 @@ export class SqliteDb implements Db {
     this.groupCommit = new GroupCommit({
       acquire: () => this.acquire(),
       release: () => this.release(),
-      queryable: this.direct,
+      queryableFor: (onFailure) => {
+        const noting =
+          <A extends unknown[], R>(exec: (...args: A) => R) =>
+          (...args: A): Promise<R> => {
+            try {
+              return Promise.resolve(exec(...args));
+            } catch (err) {
+              onFailure(err);
+              // The transaction fails with it (group-commit.ts): an answer the body never waits for is no unhandled rejection.
+              const failed = Promise.reject(err);
+              failed.catch(() => {});
+              return failed;
+            }
+          };
+        return {
+          all: noting((sql: string, params: readonly unknown[] = []) => self.execAll(sql, params)),
+          get: noting((sql: string, params: readonly unknown[] = []) => self.execGet(sql, params)),
+          run: noting((sql: string, params: readonly unknown[] = []) => self.execRun(sql, params)),
+          insert: noting((sql: string, params: readonly unknown[] = []) => self.execInsert(sql, params)),
+        } as Queryable;
+      },
       begin: () => run('BEGIN IMMEDIATE'),
       commit: () => run('COMMIT'),
       rollback: () => {

@@ -9,8 +9,8 @@ export type GroupCommitConnection = {
   /** Takes the connection; undefined when it was free and is now taken, else a promise of it. */
   acquire(): Promise<void> | undefined;
   release(): void;
-  /** Statements of the running transaction. */
-  queryable: Queryable;
+  /** Statements of the running transaction, each failure also told to `onFailure` as it happens. */
+  queryableFor(onFailure: (err: unknown) => void): Queryable;
   begin(): void;
   commit(): void;
   /** Rolls back when a transaction is open. */
@@ -81,7 +81,11 @@ export class GroupCommit {
     const values: unknown[] = [];
     for (const item of batch) {
       try {
-        values.push(await item.fn(connection.queryable));
+        // A statement that failed fails its body, even one whose answer the body did not wait for.
+        let failure: { err: unknown } | null = null;
+        const value = await item.fn(connection.queryableFor((err) => (failure ??= { err })));
+        if (failure) throw (failure as { err: unknown }).err;
+        values.push(value);
       } catch (error) {
         connection.rollback();
         if (batch.length === 1) item.reject(connection.failed(error));
