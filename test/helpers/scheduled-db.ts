@@ -7,13 +7,24 @@ import type { Db, Queryable } from '../../src/store/db.js';
 
 export type Gate = (label: string) => Promise<void>;
 
-function gated(q: Queryable, gate: Gate): Queryable {
+/**
+ * `inOrder` (a transaction's statements): a statement starts only after the one sent before it in the
+ * same transaction started, as on a real connection, where statements sent without waiting for an
+ * answer (a lock and the claim behind it) reach the server in the order they were sent.
+ */
+function gated(q: Queryable, gate: Gate, inOrder = false): Queryable {
   const label = (sql: string) => sql.replace(/\s+/g, ' ').trim().slice(0, 60);
+  let previous: Promise<unknown> = Promise.resolve();
+  const opened = (sql: string): Promise<unknown> => {
+    if (!inOrder) return gate(label(sql));
+    previous = Promise.all([previous, gate(label(sql))]);
+    return previous;
+  };
   return {
-    all: async (sql, params) => (await gate(label(sql)), q.all(sql, params)),
-    get: async (sql, params) => (await gate(label(sql)), q.get(sql, params)),
-    run: async (sql, params) => (await gate(label(sql)), q.run(sql, params)),
-    insert: async (sql, params) => (await gate(label(sql)), q.insert(sql, params)),
+    all: async (sql, params) => (await opened(sql), q.all(sql, params)),
+    get: async (sql, params) => (await opened(sql), q.get(sql, params)),
+    run: async (sql, params) => (await opened(sql), q.run(sql, params)),
+    insert: async (sql, params) => (await opened(sql), q.insert(sql, params)),
   } as Queryable;
 }
 
@@ -29,7 +40,7 @@ export function scheduledDb(inner: Db, gate: Gate): Db {
     insert: outside.insert,
     async tx(fn, options) {
       await gate('BEGIN');
-      return inner.tx((q) => fn(gated(q, gate)), options);
+      return inner.tx((q) => fn(gated(q, gate, true)), options);
     },
     migrate: () => inner.migrate(),
     ping: () => inner.ping(),
