@@ -1,5 +1,6 @@
 // The small SQL driver contract both backends implement; SQL is written once with `?` placeholders.
 import type pg from 'pg';
+import type { StampedTable } from './change-stamps.js';
 
 export type Row = Record<string, unknown>;
 
@@ -32,6 +33,14 @@ export type Dialect = {
   tableLock: ((table: string) => string) | null;
   /** Writes (INSERT/DELETE … RETURNING) may sit in a WITH clause, so a read and its writes are one statement (one round trip). */
   writableCte: boolean;
+  /**
+   * An expression (one parameter: a stamp) true when the table's stamp (change-stamps.ts) is that
+   * one, which otherwise fails its statement, and with it the transaction, which tx runs again: for
+   * a statement sent on the strength of rows the process keeps, with the COMMIT right behind it, so
+   * no answer can say they changed in time (sql-task-writes.ts, sendTaskLogs). Null where statements
+   * are no round trips (SQLite, in-process): there the process reads the stamp and waits.
+   */
+  stampGuard: ((table: StampedTable) => string) | null;
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
@@ -108,6 +117,24 @@ export interface Db extends Queryable {
   /** Cheap liveness probe of the connection. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * A transaction body's result still on its way: the body has sent every statement and returns
+ * without waiting for their answers, so on PostgreSQL the COMMIT travels right behind them (one round
+ * trip fewer). Db.tx holds every statement the body sent to the transaction, so a failed one fails
+ * it; the caller reads the result with `answered` once tx has returned. `answer` only waits: a
+ * statement sent after the body returned would not belong to the transaction.
+ */
+export class Unanswered<T> {
+  constructor(readonly answer: Promise<T>) {
+    answer.catch(() => {}); // a failure fails the transaction, which reports it: never unhandled here
+  }
+}
+
+/** The value of a transaction body's result, once its answers are in (see Unanswered). */
+export function answered<T>(result: T | Unanswered<T>): Promise<T> | T {
+  return result instanceof Unanswered ? result.answer : result;
 }
 
 /** Builds `?, ?, ?` for an IN list. */

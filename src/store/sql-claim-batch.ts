@@ -3,11 +3,12 @@
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
 import { HELD_SQL, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import { appendTaskLogs, type MarkSeen } from './sql-task-writes.js';
+import { logThen, type MarkSeen } from './sql-task-writes.js';
+import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
 
 /** Every column of the changed rows, named through the table (the FROM items share some names; SQLite takes no `tasks.*` here). */
@@ -80,7 +81,9 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
  * claiming statement under the controls in force, the audit rows and last-seen of those it served.
  * Returns the outcome of each claim served, by instance; the rest claim on their own.
  */
-export async function serveClaims(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
+export async function serveClaims(
+  q: Queryable, dialect: Dialect, inForce: ControlsCache, webhooks: WebhooksInForce, markSeen: MarkSeen, specs: ClaimNextSpec[],
+): Promise<Served<ClaimNextOutcome> | Unanswered<Served<ClaimNextOutcome>>> {
   const served: Served<ClaimNextOutcome> = new Map();
   const wipLocks = specs[0]!.wipLimit > 0 ? specs.map((s) => LOCK_NAMES.wip(s.instanceId)) : [];
   const { result: rows } = await lockNamedThen(q, dialect, wipLocks, () =>
@@ -99,8 +102,8 @@ export async function serveClaims(q: Queryable, dialect: Dialect, inForce: Contr
     const by = spec.instanceName ?? spec.instanceId;
     return { task, spec, now: spec.now, entry: { action: 'claimed' as const, details: `attempt ${task.attempts} of ${task.maxAttempts} by ${by}`, instanceId: spec.instanceId } };
   });
-  const events = await appendTaskLogs(q, claimed);
-  await markSeen(...claimed.map(({ spec }) => [spec.instanceId, spec.instanceName, spec.now] as const));
-  claimed.forEach(({ task, spec }, i) => served.set(spec.instanceId, { ok: true, task, events: [events[i]!] }));
-  return served;
+  return logThen(q, dialect, webhooks, claimed, () => markSeen(...claimed.map(({ spec }) => [spec.instanceId, spec.instanceName, spec.now] as const)), (events) => {
+    claimed.forEach(({ task, spec }, i) => served.set(spec.instanceId, { ok: true, task, events: [events[i]!] }));
+    return served;
+  });
 }

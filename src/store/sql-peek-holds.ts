@@ -1,7 +1,7 @@
 // The original protocol's peek (GET /api/tasks/next) with its hold, in the database so every replica
 // sees every other replica's holds (see core/peek-holds.ts for why peeks hold tasks).
 import type { PeekOutcome, PeekSpec } from '../core/ports.js';
-import type { Db, Dialect, Queryable } from './db.js';
+import { answered, Unanswered, type Db, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { assigneeCondition, readyCondition } from './sql-conditions.js';
 
@@ -78,8 +78,8 @@ async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> 
      )
      SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`;
   // The answer is not waited for inside the transaction: its COMMIT travels right behind the statement.
-  const { answer } = await db.tx(async (q) => ({ answer: q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params) }), { durable: false });
-  const row = await answer;
+  const sent = await db.tx(async (q) => new Unanswered(q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params)), { durable: false });
+  const row = await answered(sent);
   if (!row) return { task: null, lostRace: false };
   return { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 };
 }

@@ -1,12 +1,13 @@
 // The Store over SQL shared by SQLite and PostgreSQL: creates, claims and transitions (reads and bulk actions beside it).
 import { PRIORITY_RANK, type NewTask, type Task, type TaskComment, type TaskEvent } from '../core/types.js';
-import { LOCK_NAMES, lockNamedThen, placeholders, type Db, type Queryable } from './db.js';
+import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Queryable, type Unanswered } from './db.js';
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
 import { HELD_SQL, assigneeCondition, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
-import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
+import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
+import { WebhooksInForce } from './sql-webhooks.js';
 import { claimKind, serveClaims } from './sql-claim-batch.js';
 import { serveTransitions, transitionKeys, transitionKind } from './sql-transition-batch.js';
 import { WriteBatches, type Served } from './write-batches.js';
@@ -79,6 +80,7 @@ export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
   private readonly controlsInForce = new controls.ControlsCache();
+  private readonly webhooksInForce = new WebhooksInForce();
   /** Where the backend batches writes (Capabilities.batchedWrites): claims and transitions arriving together. */
   private readonly batches: {
     claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>;
@@ -103,20 +105,21 @@ export class SqlStore extends SqlReads implements Store {
    * A write transaction whose body may record agents as seen (`markSeen`); a busy agent's last_seen is
    * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed.
    */
-  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: MarkSeen) => Promise<T>): Promise<T> {
+  private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: MarkSeen) => Promise<T | Unanswered<T>>): Promise<T> {
     const seen: Seen[] = [];
-    const result = await this.db.tx((q) => {
+    const sent = await this.db.tx((q) => {
       seen.length = 0; // a body run again after a failed batch starts over
-      return fn(q, async (...agents) => {
+      return fn(q, (...agents) => {
         const due: Seen[] = [];
         for (const agent of agents) {
           const [id, name, now] = agent;
           if (this.lastSeen.due(id, name, now) && !seen.some(([s]) => s === id) && !due.some(([d]) => d === id)) due.push(agent);
         }
-        await recordSeen(q, due);
-        seen.push(...due);
+        seen.push(...due); // counted below, once the transaction committed
+        return recordSeen(q, due);
       });
     });
+    const result = await answered(sent);
     for (const [id, name, now] of seen) this.lastSeen.wrote(id, name, now);
     return result;
   }
@@ -139,17 +142,19 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   /** Creates of tasks that need nothing read first, in one transaction and one INSERT; their log rows in one more. */
-  private createTogether(specs: PlainCreate[]): Promise<Served<CreateOutcome>> {
-    return this.db.tx(async (q) => {
+  private async createTogether(specs: PlainCreate[]): Promise<Served<CreateOutcome>> {
+    const sent = await this.db.tx(async (q) => {
       const rows = await q.all<TaskRow>(CREATE_TASK.rows(specs.length), specs.flatMap(({ input, now }) => CREATE_TASK.params(createdRow(input, now))));
       // One INSERT takes its ids in the order of its rows.
       const tasks = rows.map(rowToTask).sort((a, b) => a.id - b.id);
       const created = tasks.map((task, i) => ({ task, now: specs[i]!.now, entry: { action: 'created' as const, details: createdBy(specs[i]!.input) } }));
-      const events = await appendTaskLogs(q, created);
-      const served: Served<CreateOutcome> = new Map();
-      created.forEach(({ task }, i) => served.set(specs[i]!.key, { ok: true, task, created: true, events: [events[i]!] }));
-      return served;
+      return logThen(q, this.db.dialect, this.webhooksInForce, created, async () => {}, (events) => {
+        const served: Served<CreateOutcome> = new Map();
+        created.forEach(({ task }, i) => served.set(specs[i]!.key, { ok: true, task, created: true, events: [events[i]!] }));
+        return served;
+      });
     });
+    return answered(sent);
   }
 
   private insertTask(input: NewTask, now: number): Promise<CreateOutcome> {
@@ -200,7 +205,7 @@ export class SqlStore extends SqlReads implements Store {
 
   /** Claims of several agents asking alike, in one transaction and one claiming statement (sql-claim-batch.ts). */
   private claimTogether(specs: ClaimNextSpec[]): Promise<Served<ClaimNextOutcome>> {
-    return this.txRecordingLastSeen((q, markSeen) => serveClaims(q, this.db.dialect, this.controlsInForce, markSeen, specs));
+    return this.txRecordingLastSeen((q, markSeen) => serveClaims(q, this.db.dialect, this.controlsInForce, this.webhooksInForce, markSeen, specs));
   }
 
   /** One agent's claim in a transaction of its own. */
@@ -251,11 +256,12 @@ export class SqlStore extends SqlReads implements Store {
         return { ok: false, reason: 'empty', held };
       }
       const task = rowToTask(changed);
-      const event = await appendLog(
-        q, task.id, { action: 'claimed', details: `attempt ${task.attempts} of ${task.maxAttempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId }, spec.now, task,
+      const entry = { action: 'claimed' as const, details: `attempt ${task.attempts} of ${task.maxAttempts} by ${spec.instanceName ?? spec.instanceId}`, instanceId: spec.instanceId };
+      return logThen(
+        q, this.db.dialect, this.webhooksInForce, [{ task, entry, now: spec.now }],
+        () => markSeen([spec.instanceId, spec.instanceName, spec.now]),
+        (events): ClaimNextOutcome => ({ ok: true, task, events }),
       );
-      await markSeen([spec.instanceId, spec.instanceName, spec.now]);
-      return { ok: true, task, events: [event] };
     });
   }
 
@@ -266,7 +272,7 @@ export class SqlStore extends SqlReads implements Store {
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
   private transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
-    return this.txRecordingLastSeen((q, markSeen) => serveTransitions(q, this.db.dialect, this.controlsInForce, markSeen, specs));
+    return this.txRecordingLastSeen((q, markSeen) => serveTransitions(q, this.db.dialect, this.controlsInForce, this.webhooksInForce, markSeen, specs));
   }
 
   /** One transition in a transaction of its own. */
@@ -336,13 +342,16 @@ export class SqlStore extends SqlReads implements Store {
         return { ok: false, current: task, heldByInstance, ...(heldBack ? { heldBack } : {}) };
       }
       const task = rowToTask(changed);
-      const events = [await appendLog(q, task.id, spec.log, spec.now, task)];
-
-      if (spec.instance?.seen) await markSeen([spec.instance.id, spec.instance.name ?? null, spec.now]);
+      const seen: Seen[] = [];
+      if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
-      if (spec.holderSeen && previousHolder) await markSeen([previousHolder, null, spec.now]);
-      if (spec.cascade === 'block') events.push(...(await blockDependants(q, this.db.dialect, task.id, spec.now)));
-      if (spec.cascade === 'unblock') events.push(...(await unblockDependants(q, this.db.dialect, task.id, spec.now)));
+      if (spec.holderSeen && previousHolder) seen.push([previousHolder, null, spec.now]);
+      const entries = [{ task, entry: spec.log, now: spec.now }];
+      if (!spec.cascade) return logThen(q, this.db.dialect, this.webhooksInForce, entries, () => markSeen(...seen), (events): TransitionOutcome => ({ ok: true, task, events }));
+      // A cascade reads what the change freed or blocked: everything waits for its answer.
+      const events = await appendTaskLogs(q, entries, this.webhooksInForce);
+      await markSeen(...seen);
+      events.push(...(await (spec.cascade === 'block' ? blockDependants : unblockDependants)(q, this.db.dialect, task.id, spec.now)));
       return { ok: true, task, events };
     });
   }

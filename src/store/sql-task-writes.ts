@@ -1,12 +1,12 @@
 // Writes shared by transitions and bulk actions: the log row (event), instance bookkeeping, dependency cascades.
 import type { Task, TaskEvent } from '../core/types.js';
-import { placeholders, type Dialect, type Queryable } from './db.js';
+import { placeholders, Unanswered, type Dialect, type Queryable } from './db.js';
 import { dependsOnAny, someDependency } from './sql-lists.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import type { LogEntry } from '../core/ports.js';
 import { webhookEventFor } from '../core/webhooks.js';
 import { stampOf } from './change-stamps.js';
-import { queueWantedDeliveries } from './sql-webhooks.js';
+import { queueWantedDeliveries, type WebhooksInForce } from './sql-webhooks.js';
 import { eventPayload } from './event-payload.js';
 
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
@@ -31,26 +31,85 @@ export async function appendLog(q: Queryable, taskId: number | null, entry: LogE
   return { id, type: entry.action, taskId, task, instanceId, details, at: now };
 }
 
+type LogRow = { task: Task; entry: LogEntry; now: number };
+
+/** The log rows of several tasks (each named once), as VALUES of one INSERT. */
+function logValues(entries: readonly LogRow[]): { sql: string; params: unknown[] } {
+  return {
+    sql: `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES ${entries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+    params: entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, eventPayload(task)]),
+  };
+}
+
+/** The events of `entries`, in their order, from the ids their INSERT returned. */
+function logEvents(entries: readonly LogRow[], rows: ReadonlyArray<{ id: number; task_id: number }>): TaskEvent[] {
+  const ids = new Map(rows.map((row) => [Number(row.task_id), Number(row.id)]));
+  return entries.map(({ task, entry, now }) => ({
+    id: ids.get(task.id)!, type: entry.action, taskId: task.id, task, instanceId: entry.instanceId ?? null, details: entry.details ?? null, at: now,
+  }));
+}
+
 /**
  * The log rows of several tasks (each named once) in one statement, with their webhook deliveries
- * as appendLog queues them; the events come back in the order of `entries`.
+ * as appendLog queues them; the events come back in the order of `entries`. `inForce` learns the
+ * webhooks in force (for sendTaskLogs).
  */
-export async function appendTaskLogs(q: Queryable, entries: ReadonlyArray<{ task: Task; entry: LogEntry; now: number }>): Promise<TaskEvent[]> {
-  const params = entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, eventPayload(task)]);
+export async function appendTaskLogs(q: Queryable, entries: readonly LogRow[], inForce?: WebhooksInForce): Promise<TaskEvent[]> {
+  const insert = logValues(entries);
   const rows = await q.all<{ id: number; task_id: number; webhooks_stamp: number }>(
-    `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES ${entries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
-     RETURNING id, task_id, ${stampOf('webhooks')} AS webhooks_stamp`,
-    params,
+    `${insert.sql} RETURNING id, task_id, ${stampOf('webhooks')} AS webhooks_stamp`,
+    insert.params,
   );
-  const byTask = new Map(rows.map((row) => [Number(row.task_id), row]));
-  const events: TaskEvent[] = [];
+  const stamps = new Map(rows.map((row) => [Number(row.task_id), Number(row.webhooks_stamp)]));
   for (const { task, entry, now } of entries) {
-    const row = byTask.get(task.id)!;
     const webhookEvent = webhookEventFor(entry.action);
-    if (webhookEvent) await queueWantedDeliveries(q, Number(row.webhooks_stamp), webhookEvent, task, now);
-    events.push({ id: Number(row.id), type: entry.action, taskId: task.id, task, instanceId: entry.instanceId ?? null, details: entry.details ?? null, at: now });
+    if (webhookEvent) await queueWantedDeliveries(q, stamps.get(task.id)!, webhookEvent, task, now, inForce);
   }
-  return events;
+  return logEvents(entries, rows);
+}
+
+/**
+ * appendTaskLogs without waiting: the rows leave in one statement now and the events come with its
+ * answer, so the transaction's COMMIT can travel right behind it (one round trip fewer). Only where
+ * the backend guards a stamp inside a statement (Dialect.stampGuard) and `inForce` knows webhooks
+ * under which no delivery of these events is due: the statement fails should they have changed
+ * since, `inForce` forgets them, and the transaction runs again. Otherwise null: appendTaskLogs,
+ * which waits for the stamp and queues the deliveries due.
+ */
+export function sendTaskLogs(q: Queryable, dialect: Dialect, inForce: WebhooksInForce, entries: readonly LogRow[]): Promise<TaskEvent[]> | null {
+  if (!dialect.stampGuard) return null;
+  const stamp = inForce.quietFor(entries.map(({ task, entry }) => ({ event: webhookEventFor(entry.action), task })));
+  if (stamp === null) return null;
+  const insert = logValues(entries);
+  const sent = q.all<{ id: number; task_id: number }>(`${insert.sql} RETURNING id, task_id, ${dialect.stampGuard('webhooks')} AS webhooks_held`, [
+    ...insert.params,
+    stamp,
+  ]);
+  return sent.then(
+    (rows) => logEvents(entries, rows),
+    (err: unknown) => {
+      inForce.forget();
+      throw err;
+    },
+  );
+}
+
+/**
+ * The log rows of `entries`, then `more` (statements whose answers nothing waits for, such as
+ * last-seen), then `result` of the events: all sent without waiting where sendTaskLogs can, the
+ * result then Unanswered (the transaction's COMMIT follows them at once), else as appendTaskLogs.
+ */
+export async function logThen<R>(
+  q: Queryable, dialect: Dialect, inForce: WebhooksInForce, entries: readonly LogRow[], more: () => Promise<unknown>, result: (events: TaskEvent[]) => R,
+): Promise<R | Unanswered<R>> {
+  const sending = sendTaskLogs(q, dialect, inForce, entries);
+  if (sending) {
+    const rest = more();
+    return new Unanswered(Promise.all([sending, rest]).then(([events]) => result(events)));
+  }
+  const events = await appendTaskLogs(q, entries, inForce);
+  await more();
+  return result(events);
 }
 
 /** An agent seen at a time: id, name (null: keep the one known), when. */

@@ -2,13 +2,14 @@
 // UPDATE changes several tasks, each with its own values and its own state check.
 import { taskField, type FieldType, type TaskFieldName } from '../core/task-fields.js';
 import type { TransitionOutcome, TransitionSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamedThen, placeholders, type Dialect, type Queryable } from './db.js';
+import { LOCK_NAMES, lockNamedThen, placeholders, type Dialect, type Queryable, type Unanswered } from './db.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import { RETURNED } from './sql-claim-batch.js';
 import { HELD_SQL, readyConditionOf } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import { appendTaskLogs, type MarkSeen, type Seen } from './sql-task-writes.js';
+import { logThen, type MarkSeen, type Seen } from './sql-task-writes.js';
+import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
@@ -105,7 +106,9 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
  * those it changed. Returns the outcome of each transition served, by its first key; the rest run
  * on their own.
  */
-export async function serveTransitions(q: Queryable, dialect: Dialect, inForce: ControlsCache, markSeen: MarkSeen, specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
+export async function serveTransitions(
+  q: Queryable, dialect: Dialect, inForce: ControlsCache, webhooks: WebhooksInForce, markSeen: MarkSeen, specs: TransitionSpec[],
+): Promise<Served<TransitionOutcome> | Unanswered<Served<TransitionOutcome>>> {
   const served: Served<TransitionOutcome> = new Map();
   const first = specs[0]!;
   const wipLocks = first.wipLimit ? specs.map((s) => LOCK_NAMES.wip(s.wipLimit!.instanceId)) : [];
@@ -128,13 +131,13 @@ export async function serveTransitions(q: Queryable, dialect: Dialect, inForce: 
     const spec = byTask.get(task.id)!;
     return { task, spec, entry: spec.log, now: spec.now };
   });
-  const events = await appendTaskLogs(q, changed);
   const seen: Seen[] = [];
   for (const { task, spec } of changed) {
     if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
     if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
   }
-  await markSeen(...seen);
-  changed.forEach(({ task, spec }, i) => served.set(transitionKeys(spec)[0]!, { ok: true, task, events: [events[i]!] }));
-  return served;
+  return logThen(q, dialect, webhooks, changed, () => markSeen(...seen), (events) => {
+    changed.forEach(({ task, spec }, i) => served.set(transitionKeys(spec)[0]!, { ok: true, task, events: [events[i]!] }));
+    return served;
+  });
 }

@@ -122,10 +122,41 @@ function mayWant(filters: WebhookFilter[], event: WebhookEvent, task: Task): boo
  * queueDeliveries, skipped (its statement and the payload's JSON) when no enabled webhook could
  * want the event. `webhooksStamp` is the webhooks' stamp as a statement of the event's transaction
  * saw it (appendLog reads it with the log row), so a webhook added on any replica before that
- * statement began gets the delivery, as if the outbox statement had run.
+ * statement began gets the delivery, as if the outbox statement had run. `inForce`, when given,
+ * learns the filters under that stamp.
  */
-export async function queueWantedDeliveries(q: Queryable, webhooksStamp: number, event: WebhookEvent, task: Task, now: number): Promise<void> {
-  if (mayWant(await enabledFilters(q, webhooksStamp), event, task)) await queueDeliveries(q, event, task, now);
+export async function queueWantedDeliveries(
+  q: Queryable, webhooksStamp: number, event: WebhookEvent, task: Task, now: number, inForce?: WebhooksInForce,
+): Promise<void> {
+  const filters = await enabledFilters(q, webhooksStamp);
+  inForce?.learn(webhooksStamp, filters);
+  if (mayWant(filters, event, task)) await queueDeliveries(q, event, task, now);
+}
+
+/**
+ * The webhooks' stamp one store last saw and the enabled webhooks' filters under it, so an event's
+ * log row may leave without waiting to learn whether a delivery is due (sendTaskLogs). Per store,
+ * as a stamp is read from one database, and safe so: the statement that relies on it checks the
+ * stamp (Dialect.stampGuard), and one that finds it changed fails, is forgotten here, and its
+ * transaction runs again, reading first.
+ */
+export class WebhooksInForce {
+  private known: { stamp: number; filters: WebhookFilter[] } | null = null;
+
+  learn(stamp: number, filters: WebhookFilter[]): void {
+    this.known = { stamp, filters };
+  }
+
+  forget(): void {
+    this.known = null;
+  }
+
+  /** The stamp under which no enabled webhook wants any of these events, or null: unknown, or one may. */
+  quietFor(events: ReadonlyArray<{ event: WebhookEvent | null; task: Task }>): number | null {
+    const known = this.known;
+    if (!known) return null;
+    return events.some(({ event, task }) => event !== null && mayWant(known.filters, event, task)) ? null : known.stamp;
+  }
 }
 
 export class SqlWebhookStore implements WebhookStore {

@@ -1,8 +1,8 @@
 // Transactions on both backends: a statement the body sent without waiting for its answer is still
-// part of the transaction (the peek sends its COMMIT right behind its statement), and one that
-// failed fails the transaction instead of being lost.
+// part of the transaction (a peek, or a transition's log row, returns Unanswered and the COMMIT goes
+// right behind), and one that failed fails the transaction instead of being lost.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/store/db.js';
+import { answered, Unanswered, type Db } from '../../src/store/db.js';
 import { backends } from '../helpers/stores.js';
 
 describe.each(backends)('transactions ($name)', (backend) => {
@@ -20,8 +20,8 @@ describe.each(backends)('transactions ($name)', (backend) => {
 
   it('a body may return before an answer it does not need: the statement commits with the transaction', async () => {
     await open();
-    const { answer } = await db.tx(async (q) => ({ answer: q.get<{ name: string }>(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 1, 1) RETURNING name`) }));
-    expect(await answer).toEqual({ name: 'a' });
+    const sent = await db.tx(async (q) => new Unanswered(q.get<{ name: string }>(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 1, 1) RETURNING name`)));
+    expect(await answered(sent)).toEqual({ name: 'a' });
     expect(await cursors()).toEqual([{ name: 'a' }]);
   });
 
@@ -31,6 +31,16 @@ describe.each(backends)('transactions ($name)', (backend) => {
       await q.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('kept?', 1, 1)`);
       void q.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('kept?', 2, 2)`); // the same key again
       return 'done';
+    });
+    await expect(outcome).rejects.toThrow();
+    expect(await cursors()).toEqual([]);
+  });
+
+  it('a body that returned before a failed answer fails the transaction, and nothing is left unhandled', async () => {
+    await open();
+    const outcome = db.tx(async (q) => {
+      await q.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('c', 1, 1)`);
+      return new Unanswered(q.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('c', 2, 2)`)); // the same key again
     });
     await expect(outcome).rejects.toThrow();
     expect(await cursors()).toEqual([]);

@@ -42,6 +42,15 @@ describe.each(['sqlite', 'postgres'] as const)('webhooks changed through another
     expect(await events(all.id)).toEqual([`task.created#${plain.id}`, `task.created#${db.id}`, `task.claimed#${early.id}`]);
     expect(await events(dbOnly.id)).toEqual([`task.created#${db.id}`]);
     expect(await events(webOnly.id)).toEqual([]);
+
+    // B has seen the webhooks since, and no webhook wanted a completion: on PostgreSQL its log rows
+    // now leave without waiting, guarded by the stamp. One added on A still gets B's next events.
+    const done = await add(['task.completed', 'task.failed']);
+    const next = (await b.claimNext({ instanceId: 'y', labels: '*' }))!;
+    await b.complete(next.id, { leaseToken: next.leaseToken });
+    const last = (await b.claimNext({ instanceId: 'y', labels: '*' }))!;
+    await b.fail(last.id, { leaseToken: last.leaseToken, error: 'broke', retry: false });
+    expect(await events(done.id)).toEqual([`task.completed#${next.id}`, `task.failed#${last.id}`]);
   });
 
   it('a webhook removed or disabled on A gets nothing more from B, enabled again it does; its failures alone change nothing', async () => {

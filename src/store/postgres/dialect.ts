@@ -1,4 +1,5 @@
 // How PostgreSQL differs from SQLite for the shared SQL, as data (see Dialect in ../db.ts).
+import { stampOf } from '../change-stamps.js';
 import type { Dialect } from '../db.js';
 
 export const postgresDialect: Dialect = {
@@ -13,6 +14,8 @@ export const postgresDialect: Dialect = {
       ? 'SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))'
       : `SELECT COUNT(pg_advisory_xact_lock(hashtext(l.name), hashtext(current_schema()))) FROM (VALUES ${Array.from({ length: count }, () => '(?)').join(', ')}) AS l(name)`,
   tableLock: (table) => `LOCK TABLE ${table} IN EXCLUSIVE MODE`,
+  // athena_stamp_changed (migration 020) raises STAMP_CHANGED, which tx runs again (errors.ts).
+  stampGuard: (table) => `CASE WHEN ${stampOf(table)} = ? THEN 1 ELSE athena_stamp_changed('${table}') END`,
   writableCte: true,
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.

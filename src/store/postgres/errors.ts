@@ -26,10 +26,16 @@ export function isUnavailable(err: unknown): boolean {
   return NETWORK_MESSAGES.some((re) => re.test(message)) || (err instanceof AggregateError && err.errors.some(isUnavailable));
 }
 
-/** Serialization failure or deadlock: the transaction may simply be run again. */
+/**
+ * Raised by athena_stamp_changed (migration 020, Dialect.stampGuard): a statement sent on the
+ * strength of rows the process keeps found them changed; run again, it reads them first.
+ */
+export const STAMP_CHANGED = 'AT001';
+
+/** Serialization failure, deadlock, or a stamp guard's refusal: the transaction may simply be run again. */
 export function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return code === '40001' || code === '40P01';
+  return code === '40001' || code === '40P01' || code === STAMP_CHANGED;
 }
 
 export function mapPgError(err: unknown): never {

@@ -9,6 +9,8 @@ export const sqliteDialect: Dialect = {
   rowLock: '',
   namedLock: null,
   tableLock: null,
+  // Statements run in-process: a write reads the stamp and waits, at no cost.
+  stampGuard: null,
   writableCte: false,
   ilike: 'LIKE',
   resetSequence: null,
