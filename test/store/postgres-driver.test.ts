@@ -91,6 +91,15 @@ describe('PostgreSQL driver', () => {
     expect(await db.get('SELECT name, position FROM cursors')).toEqual({ name: 'a', position: 1 });
   });
 
+  it('transactions run without JIT compilation (a claim batch over many pending tasks would compile for 100 ms), reads outside keep the server setting', async () => {
+    const { db } = await freshDb();
+    const jit = (q: { get: typeof db.get }) => q.get<{ s: string }>(`SELECT current_setting('jit') AS s`).then((r) => r?.s);
+    const server = await jit(db);
+    expect(await db.tx((q) => jit(q))).toBe('off');
+    expect(await db.tx((q) => jit(q), { durable: false })).toBe('off');
+    expect(await jit(db)).toBe(server);
+  });
+
   it('a deadlock between two transactions is retried, and both commit', async () => {
     const { db } = await freshDb();
     await db.run(`INSERT INTO cursors (name, position, updated_at) VALUES ('a', 0, 0), ('b', 0, 0)`);

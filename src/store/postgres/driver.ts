@@ -28,8 +28,18 @@ const typeParsers = {
 /** Transactions that hit a serialization failure or deadlock run again this many times in all. */
 const TX_ATTEMPTS = 5;
 
-/** A transaction whose commit does not wait for the disk (TxOptions.durable false). */
-const BEGIN_ASYNCHRONOUS_COMMIT = 'BEGIN; SET LOCAL synchronous_commit TO OFF';
+/**
+ * Every write transaction runs without JIT compilation. A batch of claims is planned with a LIMIT
+ * it learns only when it runs (the agents still claiming), so the planner prices it as if it took a
+ * tenth of the pending tasks: past about 100,000 of them the price crosses jit_above_cost, and
+ * compiling (80-120 ms) then took a claim that runs in half a millisecond, a fifth of the cycles/s.
+ * Set per transaction (SET LOCAL, in BEGIN's own message), so it holds behind a pooler too; reads
+ * outside transactions (lists, statistics) keep the server's setting.
+ */
+const BEGIN = 'BEGIN; SET LOCAL jit TO off';
+
+/** A transaction whose commit does not wait for the disk either (TxOptions.durable false). */
+const BEGIN_ASYNCHRONOUS_COMMIT = `${BEGIN}; SET LOCAL synchronous_commit TO OFF`;
 
 /** Distinct statements kept prepared per connection; texts beyond it (long IN lists) run unprepared. */
 const MAX_PREPARED = 300;
@@ -244,7 +254,7 @@ export class PostgresDb implements Db {
       const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
       stream?.cork?.();
       process.nextTick(() => stream?.uncork?.());
-      const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : 'BEGIN');
+      const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : BEGIN);
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
       // Every statement is kept: the body may return before an answer it does not need (the COMMIT
