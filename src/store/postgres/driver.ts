@@ -248,12 +248,21 @@ export class PostgresDb implements Db {
     const { client, done } = await this.checkout();
     let broken: unknown;
     try {
-      // BEGIN waits in the socket for the transaction's first statement, issued in this same tick
-      // (the usual case), so both leave in one write: a write costs a system call and, on a busy
-      // machine, often hands the CPU to the server process it wakes.
+      // What the transaction sends in one tick leaves in one write: BEGIN with the first statement,
+      // the log rows with the last-seen upsert and the COMMIT behind them. A write costs a system
+      // call and, on a busy machine, often hands the CPU to the server process it wakes.
       const stream = (client as unknown as { connection?: { stream?: { cork?(): void; uncork?(): void } } }).connection?.stream;
-      stream?.cork?.();
-      process.nextTick(() => stream?.uncork?.());
+      let corked = false;
+      const gather = () => {
+        if (corked || !stream?.cork || !stream.uncork) return;
+        corked = true;
+        stream.cork();
+        process.nextTick(() => {
+          corked = false;
+          stream.uncork!();
+        });
+      };
+      gather();
       const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : BEGIN);
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
@@ -261,11 +270,13 @@ export class PostgresDb implements Db {
       // then travels behind it), and one that failed must fail the transaction, not be lost.
       const sent: Array<Promise<unknown>> = [];
       const q = queryable((sql, params) => {
+        gather();
         const answer = client.query(this.statement(sql, params));
         sent.push(answer);
         return answer;
       }, true);
       const result = await fn(q);
+      gather();
       const committing = client.query('COMMIT');
       committing.catch(() => {}); // awaited below, after BEGIN's answer
       await begun;
