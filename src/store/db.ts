@@ -41,6 +41,12 @@ export type Dialect = {
    * are no round trips (SQLite, in-process): there the process reads the stamp and waits.
    */
   stampGuard: ((table: StampedTable) => string) | null;
+  /**
+   * Follows a table in FROM to make the statement read that index: SQLite keeps no planner statistics
+   * (nothing runs ANALYZE there) and then prefers any index with an equality on it, even one that
+   * reads every pending task. Empty where the planner chooses from statistics (PostgreSQL).
+   */
+  indexedBy: (index: string) => string;
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */

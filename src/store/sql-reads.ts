@@ -16,6 +16,13 @@ function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/**
+ * The earliest future run_after among pending tasks (one parameter: now), read from the partial
+ * index of delayed tasks (tasks_delayed: `run_after > 0` names it) instead of every pending task.
+ */
+export const nextRunAfterSql = (dialect: Dialect): string =>
+  `SELECT MIN(run_after) AS at FROM tasks ${dialect.indexedBy('tasks_delayed')} WHERE status = 'pending' AND run_after > 0 AND run_after > ?`;
+
 /** WHERE fragment over alias t for the filters bulk actions and lists share. */
 export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: string }, params: unknown[]): string {
   const where = ['1 = 1'];
@@ -171,7 +178,7 @@ export class SqlReads {
   }
 
   async nextRunAfter(now: number): Promise<number | null> {
-    const row = await this.db.get<{ at: number | null }>(`SELECT MIN(run_after) AS at FROM tasks WHERE status = 'pending' AND run_after > ?`, [now]);
+    const row = await this.db.get<{ at: number | null }>(nextRunAfterSql(this.db.dialect), [now]);
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 

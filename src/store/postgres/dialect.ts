@@ -17,6 +17,7 @@ export const postgresDialect: Dialect = {
   // athena_stamp_changed (migration 020) raises STAMP_CHANGED, which tx runs again (errors.ts).
   stampGuard: (table) => `CASE WHEN ${stampOf(table)} = ? THEN 1 ELSE athena_stamp_changed('${table}') END`,
   writableCte: true,
+  indexedBy: () => '',
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>

@@ -12,6 +12,7 @@ export const sqliteDialect: Dialect = {
   // Statements run in-process: a write reads the stamp and waits, at no cost.
   stampGuard: null,
   writableCte: false,
+  indexedBy: (index) => `INDEXED BY ${index}`,
   ilike: 'LIKE',
   resetSequence: null,
   statistics: null,
