@@ -94,18 +94,19 @@ type WebhookFilter = { events: string[]; label: string | null; project: string |
  */
 const filtersByStamp = new StampedCache<WebhookFilter[]>();
 
-/** The enabled webhooks' filters as of `stamp`, or as of a later stamp when they are read now. */
-async function enabledFilters(q: Queryable, stamp: number): Promise<WebhookFilter[]> {
+/** The enabled webhooks' filters as of `stamp`, or as of a later stamp (returned) when they are read now. */
+async function enabledFilters(q: Queryable, stamp: number): Promise<{ stamp: number; filters: WebhookFilter[] }> {
   const cached = filtersByStamp.get(stamp);
-  if (cached) return cached;
+  if (cached) return { stamp, filters: cached };
   const rows = await q.all<{ stamp: number; events: string | null; label: string | null; project: string | null }>(
     `SELECT s.stamp, w.events, w.label, w.project FROM change_stamps s LEFT JOIN webhooks w ON w.enabled = 1 WHERE s.name = 'webhooks'`,
   );
   const filters = rows.flatMap((row) =>
     row.events === null ? [] : [{ events: String(row.events).split(','), label: str(row.label), project: str(row.project) }],
   );
-  filtersByStamp.set(Number(rows[0]!.stamp), filters);
-  return filters;
+  const read = Number(rows[0]!.stamp);
+  filtersByStamp.set(read, filters);
+  return { stamp: read, filters };
 }
 
 /** Whether some webhook's filter lets this event through; the outbox statement then decides exactly. */
@@ -128,8 +129,8 @@ function mayWant(filters: WebhookFilter[], event: WebhookEvent, task: Task): boo
 export async function queueWantedDeliveries(
   q: Queryable, webhooksStamp: number, event: WebhookEvent, task: Task, now: number, inForce?: WebhooksInForce,
 ): Promise<void> {
-  const filters = await enabledFilters(q, webhooksStamp);
-  inForce?.learn(webhooksStamp, filters);
+  const { stamp, filters } = await enabledFilters(q, webhooksStamp);
+  inForce?.learn(stamp, filters);
   if (mayWant(filters, event, task)) await queueDeliveries(q, event, task, now);
 }
 

@@ -25,7 +25,7 @@ const typeParsers = {
   },
 } as pg.CustomTypesConfig;
 
-/** Transactions that hit a serialization failure or deadlock run again this many times in all. */
+/** Transactions that hit a serialization failure, a deadlock or a changed stamp (isRetryable) run again this many times in all. */
 const TX_ATTEMPTS = 5;
 
 /**
