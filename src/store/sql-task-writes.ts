@@ -9,26 +9,19 @@ import { stampOf } from './change-stamps.js';
 import { queueWantedDeliveries, type WebhooksInForce } from './sql-webhooks.js';
 import { eventPayload } from './event-payload.js';
 
+/**
+ * One log row: a task's through appendTaskLogs (with the webhook deliveries it announces), or a
+ * queue-wide one (task null: purged, imported, …), which no webhook announces.
+ */
 export async function appendLog(q: Queryable, taskId: number | null, entry: LogEntry, now: number, task: Task | null): Promise<TaskEvent> {
+  if (task) return (await appendTaskLogs(q, [{ task, entry, now }]))[0]!;
   const details = entry.details ?? null;
   const instanceId = entry.instanceId ?? null;
-  const values = [taskId, entry.action, details, instanceId, now, task ? eventPayload(task, entry.action === 'deleted') : null];
-  const webhookEvent = task ? webhookEventFor(entry.action) : null;
-  let id: number;
-  if (webhookEvent && task) {
-    // Webhook deliveries commit with the event they announce (the outbox), or not at all. The log
-    // row's statement reads the webhooks' stamp, so none is read again while they stay the same.
-    const row = await q.get<{ id: number; webhooks_stamp: number }>(
-      `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)
-       RETURNING id, ${stampOf('webhooks')} AS webhooks_stamp`,
-      values,
-    );
-    id = Number(row!.id);
-    await queueWantedDeliveries(q, Number(row!.webhooks_stamp), webhookEvent, task, now);
-  } else {
-    id = await q.insert('INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)', values);
-  }
-  return { id, type: entry.action, taskId, task, instanceId, details, at: now };
+  const id = await q.insert(
+    'INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?)',
+    [taskId, entry.action, details, instanceId, now, null],
+  );
+  return { id, type: entry.action, taskId, task: null, instanceId, details, at: now };
 }
 
 type LogRow = { task: Task; entry: LogEntry; now: number };
@@ -37,7 +30,7 @@ type LogRow = { task: Task; entry: LogEntry; now: number };
 function logValues(entries: readonly LogRow[]): { sql: string; params: unknown[] } {
   return {
     sql: `INSERT INTO task_logs (task_id, action, details, instance_id, timestamp, payload) VALUES ${entries.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-    params: entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, eventPayload(task)]),
+    params: entries.flatMap(({ task, entry, now }) => [task.id, entry.action, entry.details ?? null, entry.instanceId ?? null, now, eventPayload(task, entry.action === 'deleted')]),
   };
 }
 
