@@ -69,8 +69,9 @@ export const claimNextSchema = z.object({ task: claimedTaskJsonSchema.nullable()
 export const completedSchema = z.object({
   status: z.enum(['completed', 'in_review']).describe('in_review when the task requires review'),
   task_id: z.number().int(),
-  next_task_id: z.number().int().nullable().describe('the next ready task, to claim next'),
+  next_task_id: z.number().int().nullable().describe('the next ready task, to claim next; with claim_next, the task claimed (when one was)'),
   task: taskJsonSchema,
+  next_task: claimedTaskJsonSchema.nullable().optional().describe('with claim_next: the task now claimed for this agent, null when none is ready'),
 });
 
 /** Answer of the routes that change one task (fail, release, ask, answer, cancel, retry, dependencies). */

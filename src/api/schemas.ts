@@ -59,11 +59,22 @@ export const agentBody = z
 
 const projectName = z.string().trim().min(1).max(LIMITS.projectMax);
 
-export const claimNextBody = agentBody.extend({
+/** Which tasks an agent serves: claim-next's own fields, and those of a complete's `claim_next`. */
+const servedTasks = {
   labels: z.union([labels, z.literal('*')]).optional().describe('labels this agent serves; "*" takes any task'),
   project: z.union([projectName, z.array(projectName).min(1).max(50)]).optional().describe('only tasks of this project (or of one of these)'),
+};
+
+export const claimNextBody = agentBody.extend({
+  ...servedTasks,
   wait: z.number().min(0).max(600).optional().describe('seconds to wait for a task (long-poll), capped by LONG_POLL_MAX_SECONDS'),
 });
+
+/** claim-next's body without who claims (the complete's instance_id) and without `wait`. */
+const nextClaim = z
+  .object({ instance_name: instanceName, lease_seconds: leaseSeconds, ...servedTasks })
+  .strict()
+  .describe("also claim this agent's next task, as claim-next without `wait` would, once the task is completed (needs instance_id)");
 
 const fence = {
   lease_token: z.string().min(1).max(100).optional(),
@@ -75,8 +86,14 @@ export const completeBody = z
     ...fence,
     notes: text(LIMITS.notesMax).nullish(),
     result: z.unknown().optional().superRefine(refuseBadResult).describe('any JSON the agent wants to report'),
+    claim_next: nextClaim.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.claim_next && body.instance_id === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['instance_id'], message: 'claim_next claims for an agent: name it with instance_id' });
+    }
+  });
 
 // Every body is strict: a misspelt field is refused (400 naming it) rather than silently dropped.
 export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() }).strict();

@@ -148,6 +148,13 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       case 'claim_failed':
         status.log(style.yellow(`⚠️  could not claim: ${e.error}; retrying in ${duration(e.retryInMs)}`));
         break;
+      case 'handed_back':
+        status.log(
+          e.error === null
+            ? `↩️  #${e.taskId} came with the last completion; stopping, so it went back to the queue`
+            : style.yellow(`⚠️  #${e.taskId} came with the last completion and could not be given back (${e.error}); its lease will run out`),
+        );
+        break;
     }
     redraw();
   };

@@ -89,7 +89,9 @@ export type WorkerEvent =
   | { type: 'claim_failed'; error: string; retryInMs: number }
   /** At start: tasks this instance still held from a previous process (which crashed) went back to the queue. */
   | { type: 'requeued_held'; tasks: { taskId: number; status: string; previousStatus: string }[] }
-  | { type: 'requeue_held_failed'; error: string };
+  | { type: 'requeue_held_failed'; error: string }
+  /** The server handed the next task with a completion, but the worker stopped first: given back (error: it could not be, the lease runs out). */
+  | { type: 'handed_back'; taskId: number; error: string | null };
 
 type Sent<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -195,8 +197,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     }
   }
 
-  /** With --repo: the task's worktree, made before its command runs and removed after it is reported. */
-  async function runTask(task: ClaimedTaskJson): Promise<void> {
+  /**
+   * Whether the next task may come with this completion (complete's claim_next): the worker goes on
+   * after it. Off for good once the server refuses the option (a server from before it).
+   */
+  let chainClaims = true;
+  const wantsAnother = () => chainClaims && !o.once && !o.stop.aborted && (o.maxTasks === undefined || summary.tasks < o.maxTasks);
+
+  /**
+   * With --repo: the task's worktree, made before its command runs and removed after it is reported.
+   * Returns the next task when the server handed one with the completion (already this worker's).
+   */
+  async function runTask(task: ClaimedTaskJson): Promise<ClaimedTaskJson | null> {
     if (!o.repository) return runCommand(task, null);
     let ws: TaskWorkspace;
     try {
@@ -209,17 +221,17 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       const outcome: TaskOutcome = sent.ok ? 'failed' : lostTask(sent.error) ? 'lost' : 'unreported';
       summary[outcome]++;
       emit({ type: 'finished', taskId: task.id, outcome, exitCode: null, durationMs: 0, detail: error });
-      return;
+      return null;
     }
     emit({ type: 'workspace', taskId: task.id, path: ws.path, branch: ws.branch, base: ws.base, continued: ws.continued });
     try {
-      await runCommand(task, ws);
+      return await runCommand(task, ws);
     } finally {
       if (!o.keepWorktrees) await removeWorkspace(o.repository, ws).catch(() => undefined);
     }
   }
 
-  async function runCommand(task: ClaimedTaskJson, ws: TaskWorkspace | null): Promise<void> {
+  async function runCommand(task: ClaimedTaskJson, ws: TaskWorkspace | null): Promise<ClaimedTaskJson | null> {
     const planned = o.commandFor ? o.commandFor(task, ws) : { command: o.command, stdin: `${JSON.stringify(task)}\n`, env: {} };
     // Live output: batched in the background; a server that refuses it (the task is no longer ours,
     // or a server without the route) ends the stream, an outage only delays it.
@@ -305,23 +317,24 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     o.stop.removeEventListener('abort', onStop);
     o.abort?.removeEventListener('abort', onAbort);
 
-    const finished = (outcome: TaskOutcome, detail: string | null) => {
+    const finished = (outcome: TaskOutcome, detail: string | null, next: ClaimedTaskJson | null = null) => {
       summary[outcome]++;
       emit({ type: 'finished', taskId: task.id, outcome, exitCode: exit.exitCode, durationMs: exit.durationMs, detail });
+      return next;
     };
     // Read after the await: the timers above may have set it.
     const why = ended as typeof ended;
 
     if (why === 'lost') return finished('lost', 'the task was cancelled or its lease was taken over');
 
-    let sent: Sent<{ status: string }>;
+    let sent: Sent<{ status: string; next_task?: ClaimedTaskJson | null }>;
     let detail: string | null = null;
     if (why === 'interrupted') {
       sent = await report(() => o.client.release(task.id, fence(task), 'the worker was stopped before the command finished'));
     } else if (why === null && exit.exitCode === 0) {
       const notes = tail(exit.stdoutTail) || undefined;
       const result = await completedResult(exit, ws);
-      sent = await report(() => o.client.complete(task.id, fence(task), { notes, result }));
+      sent = await report(() => complete(task, { notes, result }));
     } else {
       const error = failureText(exit, why === 'timeout' ? o.timeoutMs! : null);
       detail = error.split('\n')[0] ?? null;
@@ -330,10 +343,31 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     if (sent.ok) {
       const status = sent.value.status;
       const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' || status === 'in_review' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
-      return finished(outcome, detail);
+      return finished(outcome, detail, sent.value.next_task ?? null);
     }
     if (lostTask(sent.error)) return finished('lost', `the server refused the report: ${message(sent.error)}`);
     return finished('unreported', `could not report to the server: ${message(sent.error)}; the lease will expire`);
+  }
+
+  /** Completes a task; while the worker goes on, the same request claims its next task (claim_next). */
+  async function complete(task: ClaimedTaskJson, report: { notes?: string; result?: unknown }) {
+    if (wantsAnother()) {
+      const claimNext = { agent: o.agent, labels: o.labels, projects: o.projects, leaseSeconds: o.leaseSeconds };
+      try {
+        return await o.client.complete(task.id, fence(task), { ...report, claimNext });
+      } catch (err) {
+        // A server from before claim_next refuses the field; it completes nothing then.
+        if (!(err instanceof AthenaError && err.status === 400 && err.message.includes('claim_next'))) throw err;
+        chainClaims = false;
+      }
+    }
+    return o.client.complete(task.id, fence(task), report);
+  }
+
+  /** A task handed with a completion that the worker will not run (it was stopped meanwhile) goes back. */
+  async function giveBack(task: ClaimedTaskJson): Promise<void> {
+    const sent = await report(() => o.client.release(task.id, fence(task), 'the worker stopped before it started the task'));
+    emit({ type: 'handed_back', taskId: task.id, error: sent.ok ? null : message(sent.error) });
   }
 
   if (o.requeueHeld !== false) await requeueHeld();
@@ -360,8 +394,30 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
 
   // Said once per idle stretch, not once per long-poll request.
   let waiting = false;
-  while (!o.stop.aborted) {
-    if (o.maxTasks !== undefined && summary.tasks >= o.maxTasks) break;
+  /** The next task, handed with the last completion: run without a claim of its own. */
+  let handed: ClaimedTaskJson | null = null;
+  try {
+    while (!o.stop.aborted) {
+      if (o.maxTasks !== undefined && summary.tasks >= o.maxTasks) break;
+      const task = handed ?? (await claim());
+      handed = null;
+      if (task === undefined) break;
+      if (task) {
+        waiting = false;
+        summary.tasks++;
+        emit({ type: 'claimed', task });
+        handed = await runTask(task);
+        if (observerError) throw observerError;
+      }
+      if (o.once) break;
+    }
+  } finally {
+    if (handed) await giveBack(handed);
+  }
+  return summary;
+
+  /** A long-poll claim: the task, null when none came in time or the claim failed (after a pause), undefined when stopped. */
+  async function claim(): Promise<ClaimedTaskJson | null | undefined> {
     if (!waiting) emit({ type: 'waiting' });
     waiting = true;
     let task: ClaimedTaskJson | null;
@@ -370,7 +426,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       task = res.task;
       backoffMs = 1000;
     } catch (err) {
-      if (o.stop.aborted) break;
+      if (o.stop.aborted) return undefined;
       // --once polls once: a refusal (say WIP_LIMIT, another process of this instance holds a task) or
       // an unreachable server ends it with the error instead of retrying.
       if (isPermanent(err) || o.once) throw err;
@@ -378,16 +434,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       waiting = false;
       await sleep(backoffMs, o.stop);
       backoffMs = Math.min(backoffMs * 2, 30_000);
-      continue;
+      return null;
     }
-    if (task) {
-      waiting = false;
-      summary.tasks++;
-      emit({ type: 'claimed', task });
-      await runTask(task);
-      if (observerError) throw observerError;
-    }
-    if (o.once) break;
+    return task;
   }
-  return summary;
 }

@@ -160,8 +160,27 @@ export class AthenaClient {
     return this.#post<HeartbeatJson>(`/api/tasks/${id}/heartbeat`, { ...fence, progress: o.progress, lease_seconds: o.leaseSeconds }, opts);
   }
 
-  complete(id: number, fence: Fence, o: { notes?: string; result?: unknown } = {}, opts?: CallOptions) {
-    return this.#post<CompletedJson>(`/api/tasks/${id}/complete`, { ...fence, notes: o.notes, result: o.result }, opts);
+  /**
+   * Completes a task you hold. With `claimNext`, the same request also claims that agent's next task
+   * (as claimNext without `wait`): the answer's `next_task`, null when none is ready. A server from
+   * before this option refuses it with 400 naming `claim_next` (see isClaimNextRefused).
+   */
+  complete(id: number, fence: Fence, o: { notes?: string; result?: unknown; claimNext?: { agent: AgentIdentity } & Omit<ClaimNextOptions, 'wait'> } = {}, opts?: CallOptions) {
+    const next = o.claimNext;
+    return this.#post<CompletedJson>(
+      `/api/tasks/${id}/complete`,
+      {
+        ...fence, notes: o.notes, result: o.result,
+        ...(next && {
+          instance_id: next.agent.instanceId,
+          claim_next: {
+            instance_name: next.agent.instanceName, labels: next.labels, lease_seconds: next.leaseSeconds,
+            project: next.projects && next.projects.length > 0 ? next.projects : undefined,
+          },
+        }),
+      },
+      opts,
+    );
   }
 
   /** Reports failure; with `retry: true` the task is retried with backoff while attempts remain. */

@@ -209,6 +209,23 @@ describe('athena work', () => {
     expect((await t.server.queue.get(next)).status).toBe('completed');
   });
 
+  it('takes each next task with the completion of the one before: three tasks, one claim-next request', async () => {
+    const ids = [await add('first', { labels: ['docs'] }), await add('for another agent', { labels: ['gpu'] }), await add('second', { labels: ['docs'] }), await add('third')];
+    const polled = await claimPolls();
+    const r = await runCli(['work', '--max-tasks', '3', '--poll', '5', '--labels', 'docs', '--json', '-x', 'echo done'], env);
+    expect(r.code).toBe(0);
+    const finished = events(r.stdout).filter((e) => e.event === 'finished');
+    expect(finished.map((e) => [e.taskId, e.outcome])).toEqual([
+      [ids[0], 'completed'],
+      [ids[2], 'completed'],
+      [ids[3], 'completed'],
+    ]);
+    expect(await claimPolls()).toBe(polled + 1);
+    // The last completion asked for nothing more: the gpu task stays in the queue, nobody holds it.
+    expect((await t.server.queue.get(ids[1]!)).status).toBe('pending');
+    expect((await t.server.queue.get(ids[3]!)).instanceName).toBe('Worker 1');
+  });
+
   it('a wrong key stops the worker with exit 1 instead of retrying forever', async () => {
     const r = await runCli(['work', '-x', 'true'], cliEnv(t.url, { ATHENA_API_KEY: 'wrong' }), { timeoutMs: 10_000 });
     expect(r.code).toBe(1);

@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { UnauthorizedError } from '../../errors.js';
 import type { HeldRequests } from '../held-requests.js';
+import { claimingAgent } from '../claiming-agent.js';
 import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody, requeueHeldBody } from '../schemas.js';
 import { claimedTaskJson, commentJson, taskJson } from '../serialize.js';
 import { BODY, replies } from '../openapi.js';
@@ -25,13 +26,7 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
     },
     async (request, reply) => {
       const b = request.body;
-      const agent = {
-        instanceId: b.instance_id,
-        instanceName: b.instance_name ?? b.instance_id,
-        labels: b.labels ?? [],
-        projects: b.project === undefined ? [] : [b.project].flat(),
-        leaseMs: b.lease_seconds ? b.lease_seconds * 1000 : null,
-      };
+      const agent = claimingAgent(b.instance_id, b);
       const waitMs = Math.min(b.wait ?? 0, ctx.config.LONG_POLL_MAX_SECONDS) * 1000;
       let task;
       if (waitMs > 0) {

@@ -1,0 +1,93 @@
+// runWorker with a stand-in client: the next task handed with a completion (complete's claim_next), a
+// server from before that option, and a stop that comes while the next task is on its way.
+import { describe, expect, it } from 'vitest';
+import { AthenaError, type AthenaClient } from '../../src/client/index.js';
+import { runWorker, type WorkerEvent } from '../../src/cli/worker.js';
+
+const claimed = (id: number) => ({
+  id, description: `task ${id}`, status: 'in_progress', priority: 'medium', lease_token: `token-${id}`,
+  lease_expires_at: new Date(Date.now() + 60_000).toISOString(), labels: [], depends_on: [], project: null, notes: null, attempts: 1, max_attempts: 3,
+});
+
+type Call = [string, ...unknown[]];
+
+function worker(client: Partial<Record<keyof AthenaClient, unknown>>, options: { maxTasks?: number; stop?: AbortController } = {}) {
+  const events: WorkerEvent[] = [];
+  const done = runWorker({
+    client: { requeueHeld: async () => ({ tasks: [] }), ...client } as unknown as AthenaClient,
+    agent: { instanceId: 'w1', instanceName: 'Worker 1' },
+    command: 'true',
+    labels: ['docs'],
+    graceMs: 1000,
+    pollSeconds: 1,
+    maxTasks: options.maxTasks,
+    streamOutput: false,
+    env: { PATH: process.env.PATH ?? '' },
+    apiUrl: 'http://127.0.0.1:1',
+    stop: (options.stop ?? new AbortController()).signal,
+    onEvent: (e) => events.push(e),
+  });
+  return { done, events };
+}
+
+describe('worker: the next task with the completion', () => {
+  it('against a server from before claim_next, completes plainly and claims on its own from then on', async () => {
+    const calls: Call[] = [];
+    let next = 1;
+    const w = worker(
+      {
+        claimNext: async () => (calls.push(['claimNext']), { task: claimed(next++) }),
+        complete: async (id: number, _fence: unknown, o: { claimNext?: unknown }) => {
+          calls.push(['complete', id, o.claimNext ? 'with claim_next' : 'plain']);
+          if (o.claimNext) throw new AthenaError(400, 'VALIDATION_ERROR', 'Invalid body: Unrecognized key: "claim_next"', '/api/tasks/1/complete');
+          return { status: 'completed', task_id: id, next_task_id: null };
+        },
+      },
+      { maxTasks: 3 },
+    );
+    const summary = await w.done;
+    expect(summary).toMatchObject({ tasks: 3, completed: 3, unreported: 0 });
+    expect(calls).toEqual([
+      ['claimNext'], ['complete', 1, 'with claim_next'], ['complete', 1, 'plain'],
+      ['claimNext'], ['complete', 2, 'plain'],
+      ['claimNext'], ['complete', 3, 'plain'],
+    ]);
+  });
+
+  it('runs the task handed with a completion without claiming, and asks for none with its last task', async () => {
+    const calls: Call[] = [];
+    const w = worker(
+      {
+        claimNext: async () => (calls.push(['claimNext']), { task: claimed(1) }),
+        complete: async (id: number, _fence: unknown, o: { claimNext?: { agent: unknown; labels?: string[] } }) => {
+          calls.push(['complete', id, o.claimNext ? o.claimNext.labels : 'plain']);
+          return { status: 'completed', task_id: id, next_task_id: null, ...(o.claimNext && { next_task: claimed(id + 1) }) };
+        },
+      },
+      { maxTasks: 3 },
+    );
+    expect(await w.done).toMatchObject({ tasks: 3, completed: 3 });
+    expect(calls).toEqual([['claimNext'], ['complete', 1, ['docs']], ['complete', 2, ['docs']], ['complete', 3, 'plain']]);
+    expect(w.events.filter((e) => e.type === 'claimed').map((e) => (e as { task: { id: number } }).task.id)).toEqual([1, 2, 3]);
+  });
+
+  it('a stop that comes while the next task is on its way: the task goes back to the queue, unrun', async () => {
+    const calls: Call[] = [];
+    const stop = new AbortController();
+    const w = worker(
+      {
+        claimNext: async () => (calls.push(['claimNext']), { task: claimed(1) }),
+        complete: async (id: number) => {
+          calls.push(['complete', id]);
+          stop.abort(); // SIGTERM while the answer, with task 2 in it, is on its way
+          return { status: 'completed', task_id: id, next_task_id: 2, next_task: claimed(2) };
+        },
+        release: async (id: number, fence: unknown, reason: string) => (calls.push(['release', id, fence, reason]), { status: 'pending' }),
+      },
+      { stop },
+    );
+    expect(await w.done).toMatchObject({ tasks: 1, completed: 1 });
+    expect(calls).toEqual([['claimNext'], ['complete', 1], ['release', 2, { lease_token: 'token-2' }, 'the worker stopped before it started the task']]);
+    expect(w.events.at(-1)).toEqual({ type: 'handed_back', taskId: 2, error: null });
+  });
+});
