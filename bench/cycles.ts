@@ -4,8 +4,12 @@ import { percentile, type createClient } from './http-client.js';
 
 export type HttpClient = ReturnType<typeof createClient>;
 
-/** `claim-next`: POST claim-next → complete. `next-claim`: the original GET next → POST claim → complete. */
-export type CycleMode = 'claim-next' | 'next-claim';
+/**
+ * `claim-next`: POST claim-next → complete. `next-claim`: the original GET next → POST claim → complete.
+ * `complete-claim`: complete with claim_next, which hands the agent its next task (claim-next only for
+ * an agent's first task, and after an answer with none): one request per cycle.
+ */
+export type CycleMode = 'claim-next' | 'next-claim' | 'complete-claim';
 
 export type CycleResult = {
   cycles: number;
@@ -21,7 +25,8 @@ export type CycleResult = {
 /**
  * `agents` agents, agent i talking to clients[i % clients.length], each looping for `seconds`
  * (or until the queue is empty). Claim latency runs from the first request of a cycle to the
- * lease in hand (so next-claim includes its peek); a complete that is not 200 aborts the run.
+ * lease in hand (so next-claim includes its peek, and complete-claim the completion of the task
+ * before); a complete that is not 200 aborts the run.
  */
 export async function driveCycles(clients: HttpClient[], options: { agents: number; seconds: number; mode: CycleMode }): Promise<CycleResult> {
   const { agents, seconds, mode } = options;
@@ -36,11 +41,15 @@ export async function driveCycles(clients: HttpClient[], options: { agents: numb
     Array.from({ length: agents }, async (_, agent) => {
       const client = clients[agent % clients.length]!;
       const me = { instance_id: `bench-${agent}`, instance_name: `Bench ${agent}` };
+      /** complete-claim: the task the last completion handed over, and when that request started. */
+      let handed: { id: number; token: string; t0: number } | null = null;
       while (performance.now() < deadline) {
-        const t0 = performance.now();
+        let t0 = performance.now();
         let id: number;
         let token: string;
-        if (mode === 'claim-next') {
+        if (handed) {
+          ({ id, token, t0 } = handed);
+        } else if (mode === 'claim-next' || mode === 'complete-claim') {
           const res = await client.call('POST', '/api/tasks/claim-next', me);
           if (!res.json?.task) break;
           id = res.json.task.id;
@@ -60,9 +69,15 @@ export async function driveCycles(clients: HttpClient[], options: { agents: numb
         claimLatencies.push(performance.now() - t0);
         if (claimedBy.has(id)) doubleClaims++;
         claimedBy.set(id, agent);
-        const done = await client.call('POST', `/api/tasks/${id}/complete`, { lease_token: token, notes: 'bench' });
+        const chained = mode === 'complete-claim';
+        const t1 = performance.now();
+        const done = await client.call('POST', `/api/tasks/${id}/complete`, {
+          lease_token: token, notes: 'bench', ...(chained && { instance_id: me.instance_id, claim_next: { instance_name: me.instance_name } }),
+        });
         if (done.status !== 200) throw new Error(`complete failed: ${done.status} ${JSON.stringify(done.json)}`);
         cycles++;
+        const next = chained ? done.json.next_task : null;
+        handed = next ? { id: next.id, token: next.lease_token, t0: t1 } : null;
       }
     }),
   );

@@ -20,7 +20,8 @@ const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
 /**
- * `--only=inproc`, `--only=http` (claim-next) or `--only=http-original` (next → claim) runs just that measurement (quick, for profiling); nothing is written.
+ * `--only=inproc`, `--only=http` (claim-next), `--only=http-original` (next → claim) or `--only=http-chained` (complete with claim_next)
+ *   runs just that measurement (quick, for profiling); nothing is written.
  *   `--cpu-prof=DIR` makes the server write a CPU profile (`.cpuprofile`, open in Chrome's DevTools) there when it stops.
  * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
@@ -189,8 +190,8 @@ async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 }
 
 async function main(): Promise<void> {
-  if (ONLY === 'http' || ONLY === 'http-original') {
-    const mode = ONLY === 'http' ? 'claim-next' : 'next-claim';
+  if (ONLY === 'http' || ONLY === 'http-original' || ONLY === 'http-chained') {
+    const mode = ONLY === 'http' ? 'claim-next' : ONLY === 'http-chained' ? 'complete-claim' : 'next-claim';
     const r = await inTempDir(async (dir) => {
       const server = await startServer(dir);
       const cycles = await runCycles(server.url, mode);
@@ -284,12 +285,17 @@ async function fullRun(dir: string): Promise<string[]> {
   const floor = await httpFloor();
   log(`| machine floor: bare fastify route, same client, ${AGENTS} agents | ${fmt(floor)} requests/s (= ${fmt(floor / 2)} two-request cycles/s) | |`);
 
-  for (const mode of ['claim-next', 'next-claim'] as const) {
+  const labels: Record<CycleMode, string> = {
+    'claim-next': 'claim-next → complete',
+    'next-claim': 'next → claim → complete (original protocol)',
+    'complete-claim': 'complete with claim_next (one request a cycle)',
+  };
+  for (const mode of ['claim-next', 'next-claim', 'complete-claim'] as const) {
     const server = await startServer(join(dir, mode));
     const r = await runCycles(server.url, mode);
     await server.stop();
-    const label = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete (original protocol)';
-    log(`| HTTP cycles/s, ${label}, ${AGENTS} agents | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles${mode === 'next-claim' ? `, ${fmt(r.conflicts)} lost claim races answered 409` : ''}) | ≥ 3,000 |`);
+    const races = mode === 'next-claim' ? `, ${fmt(r.conflicts)} lost claim races answered 409` : '';
+    log(`| HTTP cycles/s, ${labels[mode]}, ${AGENTS} agents | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles${races}; ${fmt(r.perSecond / (floor / 2), 2)} of the floor's two-request cycles) | ≥ 3,000 |`);
     log(`| claim latency p50 / p99, ${mode} | ${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | |`);
     log(`| double claims, ${mode} | ${r.doubleClaims} | 0 |`);
   }
