@@ -311,7 +311,12 @@ export function registerClientCommands(program: Command, options: ClientCommandO
     .option('-n, --notes <notes>', 'what was done')
     .option('--result <json>', 'any JSON to attach as the result', parseJson)
     .option(leaseToken, leaseTokenHelp)
-    .action((id: number, f: CommonFlags & { notes?: string; result?: unknown; leaseToken?: string }) => run(f, (ctx) => lease.complete(ctx, id, f)));
+    .option('--next', 'also claim your next task in the same request (printed as `athena claim` does)')
+    .option('-l, --labels <labels>', 'with --next: comma-separated labels this agent serves ("*" for any task)', parseList)
+    .option('--lease-seconds <s>', 'with --next: lease length', parseCount)
+    .action((id: number, f: CommonFlags & { notes?: string; result?: unknown; leaseToken?: string; next?: boolean; labels?: string[]; leaseSeconds?: number }) =>
+      run(f, (ctx) => lease.complete(ctx, id, f)),
+    );
 
   clientCommand(program, 'fail', 'report that a task you hold failed')
     .argument('<id>', 'task id', parseId)

@@ -204,6 +204,26 @@ describe('lease commands', () => {
     expect(done).toHaveProperty('next_task_id');
   });
 
+  it('complete --next claims the next task in the same request, as claim would print it', async () => {
+    // What earlier tests left in the queue would be claimed first.
+    await t.server.queue.cancelPending({});
+    const id = await add('first of two');
+    const other = await add('for a gpu agent', { labels: ['gpu'] });
+    const second = await add('second of two');
+    await runCli(['claim', String(id)], env);
+    const done = await runCli(['complete', String(id), '--next', '-l', 'docs'], env);
+    expect(done.code).toBe(0);
+    const lines = done.stdout.split('\n');
+    expect(lines[0]).toBe(`✅ Task #${id} completed`);
+    expect(lines[1]).toBe(`✅ Task #${second} claimed`);
+    expect(await t.server.queue.get(second)).toMatchObject({ status: 'in_progress', instanceId: 'agent-a' });
+    const last = json(await runCli(['complete', String(second), '--next', '--json'], env));
+    expect(last).toMatchObject({ status: 'completed', next_task: null });
+    expect((await t.server.queue.get(other)).status).toBe('pending');
+    expect((await runCli(['complete', String(second), '-l', 'gpu'], env)).stderr).toContain('add --next');
+    await t.server.queue.cancel(other);
+  });
+
   it('claiming a task that is not pending fails with the server message and code', async () => {
     const id = await add('claimed twice');
     expect((await runCli(['claim', String(id)], env)).code).toBe(0);

@@ -3,6 +3,7 @@ import { fenceFor } from '../../client/index.js';
 import { duration, shortTime, taskTitle } from '../format.js';
 import type { ClaimedTaskJson } from '../../client/types.js';
 import { leaseTokenFor, type CommandContext, type CommandOutput } from './context.js';
+import { UsageError } from '../errors.js';
 
 /** Longest single long-poll request; the server caps it at LONG_POLL_MAX_SECONDS anyway. */
 const POLL_SECONDS = 60;
@@ -50,11 +51,17 @@ export async function heartbeat(ctx: CommandContext, id: number, input: FenceInp
   return { json: res, text: `💓 Task #${id} ${until}` };
 }
 
-export async function complete(ctx: CommandContext, id: number, input: FenceInput & { notes?: string; result?: unknown }): Promise<CommandOutput> {
+/** `next`: also claim this agent's next task in the same request (complete's claim_next), with these labels. */
+export async function complete(
+  ctx: CommandContext, id: number, input: FenceInput & { notes?: string; result?: unknown; next?: boolean; labels?: string[]; leaseSeconds?: number },
+): Promise<CommandOutput> {
+  if (!input.next && (input.labels !== undefined || input.leaseSeconds !== undefined)) throw new UsageError('--labels and --lease-seconds say how to claim the next task: add --next');
   const fence = fenceFor(ctx.agent, leaseTokenFor(id, input.leaseToken, ctx.env));
-  const res = await ctx.client.complete(id, fence, { notes: input.notes, result: input.result });
-  const lines = [`✅ Task #${id} completed`];
-  if (res.next_task_id) lines.push(ctx.style.dim(`   next in queue: #${res.next_task_id}`));
+  const claimNext = input.next ? { agent: ctx.agent, labels: input.labels, leaseSeconds: input.leaseSeconds } : undefined;
+  const res = await ctx.client.complete(id, fence, { notes: input.notes, result: input.result, claimNext });
+  const lines = [`✅ Task #${id} ${res.status === 'in_review' ? 'completed; it waits for review' : 'completed'}`];
+  if (input.next) lines.push(res.next_task ? claimedText(ctx, res.next_task) : '📭 No task ready for you now (athena wait waits for one)');
+  else if (res.next_task_id) lines.push(ctx.style.dim(`   next in queue: #${res.next_task_id}`));
   return { json: res, text: lines.join('\n') };
 }
 
