@@ -8,7 +8,7 @@ import { AthenaError, fenceFor, type AthenaClient } from '../client/index.js';
 import { LABEL_PATTERN, LIMITS } from '../core/limits.js';
 import { errorCode } from '../cli/errors.js';
 import { PRIORITIES } from '../core/types.js';
-import type { AgentIdentity, TaskJson } from '../client/types.js';
+import type { AgentIdentity, ClaimedTaskJson, TaskJson } from '../client/types.js';
 
 export type McpDeps = { client: AthenaClient; agent: AgentIdentity; version?: string };
 
@@ -36,6 +36,12 @@ async function tool(body: () => Promise<CallToolResult>): Promise<CallToolResult
     const hint = err instanceof AthenaError && err.code === 'LEASE_MISMATCH' ? ' You no longer hold this task: stop working on it.' : '';
     return { isError: true, content: [{ type: 'text', text: `Error: ${(err as Error).message}${code ? ` (${code})` : ''}.${hint}` }] };
   }
+}
+
+/** What a claimed task tells the model: its lease and its text (with a reviewer's feedback when the work came back). */
+function claimedText(task: ClaimedTaskJson): string {
+  const feedback = task.review_feedback ? `\n\nA reviewer asked for changes to the previous attempt: ${task.review_feedback}` : '';
+  return `Claimed task #${task.id} (${task.priority}). Lease expires at ${task.lease_expires_at}; call heartbeat before then.\n\nTask: ${task.description}${feedback}`;
 }
 
 const brief = (t: TaskJson) => `#${t.id} [${t.priority}] ${t.status}: ${t.description.length > 120 ? `${t.description.slice(0, 119)}…` : t.description}`;
@@ -79,12 +85,7 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
           if (!res.task) return text('No task is available for this agent right now.', { task: null });
           task = res.task;
         }
-        // A reviewer sent this work back: what they asked for comes with the task.
-        const feedback = task.review_feedback ? `\n\nA reviewer asked for changes to the previous attempt: ${task.review_feedback}` : '';
-        return text(
-          `Claimed task #${task.id} (${task.priority}). Lease expires at ${task.lease_expires_at}; call heartbeat before then.\n\nTask: ${task.description}${feedback}`,
-          { task },
-        );
+        return text(claimedText(task), { task });
       }),
   );
 
@@ -128,21 +129,31 @@ export function createMcpServer({ client, agent, version = '1.0.0' }: McpDeps): 
       title: 'Complete a task',
       description:
         'Mark a task you hold as completed. Put in notes what you did and where the result is (commit, branch, PR, file); the ' +
-        'person who asked reads it. Optionally attach structured data as result. Returns the id of the next task ready to be claimed, if any.',
+        'person who asked reads it. Optionally attach structured data as result. Returns the id of the next task ready to be claimed, if any. ' +
+        'With claim_next=true it also claims your next task in the same call, as claim_next_task would (no need to call it).',
       inputSchema: {
         task_id: taskId,
         lease_token: leaseToken,
         notes: z.string().max(LIMITS.notesMax).optional().describe('summary of the work done, for humans'),
         result: z.record(z.string(), z.unknown()).optional().describe('structured result, e.g. {"pr": 42, "branch": "fix/login"}'),
+        claim_next: z.boolean().optional().describe('also claim your next task now (default false); it comes back as claim_next_task returns one'),
+        labels: labels.optional().describe('with claim_next: capabilities this agent has, as for claim_next_task'),
+        lease_seconds: z.number().int().min(5).max(86_400).optional().describe('with claim_next: lease length of the next task'),
       },
       annotations: { readOnlyHint: false, idempotentHint: false, openWorldHint: false },
     },
     (args) =>
       tool(async () => {
-        const res = await client.complete(args.task_id, fenceFor(agent, args.lease_token), { notes: args.notes, result: args.result });
+        const claimNext = args.claim_next ? { agent, labels: args.labels, leaseSeconds: args.lease_seconds } : undefined;
+        const res = await client.complete(args.task_id, fenceFor(agent, args.lease_token), { notes: args.notes, result: args.result, claimNext });
+        const done = `Task #${args.task_id} ${res.status === 'in_review' ? 'completed; it waits for a person to review it' : 'completed'}.`;
+        const data = { task_id: res.task_id, status: res.status, next_task_id: res.next_task_id };
+        if (args.claim_next) {
+          const task = res.next_task ?? null;
+          return text(`${done} ${task ? claimedText(task) : 'No task is available for this agent right now.'}`, { ...data, next_task: task });
+        }
         const next = res.next_task_id ? ` Next task ready to claim: #${res.next_task_id}.` : ' No task is ready to be claimed.';
-        const done = res.status === 'in_review' ? 'completed; it waits for a person to review it' : 'completed';
-        return text(`Task #${args.task_id} ${done}.${next}`, { task_id: res.task_id, status: res.status, next_task_id: res.next_task_id });
+        return text(`${done}${next}`, data);
       }),
   );
 

@@ -66,7 +66,7 @@ describe.each(transports)('MCP over $name', (transport) => {
     }
     const complete = tools.find((x) => x.name === 'complete_task')!;
     expect(complete.inputSchema.required).toEqual(['task_id']);
-    expect(Object.keys(complete.inputSchema.properties ?? {})).toEqual(['task_id', 'lease_token', 'notes', 'result']);
+    expect(Object.keys(complete.inputSchema.properties ?? {})).toEqual(['task_id', 'lease_token', 'notes', 'result', 'claim_next', 'labels', 'lease_seconds']);
   });
 
   it('full cycle: add → claim → heartbeat → complete', async () => {
@@ -91,6 +91,22 @@ describe.each(transports)('MCP over $name', (transport) => {
     const { task: stored, logs } = await t.server.queue.getWithLogs(id);
     expect(stored).toMatchObject({ status: 'completed', notes: 'docs in README', result: { pr: 7 }, instanceId: transport.instance });
     expect(logs.map((l) => l.action)).toEqual(['created', 'claimed', 'heartbeat', 'completed']);
+  });
+
+  it('complete_task with claim_next hands over the next task in the same call', async () => {
+    const first = (await t.server.queue.create({ description: 'first' })).task.id;
+    await t.server.queue.create({ description: 'needs a gpu', labels: ['gpu'] });
+    const second = (await t.server.queue.create({ description: 'second' })).task.id;
+    const task = dataOf(await call('claim_next_task', {})).task;
+    expect(task.id).toBe(first);
+    const done = await call('complete_task', { task_id: first, lease_token: task.lease_token, notes: 'ok', claim_next: true });
+    expect(done.isError).toBeFalsy();
+    expect(textOf(done)).toMatch(new RegExp(`^Task #${first} completed\\. Claimed task #${second} \\(medium\\)\\. Lease expires at .*\\n\\nTask: second$`));
+    const next = dataOf(done).next_task;
+    expect(next).toMatchObject({ id: second, status: 'in_progress', instance_id: transport.instance });
+    const last = await call('complete_task', { task_id: second, lease_token: next.lease_token, claim_next: true });
+    expect(textOf(last)).toBe(`Task #${second} completed. No task is available for this agent right now.`);
+    expect(dataOf(last).next_task).toBeNull();
   });
 
   it('comments: a person\'s reaches the agent at its heartbeat and in queue_status; the agent answers with the comment tool', async () => {
