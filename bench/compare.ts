@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import Database from 'better-sqlite3';
 import { seedTasksSql, type openAthenaCore } from './athena-core.js';
-import { driveCycles, fmt, median, ratioText, type CycleMode } from './cycles.js';
+import { CYCLE_NAMES, driveCycles, fmt, median, ratioText, type CycleMode } from './cycles.js';
 import { createClient } from './http-client.js';
 import { BENCH_KEY, BIN, servingUrl } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
@@ -146,7 +146,7 @@ async function compareInProcess(baseTree: string): Promise<void> {
             const order = i % 2 === 0 ? [mine.core, theirs.core] : [theirs.core, mine.core];
             for (const core of order) (core === mine.core ? a : b).push(await slice(core, mode));
           }
-          const protocol = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
+          const protocol = CYCLE_NAMES[mode];
           console.log(`| ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${fmt(median(a))} | ${fmt(median(b))} | ${ratioText(a.map((v, i) => v / b[i]!))} |`);
         } finally {
           await mine.core.close();
@@ -187,7 +187,7 @@ async function main(): Promise<void> {
           for (const bin of order) (bin === BIN ? mine : theirs).push(await run(bin, store, mode));
         }
         const ratios = mine.map((m, i) => m / theirs[i]!);
-        const protocol = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
+        const protocol = CYCLE_NAMES[mode];
         console.log(`| ${store === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${mine.map((v) => fmt(v)).join(' / ')} | ${theirs.map((v) => fmt(v)).join(' / ')} | ${ratioText(ratios)} |`);
       }
     }

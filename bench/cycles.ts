@@ -11,6 +11,13 @@ export type HttpClient = ReturnType<typeof createClient>;
  */
 export type CycleMode = 'claim-next' | 'next-claim' | 'complete-claim';
 
+/** How the results files name each cycle. */
+export const CYCLE_NAMES: Record<CycleMode, string> = {
+  'claim-next': 'claim-next → complete',
+  'next-claim': 'next → claim → complete',
+  'complete-claim': 'complete with claim_next',
+};
+
 export type CycleResult = {
   cycles: number;
   perSecond: number;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openAthenaCore, seedTasksSql } from './athena-core.js';
-import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
+import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
 import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
     log(`- Servers: \`node dist/athena.mjs serve\` processes on 127.0.0.1, one PostgreSQL on the same machine (pool of 10 each); load from another process. Everything shares the machine's cores.`);
-    log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: claim-next → complete, and the original next → claim → complete.`);
+    log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: ${MODES.map((m) => CYCLE_NAMES[m]).join(', ')}.`);
     log('- "vs 1 server" divides by the same store and protocol with one server, measured in this run. The machine is shared with other developers\' work at the same time: compare ratios rather than absolute figures.');
     log('');
     log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims |');
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
         const r = await run(backend, replicas, mode, dir);
         if (replicas === 1) single.set(backend, r.perSecond);
         const ratio = r.perSecond / single.get(backend)!;
-        const protocol = mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete';
+        const protocol = CYCLE_NAMES[mode];
         log(
           `| ${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${fmt(ratio, 2)} | ` +
             `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} |`,

@@ -5,7 +5,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
 import { openAthenaCore } from './athena-core.js';
-import { driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
+import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient, percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
@@ -286,9 +286,9 @@ async function fullRun(dir: string): Promise<string[]> {
   log(`| machine floor: bare fastify route, same client, ${AGENTS} agents | ${fmt(floor)} requests/s (= ${fmt(floor / 2)} two-request cycles/s) | |`);
 
   const labels: Record<CycleMode, string> = {
-    'claim-next': 'claim-next → complete',
-    'next-claim': 'next → claim → complete (original protocol)',
-    'complete-claim': 'complete with claim_next (one request a cycle)',
+    'claim-next': CYCLE_NAMES['claim-next'],
+    'next-claim': `${CYCLE_NAMES['next-claim']} (original protocol)`,
+    'complete-claim': `${CYCLE_NAMES['complete-claim']} (one request a cycle)`,
   };
   for (const mode of ['claim-next', 'next-claim', 'complete-claim'] as const) {
     const server = await startServer(join(dir, mode));

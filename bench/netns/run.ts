@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { seedTasksSql } from '../athena-core.js';
-import { fmt, median, ratioText, type CycleMode, type CycleResult } from '../cycles.js';
+import { CYCLE_NAMES, fmt, median, ratioText, type CycleMode, type CycleResult } from '../cycles.js';
 import { KEEPALIVE_SETTINGS, runFailover } from './failover.js';
 import { createNetwork, networkProblem, type LinkKind } from './network.js';
 import { postgresProblem, startPrivatePostgres, type PrivatePostgres } from './postgres.js';
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
         const cycles = runs.reduce((n, r) => n + r.cycles, 0);
         const conflicts = runs.reduce((n, r) => n + r.conflicts, 0);
         log(
-          `| ${c.mode === 'claim-next' ? 'claim-next → complete' : 'next → claim → complete'} | ${c.delay} ms | ${c.replicas} | ` +
+          `| ${CYCLE_NAMES[c.mode]} | ${c.delay} ms | ${c.replicas} | ` +
             `${runs.map((r) => fmt(r.perSecond)).join(' / ')} | ${fmt(median(runs.map((r) => r.perSecond)))} | ${vsZero} | ${vsOne} | ` +
             `${fmt(median(runs.map((r) => r.claimP50)), 2)} ms / ${fmt(median(runs.map((r) => r.claimP99)), 2)} ms | ` +
             `${c.mode === 'claim-next' ? '—' : `${fmt(conflicts / Math.max(1, cycles), 2)} (${fmt(conflicts)} for ${fmt(cycles)} cycles)`} | ${runs.reduce((n, r) => n + r.doubleClaims, 0)} |`,
