@@ -4,6 +4,7 @@
 // then a leader fail-over with the leader's link cut. Writes bench/RESULTS-network.md.
 //
 //   --seconds=8 --agents=32 --rounds=3 --delays=0,0.5,2 --link=auto|netem|wire --no-failover
+//   --modes=claim-next,next-claim (add complete-claim: complete with claim_next)
 //   --quick (3 s per run, one round, delays 0 and 0.5; prints only)
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -23,6 +24,7 @@ const ROUNDS = Number(args.get('rounds') ?? (QUICK ? 1 : 3));
 const AGENTS = Number(args.get('agents') ?? 32);
 const DELAYS = (args.get('delays') ?? (QUICK ? '0,0.5' : '0,0.5,2')).split(',').map(Number);
 const LINK = (args.get('link') ?? 'auto') as 'auto' | LinkKind;
+const MODES = (args.get('modes') ?? 'claim-next,next-claim').split(',') as CycleMode[];
 const REPLICA_HOSTS = ['r0', 'r1', 'r2'] as const;
 
 /** One run: a fresh schema, `replicas` servers, seeded, then the agents on the load host. */
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
       log('');
       log('| protocol | one-way delay | replicas | cycles/s per round | median | vs 0 ms | 3 vs 1 | claim p50 / p99 (median of rounds) | lost claim races (409) per cycle | double claims |');
       log('|---|---|---|---|---|---|---|---|---|---|');
-      const cases = (['claim-next', 'next-claim'] as const).flatMap((mode) => [1, 3].flatMap((replicas) => DELAYS.map((delay) => ({ mode, replicas, delay }))));
+      const cases = MODES.flatMap((mode) => [1, 3].flatMap((replicas) => DELAYS.map((delay) => ({ mode, replicas, delay }))));
       const key = (c: { mode: CycleMode; replicas: number; delay: number }) => `${c.mode}|${c.replicas}|${c.delay}`;
       const results = new Map<string, CycleResult[]>(cases.map((c) => [key(c), []]));
       for (let round = 0; round < ROUNDS; round++) {
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
           `| ${CYCLE_NAMES[c.mode]} | ${c.delay} ms | ${c.replicas} | ` +
             `${runs.map((r) => fmt(r.perSecond)).join(' / ')} | ${fmt(median(runs.map((r) => r.perSecond)))} | ${vsZero} | ${vsOne} | ` +
             `${fmt(median(runs.map((r) => r.claimP50)), 2)} ms / ${fmt(median(runs.map((r) => r.claimP99)), 2)} ms | ` +
-            `${c.mode === 'claim-next' ? '—' : `${fmt(conflicts / Math.max(1, cycles), 2)} (${fmt(conflicts)} for ${fmt(cycles)} cycles)`} | ${runs.reduce((n, r) => n + r.doubleClaims, 0)} |`,
+            `${c.mode !== 'next-claim' ? '—' : `${fmt(conflicts / Math.max(1, cycles), 2)} (${fmt(conflicts)} for ${fmt(cycles)} cycles)`} | ${runs.reduce((n, r) => n + r.doubleClaims, 0)} |`,
         );
       }
       if (!args.has('no-failover')) {
