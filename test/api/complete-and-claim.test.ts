@@ -86,6 +86,36 @@ describe.each(backends)('complete with claim_next on $name', (backend) => {
     expect((await t.call('GET', '/api/tasks/2')).json.task.status).toBe('pending');
   });
 
+  it('agents that go on with claim_next, all at once: every task claimed once and completed once, within WIP_LIMIT 1', async () => {
+    // With a limit of one, a claim that came before its agent's completion had committed would be
+    // refused (next_task null): that agent would stop early and leave tasks pending.
+    await t.close();
+    t = await openTestApp(backend, { queue: { wipLimit: 1 } });
+    const tasks = 240;
+    const agents = 16;
+    for (let i = 0; i < tasks; i++) await create({ description: `task ${i}`, priority: (['high', 'medium', 'low'] as const)[i % 3] });
+    const claims = new Map<number, string[]>();
+    const took = (id: number, agent: string) => claims.set(id, [...(claims.get(id) ?? []), agent]);
+    await Promise.all(
+      Array.from({ length: agents }, async (_, i) => {
+        const me = `racer-${i}`;
+        let task = await claimNext({ instance_id: me });
+        while (task) {
+          took(task.id, me);
+          const done = await t.call('POST', `/api/tasks/${task.id}/complete`, { lease_token: task.lease_token, instance_id: me, claim_next: {} });
+          expect(done.status, JSON.stringify(done.json)).toBe(200);
+          task = done.json.next_task;
+        }
+      }),
+    );
+    expect([...claims.values()].filter((by) => by.length > 1)).toEqual([]);
+    expect(claims.size).toBe(tasks);
+    expect(new Set([...claims.values()].map((by) => by[0])).size).toBeGreaterThan(agents / 2);
+    const stats = (await t.call('GET', '/api/stats')).json;
+    expect(stats).toMatchObject({ completed: tasks, pending: 0, in_progress: 0 });
+    for (let id = 1; id <= tasks; id += 47) expect(await actions(id)).toEqual(['created', 'claimed', 'completed']);
+  });
+
   it('a stale lease completes nothing and claims nothing', async () => {
     await create({ description: 'one' });
     await create({ description: 'two' });
