@@ -350,18 +350,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   }
 
   /** Completes a task; while the worker goes on, the same request claims its next task (claim_next). */
-  async function complete(task: ClaimedTaskJson, report: { notes?: string; result?: unknown }) {
+  async function complete(task: ClaimedTaskJson, outcome: { notes?: string; result?: unknown }) {
     if (wantsAnother()) {
       const claimNext = { agent: o.agent, labels: o.labels, projects: o.projects, leaseSeconds: o.leaseSeconds };
       try {
-        return await o.client.complete(task.id, fence(task), { ...report, claimNext });
+        return await o.client.complete(task.id, fence(task), { ...outcome, claimNext });
       } catch (err) {
         // A server from before claim_next refuses the field; it completes nothing then.
         if (!(err instanceof AthenaError && err.status === 400 && err.message.includes('claim_next'))) throw err;
         chainClaims = false;
       }
     }
-    return o.client.complete(task.id, fence(task), report);
+    return o.client.complete(task.id, fence(task), outcome);
   }
 
   /** A task handed with a completion that the worker will not run (it was stopped meanwhile) goes back. */

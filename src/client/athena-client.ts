@@ -163,7 +163,8 @@ export class AthenaClient {
   /**
    * Completes a task you hold. With `claimNext`, the same request also claims that agent's next task
    * (as claimNext without `wait`): the answer's `next_task`, null when none is ready. A server from
-   * before this option refuses it with 400 naming `claim_next` (see isClaimNextRefused).
+   * before this option refuses it (400, VALIDATION_ERROR, the message naming `claim_next`) and
+   * completes nothing; `athena work` then completes without it.
    */
   complete(id: number, fence: Fence, o: { notes?: string; result?: unknown; claimNext?: { agent: AgentIdentity } & Omit<ClaimNextOptions, 'wait'> } = {}, opts?: CallOptions) {
     const next = o.claimNext;
