@@ -148,13 +148,11 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
       case 'claim_failed':
         status.log(style.yellow(`⚠️  could not claim: ${e.error}; retrying in ${duration(e.retryInMs)}`));
         break;
-      case 'handed_back':
-        status.log(
-          e.error === null
-            ? `↩️  #${e.taskId} came with the last completion; stopping, so it went back to the queue`
-            : style.yellow(`⚠️  #${e.taskId} came with the last completion and could not be given back (${e.error}); its lease will run out`),
-        );
+      case 'handed_back': {
+        const how = e.why === 'stopped' ? 'came with the last completion, but the worker is stopping' : 'was claimed by a completion whose answer was lost';
+        status.log(e.error === null ? `↩️  #${e.taskId} ${how}: given back to the queue unrun` : style.yellow(`⚠️  #${e.taskId} ${how}, and could not be given back (${e.error}); its lease will run out`));
         break;
+      }
     }
     redraw();
   };

@@ -90,8 +90,11 @@ export type WorkerEvent =
   /** At start: tasks this instance still held from a previous process (which crashed) went back to the queue. */
   | { type: 'requeued_held'; tasks: { taskId: number; status: string; previousStatus: string }[] }
   | { type: 'requeue_held_failed'; error: string }
-  /** The server handed the next task with a completion, but the worker stopped first: given back (error: it could not be, the lease runs out). */
-  | { type: 'handed_back'; taskId: number; error: string | null };
+  /**
+   * A task claimed for the worker by a completion, given back unrun (error: it could not be, its lease runs out): the worker
+   * stopped before starting it, or the completion's answer was lost (the task was found held by this instance afterwards).
+   */
+  | { type: 'handed_back'; taskId: number; why: 'stopped' | 'answer_lost'; error: string | null };
 
 type Sent<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -202,6 +205,11 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
    * after it. Off for good once the server refuses the option (a server from before it).
    */
   let chainClaims = true;
+  /**
+   * A completion with claim_next got no answer (an outage, a timeout): it may have committed and
+   * claimed a task for this worker that the worker never heard of.
+   */
+  let chainedUnanswered = false;
   const wantsAnother = () => chainClaims && !o.once && !o.stop.aborted && (o.maxTasks === undefined || summary.tasks < o.maxTasks);
 
   /**
@@ -340,6 +348,13 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       detail = error.split('\n')[0] ?? null;
       sent = await report(() => o.client.fail(task.id, fence(task), { error, retry: o.retryFailures === true }));
     }
+    if (chainedUnanswered) {
+      chainedUnanswered = false;
+      // A retry refused (the first try had completed the task after all): that try may also have
+      // claimed the next task, which nobody would run until its lease ran out (and which, under a
+      // WIP limit, would block this worker's own claims). A retry that succeeded claimed nothing before.
+      if (!sent.ok) await giveBackUnheard();
+    }
     if (sent.ok) {
       const status = sent.value.status;
       const outcome: TaskOutcome = why === 'interrupted' ? 'released' : status === 'completed' || status === 'in_review' ? 'completed' : status === 'pending' ? 'requeued' : 'failed';
@@ -356,6 +371,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       try {
         return await o.client.complete(task.id, fence(task), { ...outcome, claimNext });
       } catch (err) {
+        if (transient(err)) chainedUnanswered = true;
         // A server from before claim_next refuses the field; it completes nothing then.
         if (!(err instanceof AthenaError && err.status === 400 && err.message.includes('claim_next'))) throw err;
         chainClaims = false;
@@ -364,10 +380,26 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     return o.client.complete(task.id, fence(task), outcome);
   }
 
+  /**
+   * Gives back what this instance holds now that the worker does not know of: a task claimed by a
+   * completion whose answer was lost. Only where this worker is the instance's one process (as for
+   * the requeue at start): otherwise the tasks may be another live worker's.
+   */
+  async function giveBackUnheard(): Promise<void> {
+    if (o.requeueHeld === false) return;
+    const held = await report(() => o.client.list({ status: 'in_progress', instance_id: o.agent.instanceId }));
+    if (!held.ok) return void emit({ type: 'requeue_held_failed', error: message(held.error) });
+    for (const t of held.value.tasks) {
+      // Released, not requeued: it never ran, so its attempt is given back.
+      const sent = await report(() => o.client.release(t.id, { instance_id: o.agent.instanceId }, 'the answer to the completion that claimed it was lost: never started'));
+      emit({ type: 'handed_back', taskId: t.id, why: 'answer_lost', error: sent.ok || lostTask(sent.error) ? null : message(sent.error) });
+    }
+  }
+
   /** A task handed with a completion that the worker will not run (it was stopped meanwhile) goes back. */
   async function giveBack(task: ClaimedTaskJson): Promise<void> {
     const sent = await report(() => o.client.release(task.id, fence(task), 'the worker stopped before it started the task'));
-    emit({ type: 'handed_back', taskId: task.id, error: sent.ok ? null : message(sent.error) });
+    emit({ type: 'handed_back', taskId: task.id, why: 'stopped', error: sent.ok ? null : message(sent.error) });
   }
 
   if (o.requeueHeld !== false) await requeueHeld();

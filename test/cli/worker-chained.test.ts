@@ -1,7 +1,7 @@
 // runWorker with a stand-in client: the next task handed with a completion (complete's claim_next), a
 // server from before that option, and a stop that comes while the next task is on its way.
 import { describe, expect, it } from 'vitest';
-import { AthenaError, type AthenaClient } from '../../src/client/index.js';
+import { AthenaError, NetworkError, type AthenaClient } from '../../src/client/index.js';
 import { runWorker, type WorkerEvent } from '../../src/cli/worker.js';
 
 const claimed = (id: number) => ({
@@ -71,6 +71,33 @@ describe('worker: the next task with the completion', () => {
     expect(w.events.filter((e) => e.type === 'claimed').map((e) => (e as { task: { id: number } }).task.id)).toEqual([1, 2, 3]);
   });
 
+  it('a completion whose answer was lost, refused on retry: the task it claimed meanwhile is found and released, unrun', async () => {
+    const calls: Call[] = [];
+    let tries = 0;
+    const w = worker(
+      {
+        claimNext: async () => (calls.push(['claimNext']), { task: claimed(calls.length === 1 ? 1 : 3) }),
+        complete: async (id: number, _fence: unknown, o: { claimNext?: unknown }) => {
+          calls.push(['complete', id, o.claimNext ? 'with claim_next' : 'plain']);
+          // The first try committed on the server (and claimed task 2 for w1), but its answer never came.
+          if (id === 1 && tries++ === 0) throw new NetworkError('http://athena/api/tasks/1/complete', 'socket hang up');
+          if (id === 1) throw new AthenaError(409, 'NOT_PENDING', 'Cannot complete task #1: it is completed', '/api/tasks/1/complete');
+          return { status: 'completed', task_id: id, next_task_id: null, next_task: null };
+        },
+        list: async (q: unknown) => (calls.push(['list', q]), { tasks: [claimed(2)], next_cursor: null }),
+        release: async (id: number, fence: unknown) => (calls.push(['release', id, fence]), { status: 'pending' }),
+      },
+      { maxTasks: 2 },
+    );
+    expect(await w.done).toMatchObject({ tasks: 2, lost: 1, completed: 1 });
+    expect(calls).toEqual([
+      ['claimNext'], ['complete', 1, 'with claim_next'], ['complete', 1, 'with claim_next'],
+      ['list', { status: 'in_progress', instance_id: 'w1' }], ['release', 2, { instance_id: 'w1' }],
+      ['claimNext'], ['complete', 3, 'plain'],
+    ]);
+    expect(w.events).toContainEqual({ type: 'handed_back', taskId: 2, why: 'answer_lost', error: null });
+  });
+
   it('a stop that comes while the next task is on its way: the task goes back to the queue, unrun', async () => {
     const calls: Call[] = [];
     const stop = new AbortController();
@@ -88,6 +115,6 @@ describe('worker: the next task with the completion', () => {
     );
     expect(await w.done).toMatchObject({ tasks: 1, completed: 1 });
     expect(calls).toEqual([['claimNext'], ['complete', 1], ['release', 2, { lease_token: 'token-2' }, 'the worker stopped before it started the task']]);
-    expect(w.events.at(-1)).toEqual({ type: 'handed_back', taskId: 2, error: null });
+    expect(w.events.at(-1)).toEqual({ type: 'handed_back', taskId: 2, why: 'stopped', error: null });
   });
 });
