@@ -353,7 +353,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       // A retry refused (the first try had completed the task after all): that try may also have
       // claimed the next task, which nobody would run until its lease ran out (and which, under a
       // WIP limit, would block this worker's own claims). A retry that succeeded claimed nothing before.
-      if (!sent.ok) await giveBackUnheard();
+      if (!sent.ok) await giveBackUnheard(task.id);
     }
     if (sent.ok) {
       const status = sent.value.status;
@@ -381,15 +381,16 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   }
 
   /**
-   * Gives back what this instance holds now that the worker does not know of: a task claimed by a
-   * completion whose answer was lost. Only where this worker is the instance's one process (as for
-   * the requeue at start): otherwise the tasks may be another live worker's.
+   * Gives back what this instance holds that the worker does not know of (all but the task it was
+   * reporting): a task claimed by a completion whose answer was lost. Only where this worker is the
+   * instance's one process (as for the requeue at start): otherwise they may be another live worker's.
    */
-  async function giveBackUnheard(): Promise<void> {
+  async function giveBackUnheard(reported: number): Promise<void> {
     if (o.requeueHeld === false) return;
     const held = await report(() => o.client.list({ status: 'in_progress', instance_id: o.agent.instanceId }));
     if (!held.ok) return void emit({ type: 'requeue_held_failed', error: message(held.error) });
-    for (const t of held.value.tasks) {
+    // The task being reported stays as it is when no report got through: its lease runs out as before.
+    for (const t of held.value.tasks.filter((held) => held.id !== reported)) {
       // Released, not requeued: it never ran, so its attempt is given back.
       const sent = await report(() => o.client.release(t.id, { instance_id: o.agent.instanceId }, 'the answer to the completion that claimed it was lost: never started'));
       emit({ type: 'handed_back', taskId: t.id, why: 'answer_lost', error: sent.ok || lostTask(sent.error) ? null : message(sent.error) });

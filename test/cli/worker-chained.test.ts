@@ -84,7 +84,8 @@ describe('worker: the next task with the completion', () => {
           if (id === 1) throw new AthenaError(409, 'NOT_PENDING', 'Cannot complete task #1: it is completed', '/api/tasks/1/complete');
           return { status: 'completed', task_id: id, next_task_id: null, next_task: null };
         },
-        list: async (q: unknown) => (calls.push(['list', q]), { tasks: [claimed(2)], next_cursor: null }),
+        // What w1 holds: task 2, and (had no report got through) task 1, which is left to its lease.
+        list: async (q: unknown) => (calls.push(['list', q]), { tasks: [claimed(1), claimed(2)], next_cursor: null }),
         release: async (id: number, fence: unknown) => (calls.push(['release', id, fence]), { status: 'pending' }),
       },
       { maxTasks: 2 },
