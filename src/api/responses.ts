@@ -66,16 +66,23 @@ export const claimedSchema = z.object({
 
 export const claimNextSchema = z.object({ task: claimedTaskJsonSchema.nullable().describe('null when no task is ready (after `wait`)') });
 
+/** What a change with claim_next hands over (complete, fail). */
+const nextTask = claimedTaskJsonSchema.nullable().optional().describe('with claim_next: the task now claimed for this agent, null when none is ready');
+
 export const completedSchema = z.object({
   status: z.enum(['completed', 'in_review']).describe('in_review when the task requires review'),
   task_id: z.number().int(),
   next_task_id: z.number().int().nullable().describe('the next ready task, to claim next; with claim_next, the task claimed (when one was)'),
   task: taskJsonSchema,
-  next_task: claimedTaskJsonSchema.nullable().optional().describe('with claim_next: the task now claimed for this agent, null when none is ready'),
+  next_task: nextTask,
 });
 
 /** Answer of the routes that change one task (fail, release, ask, answer, cancel, retry, dependencies). */
 export const taskChangeSchema = z.object({ status: z.enum(TASK_STATUSES), task_id: z.number().int(), task: taskJsonSchema });
+
+/** Answer of fail: the change, and with claim_next the agent's next task. */
+export const failedSchema = taskChangeSchema.extend({ next_task: nextTask });
+
 export const commentJsonSchema = z.object({
   id: z.number().int(),
   task_id: z.number().int(),
@@ -131,6 +138,7 @@ export type CreatedJson = z.infer<typeof createdSchema>;
 export type ClaimedJson = z.infer<typeof claimedSchema>;
 export type CompletedJson = z.infer<typeof completedSchema>;
 export type TaskChangeJson = z.infer<typeof taskChangeSchema>;
+export type FailedJson = z.infer<typeof failedSchema>;
 export type HeartbeatJson = z.infer<typeof heartbeatSchema>;
 export type PriorityChangeJson = z.infer<typeof priorityChangeSchema>;
 export type CommentJson = z.infer<typeof commentJsonSchema>;

@@ -74,7 +74,14 @@ export const claimNextBody = agentBody.extend({
 const nextClaim = z
   .object({ instance_name: instanceName, lease_seconds: leaseSeconds, ...servedTasks })
   .strict()
-  .describe("also claim this agent's next task, as claim-next without `wait` would, once the task is completed (needs instance_id)");
+  .describe("also claim this agent's next task, as claim-next without `wait` would, once this change has committed (needs instance_id)");
+
+/** A body with `claim_next` names the agent it claims for. */
+function needsClaimer(body: { claim_next?: unknown; instance_id?: string }, ctx: z.RefinementCtx): void {
+  if (body.claim_next && body.instance_id === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['instance_id'], message: 'claim_next claims for an agent: name it with instance_id' });
+  }
+}
 
 const fence = {
   lease_token: z.string().min(1).max(100).optional(),
@@ -89,15 +96,14 @@ export const completeBody = z
     claim_next: nextClaim.optional(),
   })
   .strict()
-  .superRefine((body, ctx) => {
-    if (body.claim_next && body.instance_id === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['instance_id'], message: 'claim_next claims for an agent: name it with instance_id' });
-    }
-  });
+  .superRefine(needsClaimer);
 
 // Every body is strict: a misspelt field is refused (400 naming it) rather than silently dropped.
 export const heartbeatBody = z.object({ ...fence, lease_seconds: leaseSeconds, progress: text(2000).nullish() }).strict();
-export const failBody = z.object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional() }).strict();
+export const failBody = z
+  .object({ ...fence, error: text(LIMITS.errorMax).optional(), retry: z.boolean().optional(), claim_next: nextClaim.optional() })
+  .strict()
+  .superRefine(needsClaimer);
 export const releaseBody = z.object({ ...fence, reason: text(2000).nullish() }).strict();
 export const requeueHeldBody = z
   .object({

@@ -149,7 +149,7 @@ export async function work(ctx: CommandContext, settings: ClientSettings, input:
         status.log(style.yellow(`⚠️  could not claim: ${e.error}; retrying in ${duration(e.retryInMs)}`));
         break;
       case 'handed_back': {
-        const how = e.why === 'stopped' ? 'came with the last completion, but the worker is stopping' : 'was claimed by a completion whose answer was lost';
+        const how = e.why === 'stopped' ? 'came with the last report, but the worker is stopping' : 'was claimed by a report whose answer was lost';
         status.log(e.error === null ? `↩️  #${e.taskId} ${how}: given back to the queue unrun` : style.yellow(`⚠️  #${e.taskId} ${how}, and could not be given back (${e.error}); its lease will run out`));
         break;
       }

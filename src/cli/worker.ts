@@ -1,7 +1,7 @@
 // The worker loop of `athena work`: claim (long-poll), run the command (in the task's git worktree with
 // --repo), heartbeat while it runs, then complete or fail; on stop it takes no more work and lets the
 // running command finish within a grace period.
-import { AthenaError, NetworkError, type AthenaClient } from '../client/index.js';
+import { AthenaError, NetworkError, type AthenaClient, type NextClaim } from '../client/index.js';
 import type { AgentIdentity, ClaimedTaskJson, CommentJson } from '../client/types.js';
 import type { TaskCommand } from './agent-presets.js';
 import { WorkspaceError, isPermanent } from './errors.js';
@@ -91,8 +91,8 @@ export type WorkerEvent =
   | { type: 'requeued_held'; tasks: { taskId: number; status: string; previousStatus: string }[] }
   | { type: 'requeue_held_failed'; error: string }
   /**
-   * A task claimed for the worker by a completion, given back unrun (error: it could not be, its lease runs out): the worker
-   * stopped before starting it, or the completion's answer was lost (the task was found held by this instance afterwards).
+   * A task claimed for the worker by its report (a complete or fail), given back unrun (error: it could not be, its lease runs
+   * out): the worker stopped before starting it, or the report's answer was lost (the task was found held by this instance afterwards).
    */
   | { type: 'handed_back'; taskId: number; why: 'stopped' | 'answer_lost'; error: string | null };
 
@@ -201,20 +201,20 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
   }
 
   /**
-   * Whether the next task may come with this completion (complete's claim_next): the worker goes on
+   * Whether the next task may come with this report (complete's or fail's claim_next): the worker goes on
    * after it. Off for good once the server refuses the option (a server from before it).
    */
   let chainClaims = true;
   /**
-   * A completion with claim_next got no answer (an outage, a timeout): it may have committed and
-   * claimed a task for this worker that the worker never heard of.
+   * A completion or failure with claim_next got no answer (an outage, a timeout): it may have
+   * committed and claimed a task for this worker that the worker never heard of.
    */
   let chainedUnanswered = false;
   const wantsAnother = () => chainClaims && !o.once && !o.stop.aborted && (o.maxTasks === undefined || summary.tasks < o.maxTasks);
 
   /**
    * With --repo: the task's worktree, made before its command runs and removed after it is reported.
-   * Returns the next task when the server handed one with the completion (already this worker's).
+   * Returns the next task when the server handed one with the report (already this worker's).
    */
   async function runTask(task: ClaimedTaskJson): Promise<ClaimedTaskJson | null> {
     if (!o.repository) return runCommand(task, null);
@@ -342,15 +342,16 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     } else if (why === null && exit.exitCode === 0) {
       const notes = tail(exit.stdoutTail) || undefined;
       const result = await completedResult(exit, ws);
-      sent = await report(() => complete(task, { notes, result }));
+      sent = await report(() => reportAndClaim((claimNext) => o.client.complete(task.id, fence(task), { notes, result, claimNext })));
     } else {
       const error = failureText(exit, why === 'timeout' ? o.timeoutMs! : null);
       detail = error.split('\n')[0] ?? null;
-      sent = await report(() => o.client.fail(task.id, fence(task), { error, retry: o.retryFailures === true }));
+      const retry = o.retryFailures === true;
+      sent = await report(() => reportAndClaim((claimNext) => o.client.fail(task.id, fence(task), { error, retry, claimNext })));
     }
     if (chainedUnanswered) {
       chainedUnanswered = false;
-      // A retry refused (the first try had completed the task after all): that try may also have
+      // A retry refused (the first try had reported the task after all): that try may also have
       // claimed the next task, which nobody would run until its lease ran out (and which, under a
       // WIP limit, would block this worker's own claims). A retry that succeeded claimed nothing before.
       if (!sent.ok) await giveBackUnheard(task.id);
@@ -364,25 +365,27 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     return finished('unreported', `could not report to the server: ${message(sent.error)}; the lease will expire`);
   }
 
-  /** Completes a task; while the worker goes on, the same request claims its next task (claim_next). */
-  async function complete(task: ClaimedTaskJson, outcome: { notes?: string; result?: unknown }) {
+  /**
+   * Sends a completion or a failure (`send`); while the worker goes on, the same request claims its
+   * next task (claim_next).
+   */
+  async function reportAndClaim<T>(send: (claimNext: NextClaim | undefined) => Promise<T>): Promise<T> {
     if (wantsAnother()) {
-      const claimNext = { agent: o.agent, labels: o.labels, projects: o.projects, leaseSeconds: o.leaseSeconds };
       try {
-        return await o.client.complete(task.id, fence(task), { ...outcome, claimNext });
+        return await send({ agent: o.agent, labels: o.labels, projects: o.projects, leaseSeconds: o.leaseSeconds });
       } catch (err) {
         if (transient(err)) chainedUnanswered = true;
-        // A server from before claim_next refuses the field; it completes nothing then.
+        // A server from before claim_next refuses the field; it changes nothing then.
         if (!(err instanceof AthenaError && err.status === 400 && err.message.includes('claim_next'))) throw err;
         chainClaims = false;
       }
     }
-    return o.client.complete(task.id, fence(task), outcome);
+    return send(undefined);
   }
 
   /**
    * Gives back what this instance holds that the worker does not know of (all but the task it was
-   * reporting): a task claimed by a completion whose answer was lost. Only where this worker is the
+   * reporting): a task claimed by a report whose answer was lost. Only where this worker is the
    * instance's one process (as for the requeue at start): otherwise they may be another live worker's.
    */
   async function giveBackUnheard(reported: number): Promise<void> {
@@ -392,12 +395,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     // The task being reported stays as it is when no report got through: its lease runs out as before.
     for (const t of held.value.tasks.filter((held) => held.id !== reported)) {
       // Released, not requeued: it never ran, so its attempt is given back.
-      const sent = await report(() => o.client.release(t.id, { instance_id: o.agent.instanceId }, 'the answer to the completion that claimed it was lost: never started'));
+      const sent = await report(() => o.client.release(t.id, { instance_id: o.agent.instanceId }, 'the answer to the report that claimed it was lost: never started'));
       emit({ type: 'handed_back', taskId: t.id, why: 'answer_lost', error: sent.ok || lostTask(sent.error) ? null : message(sent.error) });
     }
   }
 
-  /** A task handed with a completion that the worker will not run (it was stopped meanwhile) goes back. */
+  /** A task handed with a report that the worker will not run (it was stopped meanwhile) goes back. */
   async function giveBack(task: ClaimedTaskJson): Promise<void> {
     const sent = await report(() => o.client.release(task.id, fence(task), 'the worker stopped before it started the task'));
     emit({ type: 'handed_back', taskId: task.id, why: 'stopped', error: sent.ok ? null : message(sent.error) });
@@ -427,7 +430,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
 
   // Said once per idle stretch, not once per long-poll request.
   let waiting = false;
-  /** The next task, handed with the last completion: run without a claim of its own. */
+  /** The next task, handed with the last report: run without a claim of its own. */
   let handed: ClaimedTaskJson | null = null;
   try {
     while (!o.stop.aborted) {

@@ -29,6 +29,7 @@ import type {
   RequeuedHeldJson,
   StatsJson,
   TaskChangeJson,
+  FailedJson,
   TaskEditJson,
   TaskJson,
   TaskPageJson,
@@ -53,6 +54,19 @@ export type ClientOptions = {
 export type CallOptions = { signal?: AbortSignal; timeoutMs?: number };
 /** `labels` and `projects`: only tasks of these (an empty list of projects: any project). */
 export type ClaimNextOptions = { labels?: string[] | '*'; projects?: string[]; wait?: number; leaseSeconds?: number };
+
+/** Who claims the next task with a complete or fail (`claim_next`), and how: claimNext's options without `wait`. */
+export type NextClaim = { agent: AgentIdentity } & Omit<ClaimNextOptions, 'wait'>;
+
+/** The body fields of `claim_next` (none without one). */
+function claimNextFields(next: NextClaim | undefined) {
+  if (!next) return {};
+  const project = next.projects && next.projects.length > 0 ? next.projects : undefined;
+  return {
+    instance_id: next.agent.instanceId,
+    claim_next: { instance_name: next.agent.instanceName, labels: next.labels, lease_seconds: next.leaseSeconds, project },
+  };
+}
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -166,27 +180,16 @@ export class AthenaClient {
    * before this option refuses it (400, VALIDATION_ERROR, the message naming `claim_next`) and
    * completes nothing; `athena work` then completes without it.
    */
-  complete(id: number, fence: Fence, o: { notes?: string; result?: unknown; claimNext?: { agent: AgentIdentity } & Omit<ClaimNextOptions, 'wait'> } = {}, opts?: CallOptions) {
-    const next = o.claimNext;
-    return this.#post<CompletedJson>(
-      `/api/tasks/${id}/complete`,
-      {
-        ...fence, notes: o.notes, result: o.result,
-        ...(next && {
-          instance_id: next.agent.instanceId,
-          claim_next: {
-            instance_name: next.agent.instanceName, labels: next.labels, lease_seconds: next.leaseSeconds,
-            project: next.projects && next.projects.length > 0 ? next.projects : undefined,
-          },
-        }),
-      },
-      opts,
-    );
+  complete(id: number, fence: Fence, o: { notes?: string; result?: unknown; claimNext?: NextClaim } = {}, opts?: CallOptions) {
+    return this.#post<CompletedJson>(`/api/tasks/${id}/complete`, { ...fence, notes: o.notes, result: o.result, ...claimNextFields(o.claimNext) }, opts);
   }
 
-  /** Reports failure; with `retry: true` the task is retried with backoff while attempts remain. */
-  fail(id: number, fence: Fence, o: { error?: string; retry?: boolean } = {}, opts?: CallOptions) {
-    return this.#post<TaskChangeJson>(`/api/tasks/${id}/fail`, { ...fence, error: o.error, retry: o.retry }, opts);
+  /**
+   * Reports failure; with `retry: true` the task is retried with backoff while attempts remain. With
+   * `claimNext`, as for complete: the answer's `next_task`.
+   */
+  fail(id: number, fence: Fence, o: { error?: string; retry?: boolean; claimNext?: NextClaim } = {}, opts?: CallOptions) {
+    return this.#post<FailedJson>(`/api/tasks/${id}/fail`, { ...fence, error: o.error, retry: o.retry, ...claimNextFields(o.claimNext) }, opts);
   }
 
   release(id: number, fence: Fence, reason?: string, opts?: CallOptions) {

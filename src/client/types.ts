@@ -12,6 +12,7 @@ export type {
   DeletedJson,
   EditedJson,
   ErrorJson,
+  FailedJson,
   HeartbeatJson,
   InstanceJson,
   LogJson,

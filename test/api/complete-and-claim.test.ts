@@ -116,6 +116,25 @@ describe.each(backends)('complete with claim_next on $name', (backend) => {
     for (let id = 1; id <= tasks; id += 47) expect(await actions(id)).toEqual(['created', 'claimed', 'completed']);
   });
 
+  it('fail takes claim_next too: the failure (retried later, or final) stands and the next task comes with it', async () => {
+    await create({ description: 'flaky', max_attempts: 2 });
+    await create({ description: 'next one' });
+    const task = await claimNext({ instance_id: 'a1' });
+    const failed = await t.call('POST', `/api/tasks/${task.id}/fail`, { lease_token: task.lease_token, instance_id: 'a1', error: 'timeout', retry: true, claim_next: {} });
+    expect(failed.status).toBe(200);
+    // The failed task waits for its backoff: the next one is claimed instead.
+    expect(failed.json).toMatchObject({ status: 'pending', task_id: task.id, task: { error: 'timeout', attempts: 1 }, next_task: { id: 2, instance_id: 'a1' } });
+    const last = await t.call('POST', '/api/tasks/2/fail', { lease_token: failed.json.next_task.lease_token, instance_id: 'a1', error: 'broken', claim_next: {} });
+    expect(last.json).toMatchObject({ status: 'failed', next_task: null });
+    const plain = await t.call('POST', `/api/tasks/${task.id}/fail`, { lease_token: 'stale', instance_id: 'a1' });
+    expect(plain.status).toBe(409);
+    expect((await t.call('POST', '/api/tasks/2/retry')).status).toBe(200);
+    const again = await claimNext({ instance_id: 'a1' });
+    const answer = await t.call('POST', `/api/tasks/${again.id}/fail`, { lease_token: again.lease_token, error: 'x' });
+    expect('next_task' in answer.json).toBe(false);
+    expect((await t.call('POST', `/api/tasks/1/fail`, { lease_token: 'x', claim_next: {} })).status).toBe(400);
+  });
+
   it('a stale lease completes nothing and claims nothing', async () => {
     await create({ description: 'one' });
     await create({ description: 'two' });

@@ -11,12 +11,12 @@ const claimed = (id: number) => ({
 
 type Call = [string, ...unknown[]];
 
-function worker(client: Partial<Record<keyof AthenaClient, unknown>>, options: { maxTasks?: number; stop?: AbortController } = {}) {
+function worker(client: Partial<Record<keyof AthenaClient, unknown>>, options: { maxTasks?: number; stop?: AbortController; command?: string } = {}) {
   const events: WorkerEvent[] = [];
   const done = runWorker({
     client: { requeueHeld: async () => ({ tasks: [] }), ...client } as unknown as AthenaClient,
     agent: { instanceId: 'w1', instanceName: 'Worker 1' },
-    command: 'true',
+    command: options.command ?? 'true',
     labels: ['docs'],
     graceMs: 1000,
     pollSeconds: 1,
@@ -97,6 +97,22 @@ describe('worker: the next task with the completion', () => {
       ['claimNext'], ['complete', 3, 'plain'],
     ]);
     expect(w.events).toContainEqual({ type: 'handed_back', taskId: 2, why: 'answer_lost', error: null });
+  });
+
+  it('a failed command fails its task and is handed the next one in the same request', async () => {
+    const calls: Call[] = [];
+    const w = worker(
+      {
+        claimNext: async () => (calls.push(['claimNext']), { task: claimed(1) }),
+        fail: async (id: number, _fence: unknown, o: { retry?: boolean; claimNext?: unknown }) => {
+          calls.push(['fail', id, o.claimNext ? 'with claim_next' : 'plain']);
+          return { status: 'failed', task_id: id, ...(o.claimNext ? { next_task: claimed(id + 1) } : {}) };
+        },
+      },
+      { maxTasks: 2, command: 'exit 3' },
+    );
+    expect(await w.done).toMatchObject({ tasks: 2, failed: 2 });
+    expect(calls).toEqual([['claimNext'], ['fail', 1, 'with claim_next'], ['fail', 2, 'plain']]);
   });
 
   it('a stop that comes while the next task is on its way: the task goes back to the queue, unrun', async () => {

@@ -4,11 +4,11 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { UnauthorizedError } from '../../errors.js';
 import type { HeldRequests } from '../held-requests.js';
-import { claimingAgent } from '../claiming-agent.js';
+import { claimAfter, claimingAgent } from '../claiming-agent.js';
 import { askBody, claimNextBody, failBody, heartbeatBody, idParams, releaseBody, requeueHeldBody } from '../schemas.js';
 import { claimedTaskJson, commentJson, taskJson } from '../serialize.js';
 import { BODY, replies } from '../openapi.js';
-import { claimNextSchema, heartbeatSchema, requeuedHeldSchema, taskChangeSchema } from '../responses.js';
+import { claimNextSchema, failedSchema, heartbeatSchema, requeuedHeldSchema, taskChangeSchema } from '../responses.js';
 
 export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRequests): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -86,11 +86,14 @@ export function leaseRoutes(app: FastifyInstance, ctx: AppContext, held?: HeldRe
 
   r.post(
     '/api/tasks/:id/fail',
-    { schema: { tags: ['lease'], summary: 'Report failure; with retry:true the task is retried with backoff while attempts remain', params: idParams, body: failBody, response: replies({ 200: taskChangeSchema }, [...BODY, 404, 409]) } },
+    { schema: { tags: ['lease'], summary: 'Report failure; with retry:true the task is retried with backoff while attempts remain', params: idParams, body: failBody, response: replies({ 200: failedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
       const task = await queue.fail(request.params.id, { leaseToken: b.lease_token, instanceId: b.instance_id, error: b.error ?? '', retry: b.retry });
-      return { status: task.status, task_id: task.id, task: taskJson(task) };
+      const changed = { status: task.status, task_id: task.id, task: taskJson(task) };
+      if (!b.claim_next) return changed;
+      const next = await claimAfter(queue, request.log, b.instance_id!, b.claim_next, task.id);
+      return { ...changed, next_task: next ? claimedTaskJson(next) : null };
     },
   );
 

@@ -4,8 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TaskStatus } from '../../core/types.js';
 import type { AppContext } from '../context.js';
-import { claimingAgent } from '../claiming-agent.js';
-import { AthenaError } from '../../errors.js';
+import { claimAfter } from '../claiming-agent.js';
 import { agentBody, completeBody, createTaskBody, idParams, listQuery, nextQuery } from '../schemas.js';
 import { claimedTaskJson, taskJson } from '../serialize.js';
 import { BODY, INPUT, replies } from '../openapi.js';
@@ -118,13 +117,7 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
       // in_review for a task that requires review; 'completed' otherwise, as the original answered.
       const status = task.status as 'completed' | 'in_review';
       if (!b.claim_next) return { status, task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
-      // One request per task for an agent that goes on working (athena worker): the completion has
-      // committed, so a claim that fails now must not fail the request; the agent's next claim-next
-      // meets the same refusal (a WIP limit, an outage) and reports it.
-      const next = await queue.claimNext(claimingAgent(b.instance_id!, b.claim_next)).catch((err: unknown) => {
-        if (!(err instanceof AthenaError)) request.log.warn({ err, taskId: task.id }, 'completed; claiming the next task failed');
-        return null;
-      });
+      const next = await claimAfter(queue, request.log, b.instance_id!, b.claim_next, task.id);
       return {
         status,
         task_id: task.id,
