@@ -4,15 +4,30 @@ import type { LabelScope } from './ports.js';
 import type { Agent, Queue } from './queue.js';
 import type { ClaimedTask, Task, TaskEvent } from './types.js';
 
-/** Which waiters a wake-up may go to (the waiter chosen keeps it, to pass it on if it cannot claim). */
-type WakeFor = (w: Waiter) => boolean;
+/**
+ * A wake-up: `may` says which waiters it may go to (the waiter chosen keeps it, to pass it on if it
+ * cannot claim). A look (`looked` set) is for something the event does not show: a dependant a
+ * completion freed, a place under a limit, a scheduled task falling due. A waiter woken by a look
+ * that finds nothing passes it on to a waiter of a scope (labels and projects) that has not looked
+ * yet, so what was freed reaches an agent that can take it now, not when its wait ends; waiters of
+ * a scope already looked would find what it found.
+ */
+type Wake = { may: (w: Waiter) => boolean; looked?: Set<string> };
 
 type Waiter = {
   instanceId: string;
   labels: LabelScope;
   projects: string[];
-  wake: (wakeFor: WakeFor) => void;
+  /** Its labels and projects: waiters of one scope find the same tasks (tasks meant for one agent aside). */
+  scope: string;
+  wake: (wake: Wake) => void;
 };
+
+const scopeOf = (labels: LabelScope, projects: readonly string[]): string =>
+  JSON.stringify([labels === '*' ? '*' : [...labels].sort(), [...projects].sort()]);
+
+/** A wake-up for any waiter, passed on while waiters find nothing (see Wake). */
+const look = (): Wake => ({ may: () => true, looked: new Set() });
 
 export type ClaimWaitersOptions = {
   /** Long-poll claims one agent instance may have open at once (LONG_POLL_MAX_WAITERS); more are refused. */
@@ -63,21 +78,21 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
   let scheduled: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
 
-  function wakeOne(wakeFor: WakeFor): void {
-    const index = waiters.findIndex(wakeFor);
-    if (index >= 0) waiters.splice(index, 1)[0]!.wake(wakeFor);
+  function wakeOne(wake: Wake): void {
+    const index = waiters.findIndex(wake.may);
+    if (index >= 0) waiters.splice(index, 1)[0]!.wake(wake);
   }
 
   function releaseAll(): void {
     closed = true;
     if (scheduled) timers.clearTimeout(scheduled);
-    for (const waiter of waiters.splice(0)) waiter.wake(() => true);
+    for (const waiter of waiters.splice(0)) waiter.wake({ may: () => true });
   }
 
   const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
     if (WAKING_ALL_EVENTS.has(event.type)) {
       generation++;
-      for (const waiter of waiters.splice(0)) waiter.wake(() => true);
+      for (const waiter of waiters.splice(0)) waiter.wake({ may: () => true });
       return;
     }
     if (!WAKING_EVENTS.has(event.type)) return;
@@ -85,11 +100,11 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     const task = event.task;
     if (task && task.status === 'pending' && task.runAfter <= queue.now()) {
       // One new pending task can serve exactly one waiter.
-      wakeOne((w) => covers(w, task));
+      wakeOne({ may: (w) => covers(w, task) });
     } else if (['completed', 'imported', 'unblocked', 'failed', 'cancelled'].includes(event.type)) {
       // A completion may free dependants we cannot see from the event, and a task that ends frees a
-      // place under a concurrency limit: one waiter looks.
-      wakeOne(() => true);
+      // place under a concurrency limit: one waiter looks, and passes it on if it finds nothing.
+      wakeOne(look());
     } else if (task && task.status === 'pending') {
       scheduleAt(task.runAfter);
     }
@@ -107,7 +122,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       scheduled = null;
       scheduledFor = null;
       generation++;
-      wakeOne(() => true);
+      wakeOne(look());
     }, Math.max(0, at - queue.now()) + 5);
     scheduled.unref?.();
   }
@@ -115,7 +130,9 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
   async function claimOrWait(agent: Agent & { labels?: LabelScope; projects?: string[]; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null> {
     const deadline = queue.now() + waitMs;
     const labels = agent.labels ?? [];
-    let wokenFor: WakeFor | null = null;
+    const projects = agent.projects ?? [];
+    const scope = scopeOf(labels, projects);
+    let wokenFor: Wake | null = null;
     for (;;) {
       const seen = generation;
       const lookedAt = queue.now();
@@ -126,24 +143,31 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
         // Woken for a task this agent cannot take (its WIP limit, say): another waiter may.
         if (wokenFor) {
           const passOn = wokenFor;
-          wakeOne((w) => w.instanceId !== agent.instanceId && passOn(w));
+          wakeOne({ ...passOn, may: (w) => w.instanceId !== agent.instanceId && passOn.may(w) });
         }
         throw err;
       }
       if (task) return task;
+      // A waiter that takes any task found nothing: no other scope would find more.
+      if (wokenFor?.looked && !(labels === '*' && projects.length === 0)) {
+        const looked = wokenFor.looked.add(scope);
+        wakeOne({ may: (w) => !looked.has(w.scope), looked });
+        wokenFor = null;
+      }
       const left = deadline - queue.now();
       if (left <= 0 || closed || signal?.aborted) return null;
       if (generation !== seen) continue; // something changed while we looked: look again
       const next = await queue.nextRunAfter(lookedAt);
       if (generation !== seen) continue;
-      wokenFor = await new Promise<WakeFor | null>((resolve) => {
+      wokenFor = await new Promise<Wake | null>((resolve) => {
         const waiter: Waiter = {
           instanceId: agent.instanceId,
           labels,
-          projects: agent.projects ?? [],
-          wake: (wakeFor) => {
+          projects,
+          scope,
+          wake: (wake) => {
             cleanup();
-            resolve(wakeFor);
+            resolve(wake);
           },
         };
         const onTimeout = () => {

@@ -73,6 +73,37 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     expect((await waiting).json.task).toMatchObject({ description: 'b' });
   });
 
+  it('a dependant freed by a completion goes to a waiter that serves it, though another waits first', async () => {
+    const a = await t.call('POST', '/api/tasks', { description: 'a', labels: ['gpu'] });
+    await t.call('POST', '/api/tasks', { description: 'b', labels: ['gpu'], depends_on: [a.json.task_id] });
+    const held = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h', labels: ['gpu'] });
+    const docs = t.call('POST', '/api/tasks/claim-next', { instance_id: 'docs', labels: ['docs'], wait: 20 });
+    await waitersReach(1);
+    const gpu = t.call('POST', '/api/tasks/claim-next', { instance_id: 'gpu', labels: ['gpu'], wait: 20 });
+    await waitersReach(2);
+    const started = Date.now();
+    await t.call('POST', `/api/tasks/${held.json.task.id}/complete`, { lease_token: held.json.task.lease_token });
+    // The docs agent, first in line, is woken and finds nothing; it passes the wake-up on.
+    expect((await gpu).json.task).toMatchObject({ description: 'b', instance_id: 'gpu' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(t.waiters.size()).toBe(1);
+    t.waiters.releaseAll();
+    expect((await docs).json).toEqual({ task: null });
+  });
+
+  it('a task falling due goes to a waiter that serves it, though another waits first', async () => {
+    const docs = t.call('POST', '/api/tasks/claim-next', { instance_id: 'docs', labels: ['docs'], wait: 20 });
+    await waitersReach(1);
+    const gpu = t.call('POST', '/api/tasks/claim-next', { instance_id: 'gpu', labels: ['gpu'], wait: 20 });
+    await waitersReach(2);
+    const runAfter = Date.now() + 300;
+    await t.call('POST', '/api/tasks', { description: 'soon', labels: ['gpu'], run_after: runAfter });
+    expect((await gpu).json.task).toMatchObject({ description: 'soon', instance_id: 'gpu' });
+    expect(Date.now() - runAfter).toBeLessThan(10_000);
+    t.waiters.releaseAll();
+    expect((await docs).json).toEqual({ task: null });
+  });
+
   it('closing the connection removes the waiter and claims nothing', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
