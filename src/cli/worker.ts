@@ -2,7 +2,7 @@
 // --repo), heartbeat while it runs, then complete or fail; on stop it takes no more work and lets the
 // running command finish within a grace period.
 import { AthenaError, NetworkError, type AthenaClient, type NextClaim } from '../client/index.js';
-import type { AgentIdentity, ClaimedTaskJson, CommentJson } from '../client/types.js';
+import type { AgentIdentity, ClaimedTaskJson, CommentJson, Fence } from '../client/types.js';
 import type { TaskCommand } from './agent-presets.js';
 import { WorkspaceError, isPermanent } from './errors.js';
 import { startCommand, type CommandExit } from './run-command.js';
@@ -394,16 +394,17 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
     if (!held.ok) return void emit({ type: 'requeue_held_failed', error: message(held.error) });
     // The task being reported stays as it is when no report got through: its lease runs out as before.
     for (const t of held.value.tasks.filter((held) => held.id !== reported)) {
-      // Released, not requeued: it never ran, so its attempt is given back.
-      const sent = await report(() => o.client.release(t.id, { instance_id: o.agent.instanceId }, 'the answer to the report that claimed it was lost: never started'));
-      emit({ type: 'handed_back', taskId: t.id, why: 'answer_lost', error: sent.ok || lostTask(sent.error) ? null : message(sent.error) });
+      await releaseUnrun(t.id, { instance_id: o.agent.instanceId }, 'answer_lost', 'the answer to the report that claimed it was lost: never started');
     }
   }
 
-  /** A task handed with a report that the worker will not run (it was stopped meanwhile) goes back. */
-  async function giveBack(task: ClaimedTaskJson): Promise<void> {
-    const sent = await report(() => o.client.release(task.id, fence(task), 'the worker stopped before it started the task'));
-    emit({ type: 'handed_back', taskId: task.id, why: 'stopped', error: sent.ok ? null : message(sent.error) });
+  /**
+   * Gives back a task the worker holds but will not run: released, not requeued, so its attempt is
+   * given back. A refusal because the task is no longer this worker's is no error: it went back already.
+   */
+  async function releaseUnrun(taskId: number, held: Fence, why: 'stopped' | 'answer_lost', reason: string): Promise<void> {
+    const sent = await report(() => o.client.release(taskId, held, reason));
+    emit({ type: 'handed_back', taskId, why, error: sent.ok || lostTask(sent.error) ? null : message(sent.error) });
   }
 
   if (o.requeueHeld !== false) await requeueHeld();
@@ -448,7 +449,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerSummary> {
       if (o.once) break;
     }
   } finally {
-    if (handed) await giveBack(handed);
+    // A task handed with the last report that the worker will not run: it was stopped meanwhile.
+    if (handed) await releaseUnrun(handed.id, fence(handed), 'stopped', 'the worker stopped before it started the task');
   }
   return summary;
 
