@@ -13,8 +13,8 @@ export type { Queue };
 export type AthenaCore = {
   queue: Queue;
   backend: 'sqlite' | 'postgres';
-  /** Inserts `count` pending tasks described `bench task <n>` (n = 1…count) in one statement. */
-  seed(count: number): Promise<void>;
+  /** Inserts `count` pending tasks described `bench task <n>` (n = 1…count) in one statement, with `labels` (none by default). */
+  seed(count: number, labels?: readonly string[]): Promise<void>;
   /** How many tasks the store holds as completed. */
   countCompleted(): Promise<number>;
   /** Bytes the task log's events hold (their payloads, the tasks as each change left them). */
@@ -49,8 +49,9 @@ export async function openAthenaCore(target: AthenaStoreTarget, env: Record<stri
   return {
     queue,
     backend: db.dialect.name,
-    async seed(count) {
+    async seed(count, labels = []) {
       await db.run(seedTasksSql(count, Date.now()));
+      if (labels.length > 0) await db.run(`UPDATE tasks SET labels = ? WHERE status = 'pending' AND labels = '[]'`, [JSON.stringify([...labels].sort())]);
       if (db.dialect.statistics) await db.run(db.dialect.statistics.refresh);
     },
     async countCompleted() {

@@ -10,6 +10,7 @@ import { createClient, percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
+import { labelsBench } from './labels.js';
 import { memoryBench, writeSection } from './memory.js';
 import { statementCounts, statementLines } from './statements.js';
 
@@ -25,6 +26,8 @@ const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
  *   `--cpu-prof=DIR` makes the server write a CPU profile (`.cpuprofile`, open in Chrome's DevTools) there when it stops.
  * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
+ * `--only=labels`: claim latency of agents whose labels cover none of `--tasks` (100,000) pending tasks, against one whose labels
+ *   cover them; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
  * `--only=memory`: the server's RSS (on PostgreSQL with --pg=URL) at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */
@@ -204,6 +207,17 @@ async function main(): Promise<void> {
   if (ONLY === 'webhooks') {
     const lines = await inTempDir((dir) => webhookBench(dir, { agents: AGENTS, seconds: SECONDS, rounds: Number(args.get('rounds') ?? 2), databaseUrl: DATABASE_URL }));
     console.log(`\nwritten to ${writeWebhookSection(lines)}`);
+    return;
+  }
+  if (ONLY === 'labels') {
+    const heading = '## Claims by agents whose labels cover no pending task';
+    const lines = [heading, ''];
+    const log = (line: string) => {
+      console.log(line);
+      lines.push(line);
+    };
+    await inTempDir((dir) => labelsBench(dir, { tasks: Number(args.get('tasks') ?? 100_000), claims: Number(args.get('claims') ?? 200), databaseUrl: DATABASE_URL }, log));
+    console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md'), heading, lines)}`);
     return;
   }
   if (ONLY === 'memory') {

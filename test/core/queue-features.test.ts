@@ -22,6 +22,46 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect((await t.queue.claimNext({ instanceId: 'any', labels: '*' }))!.id).toBe(web.task.id);
     });
 
+    it('a labelled claim finds the one pending label list it covers among many (it reads each list once before walking the queue)', async () => {
+      // Lists that sort before and after the covered one, each on several tasks; a held and a finished
+      // task carry the agent's labels too, and count for nothing.
+      for (const labels of [['a'], ['a', 'z'], ['m'], ['zz'], ['a', 'm', 'q']]) {
+        for (let i = 0; i < 3; i++) await t.queue.create({ description: labels.join(','), labels });
+      }
+      const held = await t.queue.create({ description: 'held', labels: ['q'] });
+      await t.queue.claim(held.task.id, { instanceId: 'other' });
+      expect(await t.queue.claimNext({ instanceId: 'q', labels: ['q'] })).toBeNull();
+      expect(await t.queue.claimNext({ instanceId: 'q', labels: ['q', 'x'] })).toBeNull();
+      const wanted = await t.queue.create({ description: 'wanted', labels: ['x', 'q'] });
+      expect(await t.queue.claimNext({ instanceId: 'q', labels: ['q'] })).toBeNull();
+      expect((await t.queue.claimNext({ instanceId: 'qx', labels: ['x', 'q', 'y'] }))!.id).toBe(wanted.task.id);
+      // Several agents at once (one claiming statement for them): each list reached by its own agents.
+      const [m, zz, none, aq] = await Promise.all([
+        t.queue.claimNext({ instanceId: 'm', labels: ['m'] }),
+        t.queue.claimNext({ instanceId: 'zz', labels: ['zz', 'y'] }),
+        t.queue.claimNext({ instanceId: 'n', labels: ['n'] }),
+        t.queue.claimNext({ instanceId: 'amq', labels: ['q', 'm', 'a'] }),
+      ]);
+      expect(m!.labels).toEqual(['m']);
+      expect(zz!.labels).toEqual(['zz']);
+      expect(none).toBeNull();
+      expect(aq!.labels.every((l) => ['a', 'm', 'q'].includes(l))).toBe(true);
+    });
+
+    it('an agent without labels gets an unlabelled task behind many labelled ones, and none when no unlabelled task waits', async () => {
+      for (let i = 0; i < 5; i++) await t.queue.create({ description: 'gpu', labels: ['gpu'], priority: 'high' });
+      expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
+      const plain = await t.queue.create({ description: 'plain', priority: 'low' });
+      expect((await t.queue.claimNext({ instanceId: 'plain' }))!.id).toBe(plain.task.id);
+      expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
+    });
+
+    it('a covered task that is not ready (its dependency open) is not claimed', async () => {
+      const dep = await t.queue.create({ description: 'first', labels: ['gpu'] });
+      await t.queue.create({ description: 'then', labels: ['docs'], dependsOn: [dep.task.id] });
+      expect(await t.queue.claimNext({ instanceId: 'docs', labels: ['docs'] })).toBeNull();
+    });
+
     it('labels are stored sorted and deduplicated and shown on the task', async () => {
       const { task } = await t.queue.create({ description: 'x', labels: ['b', 'a', 'b'], project: 'web' });
       expect(task.labels).toEqual(['a', 'b']);

@@ -1,0 +1,59 @@
+// Claims by agents whose labels cover none of many pending tasks, against an agent whose labels cover
+// them all, in-process on one store (`npm run bench -- --only=labels [--pg=URL]`). Before migration
+// pending_labels such a claim walked every pending task; it now reads each distinct label list once.
+// Writes its section of bench/RESULTS.md (RESULTS-postgres.md with --pg).
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { openAthenaCore } from './athena-core.js';
+import { fmt, median } from './cycles.js';
+import { createBenchSchema } from './pg-schema.js';
+import type { LabelScope } from '../src/core/ports.js';
+
+export type LabelsOptions = { tasks: number; claims: number; databaseUrl?: string };
+
+const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
+  { name: 'labels `["gpu"]`: covers every pending task (the reference)', labels: ['gpu'], covers: true },
+  { name: 'labels `"*"`: takes any task', labels: '*', covers: true },
+  { name: 'labels `["docs"]`: covers none', labels: ['docs'], covers: false },
+  { name: 'labels `["docs","linux","python"]`: covers none', labels: ['docs', 'linux', 'python'], covers: false },
+  { name: 'no labels: only unlabelled tasks, and none is pending', labels: [], covers: false },
+];
+
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
+
+export async function labelsBench(dir: string, o: LabelsOptions, log: (line: string) => void): Promise<void> {
+  const schema = o.databaseUrl ? await createBenchSchema(o.databaseUrl, 'athena_bench_labels') : undefined;
+  const core = await openAthenaCore(schema ? { databaseUrl: schema.url } : { sqlitePath: join(dir, 'labels.db') }, { WIP_LIMIT: '0' });
+  try {
+    const seeded = performance.now();
+    await core.seed(o.tasks, ['gpu']);
+    // Nine other label lists, a few tasks each: the lists a claim reads before it walks.
+    for (const label of ['build', 'ci', 'db', 'deploy', 'ios', 'rust', 'ui', 'web', 'windows']) {
+      for (let i = 0; i < 3; i++) await core.queue.create({ description: `other ${label}`, labels: [label, 'gpu'] });
+    }
+    log(`- Date: ${new Date().toISOString()}`);
+    log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
+    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s) and 27 more in 9 other label lists; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
+    log('');
+    log('| agent | claims answered | claim p50 | claim p99 | p50 vs the reference |');
+    log('|---|---|---|---|---|');
+    let reference = 0;
+    for (const agent of AGENTS) {
+      const times: number[] = [];
+      let got = 0;
+      for (let i = 0; i < o.claims; i++) {
+        const started = performance.now();
+        const task = await core.queue.claimNext({ instanceId: `labels-bench-${i}`, labels: agent.labels });
+        times.push(performance.now() - started);
+        if (task) got++;
+      }
+      if ((got > 0) !== agent.covers) throw new Error(`${agent.name}: ${got} of ${o.claims} claims got a task`);
+      const p50 = median(times);
+      if (reference === 0) reference = p50;
+      log(`| ${agent.name} | ${got > 0 ? `${fmt(got)} tasks` : 'null, every time'} | ${fmt(p50, 2)} ms | ${fmt(percentile(times, 0.99), 2)} ms | ${fmt(p50 / reference, 2)} |`);
+    }
+  } finally {
+    await core.close();
+    await schema?.drop();
+  }
+}
