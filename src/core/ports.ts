@@ -303,7 +303,7 @@ export interface Store {
   expiredLeases(now: number, limit: number): Promise<ExpiredLease[]>;
   /** Pending tasks whose attempts are all used (never claimed; the sweeper fails them). */
   spentTasks(limit: number): Promise<Array<{ id: number; attempts: number; maxAttempts: number }>>;
-  /** Earliest future run_after among pending tasks, to wake long-poll waiters on time. */
+  /** Earliest future run_after, or end of the time a task is kept for one agent, among pending tasks: to wake long-poll waiters on time. */
   nextRunAfter(now: number): Promise<number | null>;
 
   retryFailed(filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }>;

@@ -45,9 +45,15 @@ export type ClaimWaiters = {
   close(): void;
 };
 
-/** Whether this waiter may take the task: its labels, its projects, and the task's assignee. */
-function covers(w: Pick<Waiter, 'instanceId' | 'labels' | 'projects'>, task: Task): boolean {
+/** Whether the task is kept for one agent at `now` (after a review asked for changes: the agent that did the work has it first). */
+const keptFor = (task: Task, now: number): string | null =>
+  task.preferredInstanceId !== null && task.preferredUntil !== null && task.preferredUntil > now ? task.preferredInstanceId : null;
+
+/** Whether this waiter may take the task now: its labels, its projects, and whom the task is meant or kept for. */
+function covers(w: Pick<Waiter, 'instanceId' | 'labels' | 'projects'>, task: Task, now: number): boolean {
   if (task.assignee !== null && task.assignee !== w.instanceId) return false;
+  const kept = keptFor(task, now);
+  if (kept !== null && kept !== w.instanceId) return false;
   if (w.projects.length > 0 && (task.project === null || !w.projects.includes(task.project))) return false;
   if (w.labels === '*') return true;
   return task.labels.every((label) => (w.labels as string[]).includes(label));
@@ -57,7 +63,7 @@ function covers(w: Pick<Waiter, 'instanceId' | 'labels' | 'projects'>, task: Tas
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Events after which a task may have become claimable. */
-const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'completed', 'imported', 'failed', 'cancelled']);
+const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'changes_requested', 'completed', 'imported', 'failed', 'cancelled']);
 /** Events after which many tasks may have become claimable at once (a resume, a limit raised): every waiter looks. */
 const WAKING_ALL_EVENTS = new Set(['queue_resumed', 'limit_set', 'limit_removed']);
 
@@ -98,9 +104,13 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     if (!WAKING_EVENTS.has(event.type)) return;
     generation++;
     const task = event.task;
-    if (task && task.status === 'pending' && task.runAfter <= queue.now()) {
-      // One new pending task can serve exactly one waiter.
-      wakeOne({ may: (w) => covers(w, task) });
+    const now = queue.now();
+    if (task && task.status === 'pending' && task.runAfter <= now) {
+      // One new pending task can serve exactly one waiter: the one it is kept for, while it is.
+      wakeOne({ may: (w) => covers(w, task, now) });
+      // When the time kept for that agent ends, anyone may take it.
+      const kept = keptFor(task, now) !== null ? task.preferredUntil : null;
+      if (kept !== null) scheduleAt(kept);
     } else if (['completed', 'imported', 'unblocked', 'failed', 'cancelled'].includes(event.type)) {
       // A completion may free dependants we cannot see from the event, and a task that ends frees a
       // place under a concurrency limit: one waiter looks, and passes it on if it finds nothing.

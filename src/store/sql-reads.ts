@@ -17,11 +17,18 @@ function likePattern(text: string): string {
 }
 
 /**
- * The earliest future run_after among pending tasks (one parameter: now), read from the partial
- * index of delayed tasks (tasks_delayed: `run_after > 0` names it) instead of every pending task.
+ * The earliest future moment a pending task becomes claimable by more agents (two parameters: now,
+ * now): its run_after, or the end of the time it is kept for one agent after a review asked for
+ * changes (preferred_until). Read from the partial indexes of delayed tasks (tasks_delayed:
+ * `run_after > 0` names it) and of kept tasks (tasks_preferred_pending) instead of every pending task.
  */
 export const nextRunAfterSql = (dialect: Dialect): string =>
-  `SELECT MIN(run_after) AS at FROM tasks ${dialect.indexedBy('tasks_delayed')} WHERE status = 'pending' AND run_after > 0 AND run_after > ?`;
+  `SELECT MIN(at) AS at FROM (
+     SELECT MIN(run_after) AS at FROM tasks ${dialect.indexedBy('tasks_delayed')} WHERE status = 'pending' AND run_after > 0 AND run_after > ?
+     UNION ALL
+     SELECT MIN(preferred_until) AS at FROM tasks ${dialect.indexedBy('tasks_preferred_pending')}
+     WHERE status = 'pending' AND preferred_instance_id IS NOT NULL AND preferred_until > ?
+   ) soonest`;
 
 /** WHERE fragment over alias t for the filters bulk actions and lists share. */
 export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: string }, params: unknown[]): string {
@@ -178,7 +185,7 @@ export class SqlReads {
   }
 
   async nextRunAfter(now: number): Promise<number | null> {
-    const row = await this.db.get<{ at: number | null }>(nextRunAfterSql(this.db.dialect), [now]);
+    const row = await this.db.get<{ at: number | null }>(nextRunAfterSql(this.db.dialect), [now, now]);
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 

@@ -13,9 +13,51 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
   };
   beforeEach(async () => {
     // A real clock: waits are measured in wall time.
-    t = await openTestApp(backend, { clock: { ...testClock(), fn: Date.now } as never, queue: { wipLimit: 0 } });
+    t = await openTestApp(backend, { clock: { ...testClock(), fn: Date.now } as never, queue: { wipLimit: 0, review: { labels: [], projects: [], preferMs: KEPT_MS } } });
   });
   afterEach(async () => t.close());
+  /** How long a task sent back by review is kept for the agent that did the work. */
+  const KEPT_MS = 1_500;
+  /** A task with review, claimed and completed by `instance`: in review. */
+  const inReview = async (instance: string) => {
+    const created = await t.call('POST', '/api/tasks', { description: 'reviewed', review: true });
+    const claimed = (await t.call('POST', '/api/tasks/claim-next', { instance_id: instance })).json.task;
+    await t.call('POST', `/api/tasks/${claimed.id}/complete`, { lease_token: claimed.lease_token });
+    return created.json.task_id as number;
+  };
+
+  it('a task sent back by review goes to the waiting agent that did the work, though another waits first', async () => {
+    const id = await inReview('author');
+    const other = t.call('POST', '/api/tasks/claim-next', { instance_id: 'other', wait: 20 });
+    await waitersReach(1);
+    const author = t.call('POST', '/api/tasks/claim-next', { instance_id: 'author', wait: 20 });
+    await waitersReach(2);
+    await t.call('POST', `/api/tasks/${id}/review`, { decision: 'changes', feedback: 'one more test' });
+    // Woken for it while it is kept for the author (once that time ended, the other, first in line, would be).
+    expect((await author).json.task).toMatchObject({ id, instance_id: 'author', review_feedback: 'one more test' });
+    t.waiters.releaseAll();
+    expect((await other).json).toEqual({ task: null });
+  });
+
+  it('when the time a task is kept for its agent ends, another waiting agent gets it', async () => {
+    const id = await inReview('author');
+    const other = t.call('POST', '/api/tasks/claim-next', { instance_id: 'other', wait: 20 });
+    await waitersReach(1);
+    const started = Date.now();
+    await t.call('POST', `/api/tasks/${id}/review`, { decision: 'changes', feedback: 'anyone may' });
+    expect((await other).json.task).toMatchObject({ id, instance_id: 'other' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(KEPT_MS - 50);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('an agent that starts waiting while a task is kept for another gets it when that time ends', async () => {
+    const id = await inReview('author');
+    await t.call('POST', `/api/tasks/${id}/review`, { decision: 'changes', feedback: 'later' });
+    const started = Date.now();
+    const res = await t.call('POST', '/api/tasks/claim-next', { instance_id: 'other', wait: 20 });
+    expect(res.json.task).toMatchObject({ id, instance_id: 'other' });
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
 
   it('a waiting agent gets a task created after it started waiting', async () => {
     const started = Date.now();

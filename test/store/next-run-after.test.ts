@@ -36,15 +36,28 @@ describe.each(backends)('next run time ($name)', (backend) => {
     expect(await store.nextRunAfter(3_000)).toBeNull();
   });
 
+  it('counts the end of the time a pending task is kept for one agent (a review asked for changes)', async () => {
+    ({ db, store, cleanup } = await backend.open());
+    await task(3_000);
+    await db.run(`UPDATE tasks SET preferred_instance_id = 'host-a', preferred_until = 2500 WHERE id = 1`);
+    expect(await store.nextRunAfter(1_000)).toBe(2_500);
+    await db.run(`UPDATE tasks SET run_after = 0 WHERE id = 1`);
+    expect(await store.nextRunAfter(2_000)).toBe(2_500);
+    expect(await store.nextRunAfter(2_500)).toBeNull();
+    await db.run(`UPDATE tasks SET status = 'in_progress' WHERE id = 1`);
+    expect(await store.nextRunAfter(1_000)).toBeNull();
+  });
+
   it('its statement reads the index of delayed tasks, whatever the table holds', async () => {
     ({ db, store, cleanup } = await backend.open());
     await task(0);
     await task(2_000);
     const plan =
       db.dialect.name === 'sqlite'
-        ? JSON.stringify(await db.all(`EXPLAIN QUERY PLAN ${nextRunAfterSql(db.dialect)}`, [1_000]))
+        ? JSON.stringify(await db.all(`EXPLAIN QUERY PLAN ${nextRunAfterSql(db.dialect)}`, [1_000, 1_000]))
         : // Sequential scans priced out, so the plan shows whether the index can serve the statement at all.
-          JSON.stringify(await db.tx(async (q) => (await q.run('SET LOCAL enable_seqscan TO off'), q.all(`EXPLAIN (FORMAT JSON) ${nextRunAfterSql(db.dialect)}`, [1_000]))));
+          JSON.stringify(await db.tx(async (q) => (await q.run('SET LOCAL enable_seqscan TO off'), q.all(`EXPLAIN (FORMAT JSON) ${nextRunAfterSql(db.dialect)}`, [1_000, 1_000]))));
     expect(plan).toContain('tasks_delayed');
+    expect(plan).toContain('tasks_preferred_pending');
   });
 });
