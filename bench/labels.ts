@@ -1,6 +1,7 @@
-// Claims by agents whose labels cover none of many pending tasks, against an agent whose labels cover
-// them all, in-process on one store (`npm run bench -- --only=labels [--pg=URL]`). Before migration
-// pending_labels such a claim walked every pending task; it now reads each distinct label list once.
+// Claims by agents whose labels cover none, or only a few at the back, of many pending tasks, against
+// an agent whose labels cover them, in-process on one store (`npm run bench -- --only=labels [--pg=URL]`).
+// Before migration pending_labels such a claim walked every pending task before it; it now reads each
+// distinct label list once, and walks only the list it covers when it covers one.
 // Writes its section of bench/RESULTS.md (RESULTS-postgres.md with --pg).
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -12,10 +13,11 @@ import type { LabelScope } from '../src/core/ports.js';
 export type LabelsOptions = { tasks: number; claims: number; databaseUrl?: string };
 
 const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
-  { name: 'labels `["gpu"]`: covers every pending task (the reference)', labels: ['gpu'], covers: true },
+  { name: 'labels `["gpu"]`: covers the `gpu` tasks (the reference)', labels: ['gpu'], covers: true },
   { name: 'labels `"*"`: takes any task', labels: '*', covers: true },
-  { name: 'labels `["docs"]`: covers none', labels: ['docs'], covers: false },
-  { name: 'labels `["docs","linux","python"]`: covers none', labels: ['docs', 'linux', 'python'], covers: false },
+  { name: 'labels `["docs"]`: covers only the `docs` tasks, queued behind all the others', labels: ['docs'], covers: true },
+  { name: 'labels `["linux"]`: covers none', labels: ['linux'], covers: false },
+  { name: 'labels `["linux","python","rust"]`: covers none', labels: ['linux', 'python', 'rust'], covers: false },
   { name: 'no labels: only unlabelled tasks, and none is pending', labels: [], covers: false },
 ];
 
@@ -31,9 +33,11 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     for (const label of ['build', 'ci', 'db', 'deploy', 'ios', 'rust', 'ui', 'web', 'windows']) {
       for (let i = 0; i < 3; i++) await core.queue.create({ description: `other ${label}`, labels: [label, 'gpu'] });
     }
+    // Low priority, so behind every other pending task in claiming order.
+    for (let i = 0; i < o.claims; i++) await core.queue.create({ description: `docs ${i}`, labels: ['docs'], priority: 'low' });
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
-    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s) and 27 more in 9 other label lists; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
+    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s), 27 more in 9 other label lists, and ${fmt(o.claims)} low-priority \`docs\` tasks; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
     log('');
     log('| agent | claims answered | claim p50 | claim p99 | p50 vs the reference |');
     log('|---|---|---|---|---|');

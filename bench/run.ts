@@ -210,7 +210,7 @@ async function main(): Promise<void> {
     return;
   }
   if (ONLY === 'labels') {
-    const heading = '## Claims by agents whose labels cover no pending task';
+    const heading = '## Claims by agents whose labels cover no pending task, or few';
     const lines = [heading, ''];
     const log = (line: string) => {
       console.log(line);

@@ -4,7 +4,7 @@ import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
 import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { HELD_SQL, labelCondition, labelsCoverAnyPending, projectCondition, readyCondition } from './sql-conditions.js';
+import { HELD_SQL, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
@@ -41,14 +41,15 @@ export const claimKind = (spec: ClaimNextSpec): string => JSON.stringify([spec.l
  */
 export async function claimTogether(q: Queryable, dialect: Dialect, specs: readonly ClaimNextSpec[], controls: ClaimControls, guard: (params: unknown[]) => string): Promise<TaskRow[]> {
   const first = specs[0]!;
-  if (!(await labelsCoverAnyPending(q, dialect, first.labels))) return [];
+  const covered = await coveredLabelLists(q, dialect, first.labels);
+  if (covered?.length === 0) return [];
   const now = Math.min(...specs.map((s) => s.now));
   const agents = specs.map((s, slot) => ({
     slot, instance_id: s.instanceId, instance_name: s.instanceName, lease_token: s.leaseToken, lease_expires_at: s.leaseExpiresAt, claimed_at: s.now,
   }));
   const params: unknown[] = [JSON.stringify(agents), now, first.wipLimit > 0 ? first.wipLimit : 1_000_000_000];
   const ready = readyCondition(dialect, now, params, null);
-  const labels = labelCondition(dialect, first.labels, params);
+  const labels = labelCondition(dialect, first.labels, params, covered);
   const projects = projectCondition(first.projects, params);
   const allowed = controlCondition(dialect, controls, params);
   const current = guard(params);

@@ -11,7 +11,8 @@ export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 const PENDING_LABELS = 'tasks_pending_labels';
 
 /**
- * WHERE fragment: the task's labels are all covered by the agent's labels.
+ * WHERE fragment: the task's labels are all covered by the agent's labels; `covered`, when known,
+ * names the label lists of pending tasks they cover (coveredLabelLists).
  *
  * A claim walks the pending tasks in priority order; an agent whose labels cover none of them would
  * walk them all, on every claim and every long-poll look (33 ms on SQLite, 140 ms on PostgreSQL with
@@ -19,10 +20,14 @@ const PENDING_LABELS = 'tasks_pending_labels';
  * holds them in claiming order), and the fragment also asks whether any is pending, in a subquery
  * that does not refer to the task row: both databases answer it once, before the walk (where the
  * planner's statistics would pick another index). An agent with labels asks first, in a statement of
- * its own (labelsCoverAnyPending).
+ * its own (coveredLabelLists): when its labels cover one list, the walk is of that list's tasks alone.
  */
-export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[]): string {
+export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[], covered: readonly string[] | null = null): string {
   if (labels === '*') return '1 = 1';
+  if (covered !== null && covered.length === 1) {
+    params.push(covered[0]);
+    return 't.labels = ?';
+  }
   params.push(...labels);
   const row = labelsWithin(dialect, 't', labels.length);
   if (labels.length > 0) return row;
@@ -32,25 +37,33 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
 }
 
+/** Distinct label lists of pending tasks a claim reads at most before it leaves the choice to its walk. */
+const MAX_LISTS = 64;
+
 /**
- * Whether the labels of some pending task are all among `labels` (always, for '*' and for no
- * labels: labelCondition asks that one itself). Reads each distinct label list of the pending tasks
- * once, from tasks_pending_labels (a loose index scan: one probe per list, however many tasks share
- * it). Its own statement: SQLite runs a subquery holding a WITH clause again for every row walked.
+ * The label lists of pending tasks that `labels` cover (none: the claim has nothing to walk), read
+ * each once from tasks_pending_labels (a loose index scan: one probe per distinct list, however
+ * many tasks share it). Null where it tells the walk nothing: for '*', for no labels (labelCondition
+ * asks that itself), and when more than MAX_LISTS distinct lists are pending (the walk then checks
+ * each task's labels, as it always did). Its own statement: SQLite runs a subquery holding a WITH
+ * clause again for every row walked.
  */
-export async function labelsCoverAnyPending(q: Queryable, dialect: Dialect, labels: LabelScope): Promise<boolean> {
-  if (labels === '*' || labels.length === 0) return true;
+export async function coveredLabelLists(q: Queryable, dialect: Dialect, labels: LabelScope): Promise<string[] | null> {
+  if (labels === '*' || labels.length === 0) return null;
   const index = dialect.indexedBy(PENDING_LABELS);
-  const found = await q.get(
-    `WITH RECURSIVE lk(labels) AS (
-       SELECT MIN(labels) FROM tasks ${index} WHERE status = 'pending'
+  // A row with no list: the scan reached the last one. A list past MAX_LISTS: it stopped early.
+  const rows = await q.all<{ labels: string | null }>(
+    `WITH RECURSIVE lk(labels, n) AS (
+       SELECT MIN(labels), 1 FROM tasks ${index} WHERE status = 'pending'
        UNION ALL
-       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE x.status = 'pending' AND x.labels > lk.labels) FROM lk WHERE lk.labels IS NOT NULL
+       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE x.status = 'pending' AND x.labels > lk.labels), lk.n + 1
+       FROM lk WHERE lk.labels IS NOT NULL AND lk.n <= ${MAX_LISTS}
      )
-     SELECT 1 AS found FROM lk WHERE lk.labels IS NOT NULL AND ${labelsWithin(dialect, 'lk', labels.length)} LIMIT 1`,
+     SELECT lk.labels AS labels FROM lk WHERE lk.labels IS NULL OR lk.n > ${MAX_LISTS} OR ${labelsWithin(dialect, 'lk', labels.length)}`,
     labels,
   );
-  return found !== undefined;
+  if (!rows.some((r) => r.labels === null)) return null;
+  return rows.flatMap((r) => (r.labels === null ? [] : [r.labels]));
 }
 
 /**

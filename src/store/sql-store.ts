@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { HELD_SQL, assigneeCondition, labelCondition, labelsCoverAnyPending, projectCondition, readyCondition } from './sql-conditions.js';
+import { HELD_SQL, assigneeCondition, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -224,11 +224,12 @@ export class SqlStore extends SqlReads implements Store {
       const { result: changed, controls: inForce } = await lockNamedThen(q, this.db.dialect, wipLocks, () =>
         this.controlsInForce.apply(q, async (inForce, guard) => {
           if (inForce.pauses.some((p) => p.kind === 'queue')) return null;
-          if (!(await labelsCoverAnyPending(q, this.db.dialect, spec.labels))) return null;
+          const covered = await coveredLabelLists(q, this.db.dialect, spec.labels);
+          if (covered?.length === 0) return null;
           await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
           const params: unknown[] = [];
           const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
-          const labels = labelCondition(this.db.dialect, spec.labels, params);
+          const labels = labelCondition(this.db.dialect, spec.labels, params, covered);
           const assigned = assigneeCondition(spec.instanceId, params);
           const projects = projectCondition(spec.projects, params);
           const allowed = controls.controlCondition(this.db.dialect, inForce, params);

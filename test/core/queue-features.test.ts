@@ -48,6 +48,16 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(aq!.labels.every((l) => ['a', 'm', 'q'].includes(l))).toBe(true);
     });
 
+    it('with more distinct label lists pending than a claim reads first (64), a labelled claim still finds its task', async () => {
+      for (let i = 0; i < 70; i++) await t.queue.create({ description: `own ${i}`, labels: [`l${String(i).padStart(2, '0')}`] });
+      const last = await t.queue.create({ description: 'last', labels: ['zz'] });
+      const first = await t.queue.create({ description: 'first', labels: ['a0'] });
+      expect((await t.queue.claimNext({ instanceId: 'zz', labels: ['zz'] }))!.id).toBe(last.task.id);
+      expect((await t.queue.claimNext({ instanceId: 'a0', labels: ['a0', 'q'] }))!.id).toBe(first.task.id);
+      expect(await t.queue.claimNext({ instanceId: 'none', labels: ['none'] })).toBeNull();
+      expect((await t.queue.claimNext({ instanceId: 'l69', labels: ['l69'] }))!.description).toBe('own 69');
+    });
+
     it('an agent without labels gets an unlabelled task behind many labelled ones, and none when no unlabelled task waits', async () => {
       for (let i = 0; i < 5; i++) await t.queue.create({ description: 'gpu', labels: ['gpu'], priority: 'high' });
       expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
