@@ -15,8 +15,9 @@ const PENDING_LABELS = 'tasks_pending_labels';
  * names the label lists of pending tasks they cover (coveredLabelLists).
  *
  * A claim walks the pending tasks in priority order; an agent whose labels cover none of them would
- * walk them all, on every claim and every long-poll look (33 ms on SQLite, 140 ms on PostgreSQL with
- * 100,000 pending tasks). An agent without labels walks the unlabelled tasks alone (tasks_pending_labels
+ * walk them all, on every claim and every long-poll look (58 ms on SQLite, 225 ms on PostgreSQL with
+ * 100,000 pending tasks: `npm run bench -- --only=labels`). The label lists' index is named in
+ * migration pending_labels, whose comment calls coveredLabelLists by its first name, labelsCoverAnyPending. An agent without labels walks the unlabelled tasks alone (tasks_pending_labels
  * holds them in claiming order), and the fragment also asks whether any is pending, in a subquery
  * that does not refer to the task row: both databases answer it once, before the walk (where the
  * planner's statistics would pick another index). An agent with labels asks first, in a statement of
