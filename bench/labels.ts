@@ -16,6 +16,7 @@ const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
   { name: 'labels `["gpu"]`: covers the `gpu` tasks (the reference)', labels: ['gpu'], covers: true },
   { name: 'labels `"*"`: takes any task', labels: '*', covers: true },
   { name: 'labels `["docs"]`: covers only the `docs` tasks, queued behind all the others', labels: ['docs'], covers: true },
+  { name: 'labels `["ios","web"]`: covers only the `ios` and the `web` tasks (two lists), queued behind all the others', labels: ['ios', 'web'], covers: true },
   { name: 'labels `["linux"]`: covers none', labels: ['linux'], covers: false },
   { name: 'labels `["linux","python","rust"]`: covers none', labels: ['linux', 'python', 'rust'], covers: false },
   { name: 'no labels: only unlabelled tasks, and none is pending', labels: [], covers: false },
@@ -34,10 +35,12 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
       for (let i = 0; i < 3; i++) await core.queue.create({ description: `other ${label}`, labels: [label, 'gpu'] });
     }
     // Low priority, so behind every other pending task in claiming order.
-    for (let i = 0; i < o.claims; i++) await core.queue.create({ description: `docs ${i}`, labels: ['docs'], priority: 'low' });
+    for (const label of ['docs', 'web', 'ios']) {
+      for (let i = 0; i < o.claims; i++) await core.queue.create({ description: `${label} ${i}`, labels: [label], priority: 'low' });
+    }
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
-    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s), 27 more in 9 other label lists, and ${fmt(o.claims)} low-priority \`docs\` tasks; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
+    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s), 27 more in 9 other label lists, and ${fmt(o.claims)} low-priority tasks each labelled \`docs\`, \`web\` and \`ios\`; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
     log('');
     log('| agent | claims answered | claim p50 | claim p99 | p50 vs the reference |');
     log('|---|---|---|---|---|');

@@ -7,8 +7,8 @@ import type { LabelScope } from '../core/ports.js';
 
 export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
 
-/** The index of pending tasks' label lists (migration pending_labels). */
-const PENDING_LABELS = 'tasks_pending_labels';
+/** The index of pending tasks by label list, in claiming order (migration pending_labels). */
+export const PENDING_LABELS_INDEX = 'tasks_pending_labels';
 
 /**
  * WHERE fragment: the task's labels are all covered by the agent's labels; `covered`, when known,
@@ -21,7 +21,8 @@ const PENDING_LABELS = 'tasks_pending_labels';
  * holds them in claiming order), and the fragment also asks whether any is pending, in a subquery
  * that does not refer to the task row: both databases answer it once, before the walk (where the
  * planner's statistics would pick another index). An agent with labels asks first, in a statement of
- * its own (coveredLabelLists): when its labels cover one list, the walk is of that list's tasks alone.
+ * its own (coveredLabelLists): when its labels cover one list, the walk is of that list's tasks alone;
+ * several are named to the walk (SQLite's claim walks each list apart instead, see claimAlone).
  */
 export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[], covered: readonly string[] | null = null): string {
   if (labels === '*') return '1 = 1';
@@ -31,11 +32,16 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   }
   params.push(...labels);
   const row = labelsWithin(dialect, 't', labels.length);
+  if (covered !== null && covered.length > 1) {
+    // Said outright, so a planner with statistics (PostgreSQL) walks only those lists' tasks when they are few.
+    params.push(...covered);
+    return `${row} AND t.labels IN (${placeholders(covered.length)})`;
+  }
   if (labels.length > 0) return row;
   // A scalar subquery, not EXISTS: SQLite turns an EXISTS into a join, and then sorts every pending
   // task. Ordered as the index is, so PostgreSQL reads the index rather than the table from its start
   // (where finished tasks gather), which it would when its statistics say most pending tasks match.
-  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
+  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
 }
 
 /** Distinct label lists of pending tasks a claim reads at most before it leaves the choice to its walk. */
@@ -51,7 +57,7 @@ const MAX_LISTS = 64;
  */
 export async function coveredLabelLists(q: Queryable, dialect: Dialect, labels: LabelScope): Promise<string[] | null> {
   if (labels === '*' || labels.length === 0) return null;
-  const index = dialect.indexedBy(PENDING_LABELS);
+  const index = dialect.indexedBy(PENDING_LABELS_INDEX);
   // A row with no list: the scan reached the last one. A list past MAX_LISTS: it stopped early.
   const rows = await q.all<{ labels: string | null }>(
     `WITH RECURSIVE lk(labels, n) AS (

@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { HELD_SQL, assigneeCondition, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -228,26 +228,30 @@ export class SqlStore extends SqlReads implements Store {
           if (covered?.length === 0) return null;
           await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
           const params: unknown[] = [];
-          const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
-          const labels = labelCondition(this.db.dialect, spec.labels, params, covered);
-          const assigned = assigneeCondition(spec.instanceId, params);
-          const projects = projectCondition(spec.projects, params);
-          const allowed = controls.controlCondition(this.db.dialect, inForce, params);
-          const current = guard(params);
-          params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
-          return (
-            (await changeTask(
-              q,
-              `id = (
-                 SELECT t.id FROM tasks t
-                 WHERE t.status = 'pending' AND ${ready} AND ${labels} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
+          /** The best claimable task (`columns` of it), walking the pending tasks `from` names, with `labels` for the label condition. */
+          const best = (columns: string, from: string, labels: (params: unknown[]) => string): string => {
+            const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
+            const labelled = labels(params);
+            const assigned = assigneeCondition(spec.instanceId, params);
+            const projects = projectCondition(spec.projects, params);
+            const allowed = controls.controlCondition(this.db.dialect, inForce, params);
+            const current = guard(params);
+            params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
+            return `SELECT ${columns} FROM ${from}
+                 WHERE t.status = 'pending' AND ${ready} AND ${labelled} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
                    AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
-                 ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}
-               ) AND status = 'pending'`,
-              params,
-              change,
-            )) ?? null
-          );
+                 ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}`;
+          };
+          // Labels covering several lists: where claims take no row locks (SQLite), the best task of
+          // each list, from its part of the label lists' index, then the best of those; with row locks
+          // (PostgreSQL) each list's walk would lock its best task, so one walk checks every task's labels.
+          const perList = covered !== null && covered.length > 1 && this.db.dialect.claimLock === '';
+          const chosen = perList
+            ? `SELECT c.id FROM (${covered
+                .map((list) => `SELECT * FROM (${best('t.id, t.priority_rank', `tasks t ${this.db.dialect.indexedBy(PENDING_LABELS_INDEX)}`, (p) => (p.push(list), 't.labels = ?'))})`)
+                .join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT 1`
+            : best('t.id', 'tasks t', (p) => labelCondition(this.db.dialect, spec.labels, p, covered));
+          return (await changeTask(q, `id = (${chosen}) AND status = 'pending'`, params, change)) ?? null;
         }),
       );
       if (!changed) {

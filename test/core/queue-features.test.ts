@@ -58,6 +58,18 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect((await t.queue.claimNext({ instanceId: 'l69', labels: ['l69'] }))!.description).toBe('own 69');
     });
 
+    it('an agent whose labels cover several label lists gets their tasks in priority order, then by age, across the lists', async () => {
+      const lowX = await t.queue.create({ description: 'low x', labels: ['x'], priority: 'low' });
+      const midX = await t.queue.create({ description: 'mid x', labels: ['x'] });
+      const plain = await t.queue.create({ description: 'plain' });
+      const highY = await t.queue.create({ description: 'high y', labels: ['y'], priority: 'high' });
+      const midXY = await t.queue.create({ description: 'mid xy', labels: ['y', 'x'] });
+      await t.queue.create({ description: 'high z', labels: ['z'], priority: 'high' });
+      const order = [];
+      for (let i = 0; i < 6; i++) order.push((await t.queue.claimNext({ instanceId: `xy${i}`, labels: ['x', 'y'] }))?.id ?? null);
+      expect(order).toEqual([highY.task.id, midX.task.id, plain.task.id, midXY.task.id, lowX.task.id, null]);
+    });
+
     it('an agent without labels gets an unlabelled task behind many labelled ones, and none when no unlabelled task waits', async () => {
       for (let i = 0; i < 5; i++) await t.queue.create({ description: 'gpu', labels: ['gpu'], priority: 'high' });
       expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
