@@ -22,7 +22,7 @@ export const PENDING_LABELS_INDEX = 'tasks_pending_labels';
  * that does not refer to the task row: both databases answer it once, before the walk (where the
  * planner's statistics would pick another index). An agent with labels asks first, in a statement of
  * its own (coveredLabelLists): when its labels cover one list, the walk is of that list's tasks alone;
- * several are named to the walk (SQLite's claim walks each list apart instead, see claimAlone).
+ * several are named to the walk (a claim alone reads each list's first tasks instead, see claimAlone).
  */
 export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[], covered: readonly string[] | null = null): string {
   if (labels === '*') return '1 = 1';

@@ -50,6 +50,12 @@ import type {
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
+/**
+ * Tasks a claim on PostgreSQL reads, without locking them, from the label lists its agent covers
+ * before it claims the first of them still free: more than the claims likely to race for them.
+ */
+const CANDIDATES = 8;
+
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
@@ -227,31 +233,51 @@ export class SqlStore extends SqlReads implements Store {
           const covered = await coveredLabelLists(q, this.db.dialect, spec.labels);
           if (covered?.length === 0) return null;
           await controls.lockLimits(q, this.db.dialect, inForce, spec.labels);
-          const params: unknown[] = [];
-          /** The best claimable task (`columns` of it), walking the pending tasks `from` names, with `labels` for the label condition. */
-          const best = (columns: string, from: string, labels: (params: unknown[]) => string): string => {
-            const ready = readyCondition(this.db.dialect, spec.now, params, spec.instanceId);
-            const labelled = labels(params);
+          const dialect = this.db.dialect;
+          /** The first `limit` claimable tasks (their `columns`) in claiming order, walking the pending tasks `from` names. */
+          const walk = (params: unknown[], w: { columns: string; from: string; labels: (params: unknown[]) => string; limit: number; lock: boolean }): string => {
+            const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
+            const labelled = w.labels(params);
             const assigned = assigneeCondition(spec.instanceId, params);
             const projects = projectCondition(spec.projects, params);
-            const allowed = controls.controlCondition(this.db.dialect, inForce, params);
+            const allowed = controls.controlCondition(dialect, inForce, params);
             const current = guard(params);
             params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
-            return `SELECT ${columns} FROM ${from}
+            return `SELECT ${w.columns} FROM ${w.from}
                  WHERE t.status = 'pending' AND ${ready} AND ${labelled} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
                    AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
-                 ORDER BY t.priority_rank, t.id LIMIT 1 ${this.db.dialect.claimLock}`;
+                 ORDER BY t.priority_rank, t.id LIMIT ${w.limit} ${w.lock ? dialect.claimLock : ''}`;
           };
-          // Labels covering several lists: where claims take no row locks (SQLite), the best task of
-          // each list, from its part of the label lists' index, then the best of those; with row locks
-          // (PostgreSQL) each list's walk would lock its best task, so one walk checks every task's labels.
-          const perList = covered !== null && covered.length > 1 && this.db.dialect.claimLock === '';
-          const chosen = perList
-            ? `SELECT c.id FROM (${covered
-                .map((list) => `SELECT * FROM (${best('t.id, t.priority_rank', `tasks t ${this.db.dialect.indexedBy(PENDING_LABELS_INDEX)}`, (p) => (p.push(list), 't.labels = ?'))})`)
-                .join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT 1`
-            : best('t.id', 'tasks t', (p) => labelCondition(this.db.dialect, spec.labels, p, covered));
-          return (await changeTask(q, `id = (${chosen}) AND status = 'pending'`, params, change)) ?? null;
+          const claim = (params: unknown[], chosen: string) => changeTask(q, `id = (${chosen}) AND status = 'pending'`, params, change);
+          const rowLocks = dialect.claimLock !== '';
+          if (covered !== null && covered.length > 1) {
+            // Labels covering several lists: the first tasks of each list, from its part of the label
+            // lists' index, then the first of those, instead of one walk of every pending task.
+            const limit = rowLocks ? CANDIDATES : 1;
+            const params: unknown[] = [];
+            const firsts = `SELECT c.id FROM (${covered
+              .map((list, i) => `SELECT * FROM (${walk(params, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}`, labels: (p) => (p.push(list), 't.labels = ?'), limit, lock: false })}) l${i}`)
+              .join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
+            // One writer at a time (SQLite): the first is the one to claim.
+            if (!rowLocks) return (await claim(params, firsts)) ?? null;
+            // Row locks (PostgreSQL): read without locking (a walk per list would lock a task in each),
+            // then claim the first of those still free; should concurrent claims have taken them all
+            // meanwhile, walk as below.
+            const candidates = (await q.all<{ id: number }>(firsts, params)).map((r) => Number(r.id));
+            if (candidates.length === 0) return null;
+            const again: unknown[] = [];
+            const picked = await claim(again, walk(again, {
+              columns: 't.id', from: 'tasks t', limit: 1, lock: true,
+              labels: (p) => {
+                const condition = labelCondition(dialect, spec.labels, p, covered);
+                p.push(...candidates);
+                return `${condition} AND t.id IN (${placeholders(candidates.length)})`;
+              },
+            }));
+            if (picked) return picked;
+          }
+          const params: unknown[] = [];
+          return (await claim(params, walk(params, { columns: 't.id', from: 'tasks t', labels: (p) => labelCondition(dialect, spec.labels, p, covered), limit: 1, lock: true }))) ?? null;
         }),
       );
       if (!changed) {

@@ -70,6 +70,18 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(order).toEqual([highY.task.id, midX.task.id, plain.task.id, midXY.task.id, lowX.task.id, null]);
     });
 
+    it.runIf(backend.name === 'postgres')('when other claims hold every task first read from the lists an agent covers, its claim walks on to the next free one', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 10; i++) ids.push((await t.queue.create({ description: `n${i}`, labels: [i % 2 === 0 ? 'x' : 'y'] })).task.id);
+      // Another transaction holds the first eight (the tasks such a claim reads first, unlocked) as
+      // concurrent claims would: the claim takes the ninth instead of answering that none is free.
+      const claimed = await t.db.tx(async (q) => {
+        await q.all(`SELECT id FROM tasks WHERE id IN (${ids.slice(0, 8).join(', ')}) FOR UPDATE`);
+        return t.queue.claimNext({ instanceId: 'xy', labels: ['x', 'y'] });
+      });
+      expect(claimed!.id).toBe(ids[8]);
+    });
+
     it('an agent without labels gets an unlabelled task behind many labelled ones, and none when no unlabelled task waits', async () => {
       for (let i = 0; i < 5; i++) await t.queue.create({ description: 'gpu', labels: ['gpu'], priority: 'high' });
       expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
