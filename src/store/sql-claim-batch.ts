@@ -3,8 +3,8 @@
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { HELD_SQL, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { LOCK_NAMES, lockNamedThen, placeholders, type Dialect, type Queryable, type Unanswered } from './db.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, coveredLabelLists, firstAcrossLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
@@ -47,9 +47,31 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
   const agents = specs.map((s, slot) => ({
     slot, instance_id: s.instanceId, instance_name: s.instanceName, lease_token: s.leaseToken, lease_expires_at: s.leaseExpiresAt, claimed_at: s.now,
   }));
+  // Labels covering several lists: the first tasks of each, read unlocked from its part of the label
+  // lists' index; the statement claims among those (agents it leaves short claim on their own).
+  let among = '';
+  const amongIds: number[] = [];
+  if (covered !== null && covered.length > 1) {
+    const limit = specs.length + FIRST_OF_EACH_LIST;
+    const read: unknown[] = [];
+    const firsts = firstAcrossLists(covered, limit, read, (list, p) => {
+      const ready = readyCondition(dialect, now, p, null);
+      p.push(list);
+      const projects = projectCondition(first.projects, p);
+      const allowed = controlCondition(dialect, controls, p);
+      const current = guard(p);
+      return `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}
+        WHERE t.status = 'pending' AND ${ready} AND t.labels = ? AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}
+        ORDER BY t.priority_rank, t.id LIMIT ${limit}`;
+    });
+    amongIds.push(...(await q.all<{ id: number }>(firsts, read)).map((r) => Number(r.id)));
+    if (amongIds.length === 0) return [];
+    among = ` AND t.id IN (${placeholders(amongIds.length)})`;
+  }
   const params: unknown[] = [JSON.stringify(agents), now, first.wipLimit > 0 ? first.wipLimit : 1_000_000_000];
   const ready = readyCondition(dialect, now, params, null);
   const labels = labelCondition(dialect, first.labels, params, covered);
+  params.push(...amongIds);
   const projects = projectCondition(first.projects, params);
   const allowed = controlCondition(dialect, controls, params);
   const current = guard(params);
@@ -64,7 +86,7 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
      picked AS (
        SELECT c.id, ROW_NUMBER() OVER (ORDER BY c.priority_rank, c.id) AS k FROM (
          SELECT t.id, t.priority_rank FROM tasks t
-         WHERE t.status = 'pending' AND ${ready} AND ${labels} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}
+         WHERE t.status = 'pending' AND ${ready} AND ${labels}${among} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}
          ORDER BY t.priority_rank, t.id LIMIT (SELECT COUNT(*) FROM agents) ${dialect.claimLock}
        ) c
      )

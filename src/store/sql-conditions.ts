@@ -44,6 +44,22 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
 }
 
+/**
+ * Where claims lock rows (PostgreSQL), the tasks a claim for labels covering several lists reads,
+ * unlocked, from each list before it claims the first of them still free: more than the claims
+ * likely to race for them (a walk per list under FOR UPDATE would lock a task in each list).
+ */
+export const FIRST_OF_EACH_LIST = 8;
+
+/**
+ * Statement text: the ids of the first `limit` tasks in claiming order among the rows `branch`
+ * selects for each of `lists` (each branch: `id` and `priority_rank` of that list's first tasks,
+ * read from its part of tasks_pending_labels; it pushes its parameters to `params`).
+ */
+export function firstAcrossLists(lists: readonly string[], limit: number, params: unknown[], branch: (list: string, params: unknown[]) => string): string {
+  return `SELECT c.id FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
+}
+
 /** Distinct label lists of pending tasks a claim reads at most before it leaves the choice to its walk. */
 const MAX_LISTS = 64;
 

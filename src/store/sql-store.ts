@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, firstAcrossLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -50,11 +50,6 @@ import type {
 
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
-/**
- * Tasks a claim on PostgreSQL reads, without locking them, from the label lists its agent covers
- * before it claims the first of them still free: more than the claims likely to race for them.
- */
-const CANDIDATES = 8;
 
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
@@ -253,11 +248,11 @@ export class SqlStore extends SqlReads implements Store {
           if (covered !== null && covered.length > 1) {
             // Labels covering several lists: the first tasks of each list, from its part of the label
             // lists' index, then the first of those, instead of one walk of every pending task.
-            const limit = rowLocks ? CANDIDATES : 1;
+            const limit = rowLocks ? FIRST_OF_EACH_LIST : 1;
             const params: unknown[] = [];
-            const firsts = `SELECT c.id FROM (${covered
-              .map((list, i) => `SELECT * FROM (${walk(params, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}`, labels: (p) => (p.push(list), 't.labels = ?'), limit, lock: false })}) l${i}`)
-              .join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
+            const firsts = firstAcrossLists(covered, limit, params, (list, p) =>
+              walk(p, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}`, labels: (pl) => (pl.push(list), 't.labels = ?'), limit, lock: false }),
+            );
             // One writer at a time (SQLite): the first is the one to claim.
             if (!rowLocks) return (await claim(params, firsts)) ?? null;
             // Row locks (PostgreSQL): read without locking (a walk per list would lock a task in each),

@@ -82,6 +82,25 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(claimed!.id).toBe(ids[8]);
     });
 
+    it('agents claiming at once with labels covering several lists get distinct tasks, in claiming order, past many others', async () => {
+      for (let i = 0; i < 20; i++) await t.queue.create({ description: `z${i}`, labels: ['z'], priority: 'high' });
+      const ids: number[] = [];
+      for (let i = 0; i < 8; i++) ids.push((await t.queue.create({ description: `n${i}`, labels: [i % 2 === 0 ? 'x' : 'y'] })).task.id);
+      const claimed = await Promise.all(Array.from({ length: 6 }, (_, i) => t.queue.claimNext({ instanceId: `xy${i}`, labels: ['x', 'y'] })));
+      expect(claimed.map((task) => task!.id).sort((a, b) => a - b)).toEqual(ids.slice(0, 6));
+    });
+
+    it.runIf(backend.name === 'postgres')('agents claiming at once whose first tasks read are all held by others walk on to free ones', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 20; i++) ids.push((await t.queue.create({ description: `n${i}`, labels: [i % 2 === 0 ? 'x' : 'y'] })).task.id);
+      // Three claims at once read 3 + 8 tasks first: another transaction holds fourteen.
+      const claimed = await t.db.tx(async (q) => {
+        await q.all(`SELECT id FROM tasks WHERE id IN (${ids.slice(0, 14).join(', ')}) FOR UPDATE`);
+        return Promise.all(Array.from({ length: 3 }, (_, i) => t.queue.claimNext({ instanceId: `xy${i}`, labels: ['x', 'y'] })));
+      });
+      expect(claimed.map((task) => task!.id).sort((a, b) => a - b)).toEqual(ids.slice(14, 17));
+    });
+
     it('an agent without labels gets an unlabelled task behind many labelled ones, and none when no unlabelled task waits', async () => {
       for (let i = 0; i < 5; i++) await t.queue.create({ description: 'gpu', labels: ['gpu'], priority: 'high' });
       expect(await t.queue.claimNext({ instanceId: 'plain' })).toBeNull();
