@@ -16,13 +16,14 @@ export const PENDING_LABELS_INDEX = 'tasks_pending_labels';
  *
  * A claim walks the pending tasks in priority order; an agent whose labels cover none of them would
  * walk them all, on every claim and every long-poll look (58 ms on SQLite, 225 ms on PostgreSQL with
- * 100,000 pending tasks: `npm run bench -- --only=labels`). The label lists' index is named in
- * migration pending_labels, whose comment calls coveredLabelLists by its first name, labelsCoverAnyPending. An agent without labels walks the unlabelled tasks alone (tasks_pending_labels
- * holds them in claiming order), and the fragment also asks whether any is pending, in a subquery
- * that does not refer to the task row: both databases answer it once, before the walk (where the
- * planner's statistics would pick another index). An agent with labels asks first, in a statement of
- * its own (coveredLabelLists): when its labels cover one list, the walk is of that list's tasks alone;
- * several are named to the walk (a claim alone reads each list's first tasks instead, see claimAlone).
+ * 100,000 pending tasks: `npm run bench -- --only=labels`). An agent without labels walks the
+ * unlabelled tasks alone (tasks_pending_labels holds them in claiming order), and the fragment also
+ * asks whether any is pending, in a subquery that does not refer to the task row: both databases
+ * answer it once, before the walk (where the planner's statistics would pick another index). An
+ * agent with labels asks first, in a statement of its own (coveredLabelLists; the comment of
+ * migration pending_labels calls it by its first name, labelsCoverAnyPending): when its labels cover
+ * one list, the walk is of that list's tasks alone; several are named to the walk, which claims
+ * among the first tasks of each (firstAcrossLists) and walks so only when those are taken.
  */
 export function labelCondition(dialect: Dialect, labels: LabelScope, params: unknown[], covered: readonly string[] | null = null): string {
   if (labels === '*') return '1 = 1';

@@ -51,7 +51,6 @@ import type {
 const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 
-
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
   ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review', 'scheduleId'],
