@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { openAthenaCore } from './athena-core.js';
 import { fmt, median } from './cycles.js';
+import { percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
 import type { LabelScope } from '../src/core/ports.js';
 
@@ -21,8 +22,6 @@ const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
   { name: 'labels `["linux","python","rust"]`: covers none', labels: ['linux', 'python', 'rust'], covers: false },
   { name: 'no labels: only unlabelled tasks, and none is pending', labels: [], covers: false },
 ];
-
-const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))]!;
 
 export async function labelsBench(dir: string, o: LabelsOptions, log: (line: string) => void): Promise<void> {
   const schema = o.databaseUrl ? await createBenchSchema(o.databaseUrl, 'athena_bench_labels') : undefined;
@@ -57,7 +56,7 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
       if ((got > 0) !== agent.covers) throw new Error(`${agent.name}: ${got} of ${o.claims} claims got a task`);
       const p50 = median(times);
       if (reference === 0) reference = p50;
-      log(`| ${agent.name} | ${got > 0 ? `${fmt(got)} tasks` : 'null, every time'} | ${fmt(p50, 2)} ms | ${fmt(percentile(times, 0.99), 2)} ms | ${fmt(p50 / reference, 2)} |`);
+      log(`| ${agent.name} | ${got > 0 ? `${fmt(got)} tasks` : 'null, every time'} | ${fmt(p50, 2)} ms | ${fmt(percentile([...times].sort((a, b) => a - b), 99), 2)} ms | ${fmt(p50 / reference, 2)} |`);
     }
   } finally {
     await core.close();

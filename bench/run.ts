@@ -26,8 +26,8 @@ const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
  *   `--cpu-prof=DIR` makes the server write a CPU profile (`.cpuprofile`, open in Chrome's DevTools) there when it stops.
  * `--only=statements`: statements per lease cycle on SQLite (and PostgreSQL with --pg=URL), printed.
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
- * `--only=labels`: claim latency of agents whose labels cover none of `--tasks` (100,000) pending tasks, against one whose labels
- *   cover them; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
+ * `--only=labels`: claim latency of agents whose labels cover none of `--tasks` (100,000) pending tasks, or only a few queued
+ *   behind them, against one whose labels cover them; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
  * `--only=memory`: the server's RSS (on PostgreSQL with --pg=URL) at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */

@@ -3,8 +3,8 @@
 import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
-import { LOCK_NAMES, lockNamedThen, placeholders, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, coveredLabelLists, firstAcrossLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
@@ -47,34 +47,35 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
   const agents = specs.map((s, slot) => ({
     slot, instance_id: s.instanceId, instance_name: s.instanceName, lease_token: s.leaseToken, lease_expires_at: s.leaseExpiresAt, claimed_at: s.now,
   }));
+  /** WHERE fragment (over t): pending, claimable now by an agent it is not meant for, its labels meeting `labelled`. */
+  const claimable = (params: unknown[], labelled: (params: unknown[]) => string): string => {
+    const ready = readyCondition(dialect, now, params, null);
+    const labels = labelled(params);
+    const projects = projectCondition(first.projects, params);
+    const allowed = controlCondition(dialect, controls, params);
+    const current = guard(params);
+    return `t.status = 'pending' AND ${ready} AND ${labels} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}`;
+  };
   // Labels covering several lists: the first tasks of each, read unlocked from its part of the label
   // lists' index; the statement claims among those (agents it leaves short claim on their own).
-  let among = '';
-  const amongIds: number[] = [];
+  let among: number[] | null = null;
   if (covered !== null && covered.length > 1) {
     const limit = specs.length + FIRST_OF_EACH_LIST;
     const read: unknown[] = [];
-    const firsts = firstAcrossLists(covered, limit, read, (list, p) => {
-      const ready = readyCondition(dialect, now, p, null);
-      p.push(list);
-      const projects = projectCondition(first.projects, p);
-      const allowed = controlCondition(dialect, controls, p);
-      const current = guard(p);
-      return `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}
-        WHERE t.status = 'pending' AND ${ready} AND t.labels = ? AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}
-        ORDER BY t.priority_rank, t.id LIMIT ${limit}`;
-    });
-    amongIds.push(...(await q.all<{ id: number }>(firsts, read)).map((r) => Number(r.id)));
-    if (amongIds.length === 0) return [];
-    among = ` AND t.id IN (${placeholders(amongIds.length)})`;
+    const firsts = firstAcrossLists(covered, limit, read, (list, p) =>
+      `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}
+       WHERE ${claimable(p, (pl) => (pl.push(list), 't.labels = ?'))}
+       ORDER BY t.priority_rank, t.id LIMIT ${limit}`,
+    );
+    among = (await q.all<{ id: number }>(firsts, read)).map((r) => Number(r.id));
+    if (among.length === 0) return [];
   }
   const params: unknown[] = [JSON.stringify(agents), now, first.wipLimit > 0 ? first.wipLimit : 1_000_000_000];
-  const ready = readyCondition(dialect, now, params, null);
-  const labels = labelCondition(dialect, first.labels, params, covered);
-  params.push(...amongIds);
-  const projects = projectCondition(first.projects, params);
-  const allowed = controlCondition(dialect, controls, params);
-  const current = guard(params);
+  const chosen = among;
+  const where = claimable(params, (p) => {
+    const labels = labelCondition(dialect, first.labels, p, covered);
+    return chosen === null ? labels : `${labels} AND ${idIn(chosen, p)}`;
+  });
   return q.all<TaskRow>(
     `WITH agents AS (
        SELECT a.* FROM ${dialect.jsonRecords('a', AGENT_COLUMNS)}
@@ -86,7 +87,7 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
      picked AS (
        SELECT c.id, ROW_NUMBER() OVER (ORDER BY c.priority_rank, c.id) AS k FROM (
          SELECT t.id, t.priority_rank FROM tasks t
-         WHERE t.status = 'pending' AND ${ready} AND ${labels}${among} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}
+         WHERE ${where}
          ORDER BY t.priority_rank, t.id LIMIT (SELECT COUNT(*) FROM agents) ${dialect.claimLock}
        ) c
      )

@@ -61,6 +61,12 @@ export function firstAcrossLists(lists: readonly string[], limit: number, params
   return `SELECT c.id FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
 }
 
+/** WHERE fragment: the task over alias t is one of `ids` (a claim among the first tasks firstAcrossLists read). */
+export function idIn(ids: readonly number[], params: unknown[]): string {
+  params.push(...ids);
+  return `t.id IN (${placeholders(ids.length)})`;
+}
+
 /** Distinct label lists of pending tasks a claim reads at most before it leaves the choice to its walk. */
 const MAX_LISTS = 64;
 

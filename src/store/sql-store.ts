@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, firstAcrossLists, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -262,11 +262,7 @@ export class SqlStore extends SqlReads implements Store {
             const again: unknown[] = [];
             const picked = await claim(again, walk(again, {
               columns: 't.id', from: 'tasks t', limit: 1, lock: true,
-              labels: (p) => {
-                const condition = labelCondition(dialect, spec.labels, p, covered);
-                p.push(...candidates);
-                return `${condition} AND t.id IN (${placeholders(candidates.length)})`;
-              },
+              labels: (p) => `${labelCondition(dialect, spec.labels, p, covered)} AND ${idIn(candidates, p)}`,
             }));
             if (picked) return picked;
           }
