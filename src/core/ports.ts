@@ -192,6 +192,9 @@ export type CommentOutcome = { ok: true; comment: TaskComment; created: boolean;
 export type HolderNotice = { descriptionChanged: boolean; comments: TaskComment[] };
 
 /** A lease that ran out, as the sweeper needs it: `leaseMs` is null for leases granted before it was kept. */
+/** What a task's end made claimable (Store.freedBy). */
+export type Freed = { dependants: Task[]; limited: boolean };
+
 export type ExpiredLease = { id: number; leaseToken: string; attempts: number; maxAttempts: number; leaseMs: number | null };
 
 export type BulkFilter = { label?: string; project?: string; priority?: Task['priority']; search?: string; instanceId?: string };
@@ -305,6 +308,12 @@ export interface Store {
   spentTasks(limit: number): Promise<Array<{ id: number; attempts: number; maxAttempts: number }>>;
   /** Earliest future run_after, or end of the time a task is kept for one agent, among pending tasks: to wake long-poll waiters on time. */
   nextRunAfter(now: number): Promise<number | null>;
+  /**
+   * What the end of this task (completed, failed, cancelled) may have made claimable: when it
+   * completed, its pending dependants that now wait on no other task (at most `limit`, in claiming
+   * order); and whether a concurrency limit counts its labels or project (a place under it is free).
+   */
+  freedBy(task: Pick<Task, 'id' | 'status' | 'labels' | 'project'>, limit: number): Promise<Freed>;
 
   retryFailed(filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }>;
   cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }>;

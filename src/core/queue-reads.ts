@@ -1,6 +1,6 @@
 // Read-side of the queue: single tasks with their logs, lists, stats and instances.
 import { NotFoundError } from '../errors.js';
-import type { Activity, ActivityCounted, Store } from './ports.js';
+import type { Activity, ActivityCounted, Freed, Store } from './ports.js';
 import { LIMITS } from './limits.js';
 import { PEEK_HOLD_MS, PEEK_RACE_RETRIES, PEEK_WINDOW_MAX } from './peek-holds.js';
 import { HELD_STATUSES, type Instance, type Stats, type Task, type TaskFilter, type TaskLog, type TaskPage } from './types.js';
@@ -76,6 +76,11 @@ export function createQueueReads(store: Store, now: () => number) {
      */
     nextRunAfter(after: number = now()): Promise<number | null> {
       return store.nextRunAfter(after);
+    },
+
+    /** What the end of this task made claimable (Store.freedBy): for long-poll waiters, which the event alone does not tell. */
+    freedBy(task: Task, limit: number): Promise<Freed> {
+      return store.freedBy(task, limit);
     },
 
     /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */

@@ -1,16 +1,16 @@
 // Long-poll claims: agents wait for a task they can serve, woken by events rather than by polling.
 import { TooManyWaitersError } from '../errors.js';
-import type { LabelScope } from './ports.js';
+import type { Freed, LabelScope } from './ports.js';
 import type { Agent, Queue } from './queue.js';
 import type { ClaimedTask, Task, TaskEvent } from './types.js';
 
 /**
  * A wake-up: `may` says which waiters it may go to (the waiter chosen keeps it, to pass it on if it
- * cannot claim). A look (`looked` set) is for something the event does not show: a dependant a
- * completion freed, a place under a limit, a scheduled task falling due. A waiter woken by a look
- * that finds nothing passes it on to a waiter of a scope (labels and projects) that has not looked
- * yet, so what was freed reaches an agent that can take it now, not when its wait ends; waiters of
- * a scope already looked would find what it found.
+ * cannot claim). A look (`looked` set) is for what no one task shows: a place under a concurrency
+ * limit, more freed dependants than were read, imported tasks, a scheduled task falling due. A
+ * waiter woken by a look that finds nothing passes it on to a waiter of a scope (labels and
+ * projects) that has not looked yet, so what was freed reaches an agent that can take it now, not
+ * when its wait ends; waiters of a scope already looked would find what it found.
  */
 type Wake = { may: (w: Waiter) => boolean; looked?: Set<string> };
 
@@ -64,6 +64,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Events after which a task may have become claimable. */
 const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'changes_requested', 'completed', 'imported', 'failed', 'cancelled']);
+/** Events of a task's end: it may have freed its dependants or a place under a concurrency limit (read after the event). */
+const ENDING_EVENTS = new Set(['completed', 'failed', 'cancelled']);
+/** Freed dependants read after a task's end; past that many, a look finds the rest. */
+const FREED_READ = 32;
 /** Events after which many tasks may have become claimable at once (a resume, a limit raised): every waiter looks. */
 const WAKING_ALL_EVENTS = new Set(['queue_resumed', 'limit_set', 'limit_removed']);
 
@@ -95,6 +99,34 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     for (const waiter of waiters.splice(0)) waiter.wake({ may: () => true });
   }
 
+  /** A task that may be claimable: the waiter it can serve is woken now, or when its time comes. */
+  function offer(task: Task, now: number): void {
+    if (task.runAfter > now) return scheduleAt(task.runAfter);
+    // One pending task can serve exactly one waiter: the one it is kept for, while it is.
+    wakeOne({ may: (w) => covers(w, task, now) });
+    // When the time kept for that agent ends, anyone may take it.
+    if (keptFor(task, now) !== null) scheduleAt(task.preferredUntil!);
+  }
+
+  /**
+   * A task ended: what it freed is not in the event (its dependants, a place under a concurrency
+   * limit), so it is read, only while agents wait. Each freed dependant is offered as a new task is;
+   * a place under a limit (or more dependants than were read) is a look. A task ending that frees
+   * nothing costs no claim: the waiters, however many their scopes, stay asleep.
+   */
+  async function afterEnd(task: Task): Promise<void> {
+    let freed: Freed;
+    try {
+      freed = await queue.freedBy(task, FREED_READ);
+    } catch {
+      freed = { dependants: [], limited: true }; // not known: look, as a claim would
+    }
+    if (closed) return;
+    const now = queue.now();
+    for (const dependant of freed.dependants) offer(dependant, now);
+    if (freed.limited || freed.dependants.length === FREED_READ) wakeOne(look());
+  }
+
   const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
     if (WAKING_ALL_EVENTS.has(event.type)) {
       generation++;
@@ -104,20 +136,10 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     if (!WAKING_EVENTS.has(event.type)) return;
     generation++;
     const task = event.task;
-    const now = queue.now();
-    if (task && task.status === 'pending' && task.runAfter <= now) {
-      // One new pending task can serve exactly one waiter: the one it is kept for, while it is.
-      wakeOne({ may: (w) => covers(w, task, now) });
-      // When the time kept for that agent ends, anyone may take it.
-      const kept = keptFor(task, now) !== null ? task.preferredUntil : null;
-      if (kept !== null) scheduleAt(kept);
-    } else if (['completed', 'imported', 'unblocked', 'failed', 'cancelled'].includes(event.type)) {
-      // A completion may free dependants we cannot see from the event, and a task that ends frees a
-      // place under a concurrency limit: one waiter looks, and passes it on if it finds nothing.
-      wakeOne(look());
-    } else if (task && task.status === 'pending') {
-      scheduleAt(task.runAfter);
-    }
+    if (task?.status === 'pending') offer(task, queue.now());
+    // Many tasks at once: one waiter looks, and passes it on if it finds nothing.
+    else if (event.type === 'imported') wakeOne(look());
+    else if (task && ENDING_EVENTS.has(event.type) && waiters.length > 0) void afterEnd(task);
   });
 
   /** One timer for the earliest scheduled task, shared by all waiters. */

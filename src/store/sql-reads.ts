@@ -3,9 +3,9 @@ import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilt
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
-import { hasLabel } from './sql-lists.js';
+import { dependsOnAny, hasLabel, someDependency } from './sql-lists.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
-import type { ActivityCounted, BulkFilter, ExportData } from '../core/ports.js';
+import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
 import { EVENT_SELECT, rowToEvent } from './event-payload.js';
@@ -187,6 +187,35 @@ export class SqlReads {
   async nextRunAfter(now: number): Promise<number | null> {
     const row = await this.db.get<{ at: number | null }>(nextRunAfterSql(this.db.dialect), [now, now]);
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
+  async freedBy(task: { id: number; status: TaskStatus; labels: string[]; project: string | null }, limit: number): Promise<Freed> {
+    const dialect = this.db.dialect;
+    // Its dependants that wait on nothing now, read through the index of tasks with dependencies.
+    const dependants =
+      task.status === 'completed'
+        ? await this.db.all<TaskRow>(
+            `SELECT t.* FROM tasks t ${dialect.indexedBy('tasks_with_dependencies')}
+             WHERE t.status = 'pending' AND t.depends_on LIKE ? AND ${dependsOnAny(dialect, 't', 1)}
+               AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
+             ORDER BY t.priority_rank, t.id LIMIT ?`,
+            // The text test first: most tasks with dependencies depend on others, and it spares their JSON.
+            [`%${task.id}%`, task.id, limit],
+          )
+        : [];
+    // Whether a concurrency limit counts it: its end frees a place under that limit.
+    const scopes: string[] = [];
+    const params: unknown[] = [];
+    if (task.labels.length > 0) {
+      scopes.push(`(kind = 'label' AND value IN (${placeholders(task.labels.length)}))`);
+      params.push(...task.labels);
+    }
+    if (task.project !== null) {
+      scopes.push(`(kind = 'project' AND value = ?)`);
+      params.push(task.project);
+    }
+    const limited = scopes.length > 0 && (await this.db.get(`SELECT 1 AS one FROM concurrency_limits WHERE ${scopes.join(' OR ')}`, params)) !== undefined;
+    return { dependants: dependants.map(rowToTask), limited };
   }
 
   async countPurgeable(before: number): Promise<number> {

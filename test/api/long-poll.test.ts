@@ -133,6 +133,56 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     expect((await docs).json).toEqual({ task: null });
   });
 
+  it('a task ending that frees nothing makes no waiter claim, however many their scopes', async () => {
+    const scopes = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const waiting = scopes.map((label) => t.call('POST', '/api/tasks/claim-next', { instance_id: label, labels: [label], wait: 20 }));
+    await waitersReach(scopes.length);
+    const claims = vi.spyOn(t.queue, 'claimNext');
+    for (let i = 0; i < 4; i++) {
+      await t.call('POST', '/api/tasks', { description: `other ${i}`, labels: ['other'] });
+      const held = (await t.call('POST', '/api/tasks/claim-next', { instance_id: 'worker', labels: ['other'] })).json.task;
+      await t.call('POST', `/api/tasks/${held.id}/complete`, { lease_token: held.lease_token });
+    }
+    await t.call('POST', '/api/tasks', { description: 'for f', labels: ['f'] });
+    expect((await waiting[5]!).json.task).toMatchObject({ description: 'for f', instance_id: 'f' });
+    // Only f's claim: no waiter was woken to look for what the four completions freed (nothing).
+    expect(claims.mock.calls.map(([agent]) => agent.instanceId).filter((id) => id !== 'worker')).toEqual(['f']);
+    expect(t.waiters.size()).toBe(5);
+    t.waiters.releaseAll();
+    await Promise.all(waiting);
+  });
+
+  it('a task ending under a concurrency limit frees its place for a waiting agent', async () => {
+    expect((await t.call('PUT', '/api/limits', { scope: 'label:db', max: 1 })).status).toBe(200);
+    await t.call('POST', '/api/tasks', { description: 'first', labels: ['db'] });
+    await t.call('POST', '/api/tasks', { description: 'second', labels: ['db'] });
+    const held = (await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h', labels: ['db'] })).json.task;
+    const docs = t.call('POST', '/api/tasks/claim-next', { instance_id: 'docs', labels: ['docs'], wait: 20 });
+    await waitersReach(1);
+    const db = t.call('POST', '/api/tasks/claim-next', { instance_id: 'db', labels: ['db'], wait: 20 });
+    await waitersReach(2);
+    const started = Date.now();
+    await t.call('POST', `/api/tasks/${held.id}/complete`, { lease_token: held.lease_token });
+    expect((await db).json.task).toMatchObject({ description: 'second', instance_id: 'db' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    t.waiters.releaseAll();
+    expect((await docs).json).toEqual({ task: null });
+  });
+
+  it('dependants freed by one completion go to the waiters that serve them', async () => {
+    const root = await t.call('POST', '/api/tasks', { description: 'root' });
+    for (const label of ['gpu', 'docs', 'web']) await t.call('POST', '/api/tasks', { description: `after root: ${label}`, labels: [label], depends_on: [root.json.task_id] });
+    const held = (await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h' })).json.task;
+    const waiting = ['ios', 'web', 'docs', 'gpu'].map((label) => t.call('POST', '/api/tasks/claim-next', { instance_id: label, labels: [label], wait: 20 }));
+    await waitersReach(4);
+    await t.call('POST', `/api/tasks/${held.id}/complete`, { lease_token: held.lease_token });
+    const [, web, docs, gpu] = await Promise.all(waiting.slice(1).map(async (w) => (await w).json.task)).then((tasks) => [null, ...tasks]);
+    expect([web.description, docs.description, gpu.description]).toEqual(['after root: web', 'after root: docs', 'after root: gpu']);
+    expect(t.waiters.size()).toBe(1);
+    t.waiters.releaseAll();
+    expect((await waiting[0]!).json).toEqual({ task: null });
+  });
+
   it('a task falling due goes to a waiter that serves it, though another waits first', async () => {
     const docs = t.call('POST', '/api/tasks/claim-next', { instance_id: 'docs', labels: ['docs'], wait: 20 });
     await waitersReach(1);

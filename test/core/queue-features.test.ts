@@ -158,6 +158,31 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect((await t.queue.get(c.task.id)).status).toBe('blocked');
     });
 
+    it('what a task ending frees: its dependants now waiting on nothing, in claiming order, and whether a limit counts it', async () => {
+      const a = await t.queue.create({ description: 'a', labels: ['db'], project: 'web' });
+      const b = await t.queue.create({ description: 'b' });
+      const low = await t.queue.create({ description: 'after a', dependsOn: [a.task.id], priority: 'low', runAfter: t.clock.now + 60_000 });
+      const high = await t.queue.create({ description: 'after a too', dependsOn: [a.task.id], priority: 'high' });
+      await t.queue.create({ description: 'after a and b', dependsOn: [a.task.id, b.task.id] });
+      const taken = await t.queue.create({ description: 'after a, claimed', dependsOn: [a.task.id] });
+      await t.queue.create({ description: 'after b', dependsOn: [b.task.id] });
+      const held = await t.queue.claim(a.task.id, { instanceId: 'x' });
+      expect(await t.queue.freedBy(held, 10)).toEqual({ dependants: [], limited: false }); // not ended
+      await t.queue.complete(held.id, { leaseToken: held.leaseToken });
+      await t.queue.claim(taken.task.id, { instanceId: 'y' });
+      const done = await t.queue.get(a.task.id);
+      // The one waiting for b too is not freed; a delayed one is (its waiter is woken when its time comes).
+      expect((await t.queue.freedBy(done, 10)).dependants.map((task) => task.id)).toEqual([high.task.id, low.task.id]);
+      expect((await t.queue.freedBy(done, 1)).dependants.map((task) => task.id)).toEqual([high.task.id]);
+      expect((await t.queue.freedBy(done, 10)).limited).toBe(false);
+      await t.queue.setLimit({ kind: 'project', value: 'web' }, 2, null);
+      expect((await t.queue.freedBy(done, 10)).limited).toBe(true);
+      await t.queue.removeLimit({ kind: 'project', value: 'web' }, null);
+      await t.queue.setLimit({ kind: 'label', value: 'db' }, 2, null);
+      expect((await t.queue.freedBy(done, 10)).limited).toBe(true);
+      expect(await t.queue.freedBy(await t.queue.get(b.task.id), 10)).toEqual({ dependants: [], limited: false });
+    });
+
     it('only a task that has not started gains dependencies; an unknown task is 404', async () => {
       const a = await t.queue.create({ description: 'a' });
       const b = await t.queue.create({ description: 'b' });
