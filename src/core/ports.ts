@@ -314,6 +314,8 @@ export interface Store {
    * order); and whether a concurrency limit counts its labels or project (a place under it is free).
    */
   freedBy(task: Pick<Task, 'id' | 'status' | 'labels' | 'project'>, limit: number): Promise<Freed>;
+  /** Pending tasks whose run_after, or the end of the time they are kept for one agent, falls in [from, to] (at most `limit`, in claiming order). */
+  cameDue(from: number, to: number, limit: number): Promise<Task[]>;
 
   retryFailed(filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }>;
   cancelPending(filter: BulkFilter, now: number, by: string | null): Promise<{ count: number; events: TaskEvent[] }>;

@@ -83,6 +83,11 @@ export function createQueueReads(store: Store, now: () => number) {
       return store.freedBy(task, limit);
     },
 
+    /** Pending tasks that became claimable by more agents in [from, to] (their run_after, or the end of the time kept for one agent). */
+    cameDue(from: number, to: number, limit: number): Promise<Task[]> {
+      return store.cameDue(from, to, limit);
+    },
+
     /** Finished tasks a purge of those finished before `finishedBefore` would delete (what retention announces). */
     countPurgeable(finishedBefore: number): Promise<number> {
       return store.countPurgeable(finishedBefore);

@@ -7,7 +7,7 @@ import type { ClaimedTask, Task, TaskEvent } from './types.js';
 /**
  * A wake-up: `may` says which waiters it may go to (the waiter chosen keeps it, to pass it on if it
  * cannot claim). A look (`looked` set) is for what no one task shows: a place under a concurrency
- * limit, more freed dependants than were read, imported tasks, a scheduled task falling due. A
+ * limit, more freed or due tasks than were read, imported tasks, a read that failed. A
  * waiter woken by a look that finds nothing passes it on to a waiter of a scope (labels and
  * projects) that has not looked yet, so what was freed reaches an agent that can take it now, not
  * when its wait ends; waiters of a scope already looked would find what it found.
@@ -66,7 +66,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const WAKING_EVENTS = new Set(['created', 'released', 'requeued', 'retried', 'reopened', 'edited', 'unblocked', 'changes_requested', 'completed', 'imported', 'failed', 'cancelled']);
 /** Events of a task's end: it may have freed its dependants or a place under a concurrency limit (read after the event). */
 const ENDING_EVENTS = new Set(['completed', 'failed', 'cancelled']);
-/** Freed dependants read after a task's end; past that many, a look finds the rest. */
+/** Freed dependants read after a task's end, or tasks come due read when the timer fires; past that many, a look finds the rest. */
 const FREED_READ = 32;
 /** Events after which many tasks may have become claimable at once (a resume, a limit raised): every waiter looks. */
 const WAKING_ALL_EVENTS = new Set(['queue_resumed', 'limit_set', 'limit_removed']);
@@ -154,9 +154,29 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       scheduled = null;
       scheduledFor = null;
       generation++;
-      wakeOne(look());
+      void afterDue(at);
     }, Math.max(0, at - queue.now()) + 5);
     scheduled.unref?.();
+  }
+
+  /**
+   * The timer fired: the tasks that came due since `from` are read and each offered to a waiter that
+   * serves it, and the timer is set for the next time, which the waiters still asleep need too.
+   */
+  async function afterDue(from: number): Promise<void> {
+    const to = queue.now();
+    let due: Task[] | null = null;
+    let next: number | null = null;
+    try {
+      due = await queue.cameDue(from, to, FREED_READ);
+      next = await queue.nextRunAfter(to);
+    } catch {
+      // not known: look, as a claim would (the waiter that looks sets the timer again when it waits)
+    }
+    if (closed) return;
+    for (const task of due ?? []) offer(task, queue.now());
+    if (due === null || due.length === FREED_READ) wakeOne(look());
+    if (next !== null) scheduleAt(next);
   }
 
   async function claimOrWait(agent: Agent & { labels?: LabelScope; projects?: string[]; leaseMs?: number | null }, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | null> {

@@ -1,5 +1,5 @@
 // The Store's read side over SQL shared by SQLite and PostgreSQL.
-import { TASK_STATUSES, type Instance, type Stats, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
+import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
@@ -216,6 +216,20 @@ export class SqlReads {
     }
     const limited = scopes.length > 0 && (await this.db.get(`SELECT 1 AS one FROM concurrency_limits WHERE ${scopes.join(' OR ')}`, params)) !== undefined;
     return { dependants: dependants.map(rowToTask), limited };
+  }
+
+  async cameDue(from: number, to: number, limit: number): Promise<Task[]> {
+    const { indexedBy } = this.db.dialect;
+    const rows = await this.db.all<TaskRow>(
+      `SELECT t.* FROM tasks t WHERE t.id IN (
+         SELECT id FROM tasks ${indexedBy('tasks_delayed')} WHERE status = 'pending' AND run_after > 0 AND run_after >= ? AND run_after <= ?
+         UNION
+         SELECT id FROM tasks ${indexedBy('tasks_preferred_pending')}
+         WHERE status = 'pending' AND preferred_instance_id IS NOT NULL AND preferred_until >= ? AND preferred_until <= ?)
+       ORDER BY t.priority_rank, t.id LIMIT ?`,
+      [from, to, from, to, limit],
+    );
+    return rows.map(rowToTask);
   }
 
   async countPurgeable(before: number): Promise<number> {

@@ -196,6 +196,31 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     expect((await docs).json).toEqual({ task: null });
   });
 
+  it('a task falling due makes only the waiter that serves it claim, however many scopes wait', async () => {
+    const scopes = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const waiting = scopes.map((label) => t.call('POST', '/api/tasks/claim-next', { instance_id: label, labels: [label], wait: 20 }));
+    await waitersReach(scopes.length);
+    const claims = vi.spyOn(t.queue, 'claimNext');
+    await t.call('POST', '/api/tasks', { description: 'due for f', labels: ['f'], run_after: Date.now() + 300 });
+    expect((await waiting[5]!).json.task).toMatchObject({ description: 'due for f', instance_id: 'f' });
+    expect(claims.mock.calls.map(([agent]) => agent.instanceId)).toEqual(['f']);
+    t.waiters.releaseAll();
+    await Promise.all(waiting);
+  });
+
+  it('tasks falling due one after another each reach a waiter', async () => {
+    const first = t.call('POST', '/api/tasks/claim-next', { instance_id: 'first', wait: 20 });
+    const second = t.call('POST', '/api/tasks/claim-next', { instance_id: 'second', wait: 20 });
+    await waitersReach(2);
+    const runAfter = Date.now() + 300;
+    await t.call('POST', '/api/tasks', { description: 'soon', run_after: runAfter });
+    await t.call('POST', '/api/tasks', { description: 'later', run_after: runAfter + 400 });
+    // The timer is set for the first; once it is handed out, the one waiter left needs one for the second.
+    expect((await first).json.task).toMatchObject({ description: 'soon', instance_id: 'first' });
+    expect((await second).json.task).toMatchObject({ description: 'later', instance_id: 'second' });
+    expect(Date.now() - runAfter).toBeLessThan(10_000);
+  });
+
   it('closing the connection removes the waiter and claims nothing', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;
