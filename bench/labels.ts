@@ -1,7 +1,8 @@
-// Claims by agents whose labels cover none, or only a few at the back, of many pending tasks, against
-// an agent whose labels cover them, in-process on one store (`npm run bench -- --only=labels [--pg=URL]`).
-// Before migration pending_labels such a claim walked every pending task before it; it now reads each
-// distinct label list once, and walks only the list it covers when it covers one.
+// Claims by agents whose labels or projects cover none, or only a few at the back, of many pending
+// tasks, against an agent whose labels cover them, in-process on one store (`npm run bench -- --only=labels [--pg=URL]`).
+// Before migrations pending_labels and pending_projects such a claim walked every pending task before
+// it; it now reads each distinct label list once, and walks only the list it covers when it covers
+// one; an agent's projects are read each from its part of an index.
 // Writes its section of bench/RESULTS.md (RESULTS-postgres.md with --pg).
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import type { LabelScope } from '../src/core/ports.js';
 
 export type LabelsOptions = { tasks: number; claims: number; databaseUrl?: string };
 
-const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
+const AGENTS: Array<{ name: string; labels: LabelScope; projects?: string[]; covers: boolean }> = [
   { name: 'labels `["gpu"]`: covers the `gpu` tasks (the reference)', labels: ['gpu'], covers: true },
   { name: 'labels `"*"`: takes any task', labels: '*', covers: true },
   { name: 'labels `["docs"]`: covers only the `docs` tasks, queued behind all the others', labels: ['docs'], covers: true },
@@ -21,6 +22,9 @@ const AGENTS: Array<{ name: string; labels: LabelScope; covers: boolean }> = [
   { name: 'labels `["linux"]`: covers none', labels: ['linux'], covers: false },
   { name: 'labels `["linux","python","rust"]`: covers none', labels: ['linux', 'python', 'rust'], covers: false },
   { name: 'no labels: only unlabelled tasks, and none is pending', labels: [], covers: false },
+  { name: 'project `web`: none of its tasks pending', labels: '*', projects: ['web'], covers: false },
+  { name: 'project `site`: only its tasks, queued behind all the others', labels: '*', projects: ['site'], covers: true },
+  { name: 'projects `["app","site"]`: only their tasks (those of `app`, `site`\'s taken above), queued behind all the others', labels: '*', projects: ['app', 'site'], covers: true },
 ];
 
 export async function labelsBench(dir: string, o: LabelsOptions, log: (line: string) => void): Promise<void> {
@@ -37,9 +41,12 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     for (const label of ['docs', 'web', 'ios']) {
       for (let i = 0; i < o.claims; i++) await core.queue.create({ description: `${label} ${i}`, labels: [label], priority: 'low' });
     }
+    for (const project of ['site', 'app']) {
+      for (let i = 0; i < o.claims; i++) await core.queue.create({ description: `${project} ${i}`, labels: ['site'], project, priority: 'low' });
+    }
     log(`- Date: ${new Date().toISOString()}`);
     log(`- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${fmt(totalmem() / 2 ** 30, 1)} GiB RAM, Node ${process.version}, ${process.platform}`);
-    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s), 27 more in 9 other label lists, and ${fmt(o.claims)} low-priority tasks each labelled \`docs\`, \`web\` and \`ios\`; each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
+    log(`- Store: ${schema ? 'PostgreSQL on the same machine (a schema of its own)' : 'SQLite (a fresh file)'}, in-process queue with the server's defaults; ${fmt(o.tasks)} pending tasks labelled \`gpu\` (seeded in ${fmt((performance.now() - seeded) / 1000, 1)} s), 27 more in 9 other label lists, ${fmt(o.claims)} low-priority tasks each labelled \`docs\`, \`web\` and \`ios\`, and as many of project \`site\` and of project \`app\` (labelled \`site\`); each agent claims ${fmt(o.claims)} times in sequence, with an instance id of its own each time. \`npm run bench -- --only=labels${schema ? ' --pg=<url>' : ''}\`.`);
     log('');
     log('| agent | claims answered | claim p50 | claim p99 | p50 vs the reference |');
     log('|---|---|---|---|---|');
@@ -49,7 +56,7 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
       let got = 0;
       for (let i = 0; i < o.claims; i++) {
         const started = performance.now();
-        const task = await core.queue.claimNext({ instanceId: `labels-bench-${i}`, labels: agent.labels });
+        const task = await core.queue.claimNext({ instanceId: `labels-bench-${i}`, labels: agent.labels, projects: agent.projects });
         times.push(performance.now() - started);
         if (task) got++;
       }

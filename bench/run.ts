@@ -11,6 +11,7 @@ import { createBenchSchema } from './pg-schema.js';
 import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
 import { labelsBench } from './labels.js';
+import { idleWaitersBench } from './idle-waiters.js';
 import { memoryBench, writeSection } from './memory.js';
 import { statementCounts, statementLines } from './statements.js';
 
@@ -28,6 +29,8 @@ const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
  * `--only=webhooks`: claim latency with a down or hanging webhook receiver against none; writes its own section of RESULTS.md.
  * `--only=labels`: claim latency of agents whose labels cover none of `--tasks` (100,000) pending tasks, or only a few queued
  *   behind them, against one whose labels cover them; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
+ * `--only=idle-waiters`: claim-next cycles/s while `--idle` (20) agents of as many scopes long-poll idle, against none, in `--rounds`
+ *   (3) alternated pairs; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
  * `--only=memory`: the server's RSS (on PostgreSQL with --pg=URL) at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */
@@ -182,6 +185,18 @@ async function longPoll(url: string, pid: number): Promise<{ p50: number; p99: n
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), handed: latencies.length, idleCpuPercent };
 }
 
+/** The lines of a results section under `heading`, each printed as it is logged. */
+function section(heading: string): { lines: string[]; log: (line: string) => void } {
+  const lines = [heading, ''];
+  return {
+    lines,
+    log: (line) => {
+      console.log(line);
+      lines.push(line);
+    },
+  };
+}
+
 /** Runs fn with a fresh temporary directory, removed afterwards. */
 async function inTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'athena-bench-'));
@@ -210,13 +225,17 @@ async function main(): Promise<void> {
     return;
   }
   if (ONLY === 'labels') {
-    const heading = '## Claims by agents whose labels cover no pending task, or few';
-    const lines = [heading, ''];
-    const log = (line: string) => {
-      console.log(line);
-      lines.push(line);
-    };
+    const heading = '## Claims by agents whose labels or projects cover no pending task, or few';
+    const { lines, log } = section(heading);
     await inTempDir((dir) => labelsBench(dir, { tasks: Number(args.get('tasks') ?? 100_000), claims: Number(args.get('claims') ?? 200), databaseUrl: DATABASE_URL }, log));
+    console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md'), heading, lines)}`);
+    return;
+  }
+  if (ONLY === 'idle-waiters') {
+    const heading = '## The lease cycle while agents of many scopes wait idle';
+    const { lines, log } = section(heading);
+    const options = { idle: Number(args.get('idle') ?? 20), agents: AGENTS, seconds: Number(args.get('seconds') ?? 4), rounds: Number(args.get('rounds') ?? 3), databaseUrl: DATABASE_URL };
+    await inTempDir((dir) => idleWaitersBench(dir, options, seed, log));
     console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md'), heading, lines)}`);
     return;
   }

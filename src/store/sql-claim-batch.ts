@@ -4,7 +4,7 @@ import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
 import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
@@ -56,15 +56,16 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
     const current = guard(params);
     return `t.status = 'pending' AND ${ready} AND ${labels} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}`;
   };
-  // Labels covering several lists: the first tasks of each, read unlocked from its part of the label
-  // lists' index; the statement claims among those (agents it leaves short claim on their own).
+  // Their projects, or labels covering several lists: the first tasks of each part, read unlocked
+  // from its part of an index; the statement claims among those (agents it leaves short claim on their own).
   let among: number[] | null = null;
-  if (covered !== null && covered.length > 1) {
+  const parts = claimSlices(dialect, first.labels, first.projects, covered);
+  if (parts !== null) {
     const limit = specs.length + FIRST_OF_EACH_LIST;
     const read: unknown[] = [];
-    const firsts = firstAcrossLists(covered, limit, read, (list, p) =>
-      `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}
-       WHERE ${claimable(p, (pl) => (pl.push(list), 't.labels = ?'))}
+    const firsts = firstAcrossLists(parts.slices, limit, read, (slice, p) =>
+      `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(parts.index)}
+       WHERE ${claimable(p, slice)}
        ORDER BY t.priority_rank, t.id LIMIT ${limit}`,
     );
     among = (await q.all<{ id: number }>(firsts, read)).map((r) => Number(r.id));

@@ -45,6 +45,42 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
 }
 
+/** The index of pending tasks by project, in claiming order (migration pending_projects). */
+export const PENDING_PROJECTS_INDEX = 'tasks_pending_projects';
+
+/** Parts of the pending tasks a claim reads one at a time, from its part of `index`; each part's WHERE fragment (over t) pushes its parameters. */
+export type ClaimSlices = { index: string; slices: Array<(params: unknown[]) => string> };
+
+/**
+ * The parts of the pending tasks a claim reads, each in claiming order from its part of an index,
+ * rather than walking every pending task (which it would, past all of them, when none is its): the
+ * tasks of each of the agent's projects, its labels met in each (projects are named, so no read
+ * comes first); else the label lists its labels cover, when several (one narrows the walk itself,
+ * see labelCondition). Null: one walk.
+ */
+export function claimSlices(dialect: Dialect, labels: LabelScope, projects: readonly string[], covered: readonly string[] | null): ClaimSlices | null {
+  if (projects.length > 0) {
+    return {
+      index: PENDING_PROJECTS_INDEX,
+      slices: projects.map((project) => (params) => {
+        params.push(project);
+        // IS NOT NULL said outright: SQLite uses a partial index only for a WHERE that names its condition.
+        return `t.project = ? AND t.project IS NOT NULL AND ${labelCondition(dialect, labels, params, covered)}`;
+      }),
+    };
+  }
+  if (covered !== null && covered.length > 1) {
+    return {
+      index: PENDING_LABELS_INDEX,
+      slices: covered.map((list) => (params) => {
+        params.push(list);
+        return 't.labels = ?';
+      }),
+    };
+  }
+  return null;
+}
+
 /**
  * Where claims lock rows (PostgreSQL), the tasks a claim for labels covering several lists reads,
  * unlocked, from each list before it claims the first of them still free: more than the claims
@@ -54,10 +90,10 @@ export const FIRST_OF_EACH_LIST = 8;
 
 /**
  * Statement text: the ids of the first `limit` tasks in claiming order among the rows `branch`
- * selects for each of `lists` (each branch: `id` and `priority_rank` of that list's first tasks,
- * read from its part of tasks_pending_labels; it pushes its parameters to `params`).
+ * selects for each of `lists` (each branch: `id` and `priority_rank` of that part's first tasks,
+ * read from its part of an index (ClaimSlices); it pushes its parameters to `params`).
  */
-export function firstAcrossLists(lists: readonly string[], limit: number, params: unknown[], branch: (list: string, params: unknown[]) => string): string {
+export function firstAcrossLists<T>(lists: readonly T[], limit: number, params: unknown[], branch: (list: T, params: unknown[]) => string): string {
   return `SELECT c.id FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
 }
 

@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, PENDING_LABELS_INDEX, assigneeCondition, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, assigneeCondition, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -244,13 +244,14 @@ export class SqlStore extends SqlReads implements Store {
           };
           const claim = (params: unknown[], chosen: string) => changeTask(q, `id = (${chosen}) AND status = 'pending'`, params, change);
           const rowLocks = dialect.claimLock !== '';
-          if (covered !== null && covered.length > 1) {
-            // Labels covering several lists: the first tasks of each list, from its part of the label
-            // lists' index, then the first of those, instead of one walk of every pending task.
+          const parts = claimSlices(dialect, spec.labels, spec.projects, covered);
+          if (parts !== null) {
+            // Its projects, or labels covering several lists: the first tasks of each part, from its
+            // part of an index, then the first of those, instead of one walk of every pending task.
             const limit = rowLocks ? FIRST_OF_EACH_LIST : 1;
             const params: unknown[] = [];
-            const firsts = firstAcrossLists(covered, limit, params, (list, p) =>
-              walk(p, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(PENDING_LABELS_INDEX)}`, labels: (pl) => (pl.push(list), 't.labels = ?'), limit, lock: false }),
+            const firsts = firstAcrossLists(parts.slices, limit, params, (slice, p) =>
+              walk(p, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(parts.index)}`, labels: slice, limit, lock: false }),
             );
             // One writer at a time (SQLite): the first is the one to claim.
             if (!rowLocks) return (await claim(params, firsts)) ?? null;

@@ -115,6 +115,47 @@ describe.each(backends)('queue features on $name', (backend) => {
       expect(await t.queue.claimNext({ instanceId: 'docs', labels: ['docs'] })).toBeNull();
     });
 
+    it('an agent serving projects gets their tasks in priority order across them, with its labels met, and none past them', async () => {
+      for (let i = 0; i < 5; i++) await t.queue.create({ description: 'elsewhere', project: 'other', priority: 'high' });
+      await t.queue.create({ description: 'no project', priority: 'high' });
+      const lowA = await t.queue.create({ description: 'low a', project: 'a', priority: 'low' });
+      const midB = await t.queue.create({ description: 'mid b', project: 'b' });
+      await t.queue.create({ description: 'high a, gpu', project: 'a', labels: ['gpu'], priority: 'high' });
+      const highB = await t.queue.create({ description: 'high b', project: 'b', priority: 'high' });
+      const midA = await t.queue.create({ description: 'mid a', project: 'a' });
+      expect(await t.queue.claimNext({ instanceId: 'c', projects: ['c'] })).toBeNull();
+      const order = [];
+      for (let i = 0; i < 5; i++) order.push((await t.queue.claimNext({ instanceId: `ab${i}`, projects: ['b', 'a'] }))?.id ?? null);
+      expect(order).toEqual([highB.task.id, midB.task.id, midA.task.id, lowA.task.id, null]);
+      expect((await t.queue.claimNext({ instanceId: 'a-gpu', projects: ['a'], labels: ['gpu'] }))!.description).toBe('high a, gpu');
+    });
+
+    it('agents claiming at once for their projects get distinct tasks, in claiming order, past many others', async () => {
+      for (let i = 0; i < 20; i++) await t.queue.create({ description: `z${i}`, project: 'z', priority: 'high' });
+      const ids: number[] = [];
+      for (let i = 0; i < 8; i++) ids.push((await t.queue.create({ description: `n${i}`, project: i % 2 === 0 ? 'x' : 'y' })).task.id);
+      const one = await Promise.all(Array.from({ length: 3 }, (_, i) => t.queue.claimNext({ instanceId: `x${i}`, projects: ['x'] })));
+      expect(one.map((task) => task!.id).sort((a, b) => a - b)).toEqual([ids[0], ids[2], ids[4]]);
+      const both = await Promise.all(Array.from({ length: 4 }, (_, i) => t.queue.claimNext({ instanceId: `xy${i}`, projects: ['x', 'y'] })));
+      expect(both.map((task) => task!.id).sort((a, b) => a - b)).toEqual([ids[1], ids[3], ids[5], ids[6]]);
+    });
+
+    it.runIf(backend.name === 'postgres')('when other claims hold every task first read from an agent\'s project, its claim walks on to the next free one, alone and at once', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 20; i++) ids.push((await t.queue.create({ description: `n${i}`, project: 'p' })).task.id);
+      const alone = await t.db.tx(async (q) => {
+        await q.all(`SELECT id FROM tasks WHERE id IN (${ids.slice(0, 8).join(', ')}) FOR UPDATE`);
+        return t.queue.claimNext({ instanceId: 'p0', projects: ['p'] });
+      });
+      expect(alone!.id).toBe(ids[8]);
+      // Three claims at once read 3 + 8 tasks first: another transaction holds them.
+      const together = await t.db.tx(async (q) => {
+        await q.all(`SELECT id FROM tasks WHERE id IN (${ids.slice(0, 8).concat(ids.slice(9, 15)).join(', ')}) FOR UPDATE`);
+        return Promise.all(Array.from({ length: 3 }, (_, i) => t.queue.claimNext({ instanceId: `p${i + 1}`, projects: ['p'] })));
+      });
+      expect(together.map((task) => task!.id).sort((a, b) => a - b)).toEqual(ids.slice(15, 18));
+    });
+
     it('labels are stored sorted and deduplicated and shown on the task', async () => {
       const { task } = await t.queue.create({ description: 'x', labels: ['b', 'a', 'b'], project: 'web' });
       expect(task.labels).toEqual(['a', 'b']);
