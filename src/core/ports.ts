@@ -192,8 +192,13 @@ export type CommentOutcome = { ok: true; comment: TaskComment; created: boolean;
 export type HolderNotice = { descriptionChanged: boolean; comments: TaskComment[] };
 
 /** A lease that ran out, as the sweeper needs it: `leaseMs` is null for leases granted before it was kept. */
-/** What a task's end made claimable (Store.freedBy). */
-export type Freed = { dependants: Task[]; limited: boolean };
+/** What tasks' end made claimable (Store.freedBy). */
+export type Freed = {
+  dependants: Task[];
+  limited: boolean;
+  /** Whether any pending task has dependencies at all (true when no dependants were read): when none has, completions free none until one does. */
+  anyWaiting: boolean;
+};
 
 export type ExpiredLease = { id: number; leaseToken: string; attempts: number; maxAttempts: number; leaseMs: number | null };
 
@@ -309,11 +314,12 @@ export interface Store {
   /** Earliest future run_after, or end of the time a task is kept for one agent, among pending tasks: to wake long-poll waiters on time. */
   nextRunAfter(now: number): Promise<number | null>;
   /**
-   * What the end of this task (completed, failed, cancelled) may have made claimable: when it
-   * completed, its pending dependants that now wait on no other task (at most `limit`, in claiming
-   * order); and whether a concurrency limit counts its labels or project (a place under it is free).
+   * What the end of these tasks (completed, failed, cancelled) may have made claimable: the pending
+   * dependants of those completed that now wait on no other task (at most `limit`, in claiming
+   * order; not read with `dependants: false`); and whether a concurrency limit counts one of them by
+   * a label or project (a place under it is free).
    */
-  freedBy(task: Pick<Task, 'id' | 'status' | 'labels' | 'project'>, limit: number): Promise<Freed>;
+  freedBy(tasks: ReadonlyArray<Pick<Task, 'id' | 'status' | 'labels' | 'project'>>, limit: number, options?: { dependants?: boolean }): Promise<Freed>;
   /** Pending tasks whose run_after, or the end of the time they are kept for one agent, falls in [from, to] (at most `limit`, in claiming order). */
   cameDue(from: number, to: number, limit: number): Promise<Task[]>;
 

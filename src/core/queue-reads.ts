@@ -78,9 +78,9 @@ export function createQueueReads(store: Store, now: () => number) {
       return store.nextRunAfter(after);
     },
 
-    /** What the end of this task made claimable (Store.freedBy): for long-poll waiters, which the event alone does not tell. */
-    freedBy(task: Task, limit: number): Promise<Freed> {
-      return store.freedBy(task, limit);
+    /** What the end of these tasks made claimable (Store.freedBy): for long-poll waiters, which the events alone do not tell. */
+    freedBy(tasks: readonly Task[], limit: number, options?: { dependants?: boolean }): Promise<Freed> {
+      return store.freedBy(tasks, limit, options);
     },
 
     /** Pending tasks that became claimable by more agents in [from, to] (their run_after, or the end of the time kept for one agent). */

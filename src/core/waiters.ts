@@ -108,18 +108,40 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     if (keptFor(task, now) !== null) scheduleAt(task.preferredUntil!);
   }
 
+  /** Tasks that ended in this turn of the event loop, whose freed tasks are read together after it. */
+  let ended: Task[] = [];
+  /**
+   * Whether a pending task may wait on others (its dependencies), so that a completion may free it:
+   * until a read finds none, and again from any event that shows a task with dependencies (events
+   * of every replica pass here). While none does, completions read nothing.
+   */
+  let dependantsMayWait = true;
+  /** Events that showed a task with dependencies: a read's "none" stands only if none came meanwhile. */
+  let dependantsShown = 0;
+
   /**
    * A task ended: what it freed is not in the event (its dependants, a place under a concurrency
-   * limit), so it is read, only while agents wait. Each freed dependant is offered as a new task is;
-   * a place under a limit (or more dependants than were read) is a look. A task ending that frees
-   * nothing costs no claim: the waiters, however many their scopes, stay asleep.
+   * limit), so it is read, only while agents wait, once for the tasks that ended in one turn. Each
+   * freed dependant is offered as a new task is; a place under a limit (or more dependants than were
+   * read) is a look. A task ending that frees nothing costs no claim: the waiters, however many their
+   * scopes, stay asleep.
    */
-  async function afterEnd(task: Task): Promise<void> {
+  function afterEnd(task: Task): void {
+    ended.push(task);
+    if (ended.length === 1) setImmediate(() => void readFreed());
+  }
+
+  async function readFreed(): Promise<void> {
+    const tasks = ended;
+    ended = [];
+    const shown = dependantsShown;
+    const dependants = dependantsMayWait && tasks.some((task) => task.status === 'completed');
     let freed: Freed;
     try {
-      freed = await queue.freedBy(task, FREED_READ);
+      freed = await queue.freedBy(tasks, FREED_READ, { dependants });
+      if (dependants && !freed.anyWaiting && dependantsShown === shown) dependantsMayWait = false;
     } catch {
-      freed = { dependants: [], limited: true }; // not known: look, as a claim would
+      freed = { dependants: [], limited: true, anyWaiting: true }; // not known: look, as a claim would
     }
     if (closed) return;
     const now = queue.now();
@@ -128,6 +150,10 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
   }
 
   const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
+    if (event.type === 'imported' || (event.task?.dependsOn.length ?? 0) > 0) {
+      dependantsMayWait = true;
+      dependantsShown++;
+    }
     if (WAKING_ALL_EVENTS.has(event.type)) {
       generation++;
       for (const waiter of waiters.splice(0)) waiter.wake({ may: () => true });
@@ -139,7 +165,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
     if (task?.status === 'pending') offer(task, queue.now());
     // Many tasks at once: one waiter looks, and passes it on if it finds nothing.
     else if (event.type === 'imported') wakeOne(look());
-    else if (task && ENDING_EVENTS.has(event.type) && waiters.length > 0) void afterEnd(task);
+    else if (task && ENDING_EVENTS.has(event.type) && waiters.length > 0) afterEnd(task);
   });
 
   /** One timer for the earliest scheduled task, shared by all waiters. */

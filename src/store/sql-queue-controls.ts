@@ -104,6 +104,11 @@ export type StampedControls = { stamp: number; controls: ClaimControls };
 export class ControlsCache {
   private known: StampedControls | null = null;
 
+  /** The limits in force as last read, or null when none were read yet (or since forget). */
+  limits(): ClaimControls['limits'] | null {
+    return this.known?.controls.limits ?? null;
+  }
+
   /** Drops what is known, after a change this store made itself (the next claim reads first). */
   forget(): void {
     this.known = null;

@@ -6,6 +6,7 @@ import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js
 import { dependsOnAny, hasLabel, someDependency } from './sql-lists.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
+import type { LimitScope } from '../core/queue-controls-types.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
 import { EVENT_SELECT, rowToEvent } from './event-payload.js';
@@ -189,33 +190,48 @@ export class SqlReads {
     return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
-  async freedBy(task: { id: number; status: TaskStatus; labels: string[]; project: string | null }, limit: number): Promise<Freed> {
+  async freedBy(tasks: ReadonlyArray<Pick<Task, 'id' | 'status' | 'labels' | 'project'>>, limit: number, options: { dependants?: boolean } = {}): Promise<Freed> {
     const dialect = this.db.dialect;
-    // Its dependants that wait on nothing now, read through the index of tasks with dependencies.
+    const withDependencies = `tasks t ${dialect.indexedBy('tasks_with_dependencies')} WHERE t.status = 'pending' AND t.depends_on <> '[]'`;
+    // Their dependants that wait on nothing now, read through the index of tasks with dependencies;
+    // a text test first, which spares the JSON of tasks that depend on others.
+    const completed = options.dependants === false ? [] : tasks.filter((task) => task.status === 'completed').map((task) => task.id);
     const dependants =
-      task.status === 'completed'
+      completed.length > 0
         ? await this.db.all<TaskRow>(
-            `SELECT t.* FROM tasks t ${dialect.indexedBy('tasks_with_dependencies')}
-             WHERE t.status = 'pending' AND t.depends_on LIKE ? AND ${dependsOnAny(dialect, 't', 1)}
+            `SELECT t.* FROM ${withDependencies}
+               AND (${completed.map(() => 't.depends_on LIKE ?').join(' OR ')}) AND ${dependsOnAny(dialect, 't', completed.length)}
                AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
              ORDER BY t.priority_rank, t.id LIMIT ?`,
-            // The text test first: most tasks with dependencies depend on others, and it spares their JSON.
-            [`%${task.id}%`, task.id, limit],
+            [...completed.map((id) => `%${id}%`), ...completed, limit],
           )
         : [];
-    // Whether a concurrency limit counts it: its end frees a place under that limit.
-    const scopes: string[] = [];
-    const params: unknown[] = [];
-    if (task.labels.length > 0) {
-      scopes.push(`(kind = 'label' AND value IN (${placeholders(task.labels.length)}))`);
-      params.push(...task.labels);
-    }
-    if (task.project !== null) {
-      scopes.push(`(kind = 'project' AND value = ?)`);
-      params.push(task.project);
-    }
-    const limited = scopes.length > 0 && (await this.db.get(`SELECT 1 AS one FROM concurrency_limits WHERE ${scopes.join(' OR ')}`, params)) !== undefined;
-    return { dependants: dependants.map(rowToTask), limited };
+    // Read only where dependants were: else not known, so true.
+    const anyWaiting = dependants.length > 0 || completed.length === 0 || (await this.db.get(`SELECT 1 AS one FROM ${withDependencies} LIMIT 1`)) !== undefined;
+    return { dependants: dependants.map(rowToTask), limited: await this.countedByLimit(tasks), anyWaiting };
+  }
+
+  /** Whether a concurrency limit counts one of these tasks (by a label or its project): its end frees a place under it. */
+  private async countedByLimit(tasks: ReadonlyArray<Pick<Task, 'labels' | 'project'>>): Promise<boolean> {
+    const labels = [...new Set(tasks.flatMap((task) => task.labels))];
+    const projects = [...new Set(tasks.flatMap((task) => (task.project === null ? [] : [task.project])))];
+    if (labels.length === 0 && projects.length === 0) return false;
+    const known = this.limitsKnown();
+    if (known) return known.some((l) => (l.kind === 'label' ? labels : projects).includes(l.value));
+    const scopes = [
+      ...(labels.length > 0 ? [`(kind = 'label' AND value IN (${placeholders(labels.length)}))`] : []),
+      ...(projects.length > 0 ? [`(kind = 'project' AND value IN (${placeholders(projects.length)}))`] : []),
+    ];
+    return (await this.db.get(`SELECT 1 AS one FROM concurrency_limits WHERE ${scopes.join(' OR ')}`, [...labels, ...projects])) !== undefined;
+  }
+
+  /**
+   * The concurrency limits in force as this process last read them for its claims, or null when it
+   * has not (SqlStore keeps them; a claim reads them again when they changed, and a change wakes every
+   * long-poll waiter, whose claims do).
+   */
+  protected limitsKnown(): readonly LimitScope[] | null {
+    return null;
   }
 
   async cameDue(from: number, to: number, limit: number): Promise<Task[]> {

@@ -199,6 +199,10 @@ export class SqlStore extends SqlReads implements Store {
     return { ok: true, task, created: true, events };
   }
 
+  protected override limitsKnown(): readonly LimitScope[] | null {
+    return this.controlsInForce.limits();
+  }
+
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.batches ? this.batches.claims.run(claimKind(spec), [spec.instanceId], spec) : this.claimAlone(spec);
   }

@@ -152,6 +152,26 @@ describe.each(backends)('long-poll claim-next on $name', (backend) => {
     await Promise.all(waiting);
   });
 
+  it('once completions found no task waiting on another, a dependant created later still reaches its waiter when freed', async () => {
+    const x = t.call('POST', '/api/tasks/claim-next', { instance_id: 'x', labels: ['x'], wait: 20 });
+    await waitersReach(1);
+    const reads = vi.spyOn(t.queue, 'freedBy');
+    // A completion with no task waiting on another: its read says so, and the next ones read nothing.
+    for (let i = 0; i < 2; i++) {
+      await t.call('POST', '/api/tasks', { description: `plain ${i}`, labels: ['y'] });
+      const held = (await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h', labels: ['y'] })).json.task;
+      await t.call('POST', `/api/tasks/${held.id}/complete`, { lease_token: held.lease_token });
+      await vi.waitFor(() => expect(reads).toHaveBeenCalledTimes(i + 1), { timeout: 10_000, interval: 10 });
+    }
+    expect(reads.mock.calls.map(([, , options]) => options)).toEqual([{ dependants: true }, { dependants: false }]);
+    const root = await t.call('POST', '/api/tasks', { description: 'root', labels: ['y'] });
+    await t.call('POST', '/api/tasks', { description: 'after root', labels: ['x'], depends_on: [root.json.task_id] });
+    const held = (await t.call('POST', '/api/tasks/claim-next', { instance_id: 'h', labels: ['y'] })).json.task;
+    await waitersReach(1);
+    await t.call('POST', `/api/tasks/${held.id}/complete`, { lease_token: held.lease_token });
+    expect((await x).json.task).toMatchObject({ description: 'after root', instance_id: 'x' });
+  });
+
   it('a task ending under a concurrency limit frees its place for a waiting agent', async () => {
     expect((await t.call('PUT', '/api/limits', { scope: 'label:db', max: 1 })).status).toBe(200);
     await t.call('POST', '/api/tasks', { description: 'first', labels: ['db'] });

@@ -208,20 +208,40 @@ describe.each(backends)('queue features on $name', (backend) => {
       const taken = await t.queue.create({ description: 'after a, claimed', dependsOn: [a.task.id] });
       await t.queue.create({ description: 'after b', dependsOn: [b.task.id] });
       const held = await t.queue.claim(a.task.id, { instanceId: 'x' });
-      expect(await t.queue.freedBy(held, 10)).toEqual({ dependants: [], limited: false }); // not ended
+      expect(await t.queue.freedBy([held], 10)).toEqual({ dependants: [], limited: false, anyWaiting: true }); // not ended
       await t.queue.complete(held.id, { leaseToken: held.leaseToken });
       await t.queue.claim(taken.task.id, { instanceId: 'y' });
       const done = await t.queue.get(a.task.id);
       // The one waiting for b too is not freed; a delayed one is (its waiter is woken when its time comes).
-      expect((await t.queue.freedBy(done, 10)).dependants.map((task) => task.id)).toEqual([high.task.id, low.task.id]);
-      expect((await t.queue.freedBy(done, 1)).dependants.map((task) => task.id)).toEqual([high.task.id]);
-      expect((await t.queue.freedBy(done, 10)).limited).toBe(false);
+      expect((await t.queue.freedBy([done], 10)).dependants.map((task) => task.id)).toEqual([high.task.id, low.task.id]);
+      expect((await t.queue.freedBy([done], 1)).dependants.map((task) => task.id)).toEqual([high.task.id]);
+      expect((await t.queue.freedBy([done], 10)).limited).toBe(false);
       await t.queue.setLimit({ kind: 'project', value: 'web' }, 2, null);
-      expect((await t.queue.freedBy(done, 10)).limited).toBe(true);
+      expect((await t.queue.freedBy([done], 10)).limited).toBe(true);
       await t.queue.removeLimit({ kind: 'project', value: 'web' }, null);
       await t.queue.setLimit({ kind: 'label', value: 'db' }, 2, null);
-      expect((await t.queue.freedBy(done, 10)).limited).toBe(true);
-      expect(await t.queue.freedBy(await t.queue.get(b.task.id), 10)).toEqual({ dependants: [], limited: false });
+      expect((await t.queue.freedBy([done], 10)).limited).toBe(true);
+      expect(await t.queue.freedBy([await t.queue.get(b.task.id)], 10)).toEqual({ dependants: [], limited: false, anyWaiting: true });
+      // As the claims last read the limits (a claim reads them once they changed).
+      await t.queue.claimNext({ instanceId: 'z', projects: ['none'] });
+      expect((await t.queue.freedBy([done], 10)).limited).toBe(true);
+      await t.queue.removeLimit({ kind: 'label', value: 'db' }, null);
+      await t.queue.claimNext({ instanceId: 'z', projects: ['none'] });
+      expect((await t.queue.freedBy([done], 10)).limited).toBe(false);
+      // Several ended together: the dependants of each.
+      const claimedB = await t.queue.claim(b.task.id, { instanceId: 'x' });
+      await t.queue.complete(claimedB.id, { leaseToken: claimedB.leaseToken });
+      const both = (await t.queue.freedBy([done, await t.queue.get(b.task.id)], 10)).dependants.map((task) => task.description);
+      expect(both).toEqual(['after a too', 'after a and b', 'after b', 'after a']);
+      expect(await t.queue.freedBy([done], 10, { dependants: false })).toMatchObject({ dependants: [] });
+      // Once no pending task waits on another, the read says so.
+      t.clock.advance(60_000);
+      for (;;) {
+        const next = await t.queue.claimNext({ instanceId: 'w' });
+        if (!next) break;
+        await t.queue.complete(next.id, { leaseToken: next.leaseToken });
+      }
+      expect(await t.queue.freedBy([done], 10)).toEqual({ dependants: [], limited: false, anyWaiting: false });
     });
 
     it('only a task that has not started gains dependencies; an unknown task is 404', async () => {
