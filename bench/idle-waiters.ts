@@ -5,22 +5,16 @@
 // scopes took the cycle to 0.39 of its rate. Now the ends of a turn read what they freed (nothing while
 // no pending task has dependencies) and wake only the waiters that can take it.
 // Writes its section of bench/RESULTS.md (RESULTS-postgres.md with --pg).
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { driveCycles, fmt, median, ratioText } from './cycles.js';
 import { createClient } from './http-client.js';
-import { BENCH_KEY, startBenchServer } from './server-process.js';
+import { BENCH_KEY, cpuTicks, startBenchServer } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
 
 export type IdleWaitersOptions = { idle: number; agents: number; seconds: number; rounds: number; databaseUrl?: string };
 
 type Client = ReturnType<typeof createClient>;
-
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (100/s)
-}
 
 /** One run on a fresh store: `idle` agents long-poll, each for a project no task has, while `agents` cycle. */
 async function run(dir: string, o: IdleWaitersOptions, idle: number, seed: (client: Client, count: number) => Promise<void>) {
@@ -36,9 +30,9 @@ async function run(dir: string, o: IdleWaitersOptions, idle: number, seed: (clie
   });
   try {
     await seed(client, o.seconds * 4_000);
-    const before = cpuSeconds(server.pid);
+    const before = cpuTicks(server.pid);
     const result = await driveCycles([client], { agents: o.agents, seconds: o.seconds, mode: 'claim-next' });
-    return { ...result, cpuMsPerCycle: ((cpuSeconds(server.pid) - before) * 1000) / result.cycles };
+    return { ...result, cpuMsPerCycle: ((cpuTicks(server.pid) - before) * 10) / result.cycles }; // a tick is 10 ms
   } finally {
     stop = true;
     await Promise.all(waiting);

@@ -8,7 +8,7 @@ import { openAthenaCore } from './athena-core.js';
 import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient, percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
-import { BENCH_KEY, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
+import { BENCH_KEY, cpuTicks, servingUrl, startBenchServer, type BenchServer } from './server-process.js';
 import { webhookBench, writeWebhookSection } from './webhooks.js';
 import { labelsBench } from './labels.js';
 import { idleWaitersBench } from './idle-waiters.js';
@@ -53,11 +53,6 @@ async function startServer(dir: string, env: Record<string, string> = {}): Promi
     await schema?.drop().catch(() => {});
     throw err;
   }
-}
-
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100/s)
 }
 
 async function seed(client: ReturnType<typeof createClient>, count: number): Promise<void> {

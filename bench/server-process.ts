@@ -1,9 +1,16 @@
 // Starts `node dist/athena.mjs serve` for a benchmark on a loopback port and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
 export const BENCH_KEY = 'bench-key-0123456789abcdefgh';
+
+/** CPU a process has used so far: utime + stime from /proc, in clock ticks (100 a second). */
+export function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
 
 export type BenchServer = {
   url: string;

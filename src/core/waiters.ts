@@ -144,9 +144,14 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       freed = { dependants: [], limited: true, anyWaiting: true }; // not known: look, as a claim would
     }
     if (closed) return;
+    offerRead(freed.dependants, freed.limited);
+  }
+
+  /** Offers the tasks a read found; a look as well when `alsoLook` says so, or when the read may have left some (it reads FREED_READ at most). */
+  function offerRead(tasks: readonly Task[], alsoLook: boolean): void {
     const now = queue.now();
-    for (const dependant of freed.dependants) offer(dependant, now);
-    if (freed.limited || freed.dependants.length === FREED_READ) wakeOne(look());
+    for (const task of tasks) offer(task, now);
+    if (alsoLook || tasks.length === FREED_READ) wakeOne(look());
   }
 
   const unsubscribe = queue.bus.subscribe((event: TaskEvent) => {
@@ -200,8 +205,7 @@ export function createClaimWaiters(queue: Queue, options: ClaimWaitersOptions = 
       // not known: look, as a claim would (the waiter that looks sets the timer again when it waits)
     }
     if (closed) return;
-    for (const task of due ?? []) offer(task, queue.now());
-    if (due === null || due.length === FREED_READ) wakeOne(look());
+    offerRead(due ?? [], due === null);
     if (next !== null) scheduleAt(next);
   }
 
