@@ -12,7 +12,7 @@ import { percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
 import type { LabelScope } from '../src/core/ports.js';
 
-export type LabelsOptions = { tasks: number; claims: number; databaseUrl?: string };
+export type LabelsOptions = { tasks: number; claims: number; waiting: number; databaseUrl?: string };
 
 const AGENTS: Array<{ name: string; labels: LabelScope; projects?: string[]; covers: boolean }> = [
   { name: 'labels `["gpu"]`: covers the `gpu` tasks (the reference)', labels: ['gpu'], covers: true },
@@ -51,7 +51,7 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     log('| agent | claims answered | claim p50 | claim p99 | p50 vs the reference |');
     log('|---|---|---|---|---|');
     let reference = 0;
-    for (const agent of AGENTS) {
+    const claims = async (agent: (typeof AGENTS)[number]): Promise<void> => {
       const times: number[] = [];
       let got = 0;
       for (let i = 0; i < o.claims; i++) {
@@ -64,7 +64,15 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
       const p50 = median(times);
       if (reference === 0) reference = p50;
       log(`| ${agent.name} | ${got > 0 ? `${fmt(got)} tasks` : 'null, every time'} | ${fmt(p50, 2)} ms | ${fmt(percentile([...times].sort((a, b) => a - b), 99), 2)} ms | ${fmt(p50 / reference, 2)} |`);
-    }
+    };
+    for (const agent of AGENTS) await claims(agent);
+    // Tasks waiting on an unfinished one, ahead of every ready task in claiming order: created as
+    // users create them (the dependency is what a claim must not walk past one by one).
+    const { task: parent } = await core.queue.create({ description: 'the task the waiting ones depend on', labels: ['gpu'], priority: 'low' });
+    const waiting = performance.now();
+    for (let i = 0; i < o.waiting; i++) await core.queue.create({ description: `waiting ${i}`, labels: ['gpu'], priority: 'high', dependsOn: [parent.id] });
+    const created = `created in ${fmt((performance.now() - waiting) / 1000, 1)} s`;
+    for (const agent of AGENTS.slice(0, 2)) await claims({ ...agent, name: `${agent.name}, behind ${fmt(o.waiting)} high-priority tasks waiting on an unfinished one (${created})` });
   } finally {
     await core.close();
     await schema?.drop();

@@ -222,7 +222,7 @@ async function main(): Promise<void> {
   if (ONLY === 'labels') {
     const heading = '## Claims by agents whose labels or projects cover no pending task, or few';
     const { lines, log } = section(heading);
-    await inTempDir((dir) => labelsBench(dir, { tasks: Number(args.get('tasks') ?? 100_000), claims: Number(args.get('claims') ?? 200), databaseUrl: DATABASE_URL }, log));
+    await inTempDir((dir) => labelsBench(dir, { tasks: Number(args.get('tasks') ?? 100_000), claims: Number(args.get('claims') ?? 200), waiting: Number(args.get('waiting') ?? 10_000), databaseUrl: DATABASE_URL }, log));
     console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md'), heading, lines)}`);
     return;
   }

@@ -22,7 +22,7 @@ export type TaskField = {
   readonly nullable: boolean;
   /**
    * `value`: as is; `json-text`: JSON text in a text column; `derived`: computed from another field
-   * when written (priority_rank from priority). Lists are JSON text, their one home (queries read
+   * when written (priority_rank from priority), or from other tasks' rows (the dependency flags). Lists are JSON text, their one home (queries read
    * them as rows: store/sql-lists.ts).
    */
   readonly stored: 'value' | 'json-text' | 'derived';
@@ -138,6 +138,10 @@ export const TASK_FIELDS = [
   field('runs', 'runs', 'integer', { importDefault: runsFromAttempts }),
   // The schedule that created it; null for tasks created by hand (and in exports from before schedules).
   field('scheduleId', 'schedule_id', 'integer', { nullable: true, importDefault: none, ...ASKED }),
+  // Readiness by dependencies, kept by the store from other tasks' rows (store/sql-waiting.ts): 1 for
+  // a pending task known to wait on an unfinished dependency, and for a task some task depends on.
+  field('waitingOnDependencies', 'waiting_on_dependencies', 'integer', { json: null, stored: 'derived', inTask: false }),
+  field('hasDependants', 'has_dependants', 'integer', { json: null, stored: 'derived', inTask: false }),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];

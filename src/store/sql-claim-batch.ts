@@ -4,12 +4,13 @@ import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
 import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
 import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
+import { WALKED } from './sql-waiting.js';
 
 /** Every column of the changed rows, named through the table (the FROM items share some names; SQLite takes no `tasks.*` here). */
 export const RETURNED = TASK_FIELDS.map((f) => `tasks.${f.column}`).join(', ');
@@ -54,7 +55,7 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
     const projects = projectCondition(first.projects, params);
     const allowed = controlCondition(dialect, controls, params);
     const current = guard(params);
-    return `t.status = 'pending' AND ${ready} AND ${labels} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}`;
+    return `${WALKED} AND ${ready} AND ${labels} AND t.assignee IS NULL AND ${projects} AND ${allowed} AND ${current}`;
   };
   // Their projects, or labels covering several lists: the first tasks of each part, read unlocked
   // from its part of an index; the statement claims among those (agents it leaves short claim on their own).
@@ -87,7 +88,7 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
      numbered AS (SELECT a.*, ROW_NUMBER() OVER (ORDER BY a.slot) AS k FROM agents a),
      picked AS (
        SELECT c.id, ROW_NUMBER() OVER (ORDER BY c.priority_rank, c.id) AS k FROM (
-         SELECT t.id, t.priority_rank FROM tasks t
+         SELECT t.id, t.priority_rank FROM ${chosen === null ? walkSource(dialect, first.labels, covered) : 'tasks t'}
          WHERE ${where}
          ORDER BY t.priority_rank, t.id LIMIT (SELECT COUNT(*) FROM agents) ${dialect.claimLock}
        ) c

@@ -42,7 +42,21 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   // A scalar subquery, not EXISTS: SQLite turns an EXISTS into a join, and then sorts every pending
   // task. Ordered as the index is, so PostgreSQL reads the index rather than the table from its start
   // (where finished tasks gather), which it would when its statistics say most pending tasks match.
-  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
+  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.waiting_on_dependencies = 0 AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
+}
+
+/** The index of pending tasks that wait on no dependency, in claiming order (migration waiting_on_dependencies). */
+export const READY_INDEX = 'tasks_ready';
+
+/**
+ * What a walk of the pending tasks reads (alias t), for an agent with `labels` (covering the label
+ * lists `covered`, see coveredLabelLists): the tasks of one label list when labelCondition names it
+ * (tasks_pending_labels), else the tasks that wait on nothing, in claiming order. Named for SQLite,
+ * whose planner would take tasks_queue and walk the tasks waiting on others too (sql-waiting.ts).
+ */
+export function walkSource(dialect: Dialect, labels: LabelScope, covered: readonly string[] | null): string {
+  const oneList = labels !== '*' && (labels.length === 0 || covered?.length === 1);
+  return oneList ? 'tasks t' : `tasks t ${dialect.indexedBy(READY_INDEX)}`;
 }
 
 /** The index of pending tasks by project, in claiming order (migration pending_projects). */
@@ -120,9 +134,9 @@ export async function coveredLabelLists(q: Queryable, dialect: Dialect, labels: 
   // A row with no list: the scan reached the last one. A list past MAX_LISTS: it stopped early.
   const rows = await q.all<{ labels: string | null }>(
     `WITH RECURSIVE lk(labels, n) AS (
-       SELECT MIN(labels), 1 FROM tasks ${index} WHERE status = 'pending'
+       SELECT MIN(labels), 1 FROM tasks ${index} WHERE status = 'pending' AND waiting_on_dependencies = 0
        UNION ALL
-       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE x.status = 'pending' AND x.labels > lk.labels), lk.n + 1
+       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE x.status = 'pending' AND x.waiting_on_dependencies = 0 AND x.labels > lk.labels), lk.n + 1
        FROM lk WHERE lk.labels IS NOT NULL AND lk.n <= ${MAX_LISTS}
      )
      SELECT lk.labels AS labels FROM lk WHERE lk.labels IS NULL OR lk.n > ${MAX_LISTS} OR ${labelsWithin(dialect, 'lk', labels.length)}`,

@@ -4,6 +4,7 @@ import type { TaskStatus } from '../core/types.js';
 import { LOCK_NAMES, lockNamed, placeholders, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { appendLog, blockIfDependencyEnded } from './sql-task-writes.js';
+import { dependenciesWritten } from './sql-waiting.js';
 import type { AddDependenciesOutcome } from '../core/ports.js';
 
 /** States in which a task may still gain dependencies: it has not started. */
@@ -50,6 +51,7 @@ export async function addDependencies(q: Queryable, dialect: Dialect, taskId: nu
 
   const merged = [...new Set([...task.dependsOn, ...dependsOn])];
   const row = await q.get<TaskRow>('UPDATE tasks SET depends_on = ?, updated_at = ? WHERE id = ? RETURNING *', [JSON.stringify(merged), now, taskId]);
+  await dependenciesWritten(q, dialect, taskId, merged);
   let changed = rowToTask(row!);
   const events = [await appendLog(q, taskId, { action: 'dependencies', details: `now depends on ${merged.map((d) => `#${d}`).join(', ')}` }, now, changed)];
   const blocked = await blockIfDependencyEnded(q, taskId, merged, now);

@@ -3,7 +3,8 @@
 import type { PeekOutcome, PeekSpec } from '../core/ports.js';
 import { answered, Unanswered, type Db, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import { assigneeCondition, readyCondition } from './sql-conditions.js';
+import { assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
+import { WALKED } from './sql-waiting.js';
 
 /** Expired holds a peek deletes at most: each peek adds at most one, so the table stays at the live holds. */
 const EXPIRED_DELETED_PER_PEEK = 16;
@@ -21,7 +22,7 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, params: unknown[]): stri
     const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
-    return `t.status = 'pending' AND ${ready}${assigned}`;
+    return `${WALKED} AND ${ready}${assigned}`;
   };
   const branches: string[] = [];
   if (spec.instanceId !== null) {
@@ -38,11 +39,11 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, params: unknown[]): stri
   // losing the race for the same hold. The status is checked again on the locked row.
   branches.push(
     `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t WHERE t.status = 'pending' AND t.id IN (
-         SELECT w.id FROM (SELECT t.id FROM tasks t WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
+         SELECT w.id FROM (SELECT t.id FROM ${walkSource(dialect, '*', null)} WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
          WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?))
        ORDER BY t.priority_rank, t.id LIMIT 1 ${dialect.claimLock}) free`,
   );
-  branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM tasks t WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
+  branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
 }
 

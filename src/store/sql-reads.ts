@@ -2,8 +2,9 @@
 import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
-import { HELD_SQL, assigneeCondition, readyCondition } from './sql-conditions.js';
-import { dependsOnAny, hasLabel, someDependency } from './sql-lists.js';
+import { HELD_SQL, assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
+import { dependsOnAnyOf, hasLabel, someDependency } from './sql-lists.js';
+import { WALKED } from './sql-waiting.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
 import type { LimitScope } from '../core/queue-controls-types.js';
@@ -86,7 +87,7 @@ export class SqlReads {
     const ready = readyCondition(this.db.dialect, now, params, instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
-    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM tasks t WHERE t.status = 'pending' AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
+    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM ${walkSource(this.db.dialect, '*', null)} WHERE ${WALKED} AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
     return rows.map((row) => Number(row.id));
   }
 
@@ -196,14 +197,14 @@ export class SqlReads {
     // Their dependants that wait on nothing now, read through the index of tasks with dependencies;
     // a text test first, which spares the JSON of tasks that depend on others.
     const completed = options.dependants === false ? [] : tasks.filter((task) => task.status === 'completed').map((task) => task.id);
+    const params: unknown[] = [];
     const dependants =
       completed.length > 0
         ? await this.db.all<TaskRow>(
-            `SELECT t.* FROM ${withDependencies}
-               AND (${completed.map(() => 't.depends_on LIKE ?').join(' OR ')}) AND ${dependsOnAny(dialect, 't', completed.length)}
+            `SELECT t.* FROM ${withDependencies} AND ${dependsOnAnyOf(dialect, 't', completed, params)}
                AND NOT ${someDependency(dialect, 't', (p) => `${p}.status <> 'completed'`)}
              ORDER BY t.priority_rank, t.id LIMIT ?`,
-            [...completed.map((id) => `%${id}%`), ...completed, limit],
+            [...params, limit],
           )
         : [];
     // Read only where dependants were: else not known, so true.

@@ -4,7 +4,7 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, assigneeCondition, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, assigneeCondition, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
@@ -22,6 +22,7 @@ import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
 import { peekAndHold } from './sql-peek-holds.js';
+import { WALKED, changesDependantsReadiness, dependantsRefreshed, dependenciesWritten } from './sql-waiting.js';
 import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
@@ -190,6 +191,7 @@ export class SqlStore extends SqlReads implements Store {
     let task = rowToTask(row);
     const events = [await appendLog(q, id, { action: 'created', details: createdBy(input) }, now, task)];
     if (input.dependsOn.length > 0) {
+      await dependenciesWritten(q, this.db.dialect, id, input.dependsOn);
       const blocked = await blockIfDependencyEnded(q, id, input.dependsOn, now);
       if (blocked) {
         task = blocked.task;
@@ -242,7 +244,7 @@ export class SqlStore extends SqlReads implements Store {
             const current = guard(params);
             params.push(spec.instanceId, spec.wipLimit > 0 ? spec.wipLimit : 1_000_000_000);
             return `SELECT ${w.columns} FROM ${w.from}
-                 WHERE t.status = 'pending' AND ${ready} AND ${labelled} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
+                 WHERE ${WALKED} AND ${ready} AND ${labelled} AND ${assigned} AND ${projects} AND ${allowed} AND ${current}
                    AND (SELECT COUNT(*) FROM tasks w WHERE w.instance_id = ? AND w.status IN (${HELD_SQL})) < ?
                  ORDER BY t.priority_rank, t.id LIMIT ${w.limit} ${w.lock ? dialect.claimLock : ''}`;
           };
@@ -272,7 +274,8 @@ export class SqlStore extends SqlReads implements Store {
             if (picked) return picked;
           }
           const params: unknown[] = [];
-          return (await claim(params, walk(params, { columns: 't.id', from: 'tasks t', labels: (p) => labelCondition(dialect, spec.labels, p, covered), limit: 1, lock: true }))) ?? null;
+          const from = walkSource(dialect, spec.labels, covered);
+          return (await claim(params, walk(params, { columns: 't.id', from, labels: (p) => labelCondition(dialect, spec.labels, p, covered), limit: 1, lock: true }))) ?? null;
         }),
       );
       if (!changed) {
@@ -369,6 +372,7 @@ export class SqlStore extends SqlReads implements Store {
         return { ok: false, current: task, heldByInstance, ...(heldBack ? { heldBack } : {}) };
       }
       const task = rowToTask(changed);
+      if (Number(changed.has_dependants) === 1 && changesDependantsReadiness(spec.set.status, spec.from)) await dependantsRefreshed(q, this.db.dialect, [task.id]);
       const seen: Seen[] = [];
       if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;

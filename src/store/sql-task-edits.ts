@@ -5,6 +5,7 @@ import { placeholders, type Dialect, type Queryable } from './db.js';
 import { rowToComment, rowToTask, type TaskRow } from './rows.js';
 import { lockGraph, dependencyClosure } from './sql-dependencies.js';
 import { ENDED, appendLog, blockDependants, blockIfDependencyEnded } from './sql-task-writes.js';
+import { dependenciesWritten } from './sql-waiting.js';
 import { dependsOnAny, someDependency } from './sql-lists.js';
 import type { CommentOutcome, DeleteOutcome, DeleteSpec, EditOutcome, HolderNotice, NewComment, TaskEditFields, TaskEditSpec } from '../core/ports.js';
 
@@ -94,6 +95,7 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
   let task = rowToTask(changed);
   const events = [await appendLog(q, taskId, { action: 'edited', details: describeChanges(changes, spec.by) }, now, task)];
   if (fields.dependsOn && changes.some((c) => c.field === 'depends_on')) {
+    await dependenciesWritten(q, dialect, taskId, newDeps);
     const settled = task.status === 'blocked' ? await unblockIfFree(q, dialect, taskId, now) : await blockIfDependencyEnded(q, taskId, newDeps, now);
     if (settled) {
       task = settled.task;

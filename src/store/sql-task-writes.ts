@@ -8,6 +8,7 @@ import { webhookEventFor } from '../core/webhooks.js';
 import { stampOf } from './change-stamps.js';
 import { queueWantedDeliveries, type WebhooksInForce } from './sql-webhooks.js';
 import { eventPayload } from './event-payload.js';
+import { WAITING } from './sql-waiting.js';
 
 /**
  * One log row: a task's through appendTaskLogs (with the webhook deliveries it announces), or a
@@ -176,7 +177,7 @@ export async function unblockDependants(q: Queryable, dialect: Dialect, rootId: 
   let frontier = [rootId];
   while (frontier.length > 0) {
     const rows = await q.all<TaskRow>(
-      `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?
+      `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?, ${WAITING}
        WHERE status = 'blocked' AND ${dependsOnAny(dialect, 'tasks', frontier.length)}
          AND NOT ${someDependency(dialect, 'tasks', ENDED)}
        RETURNING *`,

@@ -13,6 +13,7 @@ import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
+import { NOT_KNOWN_WAITING, changesDependantsReadiness, dependantsRefreshed } from './sql-waiting.js';
 
 /** The conditions a transition may add to its status check, each a column compared with one value of its own. */
 const CHECKS = [
@@ -78,7 +79,10 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
     }
     return record;
   });
-  const set = [...fields.map((f) => `${f.column} = v.s_${f.column}`), 'updated_at = v.now', ...(first.attempt ? [ATTEMPT_SQL[first.attempt]] : [])];
+  const set = [
+    ...fields.map((f) => `${f.column} = v.s_${f.column}`), 'updated_at = v.now', ...(first.attempt ? [ATTEMPT_SQL[first.attempt]] : []),
+    ...(first.set.status === 'pending' ? [NOT_KNOWN_WAITING] : []),
+  ];
   const where = ['tasks.id = v.id', `tasks.status IN (${placeholders(first.from.length)})`, ...checks.map(([, , , sql]) => sql)];
   const params: unknown[] = [JSON.stringify(records), ...first.from];
   if (first.reviewRequired !== undefined) {
@@ -97,7 +101,11 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
     const current = claimable.guard(params);
     where.push(`tasks.id IN (SELECT t.id FROM tasks t WHERE t.id = v.id AND ${ready} AND ${allowed} AND ${current})`);
   }
-  return q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
+  const rows = await q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
+  if (changesDependantsReadiness(first.set.status, first.from)) {
+    await dependantsRefreshed(q, dialect, rows.filter((row) => Number(row.has_dependants) === 1).map((row) => Number(row.id)));
+  }
+  return rows;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Priority } from '../core/types.js';
 import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
 import { priorityRank, storedValue } from './task-columns.js';
+import { NOT_KNOWN_WAITING } from './sql-waiting.js';
 import type { AttemptChange, TaskPatch } from '../core/ports.js';
 
 /** The fields a transition may set (TaskPatch's keys), by name. */
@@ -33,6 +34,8 @@ export function taskChange(patch: TaskPatch, now: number, attempt?: AttemptChang
       values.push(priorityRank(value as Priority));
     }
   }
+  // Back to pending: what it waits on is not known here (sql-waiting.ts).
+  if (patch.status === 'pending') set.push(NOT_KNOWN_WAITING);
   set.push('updated_at = ?');
   values.push(now);
   if (attempt) set.push(ATTEMPT_SQL[attempt]);

@@ -1,19 +1,24 @@
 // The invariants the model-based queue test checks after every step, read from the database itself:
 // each task's log replayed through the lifecycle (one holder at a time, attempts by the rule, never
 // more than max_attempts), the log against what the API acknowledged, the WIP limit along the whole
-// history, and the dependency graph free of cycles.
+// history, the dependency graph free of cycles, and the readiness the rows keep (store/sql-waiting.ts):
+// no pending task marked as waiting on a dependency unless one has not completed, every task depended
+// on marked so.
 import type { Db } from '../../src/store/db.js';
 
 type Row = Record<string, unknown>;
 
 export type Snapshot = {
-  tasks: Array<{ id: number; status: string; attempts: number; maxAttempts: number; instanceId: string | null; leaseToken: string | null; dependsOn: number[] }>;
+  tasks: Array<{
+    id: number; status: string; attempts: number; maxAttempts: number; instanceId: string | null; leaseToken: string | null; dependsOn: number[];
+    waitingOnDependencies: boolean; hasDependants: boolean;
+  }>;
   logs: Array<{ id: number; taskId: number | null; action: string; instanceId: string | null }>;
   deps: Array<{ taskId: number; dependsOn: number }>;
 };
 
 export async function snapshot(db: Db): Promise<Snapshot> {
-  const tasks = await db.all<Row>('SELECT id, status, attempts, max_attempts, instance_id, lease_token, depends_on FROM tasks ORDER BY id');
+  const tasks = await db.all<Row>('SELECT id, status, attempts, max_attempts, instance_id, lease_token, depends_on, waiting_on_dependencies, has_dependants FROM tasks ORDER BY id');
   const logs = await db.all<Row>('SELECT id, task_id, action, instance_id FROM task_logs ORDER BY id');
   const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
   return {
@@ -25,6 +30,8 @@ export async function snapshot(db: Db): Promise<Snapshot> {
       instanceId: str(r.instance_id),
       leaseToken: str(r.lease_token),
       dependsOn: JSON.parse(String(r.depends_on)) as number[],
+      waitingOnDependencies: Number(r.waiting_on_dependencies) === 1,
+      hasDependants: Number(r.has_dependants) === 1,
     })),
     logs: logs.map((r) => ({ id: Number(r.id), taskId: r.task_id === null ? null : Number(r.task_id), action: String(r.action), instanceId: str(r.instance_id) })),
     // The dependency graph's edges, from each task's depends_on (their one home).
@@ -164,6 +171,13 @@ export function checkSnapshot(snap: Snapshot, acked: Acknowledged): string[] {
     if (new Set(task.dependsOn).size !== task.dependsOn.length || task.dependsOn.some((id) => !snap.tasks.some((t) => t.id === id))) {
       problems.push(`task #${task.id} lists depends_on ${JSON.stringify(task.dependsOn)}: a dependency twice or one that does not exist`);
     }
+    // Marked waiting while every dependency completed: no claim would ever take it.
+    const unfinished = task.dependsOn.filter((id) => snap.tasks.find((t) => t.id === id)?.status !== 'completed');
+    if (task.status === 'pending' && task.waitingOnDependencies && unfinished.length === 0) {
+      problems.push(`task #${task.id} is marked waiting on its dependencies, but #${task.dependsOn.join(', #')} all completed`);
+    }
+    const dependant = snap.tasks.find((t) => t.dependsOn.includes(task.id));
+    if (dependant && !task.hasDependants) problems.push(`task #${task.id} is not marked as depended on, but #${dependant.id} depends on it`);
   }
   for (const taskId of acked.counts.keys()) {
     if (!snap.tasks.some((t) => t.id === taskId)) problems.push(`task #${taskId} was acknowledged but is not stored`);

@@ -7,7 +7,8 @@ import { SqlStore } from '../../src/store/sql-store.js';
 import { scheduledDb } from '../helpers/scheduled-db.js';
 import { backends, defaultQueueConfig, testClock } from '../helpers/stores.js';
 
-const READY_READ = 'SELECT t.id FROM tasks t WHERE';
+// From the index of ready tasks, named on SQLite.
+const READY_READ = /^SELECT t\.id FROM tasks t (INDEXED BY tasks_ready )?WHERE/;
 
 describe.each(backends)('next ready task asked together ($name)', (backend) => {
   let cleanup: (() => Promise<void>) | undefined;
@@ -36,7 +37,7 @@ describe.each(backends)('next ready task asked together ($name)', (backend) => {
       }),
     );
     expect(answers).toEqual(Array(8).fill(ninth));
-    expect(statements.filter((s) => s.startsWith(READY_READ))).toHaveLength(1);
+    expect(statements.filter((s) => READY_READ.test(s))).toHaveLength(1);
     // Asked again later: read again, not an old answer.
     const next = (await queue.claimNext({ instanceId: 'agent-0', labels: '*' }))!;
     expect(next.id).toBe(ninth);
