@@ -22,8 +22,8 @@ export type TaskField = {
   readonly nullable: boolean;
   /**
    * `value`: as is; `json-text`: JSON text in a text column; `derived`: computed from another field
-   * when written (priority_rank from priority), or from other tasks' rows (the dependency flags). Lists are JSON text, their one home (queries read
-   * them as rows: store/sql-lists.ts).
+   * when written (priority_rank from priority), or from other tasks' rows (the dependency flags).
+   * Lists are JSON text, their one home (queries read them as rows: store/sql-lists.ts).
    */
   readonly stored: 'value' | 'json-text' | 'derived';
   /** Part of the domain's Task (the rest are the store's own: lease token, lease length, bookkeeping). */
