@@ -35,6 +35,11 @@ export function dependsOnAny(d: Dialect, t: string, count: number): string {
   return `(${t}.depends_on <> '[]' AND EXISTS (SELECT 1 FROM ${d.listItems.ids(`${t}.depends_on`, `${t}_dep`)} WHERE ${t}_dep.value IN (${placeholders(count)})))`;
 }
 
+/** FROM and WHERE (alias t) of the pending tasks that have dependencies, read through tasks_with_dependencies. */
+export function pendingWithDependencies(d: Dialect): string {
+  return `tasks t ${d.indexedBy('tasks_with_dependencies')} WHERE t.status = 'pending' AND t.depends_on <> '[]'`;
+}
+
 /**
  * The task depends on one of `ids` (pushed to `params`), for a scan of many tasks with dependencies:
  * a text test first, which spares the JSON of tasks that depend on others.

@@ -3,7 +3,7 @@ import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, ty
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
-import { dependsOnAnyOf, hasLabel, someDependency } from './sql-lists.js';
+import { dependsOnAnyOf, hasLabel, pendingWithDependencies, someDependency } from './sql-lists.js';
 import { WALKED } from './sql-waiting.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
@@ -193,7 +193,7 @@ export class SqlReads {
 
   async freedBy(tasks: ReadonlyArray<Pick<Task, 'id' | 'status' | 'labels' | 'project'>>, limit: number, options: { dependants?: boolean } = {}): Promise<Freed> {
     const dialect = this.db.dialect;
-    const withDependencies = `tasks t ${dialect.indexedBy('tasks_with_dependencies')} WHERE t.status = 'pending' AND t.depends_on <> '[]'`;
+    const withDependencies = pendingWithDependencies(dialect);
     // Their dependants that wait on nothing now, read through the index of tasks with dependencies;
     // a text test first, which spares the JSON of tasks that depend on others.
     const completed = options.dependants === false ? [] : tasks.filter((task) => task.status === 'completed').map((task) => task.id);

@@ -22,7 +22,7 @@ import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
 import { peekAndHold } from './sql-peek-holds.js';
-import { WALKED, changesDependantsReadiness, dependantsRefreshed, dependenciesWritten } from './sql-waiting.js';
+import { WALKED, afterTransition, dependenciesWritten } from './sql-waiting.js';
 import type {
   AddDependenciesOutcome,
   AppendOutputSpec,
@@ -372,7 +372,7 @@ export class SqlStore extends SqlReads implements Store {
         return { ok: false, current: task, heldByInstance, ...(heldBack ? { heldBack } : {}) };
       }
       const task = rowToTask(changed);
-      if (Number(changed.has_dependants) === 1 && changesDependantsReadiness(spec.set.status, spec.from)) await dependantsRefreshed(q, this.db.dialect, [task.id]);
+      await afterTransition(q, this.db.dialect, spec, [changed]);
       const seen: Seen[] = [];
       if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;

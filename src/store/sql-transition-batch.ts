@@ -13,7 +13,7 @@ import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
-import { NOT_KNOWN_WAITING, changesDependantsReadiness, dependantsRefreshed } from './sql-waiting.js';
+import { NOT_KNOWN_WAITING, afterTransition } from './sql-waiting.js';
 
 /** The conditions a transition may add to its status check, each a column compared with one value of its own. */
 const CHECKS = [
@@ -102,9 +102,7 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
     where.push(`tasks.id IN (SELECT t.id FROM tasks t WHERE t.id = v.id AND ${ready} AND ${allowed} AND ${current})`);
   }
   const rows = await q.all<TaskRow>(`UPDATE tasks SET ${set.join(', ')} FROM ${dialect.jsonRecords('v', columns)} WHERE ${where.join(' AND ')} RETURNING ${RETURNED}`, params);
-  if (changesDependantsReadiness(first.set.status, first.from)) {
-    await dependantsRefreshed(q, dialect, rows.filter((row) => Number(row.has_dependants) === 1).map((row) => Number(row.id)));
-  }
+  await afterTransition(q, dialect, first, rows);
   return rows;
 }
 

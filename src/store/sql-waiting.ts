@@ -16,7 +16,9 @@
 //   began: two dependencies of one task completing at once would each see the other unfinished. The
 //   second to lock the dependant reads after the first committed.
 import { placeholders, type Dialect, type Queryable } from './db.js';
-import { dependedOnBy, dependsOnAnyOf, someDependency } from './sql-lists.js';
+import { dependedOnBy, dependsOnAnyOf, pendingWithDependencies, someDependency } from './sql-lists.js';
+import type { TaskRow } from './rows.js';
+import type { TransitionSpec } from '../core/ports.js';
 
 /** The walk's part of the pending tasks (over t): pending, and not known to wait on a dependency. */
 export const WALKED = `t.status = 'pending' AND t.waiting_on_dependencies = 0`;
@@ -48,12 +50,12 @@ export async function dependenciesWritten(q: Queryable, d: Dialect, taskId: numb
  * Tasks (ids) that completed or left completed in this transaction, which holds their rows: their
  * pending dependants' rows are locked (in id order), then their flag is read again.
  */
-export async function dependantsRefreshed(q: Queryable, d: Dialect, ids: readonly number[]): Promise<void> {
+async function dependantsRefreshed(q: Queryable, d: Dialect, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
   const params: unknown[] = [];
   const dependants = (
     await q.all<{ id: number }>(
-      `SELECT t.id FROM tasks t ${d.indexedBy('tasks_with_dependencies')} WHERE t.status = 'pending' AND ${dependsOnAnyOf(d, 't', ids, params)} ORDER BY t.id ${d.rowLock}`,
+      `SELECT t.id FROM ${pendingWithDependencies(d)} AND ${dependsOnAnyOf(d, 't', ids, params)} ORDER BY t.id ${d.rowLock}`,
       params,
     )
   ).map((r) => Number(r.id));
@@ -61,9 +63,14 @@ export async function dependantsRefreshed(q: Queryable, d: Dialect, ids: readonl
   await q.run(`UPDATE tasks SET ${flagFromDependencies(d)} WHERE id IN (${placeholders(dependants.length)}) AND status = 'pending'`, dependants);
 }
 
-/** Whether a change of a task to `status` from one of `from` may change its dependants' readiness. */
-export function changesDependantsReadiness(status: string | undefined, from: readonly string[]): boolean {
-  return status !== undefined && (status === 'completed' || from.includes('completed'));
+/**
+ * After a transition (`spec`) changed `rows`, in its transaction: when it completes tasks or may take
+ * them out of completed, the dependants of those some task depends on (dependantsRefreshed).
+ */
+export async function afterTransition(q: Queryable, d: Dialect, spec: Pick<TransitionSpec, 'set' | 'from'>, rows: readonly TaskRow[]): Promise<void> {
+  const status = spec.set.status;
+  if (status === undefined || (status !== 'completed' && !spec.from.includes('completed'))) return;
+  await dependantsRefreshed(q, d, rows.filter((row) => Number(row.has_dependants) === 1).map((row) => Number(row.id)));
 }
 
 /** Every task's flags read from the graph: after an import or a copy of a whole queue, in its transaction. */
