@@ -73,6 +73,13 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     for (let i = 0; i < o.waiting; i++) await core.queue.create({ description: `waiting ${i}`, labels: ['gpu'], priority: 'high', dependsOn: [parent.id] });
     const created = `created in ${fmt((performance.now() - waiting) / 1000, 1)} s`;
     for (const agent of AGENTS.slice(0, 2)) await claims({ ...agent, name: `${agent.name}, behind ${fmt(o.waiting)} high-priority tasks waiting on an unfinished one (${created})` });
+    // As many delayed tasks (due tomorrow) ahead of every ready task: what a claim must not walk past
+    // one by one until their time comes.
+    const delaying = performance.now();
+    const tomorrow = Date.now() + 24 * 60 * 60 * 1000;
+    for (let i = 0; i < o.waiting; i++) await core.queue.create({ description: `delayed ${i}`, labels: ['gpu'], priority: 'high', runAfter: tomorrow });
+    const delayed = `created in ${fmt((performance.now() - delaying) / 1000, 1)} s`;
+    for (const agent of AGENTS.slice(0, 2)) await claims({ ...agent, name: `${agent.name}, behind as many high-priority tasks due tomorrow (${delayed})` });
   } finally {
     await core.close();
     await schema?.drop();

@@ -142,6 +142,8 @@ export const TASK_FIELDS = [
   // a pending task known to wait on an unfinished dependency, and for a task some task depends on.
   field('waitingOnDependencies', 'waiting_on_dependencies', 'integer', { json: null, stored: 'derived', inTask: false }),
   field('hasDependants', 'has_dependants', 'integer', { json: null, stored: 'derived', inTask: false }),
+  // Readiness by time (store/sql-due.ts): 1 for a pending task known to be delayed (its run_after later than when it was written).
+  field('waitingOnTime', 'waiting_on_time', 'integer', { json: null, stored: 'derived', inTask: false }),
 ] as const;
 
 export type TaskFieldName = (typeof TASK_FIELDS)[number]['name'];

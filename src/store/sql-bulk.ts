@@ -6,6 +6,7 @@ import { dependedOnBy } from './sql-lists.js';
 import { appendLog, blockDependants, unblockDependants } from './sql-task-writes.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { NOT_KNOWN_WAITING, flagsFromGraph } from './sql-waiting.js';
+import { NOT_DELAYED, timeMarksRead } from './sql-due.js';
 import { priorityRank, taskInsert } from './task-columns.js';
 import { TASK_FIELDS, withImportDefaults } from '../core/task-fields.js';
 import type { BulkFilter, ExportedTask, ImportData, LogEntry } from '../core/ports.js';
@@ -46,7 +47,7 @@ async function bulkUpdate(
 export async function retryFailed(db: Db, filter: BulkFilter, now: number): Promise<{ count: number; events: TaskEvent[] }> {
   return bulkUpdate(
   db,
-    `status = 'pending', attempts = 0, run_after = ?, instance_id = NULL, instance_name = NULL, lease_token = NULL, lease_expires_at = NULL, completed_at = NULL, ${NOT_KNOWN_WAITING}`,
+    `status = 'pending', attempts = 0, run_after = ?, instance_id = NULL, instance_name = NULL, lease_token = NULL, lease_expires_at = NULL, completed_at = NULL, ${NOT_KNOWN_WAITING}, ${NOT_DELAYED}`,
     [now],
     'failed',
     filter,
@@ -111,7 +112,7 @@ export async function importAll(
       // Older exports lack the fields added since; each declares what such a task gets.
       const task = withImportDefaults(t) as ExportedTask;
       // The dependency flags are read from the whole graph once every task is in (flagsFromGraph).
-      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...task, priorityRank: priorityRank(t.priority), waitingOnDependencies: 0, hasDependants: 0 }));
+      await q.run(IMPORT_TASK.sql, IMPORT_TASK.params({ ...task, priorityRank: priorityRank(t.priority), waitingOnDependencies: 0, hasDependants: 0, waitingOnTime: 0 }));
     }
     for (const log of data.logs) {
       await q.run('INSERT INTO task_logs (id, task_id, action, details, instance_id, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
@@ -143,6 +144,7 @@ export async function importAll(
       ]);
     }
     await flagsFromGraph(q, db.dialect);
+    await timeMarksRead(q, now);
     const reset = db.dialect.resetSequence;
     if (reset) {
       for (const table of ['tasks', 'task_logs', 'task_comments', 'schedules', 'schedule_runs']) await q.run(reset(table));

@@ -3,6 +3,7 @@
 import { HELD_STATUSES } from '../core/types.js';
 import { placeholders, type Dialect, type Queryable } from './db.js';
 import { labelsWithin, someDependency } from './sql-lists.js';
+import { walkedOf } from './sql-waiting.js';
 import type { LabelScope } from '../core/ports.js';
 
 export const HELD_SQL = HELD_STATUSES.map((s) => `'${s}'`).join(', ');
@@ -42,7 +43,7 @@ export function labelCondition(dialect: Dialect, labels: LabelScope, params: unk
   // A scalar subquery, not EXISTS: SQLite turns an EXISTS into a join, and then sorts every pending
   // task. Ordered as the index is, so PostgreSQL reads the index rather than the table from its start
   // (where finished tasks gather), which it would when its statistics say most pending tasks match.
-  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE lx.status = 'pending' AND lx.waiting_on_dependencies = 0 AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
+  return `${row} AND (SELECT 1 FROM tasks lx ${dialect.indexedBy(PENDING_LABELS_INDEX)} WHERE ${walkedOf('lx')} AND lx.labels = '[]' ORDER BY lx.priority_rank, lx.id LIMIT 1) IS NOT NULL`;
 }
 
 /** The index of pending tasks that wait on no dependency, in claiming order (migration waiting_on_dependencies). */
@@ -134,9 +135,9 @@ export async function coveredLabelLists(q: Queryable, dialect: Dialect, labels: 
   // A row with no list: the scan reached the last one. A list past MAX_LISTS: it stopped early.
   const rows = await q.all<{ labels: string | null }>(
     `WITH RECURSIVE lk(labels, n) AS (
-       SELECT MIN(labels), 1 FROM tasks ${index} WHERE status = 'pending' AND waiting_on_dependencies = 0
+       SELECT MIN(labels), 1 FROM tasks ${index} WHERE ${walkedOf('tasks')}
        UNION ALL
-       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE x.status = 'pending' AND x.waiting_on_dependencies = 0 AND x.labels > lk.labels), lk.n + 1
+       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE ${walkedOf('x')} AND x.labels > lk.labels), lk.n + 1
        FROM lk WHERE lk.labels IS NOT NULL AND lk.n <= ${MAX_LISTS}
      )
      SELECT lk.labels AS labels FROM lk WHERE lk.labels IS NULL OR lk.n > ${MAX_LISTS} OR ${labelsWithin(dialect, 'lk', labels.length)}`,

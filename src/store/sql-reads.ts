@@ -5,6 +5,7 @@ import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL, assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
 import { dependsOnAnyOf, hasLabel, pendingWithDependencies, someDependency } from './sql-lists.js';
 import { WALKED } from './sql-waiting.js';
+import { DueMarks } from './sql-due.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
 import type { LimitScope } from '../core/queue-controls-types.js';
@@ -64,8 +65,12 @@ export function filterSql(dialect: Dialect, filter: BulkFilter & { assignee?: st
 
 export class SqlReads {
   private readonly readyReads = new ReadsPerTurn<number[]>();
+  /** When the walks must first clear the marks of delayed tasks come due (sql-due.ts). */
+  protected readonly dueMarks: DueMarks;
 
-  constructor(protected readonly db: Db) {}
+  constructor(protected readonly db: Db) {
+    this.dueMarks = new DueMarks(db);
+  }
 
   async getTask(id: number) {
     const row = await this.db.get<TaskRow>('SELECT * FROM tasks WHERE id = ?', [id]);
@@ -83,6 +88,7 @@ export class SqlReads {
   }
 
   private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
+    await this.dueMarks.cleared(now);
     const params: unknown[] = [];
     const ready = readyCondition(this.db.dialect, now, params, instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
@@ -188,7 +194,10 @@ export class SqlReads {
 
   async nextRunAfter(now: number): Promise<number | null> {
     const row = await this.db.get<{ at: number | null }>(nextRunAfterSql(this.db.dialect), [now, now]);
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    const at = row?.at === null || row?.at === undefined ? null : Number(row.at);
+    // A task delayed until then, through any process: the walks at that time clear its mark first.
+    if (at !== null) this.dueMarks.note(at);
+    return at;
   }
 
   async freedBy(tasks: ReadonlyArray<Pick<Task, 'id' | 'status' | 'labels' | 'project'>>, limit: number, options: { dependants?: boolean } = {}): Promise<Freed> {
@@ -246,6 +255,8 @@ export class SqlReads {
        ORDER BY t.priority_rank, t.id LIMIT ?`,
       [from, to, from, to, limit],
     );
+    // Tasks come due, maybe marked by another process: the waiters' claims for them clear first.
+    if (rows.length > 0) this.dueMarks.note(from);
     return rows.map(rowToTask);
   }
 

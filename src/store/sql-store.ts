@@ -54,7 +54,7 @@ const rank = (p: Task['priority']): number => PRIORITY_RANK[p];
 
 /** The row a create writes (the rest take their defaults); a replay of the key inserts nothing. */
 const CREATE_TASK = taskInsert(
-  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review', 'scheduleId'],
+  ['description', 'status', 'priority', 'priorityRank', 'createdAt', 'updatedAt', 'notes', 'submittedBy', 'project', 'labels', 'dependsOn', 'maxAttempts', 'runAfter', 'waitingOnTime', 'idempotencyKey', 'idempotencyRequest', 'assignee', 'review', 'scheduleId'],
   'ON CONFLICT (idempotency_key) DO NOTHING RETURNING *',
 );
 
@@ -65,7 +65,7 @@ function createdRow(input: NewTask, now: number) {
   return {
     description: input.description, status: 'pending', priority: input.priority, priorityRank: rank(input.priority),
     createdAt: now, updatedAt: now, notes: input.notes, submittedBy: input.submittedBy, project: input.project,
-    labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter,
+    labels: input.labels, dependsOn: input.dependsOn, maxAttempts: input.maxAttempts, runAfter: input.runAfter, waitingOnTime: input.runAfter > now ? 1 : 0,
     idempotencyKey, idempotencyRequest: idempotencyKey === null ? null : request, assignee: input.assignee ?? null,
     review: input.review === true, scheduleId: input.scheduleId ?? null,
   };
@@ -126,7 +126,15 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
-    return peekAndHold(this.db, spec);
+    const clearing = this.dueMarks.cleared(spec.now);
+    return clearing ? clearing.then(() => peekAndHold(this.db, spec)) : peekAndHold(this.db, spec);
+  }
+
+  /** A write's outcome, its task noted if the write left it delayed (sql-due.ts), so walks clear its mark when its time comes. */
+  private delayedNoted<T extends { ok: boolean; task?: Task | null }>(outcome: T, now: number): T {
+    const task = outcome.ok ? outcome.task : null;
+    if (task && task.status === 'pending' && task.runAfter > now) this.dueMarks.note(task.runAfter);
+    return outcome;
   }
 
   async createTask(input: NewTask, now: number): Promise<CreateOutcome> {
@@ -134,7 +142,7 @@ export class SqlStore extends SqlReads implements Store {
     const plain = input.idempotencyKey === null && input.dependsOn.length === 0 && !input.discordUserId && !input.scheduleId;
     const result = this.batches && plain ? await this.createBatched(input, now) : await this.insertTask(input, now);
     if (result.ok && result.created) this.statistics.noteNewTasks(1);
-    return result;
+    return this.delayedNoted(result, now);
   }
 
   private createBatched(input: NewTask, now: number): Promise<CreateOutcome> {
@@ -206,6 +214,11 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   claimNext(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
+    const clearing = this.dueMarks.cleared(spec.now);
+    return clearing ? clearing.then(() => this.claimWalking(spec)) : this.claimWalking(spec);
+  }
+
+  private claimWalking(spec: ClaimNextSpec): Promise<ClaimNextOutcome> {
     return this.batches ? this.batches.claims.run(claimKind(spec), [spec.instanceId], spec) : this.claimAlone(spec);
   }
 
@@ -295,9 +308,10 @@ export class SqlStore extends SqlReads implements Store {
     });
   }
 
-  transition(spec: TransitionSpec): Promise<TransitionOutcome> {
+  async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     const kind = this.batches ? transitionKind(spec) : null;
-    return kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec);
+    const outcome = await (kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec));
+    return spec.set.status === 'pending' ? this.delayedNoted(outcome, spec.now) : outcome;
   }
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
@@ -472,15 +486,15 @@ export class SqlStore extends SqlReads implements Store {
       return { ok: true, run: await schedules.setRunTask(q, run, first, created.task.id), task: created.task, events: created.events };
     });
     if (outcome.ok && outcome.task) this.statistics.noteNewTasks(1);
-    return outcome;
+    return this.delayedNoted(outcome, spec.now);
   }
 
   addDependencies(taskId: number, dependsOn: number[], now: number): Promise<AddDependenciesOutcome> {
     return this.db.tx((q) => addDependencies(q, this.db.dialect, taskId, dependsOn, now));
   }
 
-  editTask(spec: TaskEditSpec): Promise<EditOutcome> {
-    return this.db.tx((q) => edits.editTask(q, this.db.dialect, spec));
+  async editTask(spec: TaskEditSpec): Promise<EditOutcome> {
+    return this.delayedNoted(await this.db.tx((q) => edits.editTask(q, this.db.dialect, spec)), spec.now);
   }
 
   deleteTask(spec: DeleteSpec): Promise<DeleteOutcome> {
@@ -549,6 +563,8 @@ export class SqlStore extends SqlReads implements Store {
   async importAll(data: ImportData, now: number) {
     const imported = await bulk.importAll(this.db, data, now);
     if (imported.ok) this.statistics.noteNewTasks(imported.tasks);
+    // Its tasks' marks were read from their run_after (timeMarksRead): the next walk reads when they come due.
+    if (imported.ok) this.dueMarks.forget();
     return imported;
   }
 }

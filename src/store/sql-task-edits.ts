@@ -6,6 +6,7 @@ import { rowToComment, rowToTask, type TaskRow } from './rows.js';
 import { lockGraph, dependencyClosure } from './sql-dependencies.js';
 import { ENDED, appendLog, blockDependants, blockIfDependencyEnded } from './sql-task-writes.js';
 import { dependenciesWritten } from './sql-waiting.js';
+import { NOT_DELAYED, TIME_PARAM, timeMark } from './sql-due.js';
 import { dependsOnAny, someDependency } from './sql-lists.js';
 import type { CommentOutcome, DeleteOutcome, DeleteSpec, EditOutcome, HolderNotice, NewComment, TaskEditFields, TaskEditSpec } from '../core/ports.js';
 
@@ -75,6 +76,11 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
       set.push('priority_rank = ?');
       values.push(PRIORITY_RANK[value as Task['priority']]);
     }
+    // A pending task delayed, or due now, by the edit (sql-due.ts); the mark of a task not pending is written when it returns.
+    if (field === 'runAfter') {
+      set.push(timeMark(`CASE WHEN status = 'pending' THEN ${TIME_PARAM} ELSE 0 END`, TIME_PARAM));
+      values.push(value, now);
+    }
   }
   if (changes.length === 0) return { ok: true, task: current, changes, events: [] };
 
@@ -108,7 +114,7 @@ export async function editTask(q: Queryable, dialect: Dialect, spec: TaskEditSpe
 /** A blocked task whose dependencies no longer include an ended one is pending again. */
 async function unblockIfFree(q: Queryable, dialect: Dialect, id: number, now: number): Promise<{ task: Task; event: TaskEvent } | null> {
   const row = await q.get<TaskRow>(
-    `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?
+    `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?, ${NOT_DELAYED}
      WHERE id = ? AND status = 'blocked'
        AND NOT ${someDependency(dialect, 'tasks', ENDED)}
      RETURNING *`,

@@ -9,6 +9,7 @@ import { stampOf } from './change-stamps.js';
 import { queueWantedDeliveries, type WebhooksInForce } from './sql-webhooks.js';
 import { eventPayload } from './event-payload.js';
 import { WAITING } from './sql-waiting.js';
+import { NOT_DELAYED } from './sql-due.js';
 
 /**
  * One log row: a task's through appendTaskLogs (with the webhook deliveries it announces), or a
@@ -177,7 +178,7 @@ export async function unblockDependants(q: Queryable, dialect: Dialect, rootId: 
   let frontier = [rootId];
   while (frontier.length > 0) {
     const rows = await q.all<TaskRow>(
-      `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?, ${WAITING}
+      `UPDATE tasks SET status = 'pending', blocked_reason = NULL, updated_at = ?, ${WAITING}, ${NOT_DELAYED}
        WHERE status = 'blocked' AND ${dependsOnAny(dialect, 'tasks', frontier.length)}
          AND NOT ${someDependency(dialect, 'tasks', ENDED)}
        RETURNING *`,

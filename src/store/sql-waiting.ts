@@ -20,8 +20,15 @@ import { dependedOnBy, dependsOnAnyOf, pendingWithDependencies, someDependency }
 import type { TaskRow } from './rows.js';
 import type { TransitionSpec } from '../core/ports.js';
 
-/** The walk's part of the pending tasks (over t): pending, and not known to wait on a dependency. */
-export const WALKED = `t.status = 'pending' AND t.waiting_on_dependencies = 0`;
+/**
+ * The walk's part of the pending tasks (over alias `a`): pending, not known to wait on a dependency,
+ * nor for its time (sql-due.ts). The predicate of the indexes walks read, said whole so both
+ * databases read them.
+ */
+export const walkedOf = (a: string): string => `${a}.status = 'pending' AND ${a}.waiting_on_dependencies = 0 AND ${a}.waiting_on_time = 0`;
+
+/** walkedOf the task row t. */
+export const WALKED = walkedOf('t');
 
 /** SET item: a task's flag from its dependencies' states (over `tasks` in an UPDATE). */
 function flagFromDependencies(d: Dialect): string {
