@@ -3,7 +3,8 @@
 // more than max_attempts), the log against what the API acknowledged, the WIP limit along the whole
 // history, the dependency graph free of cycles, and the readiness the rows keep (store/sql-waiting.ts):
 // no pending task marked as waiting on a dependency unless one has not completed, every task depended
-// on marked so.
+// on marked so; and after the last step, once every task's time has come, no pending task left that a
+// claim should take (claimableLeft).
 import type { Db } from '../../src/store/db.js';
 
 type Row = Record<string, unknown>;
@@ -143,6 +144,18 @@ function findCycle(edges: Snapshot['deps']): number[] | null {
     if (cycle) return cycle;
   }
   return null;
+}
+
+/**
+ * Pending tasks a claim should take once every task's time has come: an attempt left and every
+ * dependency completed. After the model's last step, agents holding nothing claim until none is
+ * given; any left means what the rows keep about readiness (store/sql-waiting.ts, sql-due.ts) held it back.
+ */
+export function claimableLeft(snap: Snapshot): string[] {
+  const completed = new Set(snap.tasks.filter((t) => t.status === 'completed').map((t) => t.id));
+  return snap.tasks
+    .filter((t) => t.status === 'pending' && t.attempts < t.maxAttempts && t.dependsOn.every((id) => completed.has(id)))
+    .map((t) => `task #${t.id} is pending with every dependency completed and an attempt left, but no claim takes it`);
 }
 
 /** Every invariant, against one snapshot; returns the problems found (none when all hold). */

@@ -10,7 +10,7 @@ import type { ClaimedTask, Priority, Task } from '../../src/core/types.js';
 import { AthenaError } from '../../src/errors.js';
 import type { Db } from '../../src/store/db.js';
 import { SqlStore } from '../../src/store/sql-store.js';
-import { checkSnapshot, HELD, snapshot, type Acknowledged, type Snapshot } from './queue-model-checks.js';
+import { checkSnapshot, claimableLeft, HELD, snapshot, type Acknowledged, type Snapshot } from './queue-model-checks.js';
 import { scheduledDb } from './scheduled-db.js';
 import { testClock, type TestBackend, type TestClock } from './stores.js';
 
@@ -334,6 +334,13 @@ export async function checkQueueModel(backend: TestBackend, options: ModelRunOpt
         });
         const model: Model = { wipLimit, counts: new Map(), endings: 0, finals: new Map(), tasks: [], leases: AGENTS.map(() => []) };
         await fc.asyncModelRun(() => ({ model, real: { queue, raw: opened.db, clock, scheduler, figures } }), commands);
+        // Then every task's time comes (the parked ones', a retry's backoff), and agents holding nothing claim until none is given.
+        clock.advance(2 * PARKED_MS);
+        for (let i = 0; i <= MAX_TASKS; i++) {
+          if (!(await scheduler.waitFor(queue.claimNext({ instanceId: `idle-${i}`, labels: '*' })))) break;
+        }
+        const left = claimableLeft(await snapshot(opened.db));
+        if (left.length > 0) throw new Error(`after the last step, every task due:\n  ${left.join('\n  ')}`);
       },
     );
     await fc.assert(property, { numRuns: options.numRuns, seed: options.seed, path: options.path, endOnFailure: options.path !== undefined });

@@ -92,6 +92,28 @@ describe.each(backends)('delayed tasks ($name)', (backend) => {
     expect(await claimAll(t.queue)).toEqual([later.id]);
   });
 
+  it('a task delayed for less than a second is claimed at its time, however recently the marks were cleared', async () => {
+    t = await openTestQueue(backend, { wipLimit: 0, retryBaseMs: 100 }, { clock: testClock() });
+    // A walk that cleared finds no mark, and trusts that for RECHECK_MS: the writes below must tell it.
+    expect(await claimAll(t.queue)).toEqual([]);
+    const created = (await t.queue.create({ description: 'created delayed', runAfter: t.clock.now + 100 })).task;
+    t.clock.advance(100);
+    expect(await claimAll(t.queue)).toEqual([created.id]);
+
+    const edited = (await t.queue.create({ description: 'edited' })).task;
+    await t.queue.edit(edited.id, { runAfter: t.clock.now + 100 });
+    expect(await claimAll(t.queue)).toEqual([]);
+    t.clock.advance(100);
+    const claimed = await t.queue.claimNext({ instanceId: 'agent', labels: '*' });
+    expect(claimed?.id).toBe(edited.id);
+
+    const requeued = await t.queue.fail(edited.id, { leaseToken: claimed!.leaseToken, error: 'flaky', retry: true });
+    expect(requeued.runAfter - t.clock.now).toBeLessThan(RECHECK_MS);
+    expect(await claimAll(t.queue)).toEqual([]);
+    t.clock.advance(requeued.runAfter - t.clock.now);
+    expect(await claimAll(t.queue)).toEqual([edited.id]);
+  });
+
   it('an import marks the delayed tasks: passed over until their time', async () => {
     t = await openTestQueue(backend, { wipLimit: 0 }, { clock: testClock() });
     const delayed = (await t.queue.create({ description: 'delayed', priority: 'high', runAfter: t.clock.now + MINUTE })).task;
