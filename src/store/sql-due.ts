@@ -10,7 +10,7 @@
 // writes and reads, and clears when a walk's time reaches it. Marks other processes write (replicas
 // on one PostgreSQL) are learned from the waiters' reads of the next moment a task comes due
 // (nextRunAfter, cameDue); past that, each process clears at least every RECHECK_MS while it walks.
-import type { Db, Queryable } from './db.js';
+import type { Db, Dialect, Queryable } from './db.js';
 
 /** SET item: the task's mark from its run_after (an SQL expression: the value the row has after the write) at `now`. */
 export const timeMark = (runAfter: string, now: string): string => `waiting_on_time = CASE WHEN ${runAfter} > ${now} THEN 1 ELSE 0 END`;
@@ -21,10 +21,13 @@ export const TIME_PARAM = 'CAST(? AS BIGINT)';
 /** SET item of a write that leaves the task due (or not pending): no mark. */
 export const NOT_DELAYED = 'waiting_on_time = 0';
 
-/** The marks come due at a moment (one parameter), cleared; read through tasks_not_yet_due. */
-const CLEAR_DUE = `UPDATE tasks SET waiting_on_time = 0 WHERE status = 'pending' AND waiting_on_time = 1 AND run_after <= ?`;
-/** The earliest moment a mark left comes due. */
-const NEXT_DUE = `SELECT MIN(run_after) AS at FROM tasks WHERE status = 'pending' AND waiting_on_time = 1`;
+/**
+ * The marks come due at a moment (one parameter), cleared; and the earliest moment a mark left comes
+ * due. Both read the index of marked tasks, named for SQLite, whose planner would take an index by
+ * status and read every pending task.
+ */
+export const clearDueSql = (d: Dialect): string => `UPDATE tasks ${d.indexedBy('tasks_not_yet_due')} SET waiting_on_time = 0 WHERE status = 'pending' AND waiting_on_time = 1 AND run_after <= ?`;
+export const nextDueSql = (d: Dialect): string => `SELECT MIN(run_after) AS at FROM tasks ${d.indexedBy('tasks_not_yet_due')} WHERE status = 'pending' AND waiting_on_time = 1`;
 
 /**
  * How long a process trusts that no mark it does not know of has come due: the most a task delayed
@@ -77,8 +80,8 @@ export class DueMarks {
     // Not waiting for the disk: a clearing lost in a crash is made again by the first walk after it (or within RECHECK_MS).
     const next = await this.db.tx(
       async (q) => {
-        await q.run(CLEAR_DUE, [now]);
-        return (await q.get<{ at: number | null }>(NEXT_DUE))?.at ?? null;
+        await q.run(clearDueSql(this.db.dialect), [now]);
+        return (await q.get<{ at: number | null }>(nextDueSql(this.db.dialect)))?.at ?? null;
       },
       { durable: false },
     );

@@ -7,7 +7,7 @@ import { createEventBus } from '../../src/core/events.js';
 import { createQueue, type Queue } from '../../src/core/queue.js';
 import { createClaimWaiters } from '../../src/core/waiters.js';
 import type { Db } from '../../src/store/db.js';
-import { RECHECK_MS } from '../../src/store/sql-due.js';
+import { RECHECK_MS, clearDueSql, nextDueSql } from '../../src/store/sql-due.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import { openBefore } from '../helpers/old-database.js';
 import { backends, defaultQueueConfig, openReopenable, openTestQueue, testClock, type TestQueue } from '../helpers/stores.js';
@@ -112,6 +112,23 @@ describe.each(backends)('delayed tasks ($name)', (backend) => {
     expect(await claimAll(t.queue)).toEqual([]);
     t.clock.advance(requeued.runAfter - t.clock.now);
     expect(await claimAll(t.queue)).toEqual([edited.id]);
+  });
+
+  it("the clearing's statements read the index of marked tasks, not every pending task", async () => {
+    t = await openTestQueue(backend, { wipLimit: 0 }, { clock: testClock() });
+    await t.queue.create({ description: 'plain' });
+    await t.queue.create({ description: 'delayed', runAfter: t.clock.now + MINUTE });
+    const plans: string[] = [];
+    for (const sql of [clearDueSql(t.db.dialect), nextDueSql(t.db.dialect)]) {
+      const params = sql.includes('?') ? [t.clock.now] : [];
+      plans.push(
+        t.db.dialect.name === 'sqlite'
+          ? JSON.stringify(await t.db.all(`EXPLAIN QUERY PLAN ${sql}`, params))
+          : // Sequential scans priced out, so the plan shows whether the index can serve the statement at all.
+            JSON.stringify(await t.db.tx(async (q) => (await q.run('SET LOCAL enable_seqscan TO off'), q.all(`EXPLAIN (FORMAT JSON) ${sql}`, params)))),
+      );
+    }
+    for (const plan of plans) expect(plan).toContain('tasks_not_yet_due');
   });
 
   it('an import marks the delayed tasks: passed over until their time', async () => {
