@@ -9,7 +9,8 @@
 // own (DueMarks): each process keeps the earliest moment a mark it knows of comes due, from what it
 // writes and reads, and clears when a walk's time reaches it. Marks other processes write (replicas
 // on one PostgreSQL) are learned from the waiters' reads of the next moment a task comes due
-// (nextRunAfter, cameDue); past that, each process clears at least every RECHECK_MS while it walks.
+// (nextRunAfter, cameDue); past that, each process clears at least every RECHECK_MS while it walks,
+// and at once when its clock was set back.
 import type { Db, Dialect, Queryable } from './db.js';
 
 /** SET item: the task's mark from its run_after (an SQL expression: the value the row has after the write) at `now`. */
@@ -47,6 +48,8 @@ export class DueMarks {
   private clearing: Promise<void> | null = null;
   /** Moments noted while a clearing ran: its read may have missed their marks. */
   private notedDuring = Number.POSITIVE_INFINITY;
+  /** The time of the last clearing: a walk's time more than RECHECK_MS before it (the clock set back) clears again. */
+  private clearedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly db: Db) {}
 
@@ -63,11 +66,16 @@ export class DueMarks {
 
   /** Null when no mark due at `now` is known (nothing to wait for, no await); else the clearing to wait for. */
   cleared(now: number): Promise<void> | null {
-    return now < this.dueAt ? null : this.clearUntil(now);
+    return now < this.dueAt && !this.setBack(now) ? null : this.clearUntil(now);
+  }
+
+  /** Walks' times may arrive a little out of order; one more than RECHECK_MS before the last clearing's means the clock was set back. */
+  private setBack(now: number): boolean {
+    return now < this.clearedAt - RECHECK_MS;
   }
 
   private async clearUntil(now: number): Promise<void> {
-    while (now >= this.dueAt) {
+    while (now >= this.dueAt || this.setBack(now)) {
       this.clearing ??= this.clear(now).finally(() => {
         this.clearing = null;
       });
@@ -86,6 +94,7 @@ export class DueMarks {
       { durable: false },
     );
     this.dueAt = Math.min(next === null ? Number.POSITIVE_INFINITY : Number(next), now + RECHECK_MS, this.notedDuring);
+    this.clearedAt = now;
   }
 }
 

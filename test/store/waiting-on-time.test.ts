@@ -148,7 +148,7 @@ describe.each(backends)('delayed tasks ($name)', (backend) => {
 });
 
 describe.each(['sqlite', 'postgres'] as const)('a task delayed through another process (%s)', (backend) => {
-  it('is handed to a long-poll waiter there at its time, and claimed there by an agent polling', async () => {
+  it('is handed to a long-poll waiter there at its time, and claimed there by an agent polling, also once that process\'s clock was set back', async () => {
     const opened = await openReopenable(backend);
     try {
       const queueOn = (db: Db, clock?: () => number) => createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { ...defaultQueueConfig, wipLimit: 0 }, clock });
@@ -175,6 +175,12 @@ describe.each(['sqlite', 'postgres'] as const)('a task delayed through another p
       const polled = (await a.create({ description: 'polled', runAfter: clock.now + 100 })).task;
       clock.advance(RECHECK_MS);
       expect((await c.claimNext({ instanceId: 'c-agent', labels: '*' }))?.id).toBe(polled.id);
+
+      // C's clock set back half a minute (still ahead of A's): what it knew of the marks is read again at once.
+      clock.advance(-30_000);
+      const setBack = (await a.create({ description: 'set back', runAfter: clock.now })).task;
+      expect(setBack.runAfter).toBeGreaterThan(Date.now());
+      expect((await c.claimNext({ instanceId: 'c-agent-2', labels: '*' }))?.id).toBe(setBack.id);
     } finally {
       await opened.cleanup();
     }
