@@ -169,7 +169,8 @@ export function controlCondition(dialect: Dialect, controls: ClaimControls, para
     params.push(...projectPauses);
   }
   for (const limit of controls.limits) {
-    const matches = limit.kind === 'label' ? hasLabel(dialect, 't') : 't.project = ?';
+    // IS NOT NULL said outright: a task without a project is outside the limit, and NULL = ? is unknown, not false.
+    const matches = limit.kind === 'label' ? hasLabel(dialect, 't') : '(t.project IS NOT NULL AND t.project = ?)';
     parts.push(`NOT (${matches} AND ${heldCountSql(dialect, limit.kind)} >= ?)`);
     params.push(limit.value, limit.value, limit.max);
   }

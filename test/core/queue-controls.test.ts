@@ -82,14 +82,19 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       expect((await queue.claimNext({ instanceId: 'c', labels: '*' }))!.id).toBe(second.id);
     });
 
-    it('a project limit counts the project\'s held tasks', async () => {
+    it('a project limit counts the project\'s held tasks, and holds back none of another project or of none', async () => {
       opened = await openers[backend]();
       const queue = queueOn(opened.db, 0);
-      (await queue.create({ description: 'w1', project: 'web' })).task;
-      (await queue.create({ description: 'w2', project: 'web' })).task;
+      (await queue.create({ description: 'w1', project: 'web', priority: 'high' })).task;
+      (await queue.create({ description: 'w2', project: 'web', priority: 'high' })).task;
+      const plain = (await queue.create({ description: 'no project', priority: 'medium' })).task;
+      const other = (await queue.create({ description: 'another project', project: 'app', priority: 'low' })).task;
       await queue.setLimit(parseLimitScope('project:web'), 1, null);
-      expect(await queue.claimNext({ instanceId: 'a', labels: '*' })).not.toBeNull();
-      expect(await queue.claimNext({ instanceId: 'b', labels: '*' })).toBeNull();
+      expect(await queue.claimNext({ instanceId: 'a', labels: '*' })).toMatchObject({ project: 'web' });
+      // A task without a project is not in the limited one (SQL's NULL = 'web' is unknown, not false).
+      expect((await queue.claimNext({ instanceId: 'b', labels: '*' }))?.id).toBe(plain.id);
+      expect((await queue.claimNext({ instanceId: 'c', labels: '*' }))?.id).toBe(other.id);
+      expect(await queue.claimNext({ instanceId: 'd', labels: '*' })).toBeNull();
     });
 
     it('a paused queue hands out nothing, creates still work, a waiting long-poll gets work after resume; pauses survive a restart', async () => {
