@@ -5,6 +5,8 @@ import { answered, Unanswered, type Db, type Dialect, type Queryable } from './d
 import { rowToTask, type TaskRow } from './rows.js';
 import { assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
 import { WALKED } from './sql-waiting.js';
+import { controlCondition } from './sql-queue-controls.js';
+import type { ClaimControls } from '../core/queue-controls-types.js';
 
 /** Expired holds a peek deletes at most: each peek adds at most one, so the table stays at the live holds. */
 const EXPIRED_DELETED_PER_PEEK = 16;
@@ -17,12 +19,13 @@ const ALL_HELD = 3;
  * and stops early: a free task is looked for among the first `window` ready tasks only, so a peek
  * costs at most that many rows however many holds a caller peeking in a loop has left.
  */
-function candidateSql(dialect: Dialect, spec: PeekSpec, params: unknown[]): string {
+function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls, params: unknown[]): string {
   const pendingReady = (): string => {
     const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
-    return `${WALKED} AND ${ready}${assigned}`;
+    // Nor a task a claim would refuse for a pause or a limit.
+    return `${WALKED} AND ${ready}${assigned} AND ${controlCondition(dialect, controls, params)}`;
   };
   const branches: string[] = [];
   if (spec.instanceId !== null) {
@@ -62,9 +65,9 @@ const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder,
  * server costs at most a claim race, so its commit need not wait for the disk (which, one peek
  * each, was most of a peek's time).
  */
-async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
+async function peekInOneStatement(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
   const params: unknown[] = [];
-  const candidate = candidateSql(db.dialect, spec, params);
+  const candidate = candidateSql(db.dialect, spec, controls, params);
   params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
   const sql = `WITH candidate AS (${candidate}),
      expired AS (
@@ -86,9 +89,9 @@ async function peekInOneStatement(db: Db, spec: PeekSpec): Promise<PeekOutcome> 
 }
 
 /** SQLite (no writes inside WITH): the same steps in one write transaction, which nothing interleaves. */
-async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec): Promise<PeekOutcome> {
+async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
   const params: unknown[] = [];
-  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(dialect, spec, params), params);
+  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(dialect, spec, controls, params), params);
   if (!chosen) return { task: null, lostRace: false };
   const id = Number(chosen.id);
   await q.run(
@@ -104,6 +107,7 @@ async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec)
   return row ? { task: rowToTask(row), lostRace } : { task: null, lostRace: false };
 }
 
-export function peekAndHold(db: Db, spec: PeekSpec): Promise<PeekOutcome> {
-  return db.dialect.writableCte ? peekInOneStatement(db, spec) : db.tx((q) => peekInTransaction(q, db.dialect, spec));
+/** The peek, showing only what a claim under `controls` (the pauses and limits in force) would take. */
+export function peekAndHold(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
+  return db.dialect.writableCte ? peekInOneStatement(db, spec, controls) : db.tx((q) => peekInTransaction(q, db.dialect, spec, controls));
 }

@@ -109,6 +109,16 @@ export class ControlsCache {
     return this.known?.controls.limits ?? null;
   }
 
+  /**
+   * The controls in force as last read (read now if never), for what only shows tasks (peeks, the
+   * next in line): a task shown under controls another replica changed a moment ago is refused by
+   * the claim that follows, whose refusal reads them again.
+   */
+  async inForce(q: Queryable): Promise<ClaimControls> {
+    if (!this.known) this.known = await readClaimControls(q);
+    return this.known.controls;
+  }
+
   /** Drops what is known, after a change this store made itself (the next claim reads first). */
   forget(): void {
     this.known = null;

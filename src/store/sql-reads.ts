@@ -8,7 +8,8 @@ import { WALKED } from './sql-waiting.js';
 import { DueMarks } from './sql-due.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
-import type { LimitScope } from '../core/queue-controls-types.js';
+import type { ClaimControls, LimitScope } from '../core/queue-controls-types.js';
+import { controlCondition } from './sql-queue-controls.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
 import { EVENT_SELECT, rowToEvent } from './event-payload.js';
@@ -89,11 +90,14 @@ export class SqlReads {
 
   private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
     await this.dueMarks.cleared(now);
+    const controls = await this.controlsForReads();
     const params: unknown[] = [];
     const ready = readyCondition(this.db.dialect, now, params, instanceId);
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
-    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM ${walkSource(this.db.dialect, '*', null)} WHERE ${WALKED} AND ${ready}${assigned} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
+    // Nor a task a claim would refuse for a pause or a limit.
+    const allowed = controls ? ` AND ${controlCondition(this.db.dialect, controls, params)}` : '';
+    const rows = await this.db.all<{ id: number }>(`SELECT t.id FROM ${walkSource(this.db.dialect, '*', null)} WHERE ${WALKED} AND ${ready}${assigned}${allowed} ORDER BY t.priority_rank, t.id LIMIT ?`, [...params, limit]);
     return rows.map((row) => Number(row.id));
   }
 
@@ -242,6 +246,11 @@ export class SqlReads {
    */
   protected limitsKnown(): readonly LimitScope[] | null {
     return null;
+  }
+
+  /** The pauses and limits the tasks shown as ready must be free of (SqlStore keeps them); null: none applied. */
+  protected controlsForReads(): Promise<ClaimControls | null> {
+    return Promise.resolve(null);
   }
 
   async cameDue(from: number, to: number, limit: number): Promise<Task[]> {

@@ -15,7 +15,7 @@ import { addDependencies, lockGraph } from './sql-dependencies.js';
 import * as controls from './sql-queue-controls.js';
 import * as schedules from './sql-schedules.js';
 import type { NewSchedule, RecordRunOutcome, Schedule, ScheduleChanges, ScheduleRun } from '../core/schedule-types.js';
-import type { ConcurrencyLimit, LimitScope, Pause, PauseScope } from '../core/queue-controls-types.js';
+import type { ClaimControls, ConcurrencyLimit, LimitScope, Pause, PauseScope } from '../core/queue-controls-types.js';
 import { LastSeenThrottle } from './last-seen-throttle.js';
 import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
@@ -125,9 +125,13 @@ export class SqlStore extends SqlReads implements Store {
     return result;
   }
 
-  peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
-    const clearing = this.dueMarks.cleared(spec.now);
-    return clearing ? clearing.then(() => peekAndHold(this.db, spec)) : peekAndHold(this.db, spec);
+  async peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
+    await this.dueMarks.cleared(spec.now);
+    return peekAndHold(this.db, spec, await this.controlsInForce.inForce(this.db));
+  }
+
+  protected override controlsForReads(): Promise<ClaimControls> {
+    return this.controlsInForce.inForce(this.db);
   }
 
   /** A write's outcome, its task noted if the write left it delayed (sql-due.ts), so walks clear its mark when its time comes. */

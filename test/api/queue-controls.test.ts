@@ -32,6 +32,21 @@ for (const backend of backends) {
       expect((await t.call('GET', '/api/health')).json.checks.paused).toBeUndefined();
     });
 
+    it('GET /api/tasks/next shows only what a claim would take: not a paused or limited task, nothing while the queue is paused', async () => {
+      t = await openTestApp(backend, { queue: { wipLimit: 0 } });
+      const site = (await t.call('POST', '/api/tasks', { description: 'site work', project: 'site', priority: 'high' })).json.task;
+      await t.call('POST', '/api/tasks', { description: 'db work', labels: ['db'], priority: 'high' });
+      const plain = (await t.call('POST', '/api/tasks', { description: 'plain work', priority: 'low' })).json.task;
+      expect((await t.call('POST', '/api/queue/pause', { scope: 'project:site' })).status).toBe(200);
+      expect((await t.call('PUT', '/api/limits', { scope: 'label:db', max: 0 })).status).toBe(200);
+      // An agent of the original protocol shown the paused task would have its claim refused, and be shown it again.
+      expect((await t.call('GET', '/api/tasks/next')).json.task.id).toBe(plain.id);
+      expect((await t.call('POST', '/api/queue/resume', { scope: 'project:site' })).status).toBe(200);
+      expect((await t.call('GET', '/api/tasks/next')).json.task.id).toBe(site.id);
+      expect((await t.call('POST', '/api/queue/pause', {})).status).toBe(200);
+      expect((await t.call('GET', '/api/tasks/next')).json).toEqual({ task: null });
+    });
+
     it('limits are set, listed with what is held, enforced, and removed', async () => {
       t = await openTestApp(backend, { queue: { wipLimit: 0 } });
       for (const n of [1, 2]) await t.call('POST', '/api/tasks', { description: `db ${n}`, labels: ['db'] });

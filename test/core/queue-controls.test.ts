@@ -123,6 +123,20 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await expect(queue.resume(parsePauseScope('queue'), 'ops')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
 
+    it('the next in line (Discord, the original answer\'s next_task_id) is what a claim would take: not a paused or limited task', async () => {
+      opened = await openers[backend]();
+      const queue = queueOn(opened.db, 0);
+      (await queue.create({ description: 'site', project: 'site', priority: 'high' })).task;
+      (await queue.create({ description: 'db', labels: ['db'], priority: 'high' })).task;
+      const plain = (await queue.create({ description: 'plain', priority: 'low' })).task;
+      await queue.pause(parsePauseScope('project:site'), 'admin', null);
+      await queue.setLimit(parseLimitScope('label:db'), 0, 'admin');
+      expect((await queue.peekNext())?.id).toBe(plain.id);
+      expect(await queue.nextReadyId()).toBe(plain.id);
+      await queue.pause(parsePauseScope('queue'), 'admin', null);
+      expect(await queue.peekNext()).toBeNull();
+    });
+
     it('a paused label or project holds back only its tasks', async () => {
       opened = await openers[backend]();
       const queue = queueOn(opened.db, 0);
