@@ -314,8 +314,7 @@ export class SqlStore extends SqlReads implements Store {
 
   async transition(spec: TransitionSpec): Promise<TransitionOutcome> {
     const kind = this.batches ? transitionKind(spec) : null;
-    const outcome = await (kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec));
-    return spec.set.status === 'pending' ? this.delayedNoted(outcome, spec.now) : outcome;
+    return this.delayedNoted(await (kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec)), spec.now);
   }
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */

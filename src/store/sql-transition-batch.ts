@@ -13,8 +13,7 @@ import type { WebhooksInForce } from './sql-webhooks.js';
 import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
-import { NOT_KNOWN_WAITING, afterTransition } from './sql-waiting.js';
-import { timeMark } from './sql-due.js';
+import { afterTransition, backToPending } from './sql-waiting.js';
 
 /** The conditions a transition may add to its status check, each a column compared with one value of its own. */
 const CHECKS = [
@@ -83,7 +82,7 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
   const set = [
     ...fields.map((f) => `${f.column} = v.s_${f.column}`), 'updated_at = v.now', ...(first.attempt ? [ATTEMPT_SQL[first.attempt]] : []),
     // Back to pending: as taskChange writes it (sql-waiting.ts, sql-due.ts).
-    ...(first.set.status === 'pending' ? [NOT_KNOWN_WAITING, timeMark(fields.some((f) => f.name === 'runAfter') ? 'v.s_run_after' : 'run_after', 'v.now')] : []),
+    ...(first.set.status === 'pending' ? [backToPending(fields.some((f) => f.name === 'runAfter') ? 'v.s_run_after' : 'run_after', 'v.now')] : []),
   ];
   const where = ['tasks.id = v.id', `tasks.status IN (${placeholders(first.from.length)})`, ...checks.map(([, , , sql]) => sql)];
   const params: unknown[] = [JSON.stringify(records), ...first.from];

@@ -18,6 +18,7 @@
 import { placeholders, type Dialect, type Queryable } from './db.js';
 import { dependedOnBy, dependsOnAnyOf, pendingWithDependencies, someDependency } from './sql-lists.js';
 import type { TaskRow } from './rows.js';
+import { timeMark } from './sql-due.js';
 import type { TransitionSpec } from '../core/ports.js';
 
 /**
@@ -37,6 +38,13 @@ function flagFromDependencies(d: Dialect): string {
 
 /** SET item of a return to pending that does not know what the task waits on (see the comment above). */
 export const NOT_KNOWN_WAITING = 'waiting_on_dependencies = 0';
+
+/**
+ * SET items of a return to pending written through a transition (taskChange, the batched one): what
+ * it waits on not known (NOT_KNOWN_WAITING); delayed from `runAfter`, the SQL of the run_after it
+ * has after the write, at `now` (sql-due.ts).
+ */
+export const backToPending = (runAfter: string, now: string): string => `${NOT_KNOWN_WAITING}, ${timeMark(runAfter, now)}`;
 
 /** SET item of a task unblocked by its dependency's retry or reopen: it waits on that dependency. */
 export const WAITING = 'waiting_on_dependencies = 1';

@@ -4,8 +4,8 @@ import type { Priority } from '../core/types.js';
 import type { Queryable } from './db.js';
 import type { TaskRow } from './rows.js';
 import { priorityRank, storedValue } from './task-columns.js';
-import { NOT_KNOWN_WAITING } from './sql-waiting.js';
-import { TIME_PARAM, timeMark } from './sql-due.js';
+import { backToPending } from './sql-waiting.js';
+import { TIME_PARAM } from './sql-due.js';
 import type { AttemptChange, TaskPatch } from '../core/ports.js';
 
 /** The fields a transition may set (TaskPatch's keys), by name. */
@@ -38,7 +38,7 @@ export function taskChange(patch: TaskPatch, now: number, attempt?: AttemptChang
   if (patch.status === 'pending') {
     // Back to pending: what it waits on is not known here (sql-waiting.ts); whether it is delayed (a
     // retry's backoff, sql-due.ts) is, from the run_after it has after the change.
-    set.push(NOT_KNOWN_WAITING, timeMark(patch.runAfter === undefined ? 'run_after' : TIME_PARAM, TIME_PARAM));
+    set.push(backToPending(patch.runAfter === undefined ? 'run_after' : TIME_PARAM, TIME_PARAM));
     if (patch.runAfter !== undefined) values.push(storedValue(PATCH_FIELDS.get('runAfter')!, patch.runAfter));
     values.push(now);
   }
