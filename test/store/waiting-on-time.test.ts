@@ -59,6 +59,18 @@ describe.each(backends)('delayed tasks ($name)', (backend) => {
     expect(await claimAll(t.queue)).toEqual([delayed[1]]);
   });
 
+  it('20 agents claiming at once the moment 20 delayed tasks come due: each task claimed exactly once, none left', async () => {
+    t = await openTestQueue(backend, { wipLimit: 0 }, { clock: testClock() });
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await t.queue.create({ description: `due together ${i}`, runAfter: t.clock.now + MINUTE })).task.id);
+    expect(await claimAll(t.queue)).toEqual([]);
+    t.clock.advance(MINUTE);
+    // Every claim finds the marks due and waits for their clearing before it walks.
+    const claimed = await Promise.all(Array.from({ length: 20 }, (_, i) => t.queue.claimNext({ instanceId: `together-${i}`, labels: '*' })));
+    expect(claimed.map((task) => task?.id).sort((a, b) => a! - b!)).toEqual(ids);
+    expect(await claimAll(t.queue)).toEqual([]);
+  });
+
   it('a failed attempt requeued with backoff is passed over until its backoff has passed', async () => {
     t = await openTestQueue(backend, { wipLimit: 0, retryBaseMs: MINUTE }, { clock: testClock() });
     const failing = (await t.queue.create({ description: 'fails once', priority: 'high' })).task;
