@@ -10,6 +10,7 @@ import { openAthenaCore } from './athena-core.js';
 import { fmt, median } from './cycles.js';
 import { percentile } from './http-client.js';
 import { createBenchSchema } from './pg-schema.js';
+import { parseLimitScope, parsePauseScope } from '../src/core/queue-controls.js';
 import type { LabelScope } from '../src/core/ports.js';
 
 export type LabelsOptions = { tasks: number; claims: number; waiting: number; databaseUrl?: string };
@@ -80,6 +81,24 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     for (let i = 0; i < o.waiting; i++) await core.queue.create({ description: `delayed ${i}`, labels: ['gpu'], priority: 'high', runAfter: tomorrow });
     const delayed = `created in ${fmt((performance.now() - delaying) / 1000, 1)} s`;
     for (const agent of AGENTS.slice(0, 2)) await claims({ ...agent, name: `${agent.name}, behind as many high-priority tasks due tomorrow (${delayed})` });
+    // As many tasks of one project (labelled `gpu` and `held`), ready, ahead of every other ready task,
+    // held back in turn by a pause of the project, a limit it has reached, and a pause of the label:
+    // what a claim must not walk past one by one while they are held back.
+    const holding = performance.now();
+    for (let i = 0; i < o.waiting; i++) await core.queue.create({ description: `held ${i}`, labels: ['gpu', 'held'], project: 'held', priority: 'high' });
+    const held = `created in ${fmt((performance.now() - holding) / 1000, 1)} s`;
+    const behind = async (what: string): Promise<void> => {
+      for (const agent of AGENTS.slice(0, 2)) await claims({ ...agent, name: `${agent.name}, behind ${fmt(o.waiting)} high-priority tasks of ${what} (${held})` });
+    };
+    await core.queue.pause(parsePauseScope('project:held'), 'bench', null);
+    await behind('a paused project');
+    await core.queue.resume(parsePauseScope('project:held'), 'bench');
+    if (!(await core.queue.claimNext({ instanceId: 'labels-bench-held', labels: '*' }))) throw new Error('no task of project held to claim');
+    await core.queue.setLimit(parseLimitScope('project:held'), 1, 'bench');
+    await behind('a project at its limit (1 held)');
+    await core.queue.removeLimit(parseLimitScope('project:held'), 'bench');
+    await core.queue.pause(parsePauseScope('label:held'), 'bench', null);
+    await behind('a paused label');
   } finally {
     await core.close();
     await schema?.drop();

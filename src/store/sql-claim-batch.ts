@@ -4,8 +4,9 @@ import { TASK_FIELDS } from '../core/task-fields.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { ClaimNextOutcome, ClaimNextSpec } from '../core/ports.js';
 import { LOCK_NAMES, lockNamedThen, type Dialect, type Queryable, type Unanswered } from './db.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
 import { controlCondition, type ControlsCache } from './sql-queue-controls.js';
+import { claimParts } from './sql-held-back.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { logThen, type MarkSeen } from './sql-task-writes.js';
 import type { WebhooksInForce } from './sql-webhooks.js';
@@ -60,13 +61,14 @@ export async function claimTogether(q: Queryable, dialect: Dialect, specs: reado
   // Their projects, or labels covering several lists: the first tasks of each part, read unlocked
   // from its part of an index; the statement claims among those (agents it leaves short claim on their own).
   let among: number[] | null = null;
-  const parts = claimSlices(dialect, first.labels, first.projects, covered);
+  const parts = await claimParts(q, dialect, controls, first.labels, first.projects, covered);
+  if (parts?.length === 0) return [];
   if (parts !== null) {
     const limit = specs.length + FIRST_OF_EACH_LIST;
     const read: unknown[] = [];
-    const firsts = firstAcrossLists(parts.slices, limit, read, (slice, p) =>
-      `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(parts.index)}
-       WHERE ${claimable(p, slice)}
+    const firsts = firstAcrossLists(parts, limit, read, (slice, p) =>
+      `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)}
+       WHERE ${claimable(p, slice.where)}
        ORDER BY t.priority_rank, t.id LIMIT ${limit}`,
     );
     among = (await q.all<{ id: number }>(firsts, read)).map((r) => Number(r.id));

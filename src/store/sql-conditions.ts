@@ -63,36 +63,51 @@ export function walkSource(dialect: Dialect, labels: LabelScope, covered: readon
 /** The index of pending tasks by project, in claiming order (migration pending_projects). */
 export const PENDING_PROJECTS_INDEX = 'tasks_pending_projects';
 
-/** Parts of the pending tasks a claim reads one at a time, from its part of `index`; each part's WHERE fragment (over t) pushes its parameters. */
-export type ClaimSlices = { index: string; slices: Array<(params: unknown[]) => string> };
+/** The index of pending tasks without a project, in claiming order (migration pending_unprojected). */
+export const PENDING_UNPROJECTED_INDEX = 'tasks_pending_unprojected';
+
+/** A part of the pending tasks a claim reads on its own, in claiming order from its part of `index`; `where` (over t) pushes its parameters. */
+export type ClaimSlice = { index: string; where: (params: unknown[]) => string };
+
+/** The tasks of one project, the agent's labels met (its part of tasks_pending_projects). */
+export function projectSlice(dialect: Dialect, labels: LabelScope, covered: readonly string[] | null, project: string): ClaimSlice {
+  return {
+    index: PENDING_PROJECTS_INDEX,
+    where: (params) => {
+      params.push(project);
+      // IS NOT NULL said outright: SQLite uses a partial index only for a WHERE that names its condition.
+      return `t.project = ? AND t.project IS NOT NULL AND ${labelCondition(dialect, labels, params, covered)}`;
+    },
+  };
+}
+
+/** The tasks without a project, the agent's labels met (tasks_pending_unprojected). */
+export function unprojectedSlice(dialect: Dialect, labels: LabelScope, covered: readonly string[] | null): ClaimSlice {
+  return { index: PENDING_UNPROJECTED_INDEX, where: (params) => `t.project IS NULL AND ${labelCondition(dialect, labels, params, covered)}` };
+}
+
+/** The tasks of one label list (its part of tasks_pending_labels). */
+export function listSlice(list: string): ClaimSlice {
+  return {
+    index: PENDING_LABELS_INDEX,
+    where: (params) => {
+      params.push(list);
+      return 't.labels = ?';
+    },
+  };
+}
 
 /**
  * The parts of the pending tasks a claim reads, each in claiming order from its part of an index,
  * rather than walking every pending task (which it would, past all of them, when none is its): the
  * tasks of each of the agent's projects, its labels met in each (projects are named, so no read
  * comes first); else the label lists its labels cover, when several (one narrows the walk itself,
- * see labelCondition). Null: one walk.
+ * see labelCondition). Null: one walk. What pauses and limits hold back is left out by claimParts
+ * (sql-held-back.ts), which callers use.
  */
-export function claimSlices(dialect: Dialect, labels: LabelScope, projects: readonly string[], covered: readonly string[] | null): ClaimSlices | null {
-  if (projects.length > 0) {
-    return {
-      index: PENDING_PROJECTS_INDEX,
-      slices: projects.map((project) => (params) => {
-        params.push(project);
-        // IS NOT NULL said outright: SQLite uses a partial index only for a WHERE that names its condition.
-        return `t.project = ? AND t.project IS NOT NULL AND ${labelCondition(dialect, labels, params, covered)}`;
-      }),
-    };
-  }
-  if (covered !== null && covered.length > 1) {
-    return {
-      index: PENDING_LABELS_INDEX,
-      slices: covered.map((list) => (params) => {
-        params.push(list);
-        return 't.labels = ?';
-      }),
-    };
-  }
+export function claimSlices(dialect: Dialect, labels: LabelScope, projects: readonly string[], covered: readonly string[] | null): ClaimSlice[] | null {
+  if (projects.length > 0) return projects.map((project) => projectSlice(dialect, labels, covered, project));
+  if (covered !== null && covered.length > 1) return covered.map(listSlice);
   return null;
 }
 
@@ -106,7 +121,7 @@ export const FIRST_OF_EACH_LIST = 8;
 /**
  * Statement text: the ids of the first `limit` tasks in claiming order among the rows `branch`
  * selects for each of `lists` (each branch: `id` and `priority_rank` of that part's first tasks,
- * read from its part of an index (ClaimSlices); it pushes its parameters to `params`).
+ * read from its part of an index (ClaimSlice); it pushes its parameters to `params`).
  */
 export function firstAcrossLists<T>(lists: readonly T[], limit: number, params: unknown[], branch: (list: T, params: unknown[]) => string): string {
   return `SELECT c.id FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
@@ -118,33 +133,55 @@ export function idIn(ids: readonly number[], params: unknown[]): string {
   return `t.id IN (${placeholders(ids.length)})`;
 }
 
-/** Distinct label lists of pending tasks a claim reads at most before it leaves the choice to its walk. */
-const MAX_LISTS = 64;
+/** Distinct label lists (or projects) of pending tasks a claim reads at most before it leaves the choice to its walk. */
+export const MAX_LISTS = 64;
+
+/**
+ * The distinct values of `column` among the pending tasks `index` holds (its predicate: the walk's
+ * part, and `where`), read each once (a loose index scan: one probe per distinct value, however many
+ * tasks share it), those `kept` names (a condition over lk.<column> pushing its parameters, or none).
+ * Null when more than MAX_LISTS are pending: the caller walks, as it would without them. Its own
+ * statement: SQLite runs a subquery holding a WITH clause again for every row walked.
+ */
+export async function distinctPending(
+  q: Queryable, dialect: Dialect, w: { index: string; column: 'labels' | 'project'; where?: (alias: string) => string; kept?: (params: unknown[]) => string },
+): Promise<string[] | null> {
+  const index = dialect.indexedBy(w.index);
+  const c = w.column;
+  const also = w.where ? ` AND ${w.where('x')}` : '';
+  const params: unknown[] = [];
+  const kept = w.kept ? w.kept(params) : '1 = 1';
+  // A row with no value: the scan reached the last one. A value past MAX_LISTS: it stopped early.
+  const rows = await q.all<{ value: string | null }>(
+    `WITH RECURSIVE lk(${c}, n) AS (
+       SELECT MIN(x.${c}), 1 FROM tasks x ${index} WHERE ${walkedOf('x')}${also}
+       UNION ALL
+       SELECT (SELECT MIN(x.${c}) FROM tasks x ${index} WHERE ${walkedOf('x')}${also} AND x.${c} > lk.${c}), lk.n + 1
+       FROM lk WHERE lk.${c} IS NOT NULL AND lk.n <= ${MAX_LISTS}
+     )
+     SELECT lk.${c} AS value FROM lk WHERE lk.${c} IS NULL OR lk.n > ${MAX_LISTS} OR ${kept}`,
+    params,
+  );
+  if (!rows.some((r) => r.value === null)) return null;
+  return rows.flatMap((r) => (r.value === null ? [] : [r.value]));
+}
 
 /**
  * The label lists of pending tasks that `labels` cover (none: the claim has nothing to walk), read
- * each once from tasks_pending_labels (a loose index scan: one probe per distinct list, however
- * many tasks share it). Null where it tells the walk nothing: for '*', for no labels (labelCondition
- * asks that itself), and when more than MAX_LISTS distinct lists are pending (the walk then checks
- * each task's labels, as it always did). Its own statement: SQLite runs a subquery holding a WITH
- * clause again for every row walked.
+ * from tasks_pending_labels (distinctPending). Null where it tells the walk nothing: for '*', for no
+ * labels (labelCondition asks that itself), and when more than MAX_LISTS distinct lists are pending
+ * (the walk then checks each task's labels, as it always did).
  */
 export async function coveredLabelLists(q: Queryable, dialect: Dialect, labels: LabelScope): Promise<string[] | null> {
   if (labels === '*' || labels.length === 0) return null;
-  const index = dialect.indexedBy(PENDING_LABELS_INDEX);
-  // A row with no list: the scan reached the last one. A list past MAX_LISTS: it stopped early.
-  const rows = await q.all<{ labels: string | null }>(
-    `WITH RECURSIVE lk(labels, n) AS (
-       SELECT MIN(labels), 1 FROM tasks ${index} WHERE ${walkedOf('tasks')}
-       UNION ALL
-       SELECT (SELECT MIN(x.labels) FROM tasks x ${index} WHERE ${walkedOf('x')} AND x.labels > lk.labels), lk.n + 1
-       FROM lk WHERE lk.labels IS NOT NULL AND lk.n <= ${MAX_LISTS}
-     )
-     SELECT lk.labels AS labels FROM lk WHERE lk.labels IS NULL OR lk.n > ${MAX_LISTS} OR ${labelsWithin(dialect, 'lk', labels.length)}`,
-    labels,
-  );
-  if (!rows.some((r) => r.labels === null)) return null;
-  return rows.flatMap((r) => (r.labels === null ? [] : [r.labels]));
+  return distinctPending(q, dialect, {
+    index: PENDING_LABELS_INDEX,
+    column: 'labels',
+    kept: (params) => {
+      params.push(...labels);
+      return labelsWithin(dialect, 'lk', labels.length);
+    },
+  });
 }
 
 /**

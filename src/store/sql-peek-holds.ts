@@ -3,7 +3,8 @@
 import type { PeekOutcome, PeekSpec } from '../core/ports.js';
 import { answered, Unanswered, type Db, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import { assigneeCondition, readyCondition, walkSource } from './sql-conditions.js';
+import { assigneeCondition, firstAcrossLists, readyCondition, walkSource, type ClaimSlice } from './sql-conditions.js';
+import { claimParts } from './sql-held-back.js';
 import { WALKED } from './sql-waiting.js';
 import { controlCondition } from './sql-queue-controls.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
@@ -19,14 +20,21 @@ const ALL_HELD = 3;
  * and stops early: a free task is looked for among the first `window` ready tasks only, so a peek
  * costs at most that many rows however many holds a caller peeking in a loop has left.
  */
-function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls, params: unknown[]): string {
-  const pendingReady = (): string => {
+function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls, parts: ClaimSlice[] | null, params: unknown[]): string {
+  const pendingReady = (slice?: ClaimSlice): string => {
     const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
+    const part = slice ? ` AND ${slice.where(params)}` : '';
     // A caller naming itself is not shown tasks assigned to another agent.
     const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
     // Nor a task a claim would refuse for a pause or a limit.
-    return `${WALKED} AND ${ready}${assigned} AND ${controlCondition(dialect, controls, params)}`;
+    return `${WALKED} AND ${ready}${part}${assigned} AND ${controlCondition(dialect, controls, params)}`;
   };
+  /** The ids of the first `limit` ready tasks in claiming order: one walk, or the first of each part (what the controls hold back left out, sql-held-back.ts). */
+  const firstReady = (limit: number): string =>
+    parts === null
+      ? `SELECT t.id FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT ${limit}`
+      : firstAcrossLists(parts, limit, params, (slice) =>
+        `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${pendingReady(slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`);
   const branches: string[] = [];
   if (spec.instanceId !== null) {
     params.push(spec.instanceId, spec.now);
@@ -35,18 +43,18 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
          WHERE h.holder = ? AND h.held_until > ? AND ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) own`,
     );
   }
-  const free = pendingReady();
-  params.push(spec.window, spec.now);
+  const free = firstReady(spec.window);
+  params.push(spec.now);
   // The first of them is locked for the statement, skipping any another peek has locked: peeks at the
   // same moment (agents answered together) each take a different task instead of all but one
   // losing the race for the same hold. The status is checked again on the locked row.
   branches.push(
     `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t WHERE t.status = 'pending' AND t.id IN (
-         SELECT w.id FROM (SELECT t.id FROM ${walkSource(dialect, '*', null)} WHERE ${free} ORDER BY t.priority_rank, t.id LIMIT ?) w
+         SELECT w.id FROM (${free}) w
          WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?))
        ORDER BY t.priority_rank, t.id LIMIT 1 ${dialect.claimLock}) free`,
   );
-  branches.push(`SELECT id, pref FROM (SELECT t.id, ${ALL_HELD} AS pref FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) first`);
+  branches.push(`SELECT id, ${ALL_HELD} AS pref FROM (${firstReady(1)}) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
 }
 
@@ -66,8 +74,10 @@ const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder,
  * each, was most of a peek's time).
  */
 async function peekInOneStatement(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
+  const parts = await claimParts(db, db.dialect, controls, '*', [], null);
+  if (parts?.length === 0) return { task: null, lostRace: false };
   const params: unknown[] = [];
-  const candidate = candidateSql(db.dialect, spec, controls, params);
+  const candidate = candidateSql(db.dialect, spec, controls, parts, params);
   params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
   const sql = `WITH candidate AS (${candidate}),
      expired AS (
@@ -90,8 +100,10 @@ async function peekInOneStatement(db: Db, spec: PeekSpec, controls: ClaimControl
 
 /** SQLite (no writes inside WITH): the same steps in one write transaction, which nothing interleaves. */
 async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
+  const parts = await claimParts(q, dialect, controls, '*', [], null);
+  if (parts?.length === 0) return { task: null, lostRace: false };
   const params: unknown[] = [];
-  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(dialect, spec, controls, params), params);
+  const chosen = await q.get<{ id: number; pref: number }>(candidateSql(dialect, spec, controls, parts, params), params);
   if (!chosen) return { task: null, lostRace: false };
   const id = Number(chosen.id);
   await q.run(

@@ -22,7 +22,7 @@ function rowToPause(row: Record<string, unknown>): Pause {
 }
 
 /** SQL counting the held tasks of one label or project (one parameter: its name). */
-function heldCountSql(dialect: Dialect, kind: 'label' | 'project'): string {
+export function heldCountSql(dialect: Dialect, kind: 'label' | 'project'): string {
   return kind === 'label'
     ? `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND ${hasLabel(dialect, 'h')})`
     : `(SELECT COUNT(*) FROM tasks h WHERE h.status IN (${HELD_SQL}) AND h.project = ?)`;

@@ -4,11 +4,12 @@ import { LOCK_NAMES, answered, lockNamedThen, placeholders, type Db, type Querya
 import { SqlReads } from './sql-reads.js';
 import * as bulk from './sql-bulk.js';
 import { plannerStatistics, type PlannerStatistics } from './statistics.js';
-import { FIRST_OF_EACH_LIST, HELD_SQL, assigneeCondition, claimSlices, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
+import { FIRST_OF_EACH_LIST, HELD_SQL, assigneeCondition, coveredLabelLists, firstAcrossLists, idIn, labelCondition, projectCondition, readyCondition, walkSource } from './sql-conditions.js';
 import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
 import { claimKind, serveClaims } from './sql-claim-batch.js';
+import { claimParts } from './sql-held-back.js';
 import { serveTransitions, transitionKeys, transitionKind } from './sql-transition-batch.js';
 import { WriteBatches, type Served } from './write-batches.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
@@ -267,14 +268,15 @@ export class SqlStore extends SqlReads implements Store {
           };
           const claim = (params: unknown[], chosen: string) => changeTask(q, `id = (${chosen}) AND status = 'pending'`, params, change);
           const rowLocks = dialect.claimLock !== '';
-          const parts = claimSlices(dialect, spec.labels, spec.projects, covered);
+          const parts = await claimParts(q, dialect, inForce, spec.labels, spec.projects, covered);
+          if (parts?.length === 0) return null;
           if (parts !== null) {
             // Its projects, or labels covering several lists: the first tasks of each part, from its
             // part of an index, then the first of those, instead of one walk of every pending task.
             const limit = rowLocks ? FIRST_OF_EACH_LIST : 1;
             const params: unknown[] = [];
-            const firsts = firstAcrossLists(parts.slices, limit, params, (slice, p) =>
-              walk(p, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(parts.index)}`, labels: slice, limit, lock: false }),
+            const firsts = firstAcrossLists(parts, limit, params, (slice, p) =>
+              walk(p, { columns: 't.id, t.priority_rank', from: `tasks t ${dialect.indexedBy(slice.index)}`, labels: slice.where, limit, lock: false }),
             );
             // One writer at a time (SQLite): the first is the one to claim.
             if (!rowLocks) return (await claim(params, firsts)) ?? null;

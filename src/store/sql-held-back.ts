@@ -1,0 +1,75 @@
+// What pauses and reached limits hold back, left out of a claim's walk. A claim walks the pending
+// tasks in claiming order and passes over each one a pause or a reached limit holds back: with 10,000
+// of a paused project ahead of the ready ones, every claim and long-poll look walked them all. While
+// such tasks are pending, a claim reads instead the first tasks of each other project and of none
+// (migration pending_unprojected), or of each label list that holds no held-back label.
+import type { LabelScope } from '../core/ports.js';
+import type { ClaimControls } from '../core/queue-controls-types.js';
+import type { Dialect, Queryable } from './db.js';
+import {
+  PENDING_LABELS_INDEX, PENDING_PROJECTS_INDEX, claimSlices, distinctPending, listSlice, projectSlice, unprojectedSlice, type ClaimSlice,
+} from './sql-conditions.js';
+import { heldCountSql } from './sql-queue-controls.js';
+
+/** The projects and labels whose tasks no claim may take now. */
+export type HeldBack = { projects: ReadonlySet<string>; labels: ReadonlySet<string> };
+
+/**
+ * The projects and labels paused, or at their limit: the held tasks of each limited one the agent
+ * (`labels`, `projects`) could take a task of counted, in one statement. A claim under a limit reads this after taking the limit's lock (lockLimits), so no
+ * other claim raises the count meanwhile; a task ending may lower it, as if this claim came first.
+ */
+export async function heldBack(q: Queryable, dialect: Dialect, controls: ClaimControls, agent: { labels: LabelScope; projects: readonly string[] }): Promise<HeldBack> {
+  const projects = new Set<string>();
+  const labels = new Set<string>();
+  const of = (kind: 'label' | 'project') => (kind === 'project' ? projects : labels);
+  for (const pause of controls.pauses) if (pause.kind !== 'queue') of(pause.kind).add(pause.value);
+  // Counted only where the agent could take a task of the limit's scope.
+  const mine = (l: { kind: 'label' | 'project'; value: string }): boolean =>
+    l.kind === 'project' ? agent.projects.length === 0 || agent.projects.includes(l.value) : agent.labels === '*' || agent.labels.includes(l.value);
+  const limits = controls.limits.filter((l) => mine(l) && !of(l.kind).has(l.value));
+  if (limits.length > 0) {
+    const params: unknown[] = [];
+    const counts = limits.map((limit, i) => {
+      params.push(limit.value);
+      return `SELECT ${i} AS i, ${heldCountSql(dialect, limit.kind)} AS held`;
+    });
+    for (const row of await q.all<{ i: number; held: number }>(counts.join(' UNION ALL '), params)) {
+      const limit = limits[Number(row.i)]!;
+      if (Number(row.held) >= limit.max) of(limit.kind).add(limit.value);
+    }
+  }
+  return { projects, labels };
+}
+
+const holdsAny = (list: string, labels: ReadonlySet<string>): boolean => (JSON.parse(list) as string[]).some((label) => labels.has(label));
+
+/**
+ * The parts of the pending tasks a claim by an agent with `labels` and `projects` reads (claimSlices,
+ * `covered` as coveredLabelLists read it), leaving out what the controls in force hold back: an
+ * agent's own projects held back are not read; for an agent serving every project, while some held
+ * back project has pending tasks, the first tasks of each other project and of none; else, while a
+ * label list holding a held-back label is pending, the lists (of those its labels cover) holding
+ * none. Empty: nothing the claim could take. Null: one walk. Where more than MAX_LISTS projects or
+ * lists are pending, the walk passes over the held-back tasks as it did before. Only a narrowing: the
+ * claim's statement still applies every control (controlCondition).
+ */
+export async function claimParts(
+  q: Queryable, dialect: Dialect, controls: ClaimControls, labels: LabelScope, projects: readonly string[], covered: readonly string[] | null,
+): Promise<ClaimSlice[] | null> {
+  if (controls.pauses.length === 0 && controls.limits.length === 0) return claimSlices(dialect, labels, projects, covered);
+  const held = await heldBack(q, dialect, controls, { labels, projects });
+  if (projects.length > 0) return projects.filter((p) => !held.projects.has(p)).map((p) => projectSlice(dialect, labels, covered, p));
+  if (held.projects.size > 0) {
+    const pending = await distinctPending(q, dialect, { index: PENDING_PROJECTS_INDEX, column: 'project', where: (x) => `${x}.project IS NOT NULL` });
+    if (pending !== null && pending.some((p) => held.projects.has(p))) {
+      return [...pending.filter((p) => !held.projects.has(p)).map((p) => projectSlice(dialect, labels, covered, p)), unprojectedSlice(dialect, labels, covered)];
+    }
+  }
+  // An agent without labels takes only tasks without labels, which no label holds back.
+  if (held.labels.size > 0 && (labels === '*' || labels.length > 0)) {
+    const lists = labels === '*' ? await distinctPending(q, dialect, { index: PENDING_LABELS_INDEX, column: 'labels' }) : covered;
+    if (lists !== null && lists.some((list) => holdsAny(list, held.labels))) return lists.filter((list) => !holdsAny(list, held.labels)).map(listSlice);
+  }
+  return claimSlices(dialect, labels, projects, covered);
+}
