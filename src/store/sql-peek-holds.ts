@@ -47,12 +47,15 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
   params.push(spec.now);
   // The first of them is locked for the statement, skipping any another peek has locked: peeks at the
   // same moment (agents answered together) each take a different task instead of all but one
-  // losing the race for the same hold. The status is checked again on the locked row.
+  // losing the race for the same hold. The status is checked again on the locked row. Ordered apart
+  // from any index: PostgreSQL would otherwise walk the pending tasks in claiming order (tasks_queue)
+  // until one of those few, past every delayed, waiting or held-back task ahead of them (10,000
+  // delayed or of a paused project: 16-19 ms a peek), instead of reading the few by id.
   branches.push(
     `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t WHERE t.status = 'pending' AND t.id IN (
          SELECT w.id FROM (${free}) w
          WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?))
-       ORDER BY t.priority_rank, t.id LIMIT 1 ${dialect.claimLock}) free`,
+       ORDER BY ${dialect.sortedApart('t.priority_rank')}, t.id LIMIT 1 ${dialect.claimLock}) free`,
   );
   branches.push(`SELECT id, ${ALL_HELD} AS pref FROM (${firstReady(1)}) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;

@@ -13,6 +13,7 @@ export const sqliteDialect: Dialect = {
   stampGuard: null,
   writableCte: false,
   indexedBy: (index) => `INDEXED BY ${index}`,
+  sortedApart: (key) => key,
   ilike: 'LIKE',
   resetSequence: null,
   statistics: null,
