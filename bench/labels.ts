@@ -99,6 +99,16 @@ export async function labelsBench(dir: string, o: LabelsOptions, log: (line: str
     await core.queue.removeLimit(parseLimitScope('project:held'), 'bench');
     await core.queue.pause(parsePauseScope('label:held'), 'bench', null);
     await behind('a paused label');
+    // The original protocol's peek (GET /api/tasks/next), 16 agents in turn, behind both kinds.
+    const peeks: number[] = [];
+    for (let i = 0; i < o.claims; i++) {
+      const started = performance.now();
+      const task = await core.queue.offerNext(`labels-bench-peeker-${i % 16}`);
+      peeks.push(performance.now() - started);
+      if (!task) throw new Error('a peek was shown nothing');
+    }
+    const p50 = median(peeks);
+    log(`| peeks (the original protocol's \`GET /api/tasks/next\`), 16 agents in turn, behind ${fmt(o.waiting)} high-priority tasks due tomorrow and ${fmt(o.waiting)} of a paused label | ${fmt(o.claims)} tasks shown | ${fmt(p50, 2)} ms | ${fmt(percentile([...peeks].sort((a, b) => a - b), 99), 2)} ms | ${fmt(p50 / reference, 2)} |`);
   } finally {
     await core.close();
     await schema?.drop();
