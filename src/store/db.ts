@@ -47,13 +47,6 @@ export type Dialect = {
    * reads every pending task. Empty where the planner chooses from statistics (PostgreSQL).
    */
   indexedBy: (index: string) => string;
-  /**
-   * A sort key (numeric) no index gives, for a statement that picks the first of a few rows named by
-   * id: PostgreSQL would otherwise walk an index in that order until it met one of them, past every
-   * row ahead, where reading the few by id and sorting them is cheap. SQLite reads them by id as it
-   * is (and worse with the key hidden): the key itself.
-   */
-  sortedApart: (key: string) => string;
   /** Case-insensitive substring match operator. */
   ilike: string;
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */

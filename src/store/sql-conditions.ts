@@ -119,12 +119,12 @@ export function claimSlices(dialect: Dialect, labels: LabelScope, projects: read
 export const FIRST_OF_EACH_LIST = 8;
 
 /**
- * Statement text: the ids of the first `limit` tasks in claiming order among the rows `branch`
+ * Statement text: the ids (or other `columns` of c) of the first `limit` tasks in claiming order among the rows `branch`
  * selects for each of `lists` (each branch: `id` and `priority_rank` of that part's first tasks,
  * read from its part of an index (ClaimSlice); it pushes its parameters to `params`).
  */
-export function firstAcrossLists<T>(lists: readonly T[], limit: number, params: unknown[], branch: (list: T, params: unknown[]) => string): string {
-  return `SELECT c.id FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
+export function firstAcrossLists<T>(lists: readonly T[], limit: number, params: unknown[], branch: (list: T, params: unknown[]) => string, columns = 'c.id'): string {
+  return `SELECT ${columns} FROM (${lists.map((list, i) => `SELECT * FROM (${branch(list, params)}) l${i}`).join(' UNION ALL ')}) c ORDER BY c.priority_rank, c.id LIMIT ${limit}`;
 }
 
 /** WHERE fragment: the task over alias t is one of `ids` (a claim among the first tasks firstAcrossLists read). */

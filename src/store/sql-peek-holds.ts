@@ -29,12 +29,12 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
     // Nor a task a claim would refuse for a pause or a limit.
     return `${WALKED} AND ${ready}${part}${assigned} AND ${controlCondition(dialect, controls, params)}`;
   };
-  /** The ids of the first `limit` ready tasks in claiming order: one walk, or the first of each part (what the controls hold back left out, sql-held-back.ts). */
+  /** The first `limit` ready tasks in claiming order (id, priority_rank): one walk, or the first of each part (what the controls hold back left out, sql-held-back.ts). */
   const firstReady = (limit: number): string =>
     parts === null
-      ? `SELECT t.id FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT ${limit}`
+      ? `SELECT t.id, t.priority_rank FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT ${limit}`
       : firstAcrossLists(parts, limit, params, (slice) =>
-        `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${pendingReady(slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`);
+        `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${pendingReady(slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`, 'c.id, c.priority_rank');
   const branches: string[] = [];
   if (spec.instanceId !== null) {
     params.push(spec.instanceId, spec.now);
@@ -47,15 +47,16 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
   params.push(spec.now);
   // The first of them is locked for the statement, skipping any another peek has locked: peeks at the
   // same moment (agents answered together) each take a different task instead of all but one
-  // losing the race for the same hold. The status is checked again on the locked row. Ordered apart
-  // from any index: PostgreSQL would otherwise walk the pending tasks in claiming order (tasks_queue)
-  // until one of those few, past every delayed, waiting or held-back task ahead of them (10,000
-  // delayed or of a paused project: 16-19 ms a peek), instead of reading the few by id.
+  // losing the race for the same hold. The status is checked again on the locked row. Taken in the
+  // order the walk read them, each by id: ordered by the row's own priority_rank, PostgreSQL walked
+  // the pending tasks in claiming order (tasks_queue) until one of them, past every delayed, waiting
+  // or held-back task ahead (10,000 delayed or of a paused project: 16-19 ms a peek).
   branches.push(
-    `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM tasks t WHERE t.status = 'pending' AND t.id IN (
-         SELECT w.id FROM (${free}) w
-         WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?))
-       ORDER BY ${dialect.sortedApart('t.priority_rank')}, t.id LIMIT 1 ${dialect.claimLock}) free`,
+    `SELECT id, pref FROM (SELECT t.id, 2 AS pref FROM (
+         SELECT w.id, w.priority_rank FROM (${free}) w
+         WHERE NOT EXISTS (SELECT 1 FROM peek_holds h WHERE h.task_id = w.id AND h.held_until > ?)) c
+       JOIN tasks t ON t.id = c.id WHERE t.status = 'pending'
+       ORDER BY c.priority_rank, c.id LIMIT 1 ${dialect.claimLock}) free`,
   );
   branches.push(`SELECT id, ${ALL_HELD} AS pref FROM (${firstReady(1)}) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;

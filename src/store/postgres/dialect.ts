@@ -18,7 +18,6 @@ export const postgresDialect: Dialect = {
   stampGuard: (table) => `CASE WHEN ${stampOf(table)} = ? THEN 1 ELSE athena_stamp_changed('${table}') END`,
   writableCte: true,
   indexedBy: () => '',
-  sortedApart: (key) => `${key} + 0`,
   ilike: 'ILIKE',
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>

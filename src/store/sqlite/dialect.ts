@@ -13,7 +13,6 @@ export const sqliteDialect: Dialect = {
   stampGuard: null,
   writableCte: false,
   indexedBy: (index) => `INDEXED BY ${index}`,
-  sortedApart: (key) => key,
   ilike: 'LIKE',
   resetSequence: null,
   statistics: null,
