@@ -1,13 +1,15 @@
 // `npm run bench:replicas`: HTTP lease cycles/s on PostgreSQL with 1 and with 3 `athena serve`
 // replicas on one database (agents spread round-robin), beside one SQLite server run the same way,
-// for both protocols (claim-next, and the original next → claim). Writes bench/RESULTS-replicas.md.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// for each protocol (claim-next, the original next → claim, complete with claim_next), with what each
+// cycle cost: the servers' CPU, PostgreSQL's CPU and its transactions. Writes bench/RESULTS-replicas.md
+// (earlier runs kept below the new one).
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openAthenaCore, seedTasksSql } from './athena-core.js';
 import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
-import { BENCH_KEY, startBenchServer, type BenchServer } from './server-process.js';
+import { BENCH_KEY, cpuTicks, startBenchServer, type BenchServer } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
 
 const KEY = BENCH_KEY;
@@ -15,7 +17,7 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const AGENTS = Number(args.get('agents') ?? 32);
 const SECONDS = Number(args.get('seconds') ?? 10);
 /** `--modes=next-claim` runs only the original protocol (quick before/after checks); the file is written only for a full run. */
-const MODES = (args.get('modes')?.split(',') ?? ['claim-next', 'next-claim']) as CycleMode[];
+const MODES = (args.get('modes')?.split(',') ?? ['claim-next', 'next-claim', 'complete-claim']) as CycleMode[];
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 type Server = BenchServer;
@@ -25,13 +27,31 @@ const startServer = (dbPath: string, url: string | null): Promise<Server> =>
 
 const stop = (server: Server) => server.stop();
 
+/** CPU used so far by every PostgreSQL process of the machine (its server and each session), in clock ticks. */
+function postgresTicks(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ticks += cpuTicks(Number(pid));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks;
+}
+
+/** What one cycle cost: ms of CPU of the servers and of PostgreSQL, and PostgreSQL's transactions (commits and rollbacks). */
+type CycleCost = { serverMs: number; postgresMs: number | null; transactions: number | null };
+
 /** One run on a fresh store (a new schema, or a new SQLite file): seed, then agents cycle for SECONDS. */
-async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: CycleMode, dir: string): Promise<CycleResult> {
+async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: CycleMode, dir: string): Promise<CycleResult & CycleCost> {
   // Enough that agents run out of time, not of tasks (10,000 cycles/s would use them all).
   const seedCount = SECONDS * 10_000;
   const now = Date.now();
   const servers: Server[] = [];
   let cleanup = async () => {};
+  let schema: Awaited<ReturnType<typeof createBenchSchema>> | null = null;
   try {
     if (backend === 'sqlite') {
       // Seeded in one statement before the server starts.
@@ -41,17 +61,42 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: Cycle
       await core.close();
       servers.push(await startServer(path, null));
     } else {
-      const schema = await createBenchSchema(DATABASE_URL, 'athena_bench');
-      cleanup = () => schema.drop();
-      for (let i = 0; i < replicas; i++) servers.push(await startServer(join(dir, 'unused.db'), schema.url));
-      await schema.admin.query(seedTasksSql(seedCount, now, `${schema.name}.tasks`));
-      await schema.admin.query(`ANALYZE ${schema.name}.tasks`);
+      const made = await createBenchSchema(DATABASE_URL, 'athena_bench');
+      schema = made;
+      cleanup = () => made.drop();
+      for (let i = 0; i < replicas; i++) servers.push(await startServer(join(dir, 'unused.db'), made.url));
+      await made.admin.query(seedTasksSql(seedCount, now, `${made.name}.tasks`));
+      await made.admin.query(`ANALYZE ${made.name}.tasks`);
     }
     const clients = servers.map((server) => createClient(server.url, KEY, AGENTS * 2));
+    let closed = false;
+    const closeClients = () => {
+      if (!closed) for (const c of clients) c.close();
+      closed = true;
+    };
+    const ticks = () => servers.reduce((sum, server) => sum + cpuTicks(server.pid), 0);
+    const transactions = async () =>
+      schema ? Number((await schema.admin.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n) : null;
     try {
-      return await driveCycles(clients, { agents: AGENTS, seconds: SECONDS, mode });
+      const before = { server: ticks(), postgres: postgresTicks(), transactions: await transactions() };
+      const result = await driveCycles(clients, { agents: AGENTS, seconds: SECONDS, mode });
+      // Read before the servers stop: their sessions' processes end with them.
+      const server = ticks() - before.server;
+      const postgres = postgresTicks() - before.postgres;
+      closeClients();
+      // A session reports its transactions when it ends (or within seconds when idle): counted after the servers stopped.
+      await Promise.all(servers.map(stop));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const after = await transactions();
+      const perCycle = (n: number) => n / Math.max(1, result.cycles);
+      return {
+        ...result,
+        serverMs: perCycle(server * 10),
+        postgresMs: schema ? perCycle(postgres * 10) : null,
+        transactions: after !== null && before.transactions !== null ? perCycle(after - before.transactions) : null,
+      };
     } finally {
-      for (const c of clients) c.close();
+      closeClients();
     }
   } finally {
     await Promise.all(servers.map(stop));
@@ -74,9 +119,10 @@ async function main(): Promise<void> {
     log(`- Servers: \`node dist/athena.mjs serve\` processes on 127.0.0.1, one PostgreSQL on the same machine (pool of 10 each); load from another process. Everything shares the machine's cores.`);
     log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: ${MODES.map((m) => CYCLE_NAMES[m]).join(', ')}.`);
     log('- "vs 1 server" divides by the same store and protocol with one server, measured in this run. The machine is shared with other developers\' work at the same time: compare ratios rather than absolute figures.');
+    log('- A cycle\'s cost: CPU of the servers, and of every PostgreSQL process of the machine, per cycle (from /proc); PostgreSQL\'s transactions per cycle (`pg_stat_database`: each statement outside a transaction is one).');
     log('');
-    log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims |');
-    log('|---|---|---|---|---|---|---|---|');
+    log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims | server CPU per cycle | PostgreSQL CPU per cycle | transactions per cycle |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|');
     for (const mode of MODES) {
       const single = new Map<string, number>();
       for (const [backend, replicas] of [['sqlite', 1], ['postgres', 1], ['postgres', 3]] as const) {
@@ -86,7 +132,8 @@ async function main(): Promise<void> {
         const protocol = CYCLE_NAMES[mode];
         log(
           `| ${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${fmt(ratio, 2)} | ` +
-            `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} |`,
+            `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} | ` +
+            `${fmt(r.serverMs, 2)} ms | ${r.postgresMs === null ? '–' : `${fmt(r.postgresMs, 2)} ms`} | ${r.transactions === null ? '–' : fmt(r.transactions, 2)} |`,
         );
       }
     }
@@ -97,7 +144,13 @@ async function main(): Promise<void> {
   }
   if (MODES.length < 2) return;
   const out = resolve(import.meta.dirname, 'RESULTS-replicas.md');
-  writeFileSync(out, `${lines.join('\n')}\n`);
+  // The earlier runs stay below, the last one under a heading of its own.
+  const title = lines[0]!;
+  const earlier = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const kept = earlier.startsWith(title)
+    ? earlier.slice(title.length).replace(/^\s*- Date: (\S+)/, (_, date: string) => `## The run of ${date.slice(0, 16).replace('T', ' ')}\n\n- Date: ${date}`)
+    : '';
+  writeFileSync(out, `${lines.join('\n')}\n${kept ? `\n${kept.trimStart()}` : ''}`);
   console.log(`\nwritten to ${out}`);
 }
 

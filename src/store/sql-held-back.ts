@@ -15,9 +15,10 @@ import { heldCountSql } from './sql-queue-controls.js';
 export type HeldBack = { projects: ReadonlySet<string>; labels: ReadonlySet<string> };
 
 /**
- * The projects and labels paused, or at their limit: the held tasks of each limited one the agent
- * (`labels`, `projects`) could take a task of counted, in one statement. A claim under a limit reads this after taking the limit's lock (lockLimits), so no
- * other claim raises the count meanwhile; a task ending may lower it, as if this claim came first.
+ * The projects and labels paused, or at their limit: the held tasks of each limit counted, in one
+ * statement, where the agent (`labels`, `projects`) could take a task of its scope. A claim under a
+ * limit reads this after taking the limit's lock (lockLimits), so no other claim raises the count
+ * meanwhile; a task ending may lower it, as if this claim had come first.
  */
 export async function heldBack(q: Queryable, dialect: Dialect, controls: ClaimControls, agent: { labels: LabelScope; projects: readonly string[] }): Promise<HeldBack> {
   const projects = new Set<string>();
