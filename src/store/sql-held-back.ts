@@ -7,9 +7,11 @@ import type { LabelScope } from '../core/ports.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 import type { Dialect, Queryable } from './db.js';
 import {
-  PENDING_LABELS_INDEX, PENDING_PROJECTS_INDEX, claimSlices, distinctPending, listSlice, projectSlice, unprojectedSlice, type ClaimSlice,
+  PENDING_LABELS_INDEX, PENDING_PROJECTS_INDEX, assigneeCondition, claimSlices, distinctPending, firstAcrossLists, listSlice, projectSlice,
+  readyCondition, unprojectedSlice, walkSource, type ClaimSlice,
 } from './sql-conditions.js';
-import { heldCountSql } from './sql-queue-controls.js';
+import { controlCondition, heldCountSql } from './sql-queue-controls.js';
+import { WALKED } from './sql-waiting.js';
 
 /** The projects and labels whose tasks no claim may take now. */
 export type HeldBack = { projects: ReadonlySet<string>; labels: ReadonlySet<string> };
@@ -73,4 +75,33 @@ export async function claimParts(
     if (lists !== null && lists.some((list) => holdsAny(list, held.labels))) return lists.filter((list) => !holdsAny(list, held.labels)).map(listSlice);
   }
   return claimSlices(dialect, labels, projects, covered);
+}
+
+/** Whom a read of the ready tasks is for: what a claim by `instanceId` (null: anyone) could take at `now`, under `controls` (null: none applied). */
+export type ReadyFor = { now: number; instanceId: string | null; controls: ClaimControls | null };
+
+/** WHERE fragment over t: a pending task ready for `r` (in `slice`, when given); pushes its parameters. */
+export function readyFor(dialect: Dialect, r: ReadyFor, params: unknown[], slice?: ClaimSlice): string {
+  const ready = readyCondition(dialect, r.now, params, r.instanceId);
+  const part = slice ? ` AND ${slice.where(params)}` : '';
+  // A caller naming itself is not shown tasks assigned to another agent.
+  const assigned = r.instanceId ? ` AND ${assigneeCondition(r.instanceId, params)}` : '';
+  // Nor a task a claim would refuse for a pause or a limit.
+  const allowed = r.controls ? ` AND ${controlCondition(dialect, r.controls, params)}` : '';
+  return `${WALKED} AND ${ready}${part}${assigned}${allowed}`;
+}
+
+/**
+ * Statement text: the first `limit` tasks ready for `r` in claiming order, their id (and
+ * priority_rank, `withRank`): one walk, or the first of each of `parts` (claimParts: what the
+ * controls hold back left out).
+ */
+export function firstReady(dialect: Dialect, r: ReadyFor, parts: ClaimSlice[] | null, limit: number, params: unknown[], withRank = false): string {
+  const columns = withRank ? 't.id, t.priority_rank' : 't.id';
+  if (parts === null) return `SELECT ${columns} FROM ${walkSource(dialect, '*', null)} WHERE ${readyFor(dialect, r, params)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`;
+  return firstAcrossLists(
+    parts, limit, params,
+    (slice) => `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${readyFor(dialect, r, params, slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`,
+    withRank ? 'c.id, c.priority_rank' : 'c.id',
+  );
 }

@@ -3,10 +3,8 @@
 import type { PeekOutcome, PeekSpec } from '../core/ports.js';
 import { answered, Unanswered, type Db, type Dialect, type Queryable } from './db.js';
 import { rowToTask, type TaskRow } from './rows.js';
-import { assigneeCondition, firstAcrossLists, readyCondition, walkSource, type ClaimSlice } from './sql-conditions.js';
-import { claimParts } from './sql-held-back.js';
-import { WALKED } from './sql-waiting.js';
-import { controlCondition } from './sql-queue-controls.js';
+import type { ClaimSlice } from './sql-conditions.js';
+import { claimParts, firstReady, readyFor } from './sql-held-back.js';
 import type { ClaimControls } from '../core/queue-controls-types.js';
 
 /** Expired holds a peek deletes at most: each peek adds at most one, so the table stays at the live holds. */
@@ -21,29 +19,16 @@ const ALL_HELD = 3;
  * costs at most that many rows however many holds a caller peeking in a loop has left.
  */
 function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls, parts: ClaimSlice[] | null, params: unknown[]): string {
-  const pendingReady = (slice?: ClaimSlice): string => {
-    const ready = readyCondition(dialect, spec.now, params, spec.instanceId);
-    const part = slice ? ` AND ${slice.where(params)}` : '';
-    // A caller naming itself is not shown tasks assigned to another agent.
-    const assigned = spec.instanceId ? ` AND ${assigneeCondition(spec.instanceId, params)}` : '';
-    // Nor a task a claim would refuse for a pause or a limit.
-    return `${WALKED} AND ${ready}${part}${assigned} AND ${controlCondition(dialect, controls, params)}`;
-  };
-  /** The first `limit` ready tasks in claiming order (id, priority_rank): one walk, or the first of each part (what the controls hold back left out, sql-held-back.ts). */
-  const firstReady = (limit: number): string =>
-    parts === null
-      ? `SELECT t.id, t.priority_rank FROM ${walkSource(dialect, '*', null)} WHERE ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT ${limit}`
-      : firstAcrossLists(parts, limit, params, (slice) =>
-        `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${pendingReady(slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`, 'c.id, c.priority_rank');
+  const r = { now: spec.now, instanceId: spec.instanceId, controls };
   const branches: string[] = [];
   if (spec.instanceId !== null) {
     params.push(spec.instanceId, spec.now);
     branches.push(
       `SELECT id, pref FROM (SELECT t.id, 1 AS pref FROM peek_holds h JOIN tasks t ON t.id = h.task_id
-         WHERE h.holder = ? AND h.held_until > ? AND ${pendingReady()} ORDER BY t.priority_rank, t.id LIMIT 1) own`,
+         WHERE h.holder = ? AND h.held_until > ? AND ${readyFor(dialect, r, params)} ORDER BY t.priority_rank, t.id LIMIT 1) own`,
     );
   }
-  const free = firstReady(spec.window);
+  const free = firstReady(dialect, r, parts, spec.window, params, true);
   params.push(spec.now);
   // The first of them is locked for the statement, skipping any another peek has locked: peeks at the
   // same moment (agents answered together) each take a different task instead of all but one
@@ -58,7 +43,7 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
        JOIN tasks t ON t.id = c.id WHERE t.status = 'pending'
        ORDER BY c.priority_rank, c.id LIMIT 1 ${dialect.claimLock}) free`,
   );
-  branches.push(`SELECT id, ${ALL_HELD} AS pref FROM (${firstReady(1)}) first`);
+  branches.push(`SELECT id, ${ALL_HELD} AS pref FROM (${firstReady(dialect, r, parts, 1, params, true)}) first`);
   return `SELECT id, pref FROM (${branches.join(' UNION ALL ')}) candidates ORDER BY pref LIMIT 1`;
 }
 

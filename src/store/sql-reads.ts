@@ -2,15 +2,13 @@
 import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, type TaskFilter, type TaskLog, type TaskPage, type TaskStatus } from '../core/types.js';
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
-import { HELD_SQL, assigneeCondition, firstAcrossLists, readyCondition, walkSource } from './sql-conditions.js';
-import { claimParts } from './sql-held-back.js';
+import { HELD_SQL } from './sql-conditions.js';
+import { claimParts, firstReady } from './sql-held-back.js';
 import { dependsOnAnyOf, hasLabel, pendingWithDependencies, someDependency } from './sql-lists.js';
-import { WALKED } from './sql-waiting.js';
 import { DueMarks } from './sql-due.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
 import type { ActivityCounted, BulkFilter, ExportData, Freed } from '../core/ports.js';
 import type { ClaimControls, LimitScope } from '../core/queue-controls-types.js';
-import { controlCondition } from './sql-queue-controls.js';
 import { readActivity } from './sql-activity.js';
 import { rowToRun, rowToSchedule } from './sql-schedules.js';
 import { EVENT_SELECT, rowToEvent } from './event-payload.js';
@@ -92,24 +90,11 @@ export class SqlReads {
   private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
     await this.dueMarks.cleared(now);
     const controls = await this.controlsForReads();
-    const dialect = this.db.dialect;
-    /** The ready tasks `from` names that a claim would take (its part `slice`), in claiming order: their `columns`. */
-    const walk = (params: unknown[], columns: string, from: string, slice: ((params: unknown[]) => string) | null): string => {
-      const ready = readyCondition(dialect, now, params, instanceId);
-      const part = slice ? ` AND ${slice(params)}` : '';
-      // A caller naming itself is not shown tasks assigned to another agent.
-      const assigned = instanceId ? ` AND ${assigneeCondition(instanceId, params)}` : '';
-      // Nor a task a claim would refuse for a pause or a limit.
-      const allowed = controls ? ` AND ${controlCondition(dialect, controls, params)}` : '';
-      return `SELECT ${columns} FROM ${from} WHERE ${WALKED} AND ${ready}${part}${assigned}${allowed} ORDER BY t.priority_rank, t.id LIMIT ${limit}`;
-    };
     // What the controls hold back is not walked (sql-held-back.ts), as by a claim.
-    const parts = controls ? await claimParts(this.db, dialect, controls, '*', [], null) : null;
+    const parts = controls ? await claimParts(this.db, this.db.dialect, controls, '*', [], null) : null;
     if (parts?.length === 0) return [];
     const params: unknown[] = [];
-    const sql = parts === null
-      ? walk(params, 't.id', walkSource(dialect, '*', null), null)
-      : firstAcrossLists(parts, limit, params, (slice, p) => walk(p, 't.id, t.priority_rank', `tasks t ${dialect.indexedBy(slice.index)}`, slice.where));
+    const sql = firstReady(this.db.dialect, { now, instanceId, controls }, parts, limit, params);
     const rows = await this.db.all<{ id: number }>(sql, params);
     return rows.map((row) => Number(row.id));
   }
