@@ -92,11 +92,17 @@ export type TransitionSpec = {
   holderSeen?: boolean;
   /** After a task ends badly, block its pending dependants; after a retry, unblock them. */
   cascade?: 'block' | 'unblock';
+  /**
+   * Once changed, also read the first ready task (the original complete answer's next_task_id):
+   * the store may read it in the change's own transaction, so an agent is told of the dependant
+   * its completion freed without another round trip to the database.
+   */
+  nextReady?: boolean;
   now: number;
 };
 
 export type TransitionOutcome =
-  | { ok: true; task: Task; events: TaskEvent[] }
+  | { ok: true; task: Task; events: TaskEvent[]; /** With `nextReady`: the first ready task's id, once changed. */ nextReadyId?: number | null }
   | { ok: false; current: Task | null; heldByInstance?: number; heldBack?: string };
 
 /**

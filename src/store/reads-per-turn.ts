@@ -1,5 +1,6 @@
-// Reads asked in one turn of the event loop, served by one statement: completes answered together
-// each ask for the next ready task (the original protocol's next_task_id), and one read answers all.
+// Reads asked in one turn of the event loop, served by one statement: callers asking for the next
+// ready task together (Discord's next in line; a complete with claim_next that found none to claim,
+// for its next_task_id) share one read. A plain complete reads it in its own transaction instead (TransitionSpec.nextReady).
 
 /**
  * Calls with the same key in one turn share one run of their read, started when the turn ends:

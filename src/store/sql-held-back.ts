@@ -13,6 +13,9 @@ import {
 import { controlCondition, heldCountSql } from './sql-queue-controls.js';
 import { WALKED } from './sql-waiting.js';
 
+/** Whether pauses or limits are in force (null: none applied). */
+const holdsBack = (controls: ClaimControls | null): boolean => controls !== null && (controls.pauses.length > 0 || controls.limits.length > 0);
+
 /** The projects and labels whose tasks no claim may take now. */
 export type HeldBack = { projects: ReadonlySet<string>; labels: ReadonlySet<string> };
 
@@ -60,7 +63,7 @@ const holdsAny = (list: string, labels: ReadonlySet<string>): boolean => (JSON.p
 export async function claimParts(
   q: Queryable, dialect: Dialect, controls: ClaimControls, labels: LabelScope, projects: readonly string[], covered: readonly string[] | null,
 ): Promise<ClaimSlice[] | null> {
-  if (controls.pauses.length === 0 && controls.limits.length === 0) return claimSlices(dialect, labels, projects, covered);
+  if (!holdsBack(controls)) return claimSlices(dialect, labels, projects, covered);
   const held = await heldBack(q, dialect, controls, { labels, projects });
   if (projects.length > 0) return projects.filter((p) => !held.projects.has(p)).map((p) => projectSlice(dialect, labels, covered, p));
   if (held.projects.size > 0) {
@@ -104,4 +107,37 @@ export function firstReady(dialect: Dialect, r: ReadyFor, parts: ClaimSlice[] | 
     (slice) => `SELECT t.id, t.priority_rank FROM tasks t ${dialect.indexedBy(slice.index)} WHERE ${readyFor(dialect, r, params, slice)} ORDER BY t.priority_rank, t.id LIMIT ${limit}`,
     withRank ? 'c.id, c.priority_rank' : 'c.id',
   );
+}
+
+
+/** The ids of the first `limit` tasks ready for `r` in `parts` (claimParts), read in `q`. */
+function readyIdsOf(q: Queryable, dialect: Dialect, r: ReadyFor, parts: ClaimSlice[] | null, limit: number): Promise<number[]> {
+  if (parts?.length === 0) return Promise.resolve([]);
+  const params: unknown[] = [];
+  return q.all<{ id: number }>(firstReady(dialect, r, parts, limit, params), params).then((rows) => rows.map((row) => Number(row.id)));
+}
+
+/** The ids of the first `limit` tasks ready for `r`, read in `q`; what the controls hold back is not walked, as by a claim. */
+export async function readyIdsIn(q: Queryable, dialect: Dialect, r: ReadyFor, limit: number): Promise<number[]> {
+  const parts = holdsBack(r.controls) ? await claimParts(q, dialect, r.controls!, '*', [], null) : null;
+  return readyIdsOf(q, dialect, r, parts, limit);
+}
+
+/** The first ready task, read in a transition's transaction: `id` is set once `read` resolves. */
+export type NextReady = { read: Promise<void>; id: number | null };
+
+/**
+ * The first ready task for `r` read in a transition's transaction after its change
+ * (TransitionSpec.nextReady); null when `r` is (none asked). Returns once its statement left: at
+ * once where no control holds anything back, so the COMMIT travels right behind it; else after the
+ * held-back counts it needs were read, so nothing is sent after the COMMIT.
+ */
+export async function nextReadyAfter(q: Queryable, dialect: Dialect, r: ReadyFor | null): Promise<NextReady | null> {
+  if (!r) return null;
+  const parts = holdsBack(r.controls) ? await claimParts(q, dialect, r.controls!, '*', [], null) : null;
+  const next: NextReady = { read: Promise.resolve(), id: null };
+  next.read = readyIdsOf(q, dialect, r, parts, 1).then((ids) => {
+    next.id = ids[0] ?? null;
+  });
+  return next;
 }

@@ -3,7 +3,7 @@ import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, ty
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL } from './sql-conditions.js';
-import { claimParts, firstReady } from './sql-held-back.js';
+import { readyIdsIn } from './sql-held-back.js';
 import { dependsOnAnyOf, hasLabel, pendingWithDependencies, someDependency } from './sql-lists.js';
 import { DueMarks } from './sql-due.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
@@ -89,14 +89,8 @@ export class SqlReads {
 
   private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
     await this.dueMarks.cleared(now);
-    const controls = await this.controlsForReads();
     // What the controls hold back is not walked (sql-held-back.ts), as by a claim.
-    const parts = controls ? await claimParts(this.db, this.db.dialect, controls, '*', [], null) : null;
-    if (parts?.length === 0) return [];
-    const params: unknown[] = [];
-    const sql = firstReady(this.db.dialect, { now, instanceId, controls }, parts, limit, params);
-    const rows = await this.db.all<{ id: number }>(sql, params);
-    return rows.map((row) => Number(row.id));
+    return readyIdsIn(this.db, this.db.dialect, { now, instanceId, controls: await this.controlsForReads() }, limit);
   }
 
   async logsFor(taskId: number): Promise<TaskLog[]> {

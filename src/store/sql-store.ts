@@ -9,7 +9,7 @@ import * as output from './sql-output.js';
 import { appendLog, appendTaskLogs, blockDependants, blockIfDependencyEnded, logThen, recordSeen, unblockDependants, type MarkSeen, type Seen } from './sql-task-writes.js';
 import { WebhooksInForce } from './sql-webhooks.js';
 import { claimKind, serveClaims } from './sql-claim-batch.js';
-import { claimParts } from './sql-held-back.js';
+import { claimParts, nextReadyAfter, type ReadyFor } from './sql-held-back.js';
 import { serveTransitions, transitionKeys, transitionKind } from './sql-transition-batch.js';
 import { WriteBatches, type Served } from './write-batches.js';
 import { addDependencies, lockGraph } from './sql-dependencies.js';
@@ -319,13 +319,28 @@ export class SqlStore extends SqlReads implements Store {
     return this.delayedNoted(await (kind ? this.batches!.transitions.run(kind, transitionKeys(spec), spec) : this.transitionAlone(spec)), spec.now);
   }
 
+  /**
+   * For transitions asking for the next ready task (TransitionSpec.nextReady), read in their own
+   * transaction: whom it is read for, the marks of delayed tasks come due cleared first (in a
+   * transaction of their own, as before any walk). Null: none asks.
+   */
+  private async nextReadyFor(specs: readonly TransitionSpec[]): Promise<ReadyFor | null> {
+    const asking = specs.filter((spec) => spec.nextReady);
+    if (asking.length === 0) return null;
+    const now = Math.max(...asking.map((spec) => spec.now));
+    await this.dueMarks.cleared(now);
+    return { now, instanceId: null, controls: await this.controlsForReads() };
+  }
+
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
-  private transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
-    return this.txRecordingLastSeen((q, markSeen) => serveTransitions(q, this.db.dialect, this.controlsInForce, this.webhooksInForce, markSeen, specs));
+  private async transitionTogether(specs: TransitionSpec[]): Promise<Served<TransitionOutcome>> {
+    const ready = await this.nextReadyFor(specs);
+    return this.txRecordingLastSeen((q, markSeen) => serveTransitions(q, this.db.dialect, this.controlsInForce, this.webhooksInForce, markSeen, specs, ready));
   }
 
   /** One transition in a transaction of its own. */
-  private transitionAlone(spec: TransitionSpec): Promise<TransitionOutcome> {
+  private async transitionAlone(spec: TransitionSpec): Promise<TransitionOutcome> {
+    const ready = await this.nextReadyFor([spec]);
     return this.txRecordingLastSeen(async (q, markSeen) => {
       // The holder acting on a task that changes hands (release, fail with retry) is recorded as
       // seen, so its id is read (and the row locked, on PostgreSQL) before the change.
@@ -397,12 +412,20 @@ export class SqlStore extends SqlReads implements Store {
       const previousHolder = before ? (before.instance_id as string | null) : task.instanceId;
       if (spec.holderSeen && previousHolder) seen.push([previousHolder, null, spec.now]);
       const entries = [{ task, entry: spec.log, now: spec.now }];
-      if (!spec.cascade) return logThen(q, this.db.dialect, this.webhooksInForce, entries, () => markSeen(...seen), (events): TransitionOutcome => ({ ok: true, task, events }));
+      if (!spec.cascade) {
+        const next = await nextReadyAfter(q, this.db.dialect, ready);
+        return logThen(
+          q, this.db.dialect, this.webhooksInForce, entries, () => Promise.all([markSeen(...seen), next?.read]),
+          (events): TransitionOutcome => ({ ok: true, task, events, ...(next ? { nextReadyId: next.id } : {}) }),
+        );
+      }
       // A cascade reads what the change freed or blocked: everything waits for its answer.
       const events = await appendTaskLogs(q, entries, this.webhooksInForce);
       await markSeen(...seen);
       events.push(...(await (spec.cascade === 'block' ? blockDependants : unblockDependants)(q, this.db.dialect, task.id, spec.now)));
-      return { ok: true, task, events };
+      const next = await nextReadyAfter(q, this.db.dialect, ready);
+      await next?.read;
+      return { ok: true, task, events, ...(next ? { nextReadyId: next.id } : {}) };
     });
   }
 

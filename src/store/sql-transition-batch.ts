@@ -14,6 +14,7 @@ import type { Served } from './write-batches.js';
 import { ATTEMPT_SQL } from './task-change.js';
 import { storedValue } from './task-columns.js';
 import { afterTransition, backToPending } from './sql-waiting.js';
+import { nextReadyAfter, type ReadyFor } from './sql-held-back.js';
 
 /** The conditions a transition may add to its status check, each a column compared with one value of its own. */
 const CHECKS = [
@@ -110,11 +111,11 @@ export async function transitionTogether(q: Queryable, dialect: Dialect, specs: 
 /**
  * A batch of transitions (one kind, distinct tasks) in the caller's transaction: the WIP locks of
  * claims by id, the UPDATE (under the controls in force for claims), the audit rows and last-seen of
- * those it changed. Returns the outcome of each transition served, by its first key; the rest run
- * on their own.
+ * those it changed, and the first ready task after them for those asking (`ready`: one read for the
+ * batch). Returns the outcome of each transition served, by its first key; the rest run on their own.
  */
 export async function serveTransitions(
-  q: Queryable, dialect: Dialect, inForce: ControlsCache, webhooks: WebhooksInForce, markSeen: MarkSeen, specs: TransitionSpec[],
+  q: Queryable, dialect: Dialect, inForce: ControlsCache, webhooks: WebhooksInForce, markSeen: MarkSeen, specs: TransitionSpec[], ready: ReadyFor | null = null,
 ): Promise<Served<TransitionOutcome> | Unanswered<Served<TransitionOutcome>>> {
   const served: Served<TransitionOutcome> = new Map();
   const first = specs[0]!;
@@ -143,8 +144,11 @@ export async function serveTransitions(
     if (spec.instance?.seen) seen.push([spec.instance.id, spec.instance.name ?? null, spec.now]);
     if (spec.holderSeen && task.instanceId) seen.push([task.instanceId, null, spec.now]);
   }
-  return logThen(q, dialect, webhooks, changed, () => markSeen(...seen), (events) => {
-    changed.forEach(({ task, spec }, i) => served.set(transitionKeys(spec)[0]!, { ok: true, task, events: [events[i]!] }));
+  const next = await nextReadyAfter(q, dialect, ready);
+  return logThen(q, dialect, webhooks, changed, () => Promise.all([markSeen(...seen), next?.read]), (events) => {
+    changed.forEach(({ task, spec }, i) =>
+      served.set(transitionKeys(spec)[0]!, { ok: true, task, events: [events[i]!], ...(next && spec.nextReady ? { nextReadyId: next.id } : {}) }),
+    );
     return served;
   });
 }

@@ -108,15 +108,15 @@ export function originalTaskRoutes(app: FastifyInstance, ctx: AppContext): void 
     { schema: { tags: ['tasks'], summary: 'Complete a task you hold (by lease_token or instance_id); a task that requires review goes to in_review', params: idParams, body: completeBody, response: replies({ 200: completedSchema }, [...BODY, 404, 409]) } },
     async (request) => {
       const b = request.body;
-      const task = await queue.complete(request.params.id, {
-        leaseToken: b.lease_token,
-        instanceId: b.instance_id,
-        notes: b.notes,
-        result: b.result,
-      });
-      // in_review for a task that requires review; 'completed' otherwise, as the original answered.
+      const completion = { leaseToken: b.lease_token, instanceId: b.instance_id, notes: b.notes, result: b.result };
+      if (!b.claim_next) {
+        // The next ready task is read with the completion (in its transaction, where the store can).
+        const { task, nextReadyId } = await queue.completeThenNext(request.params.id, completion);
+        // in_review for a task that requires review; 'completed' otherwise, as the original answered.
+        return { status: task.status as 'completed' | 'in_review', task_id: task.id, next_task_id: nextReadyId, task: taskJson(task) };
+      }
+      const task = await queue.complete(request.params.id, completion);
       const status = task.status as 'completed' | 'in_review';
-      if (!b.claim_next) return { status, task_id: task.id, next_task_id: await queue.nextReadyId(), task: taskJson(task) };
       const next = await claimAfter(queue, request.log, b.instance_id!, b.claim_next, task.id);
       return {
         status,
