@@ -13,8 +13,9 @@ import { CYCLE_NAMES, driveCycles, fmt, median, ratioText, type CycleMode } from
 import { createClient } from './http-client.js';
 import { BENCH_KEY, BIN, servingUrl } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
+import { benchArgs } from './args.js';
 
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const args = benchArgs();
 const BASE = args.get('base');
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const SECONDS = Number(args.get('seconds') ?? 5);

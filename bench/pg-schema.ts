@@ -10,7 +10,8 @@ export async function createBenchSchema(databaseUrl: string, prefix: string): Pr
   const name = `${prefix}_${Date.now().toString(36)}`;
   await admin.query(`CREATE SCHEMA ${name}`);
   const url = new URL(databaseUrl);
-  url.searchParams.set('options', `-c search_path=${name}`);
+  // Options already in the URL (auto_explain, log sampling while probing) are kept.
+  url.searchParams.set('options', `${url.searchParams.get('options') ?? ''} -c search_path=${name}`.trim());
   return {
     name,
     url: url.toString(),

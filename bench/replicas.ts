@@ -11,9 +11,10 @@ import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from 
 import { createClient } from './http-client.js';
 import { BENCH_KEY, cpuTicks, startBenchServer, type BenchServer } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
+import { benchArgs } from './args.js';
 
 const KEY = BENCH_KEY;
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const args = benchArgs();
 const AGENTS = Number(args.get('agents') ?? 32);
 const SECONDS = Number(args.get('seconds') ?? 10);
 /** `--modes=next-claim` runs only the original protocol (quick before/after checks); the file is written only for a full run. */

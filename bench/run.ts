@@ -14,10 +14,11 @@ import { labelsBench } from './labels.js';
 import { idleWaitersBench } from './idle-waiters.js';
 import { memoryBench, writeSection } from './memory.js';
 import { statementCounts, statementLines } from './statements.js';
+import { benchArgs } from './args.js';
 
 const KEY = BENCH_KEY;
 // `--name=value` (the value may hold '=' itself) or `--flag`.
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split(/=(.*)/s).slice(0, 2) as [string, string]));
+const args = benchArgs();
 const AGENTS = Number(args.get('agents') ?? 16);
 const SECONDS = Number(args.get('seconds') ?? 8);
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;

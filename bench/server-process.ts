@@ -39,9 +39,15 @@ export function servingUrl(proc: ChildProcess, what = 'server'): Promise<string>
  * network namespace (that command execs the server, so the pid is the server's).
  */
 export async function startBenchServer(dbPath: string, env: Record<string, string> = {}, options: { prefix?: string[] } = {}): Promise<BenchServer> {
-  const [cmd, ...args] = [...(options.prefix ?? []), process.execPath, BIN, 'serve'];
+  // BENCH_SERVER_NODE_ARGS: node's own options for the servers alone, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // to profile them under the bench's load (NODE_OPTIONS does not take --cpu-prof).
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const [cmd, ...args] = [...(options.prefix ?? []), process.execPath, ...nodeArgs, BIN, 'serve'];
   const proc = spawn(cmd!, args, {
-    env: { PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: BENCH_KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '', API_HOST: '127.0.0.1', API_PORT: '0', API_KEY: BENCH_KEY, DB_PATH: dbPath, LOG_LEVEL: 'warn', WIP_LIMIT: '1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';

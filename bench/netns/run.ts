@@ -16,8 +16,9 @@ import { createNetwork, networkProblem, type LinkKind } from './network.js';
 import { postgresProblem, startPrivatePostgres, type PrivatePostgres } from './postgres.js';
 import { startRemoteHost, type RemoteHost } from './remote-host.js';
 import { freshSchema, KEY, startNetReplicas } from './replicas.js';
+import { benchArgs } from '../args.js';
 
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
+const args = benchArgs();
 const QUICK = args.has('quick');
 const SECONDS = Number(args.get('seconds') ?? (QUICK ? 3 : 8));
 const ROUNDS = Number(args.get('rounds') ?? (QUICK ? 1 : 3));

@@ -14,8 +14,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { fmt, median, ratioText } from '../cycles.js';
 import { PEER_SYSTEMS, type PeerContext, type PeerResult } from './systems.js';
+import { benchArgs } from '../args.js';
 
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string | undefined]));
+const args = benchArgs();
 const QUICK = args.has('quick');
 const JOBS = Number(args.get('jobs') ?? (QUICK ? 2_000 : 20_000));
 const WORKERS = Number(args.get('workers') ?? 16);
