@@ -17,7 +17,7 @@ const KEY = BENCH_KEY;
 const args = benchArgs();
 const AGENTS = Number(args.get('agents') ?? 32);
 const SECONDS = Number(args.get('seconds') ?? 10);
-/** `--modes=next-claim` runs only the original protocol (quick before/after checks); the file is written only for a full run. */
+/** `--modes=next-claim` runs only the original protocol (quick before/after checks); the file is written only for a full run (no `--modes`). */
 const MODES = (args.get('modes')?.split(',') ?? ['claim-next', 'next-claim', 'complete-claim']) as CycleMode[];
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  if (MODES.length < 2) return;
+  if (args.has('modes')) return;
   const out = resolve(import.meta.dirname, 'RESULTS-replicas.md');
   // The earlier runs stay below, the last one under a heading of its own.
   const title = lines[0]!;
