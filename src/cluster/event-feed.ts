@@ -192,6 +192,10 @@ class ReplicaFeed {
           this.high = high;
         }
         bus.emitFromFeed(event);
+        // A task left delayed by another replica's write is marked so (sql-due.ts): this replica's
+        // claims must clear the mark when its time comes, which only its own writes told them of.
+        const task = event.task;
+        if (task?.status === 'pending' && task.runAfter > event.at) this.options.store.noteDelayed(task.runAfter);
       }
       if (fresh < PAGE || this.options.signal.aborted) break;
       gapIds = [];

@@ -343,6 +343,12 @@ export interface Store {
   recordEvent(entry: LogEntry, now: number): Promise<TaskEvent>;
   eventsSince(afterId: number, limit: number): Promise<TaskEvent[]>;
   lastEventId(): Promise<number>;
+  /**
+   * Another process (a replica) wrote a task pending until `at` (an event the cross-replica feed
+   * read): this store's claims at `at` or later first clear the marks of delayed tasks come due, so
+   * the task is claimable here at its time rather than up to a second later.
+   */
+  noteDelayed(at: number): void;
   getCursor(name: string): Promise<number | null>;
   setCursor(name: string, position: number, now: number): Promise<void>;
 

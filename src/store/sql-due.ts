@@ -8,9 +8,10 @@
 // write, so before a walk reads its index the marks come due are cleared, in a transaction of their
 // own (DueMarks): each process keeps the earliest moment a mark it knows of comes due, from what it
 // writes and reads, and clears when a walk's time reaches it. Marks other processes write (replicas
-// on one PostgreSQL) are learned from the waiters' reads of the next moment a task comes due
-// (nextRunAfter, cameDue); past that, each process clears at least every RECHECK_MS while it walks,
-// and at once when its clock was set back.
+// on one PostgreSQL) are learned from the events of their writes the cross-replica feed reads
+// (Store.noteDelayed) and from the waiters' reads of the next moment a task comes due (nextRunAfter,
+// cameDue); past that (a feed behind or down), each process clears at least every RECHECK_MS while
+// it walks, and at once when its clock was set back.
 import type { Db, Dialect, Queryable } from './db.js';
 
 /** SET item: the task's mark from its run_after (an SQL expression: the value the row has after the write) at `now`. */

@@ -135,6 +135,10 @@ export class SqlStore extends SqlReads implements Store {
     return this.controlsInForce.inForce(this.db);
   }
 
+  noteDelayed(at: number): void {
+    this.dueMarks.note(at);
+  }
+
   /** A write's outcome, its task noted if the write left it delayed (sql-due.ts), so walks clear its mark when its time comes. */
   private delayedNoted<T extends { ok: boolean; task?: Task | null }>(outcome: T, now: number): T {
     const task = outcome.ok ? outcome.task : null;

@@ -80,6 +80,20 @@ describe('event feed across replicas (postgres)', () => {
     expect(a.bus.lastId()).toBe(b.bus.lastId());
   });
 
+  it('a task delayed through replica B is claimable on replica A when its time comes', async () => {
+    set = await openReplicas(2);
+    const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
+    await Promise.all([a.feed!.ready, b.feed!.ready]);
+    // A's walk clears the marks of delayed tasks come due, then trusts for a second (RECHECK_MS) that
+    // no mark it was not told of comes due: B's write reaches it only through the feed.
+    expect(await a.queue.claimNext({ instanceId: 'agent-a' })).toBeNull();
+    const { task } = await b.queue.create({ description: 'in 200 ms', runAfter: Date.now() + 200 });
+    await waitFor(() => ofTask(a.events, task.id, 'created').length > 0, 3000, 'A to see the create');
+    expect(await a.queue.claimNext({ instanceId: 'agent-a' })).toBeNull();
+    await waitFor(() => Date.now() >= task.runAfter, 3000, 'the task to come due');
+    expect((await a.queue.claimNext({ instanceId: 'agent-a' }))?.id).toBe(task.id);
+  });
+
   it('a long-poll waiter on replica A is woken by a task created on replica B', async () => {
     set = await openReplicas(2);
     const [a, b] = set.replicas as [typeof set.replicas[0], typeof set.replicas[0]];
