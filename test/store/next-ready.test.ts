@@ -1,7 +1,8 @@
-// A completion that asks for the next ready task (the original complete answer's next_task_id) has
-// it read in its own transaction, after its change: no statement of its own outside, the dependant
-// it freed shown, what pauses and limits hold back passed over, completions batched together sharing
-// one read.
+// The next ready task (the original complete answer's next_task_id, Discord's next in line). A
+// completion that asks for it has it read in its own transaction, after its change: no statement of
+// its own outside, the dependant it freed shown, what pauses and limits hold back passed over,
+// completions batched together sharing one read. Asked apart from a completion, callers of one turn
+// share one read (store/reads-per-turn.ts), and each still sees what its own complete freed.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue, type Queue } from '../../src/core/queue.js';
@@ -44,7 +45,7 @@ function notingDb(inner: Db, sent: Sent[]): Db & { transactions(): number } {
   };
 }
 
-describe.each(backends)('the next ready task read with a completion ($name)', (backend) => {
+describe.each(backends)('the next ready task ($name)', (backend) => {
   let cleanup: (() => Promise<void>) | undefined;
   afterEach(async () => cleanup?.());
 
@@ -58,12 +59,29 @@ describe.each(backends)('the next ready task read with a completion ($name)', (b
 
   const readyReads = (sent: Sent[]) => sent.filter((s) => READY_READ.test(s.sql));
 
-  it('8 agents completing at once: each told the first ready task, read in the completions\' transactions', async () => {
-    const { queue, sent } = await open();
+  /** Ten tasks, eight of them held by agent-0 … agent-7; the ninth is the next ready. */
+  async function eightHeld(queue: Queue) {
     for (let i = 0; i < 10; i++) await queue.create({ description: `task ${i}` });
     const held = [];
     for (let i = 0; i < 8; i++) held.push((await queue.claimNext({ instanceId: `agent-${i}`, labels: '*' }))!);
-    const ninth = held.at(-1)!.id + 1;
+    return { held, ninth: held.at(-1)!.id + 1 };
+  }
+
+  /** `first` held by agent-a, `other` by agent-b, and a task waiting on `first`: none ready. */
+  async function twoHeldOneWaiting(queue: Queue) {
+    const first = (await queue.create({ description: 'first' })).task;
+    const other = (await queue.create({ description: 'other' })).task;
+    const dependant = (await queue.create({ description: 'after first', dependsOn: [first.id] })).task;
+    const a = (await queue.claimNext({ instanceId: 'agent-a', labels: '*' }))!;
+    const b = (await queue.claimNext({ instanceId: 'agent-b', labels: '*' }))!;
+    expect([a.id, b.id]).toEqual([first.id, other.id]);
+    expect(await queue.nextReadyId()).toBeNull();
+    return { a, b, dependant };
+  }
+
+  it('8 agents completing at once: each told the first ready task, read in the completions\' transactions', async () => {
+    const { queue, sent } = await open();
+    const { held, ninth } = await eightHeld(queue);
     sent.length = 0;
     const answers = await Promise.all(held.map((task) => queue.completeThenNext(task.id, { leaseToken: task.leaseToken })));
     expect(answers.map((a) => a.task.status)).toEqual(Array(8).fill('completed'));
@@ -82,12 +100,7 @@ describe.each(backends)('the next ready task read with a completion ($name)', (b
 
   it('each is told of the dependant its own completion freed', async () => {
     const { queue } = await open();
-    const first = (await queue.create({ description: 'first' })).task;
-    const other = (await queue.create({ description: 'other' })).task;
-    const dependant = (await queue.create({ description: 'after first', dependsOn: [first.id] })).task;
-    const a = (await queue.claimNext({ instanceId: 'agent-a', labels: '*' }))!;
-    const b = (await queue.claimNext({ instanceId: 'agent-b', labels: '*' }))!;
-    expect([a.id, b.id]).toEqual([first.id, other.id]);
+    const { a, b, dependant } = await twoHeldOneWaiting(queue);
     const [doneB, doneA] = [
       await queue.completeThenNext(b.id, { leaseToken: b.leaseToken }),
       await queue.completeThenNext(a.id, { leaseToken: a.leaseToken }),
@@ -131,5 +144,33 @@ describe.each(backends)('the next ready task read with a completion ($name)', (b
     sent.length = 0;
     await expect(queue.completeThenNext(claimed.id, { leaseToken: 'not-the-token' })).rejects.toMatchObject({ code: 'LEASE_MISMATCH' });
     expect(readyReads(sent)).toEqual([]);
+  });
+
+  it('asked apart from a completion by 8 callers in one turn: one read answers all', async () => {
+    const { queue, sent } = await open();
+    const { held, ninth } = await eightHeld(queue);
+    sent.length = 0;
+    const answers = await Promise.all(
+      held.map(async (task) => {
+        await queue.complete(task.id, { leaseToken: task.leaseToken });
+        return queue.nextReadyId();
+      }),
+    );
+    expect(answers).toEqual(Array(8).fill(ninth));
+    expect(readyReads(sent)).toHaveLength(1);
+    // Asked again later: read again, not an old answer.
+    const next = (await queue.claimNext({ instanceId: 'agent-0', labels: '*' }))!;
+    expect(next.id).toBe(ninth);
+    expect(await queue.nextReadyId()).toBe(ninth + 1);
+  });
+
+  it('asked apart, each caller is told of the task its own complete freed, even sharing the read', async () => {
+    const { queue } = await open();
+    const { a, b, dependant } = await twoHeldOneWaiting(queue);
+    const answers = await Promise.all([
+      queue.complete(a.id, { leaseToken: a.leaseToken }).then(() => queue.nextReadyId()),
+      queue.complete(b.id, { leaseToken: b.leaseToken }).then(() => queue.nextReadyId()),
+    ]);
+    expect(answers).toEqual([dependant.id, dependant.id]);
   });
 });
