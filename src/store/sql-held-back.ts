@@ -109,6 +109,9 @@ export function firstReady(dialect: Dialect, r: ReadyFor, parts: ClaimSlice[] | 
   );
 }
 
+/** The parts to read for `r` (claimParts) while controls hold something back; null (one walk) at once otherwise. */
+const partsFor = (q: Queryable, dialect: Dialect, r: ReadyFor): Promise<ClaimSlice[] | null> | null =>
+  holdsBack(r.controls) ? claimParts(q, dialect, r.controls!, '*', [], null) : null;
 
 /** The ids of the first `limit` tasks ready for `r` in `parts` (claimParts), read in `q`. */
 function readyIdsOf(q: Queryable, dialect: Dialect, r: ReadyFor, parts: ClaimSlice[] | null, limit: number): Promise<number[]> {
@@ -119,8 +122,7 @@ function readyIdsOf(q: Queryable, dialect: Dialect, r: ReadyFor, parts: ClaimSli
 
 /** The ids of the first `limit` tasks ready for `r`, read in `q`; what the controls hold back is not walked, as by a claim. */
 export async function readyIdsIn(q: Queryable, dialect: Dialect, r: ReadyFor, limit: number): Promise<number[]> {
-  const parts = holdsBack(r.controls) ? await claimParts(q, dialect, r.controls!, '*', [], null) : null;
-  return readyIdsOf(q, dialect, r, parts, limit);
+  return readyIdsOf(q, dialect, r, await partsFor(q, dialect, r), limit);
 }
 
 /** The first ready task, read in a transition's transaction: `id` is set once `read` resolves. */
@@ -134,7 +136,9 @@ export type NextReady = { read: Promise<void>; id: number | null };
  */
 export async function nextReadyAfter(q: Queryable, dialect: Dialect, r: ReadyFor | null): Promise<NextReady | null> {
   if (!r) return null;
-  const parts = holdsBack(r.controls) ? await claimParts(q, dialect, r.controls!, '*', [], null) : null;
+  const counting = partsFor(q, dialect, r);
+  // No await unless the counts are read: the statement must leave before the caller's COMMIT.
+  const parts = counting ? await counting : null;
   const next: NextReady = { read: Promise.resolve(), id: null };
   next.read = readyIdsOf(q, dialect, r, parts, 1).then((ids) => {
     next.id = ids[0] ?? null;
