@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     log(`- Servers: \`node dist/athena.mjs serve\` processes on 127.0.0.1, one PostgreSQL on the same machine (pool of 10 each); load from another process. Everything shares the machine's cores.`);
     log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: ${MODES.map((m) => CYCLE_NAMES[m]).join(', ')}.`);
     log('- "vs 1 server" divides by the same store and protocol with one server, measured in this run. The machine is shared with other developers\' work at the same time: compare ratios rather than absolute figures.');
-    log('- A cycle\'s cost: CPU of the servers, and of every PostgreSQL process of the machine, per cycle (from /proc); PostgreSQL\'s transactions per cycle (`pg_stat_database`: each statement outside a transaction is one, and so is each listening session\'s read of a notification: a NOTIFY costs one more for every LISTEN session of the database, two a replica).');
+    log('- A cycle\'s cost: CPU of the servers, and of every PostgreSQL process of the machine, per cycle (from /proc); PostgreSQL\'s transactions per cycle (`pg_stat_database`: each statement outside a transaction is one, and so is each listening session\'s read of a notification: a NOTIFY costs one more for every LISTEN session of the database, one a replica).');
     log('');
     log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims | server CPU per cycle | PostgreSQL CPU per cycle | transactions per cycle |');
     log('|---|---|---|---|---|---|---|---|---|---|---|');

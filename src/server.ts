@@ -15,6 +15,7 @@ import { openStore } from './store/open.js';
 import type { Db } from './store/db.js';
 import { createReplicaBus } from './cluster/replica-bus.js';
 import { startEventFeed } from './cluster/event-feed.js';
+import { listenSession } from './cluster/listen-session.js';
 import { startOutputRelay, type OutputRelay } from './cluster/output-relay.js';
 import { createOutputFeed } from './core/task-output.js';
 import { runWhileLeader, type Leadership } from './cluster/leadership.js';
@@ -172,8 +173,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (swept.requeued + swept.failed > 0) log.info(swept, 'requeued tasks whose lease expired while the server was down');
 
   const stopLoops = new AbortController();
-  const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log });
-  const outputRelay = startOutputRelay({ db, feed: outputFeed, readOutput: (id, o) => queue.readOutput(id, o), signal: stopLoops.signal, log });
+  // One LISTEN session for both (listen-session.ts): a connection fewer, and one wake-up a NOTIFY.
+  const listen = listenSession({ db, signal: stopLoops.signal, log });
+  const feed = startEventFeed({ db, store, bus, signal: stopLoops.signal, log, listen });
+  const outputRelay = startOutputRelay({ db, feed: outputFeed, readOutput: (id, o) => queue.readOutput(id, o), signal: stopLoops.signal, log, listen });
+  if (db.capabilities.listen) listen.start();
   startedSoFar.push(async () => {
     stopLoops.abort();
     await Promise.all([feed.stopped, outputRelay.stopped]);

@@ -3,10 +3,11 @@ import type { Logger } from '../logger.js';
 import type { Db, DedicatedSession } from '../store/db.js';
 import { readEventsAfter } from '../store/event-log.js';
 import { listenForEvents, notifyEvents } from '../store/session-statements.js';
+import { rareWarnings } from './connections.js';
+import { listenSession, type ListenSession } from './listen-session.js';
 import type { Store } from '../core/ports.js';
-import { connectionLost } from './connections.js';
 import type { ReplicaBus } from './replica-bus.js';
-import { aborted, sleep, withDeadline } from '../timing.js';
+import { sleep } from '../timing.js';
 
 export type EventFeedOptions = {
   db: Db;
@@ -15,6 +16,8 @@ export type EventFeedOptions = {
   bus: ReplicaBus;
   signal: AbortSignal;
   log: Logger;
+  /** The session to listen and notify on, shared with the output relay (started by the caller); absent: one of its own. */
+  listen?: ListenSession;
   /** Reads even without a notification this often (LISTEN down, late rows). */
   pollMs?: number;
   /** How long a missing id is waited for before it is taken as a rolled-back transaction. */
@@ -85,8 +88,8 @@ class ReplicaFeed {
   private notifyAgain = false;
   private lastNotifyAt = 0;
   private lastReadAt = 0;
-  private warnedAt = 0;
-  private readonly log: Logger;
+  /** Warns at most every 30 s: a database outage would otherwise log on every poll. */
+  private readonly warn: (err: unknown, message: string) => void;
   private readonly now: () => number;
   private readonly pollMs: number;
   private readonly gapWaitMs: number;
@@ -95,15 +98,33 @@ class ReplicaFeed {
   private readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
 
   constructor(private readonly options: EventFeedOptions) {
-    this.log = options.log.child({ component: 'event-feed' });
     this.now = options.now ?? Date.now;
+    this.warn = rareWarnings(options.log.child({ component: 'event-feed' }), options.signal, this.now);
     this.pollMs = options.pollMs ?? 2000;
     this.gapWaitMs = options.gapWaitMs ?? 30_000;
   }
 
   start(): EventFeed {
     const unsubscribe = this.options.bus.onLocalEvent(() => this.requestNotify());
-    const stopped = Promise.all([this.listenLoop(), this.pollLoop()]).then(async () => {
+    const { db, signal, log } = this.options;
+    const listen = this.options.listen ?? listenSession({ db, signal, log });
+    listen.use({
+      setup: (client) => listenForEvents(client, () => this.requestRead()),
+      up: (client) => {
+        this.client = client;
+        this.isListening = true;
+        this.listenedOnce = true;
+        this.checkReady();
+        this.requestRead(); // whatever was committed while we were not listening
+      },
+      down: () => {
+        this.isListening = false;
+        this.client = null;
+        this.notifying = false;
+      },
+    });
+    if (!this.options.listen) listen.start();
+    const stopped = Promise.all([listen.stopped, this.pollLoop()]).then(async () => {
       unsubscribe();
       await this.reading;
     });
@@ -214,47 +235,7 @@ class ReplicaFeed {
     }
   }
 
-  private async listenLoop(): Promise<void> {
-    const { signal } = this.options;
-    let delayMs = 500;
-    while (!signal.aborted) {
-      let client: DedicatedSession | undefined;
-      try {
-        client = await this.options.db.openSession();
-        const lost = connectionLost(client);
-        await listenForEvents(client, () => this.requestRead());
-        this.client = client;
-        this.isListening = true;
-        this.listenedOnce = true;
-        this.checkReady();
-        delayMs = 500;
-        this.requestRead(); // whatever was committed while we were not listening
-        const reason = await Promise.race([lost, aborted(signal).then(() => null)]);
-        if (reason) this.warn(reason, 'LISTEN connection lost; reconnecting (polling meanwhile)');
-      } catch (err) {
-        this.warn(err, 'LISTEN connection failed; retrying (polling meanwhile)');
-      } finally {
-        this.isListening = false;
-        this.client = null;
-        this.notifying = false;
-        if (client) await withDeadline(client.end(), 2000, 'close timed out').catch(() => {});
-      }
-      if (signal.aborted) break;
-      await sleep(delayMs, signal);
-      delayMs = Math.min(delayMs * 2, 10_000);
-    }
-  }
-
   private checkReady(): void {
     if (this.high !== null && this.listenedOnce) this.markReady();
-  }
-
-  /** Warns at most every 30 s: a database outage would otherwise log on every poll. */
-  private warn(err: unknown, message: string): void {
-    if (this.options.signal.aborted) return;
-    const at = this.now();
-    if (at - this.warnedAt < 30_000) return;
-    this.warnedAt = at;
-    this.log.warn({ err: { message: (err as Error).message } }, message);
   }
 }

@@ -5,8 +5,8 @@ import type { OutputRead } from '../core/ports.js';
 import type { Logger } from '../logger.js';
 import type { Db, DedicatedSession } from '../store/db.js';
 import { listenForOutput, notifyOutput, NOTIFY_PAYLOAD_MAX_BYTES } from '../store/session-statements.js';
-import { aborted, sleep, withDeadline } from '../timing.js';
-import { connectionLost } from './connections.js';
+import { rareWarnings } from './connections.js';
+import { listenSession, type ListenSession } from './listen-session.js';
 
 export type OutputRelayOptions = {
   db: Db;
@@ -15,6 +15,8 @@ export type OutputRelayOptions = {
   readOutput(taskId: number, options: { run: number; since: number }): Promise<OutputRead>;
   signal: AbortSignal;
   log: Logger;
+  /** The session to listen and notify on, shared with the event feed (started by the caller); absent: one of its own. */
+  listen?: ListenSession;
 };
 
 export type OutputRelay = {
@@ -60,15 +62,9 @@ export function startOutputRelay(options: OutputRelayOptions): OutputRelay {
   let pending: OutputChunk[] = [];
   let sending = false;
   let received: Promise<void> = Promise.resolve();
-  let warnedAt = 0;
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-
-  const warn = (err: unknown, message: string) => {
-    if (signal.aborted || Date.now() - warnedAt < 30_000) return;
-    warnedAt = Date.now();
-    log.warn({ err: { message: (err as Error).message } }, message);
-  };
+  const warn = rareWarnings(log, signal);
 
   /** The entries of the next notification, taken from the front of `pending`. */
   function nextPayload(): string {
@@ -138,32 +134,22 @@ export function startOutputRelay(options: OutputRelayOptions): OutputRelay {
     });
   }
 
-  async function listenLoop(): Promise<void> {
-    let delayMs = 500;
-    while (!signal.aborted) {
-      let client: DedicatedSession | undefined;
-      try {
-        client = await db.openSession();
-        const lost = connectionLost(client);
-        schema = await listenForOutput(client, onPayload);
-        session = client;
-        markReady();
-        delayMs = 500;
-        const reason = await Promise.race([lost, aborted(signal).then(() => null)]);
-        if (reason) warn(reason, 'output LISTEN connection lost; reconnecting');
-      } catch (err) {
-        warn(err, 'output LISTEN connection failed; retrying');
-      } finally {
-        session = null;
-        if (client) await withDeadline(client.end(), 2000, 'close timed out').catch(() => {});
-      }
-      if (signal.aborted) break;
-      await sleep(delayMs, signal);
-      delayMs = Math.min(delayMs * 2, 10_000);
-    }
-  }
+  const listen = options.listen ?? listenSession({ db, signal, log: options.log });
+  listen.use({
+    setup: async (client) => {
+      schema = await listenForOutput(client, onPayload);
+    },
+    up: (client) => {
+      session = client;
+      markReady();
+    },
+    down: () => {
+      session = null;
+    },
+  });
+  if (!options.listen) listen.start();
 
-  const stopped = listenLoop().then(async () => {
+  const stopped = listen.stopped.then(async () => {
     unsubscribe();
     await received;
   });
