@@ -54,7 +54,7 @@ const MAX_GAPS = 10_000;
  * does nothing.
  *
  * Where it can (PostgreSQL), after this process emits events (that is, after their transaction committed)
- * the feed sends one NOTIFY on `athena_events` from its LISTEN connection; while one is on its
+ * the feed sends one NOTIFY on `athena_events` from the replica's LISTEN session (listen-session.ts); while one is on its
  * way, further events fold into a single next one. The NOTIFY is deliberately not sent inside
  * the writing transactions (say, by a trigger): PostgreSQL serializes the commits of all
  * notifying transactions on one lock, held through the WAL flush, which capped a 3-replica run

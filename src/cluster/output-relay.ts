@@ -46,8 +46,8 @@ function entryOf(chunk: OutputChunk): Entry {
  * Where the backend cannot listen (SQLite: one process) there is no other replica: nothing to do.
  *
  * On PostgreSQL, output is not written to task_logs (it would flood the event log), so the event feed
- * does not carry it. Instead each replica sends the chunks it stored as NOTIFY payloads on its own
- * session, after they committed: small chunks inline, larger ones as (task, run, offset, length), which the
+ * does not carry it. Instead each replica sends the chunks it stored as NOTIFY payloads on its LISTEN
+ * session (listen-session.ts), after they committed: small chunks inline, larger ones as (task, run, offset, length), which the
  * receivers read back from task_output. Several chunks fold into one notification while one is in flight.
  * Receivers handle notifications one at a time, so a task's chunks keep their order. Like the output
  * events themselves, this is live only: a notification lost while a LISTEN session reconnects loses those
