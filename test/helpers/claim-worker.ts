@@ -1,17 +1,21 @@
-// A separate process that claims and completes tasks on a shared SQLite file until none are left;
-// prints the ids it claimed as JSON. Used by the concurrency test.
+// A separate process that claims and completes tasks on a shared SQLite file until none are left, or
+// until it has claimed `max` of them; prints the ids it claimed as JSON. Used by the concurrency test.
 import { createEventBus } from '../../src/core/events.js';
 import { createQueue } from '../../src/core/queue.js';
 import { SqliteDb } from '../../src/store/sqlite/driver.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 
-const [dbPath, name, concurrencyArg, startAtArg] = process.argv.slice(2);
+const [dbPath, name, concurrencyArg, startAtArg, maxArg] = process.argv.slice(2);
+const max = Number(maxArg ?? Number.POSITIVE_INFINITY);
 const db = new SqliteDb(dbPath!, { busyTimeoutMs: 30_000 });
 const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: { leaseMs: 600_000, maxAttempts: 3, retryBaseMs: 1000, wipLimit: 0 } });
 const claimed: number[] = [];
+/** Claims started: a claimer starts one only while fewer than `max` are, so the process never takes more. */
+let started = 0;
 
 async function claimer(index: number): Promise<void> {
-  for (;;) {
+  while (started < max) {
+    started++;
     const task = await queue.claimNext({ instanceId: `${name}-${index}`, instanceName: `${name} ${index}` });
     if (!task) return;
     claimed.push(task.id);
