@@ -20,7 +20,7 @@ export type ListenSession = {
   use(user: ListenUser): void;
   /** Connects, and connects again after a loss (backing off to 10 s), until the signal aborts. */
   start(): void;
-  /** Settles once the session ended after the signal aborted (at once when never started). */
+  /** Settles once the session ended after the signal aborted (when it aborts, if never started). */
   stopped: Promise<void>;
 };
 

@@ -3,7 +3,7 @@ import { TASK_STATUSES, type Instance, type Stats, type Task, type TaskEvent, ty
 import { LIMITS } from '../core/limits.js';
 import { placeholders, type Db, type Dialect, type Queryable } from './db.js';
 import { HELD_SQL } from './sql-conditions.js';
-import { readyIdsIn } from './sql-held-back.js';
+import { readyIdsIn, type ReadyFor } from './sql-held-back.js';
 import { dependsOnAnyOf, hasLabel, pendingWithDependencies, someDependency } from './sql-lists.js';
 import { DueMarks } from './sql-due.js';
 import { rowToComment, rowToExportedTask, rowToInstance, rowToLog, rowToTask, type TaskRow } from './rows.js';
@@ -88,9 +88,17 @@ export class SqlReads {
   }
 
   private async readReadyIds(now: number, limit: number, instanceId: string | null): Promise<number[]> {
+    return readyIdsIn(this.db, this.db.dialect, await this.readyAt(now, instanceId), limit);
+  }
+
+  /**
+   * Whom the ready tasks at `now` are read for: the marks of delayed tasks come due cleared first (in
+   * a transaction of their own, as before any walk), and what the controls hold back is not walked
+   * (sql-held-back.ts), as by a claim.
+   */
+  protected async readyAt(now: number, instanceId: string | null): Promise<ReadyFor> {
     await this.dueMarks.cleared(now);
-    // What the controls hold back is not walked (sql-held-back.ts), as by a claim.
-    return readyIdsIn(this.db, this.db.dialect, { now, instanceId, controls: await this.controlsForReads() }, limit);
+    return { now, instanceId, controls: await this.controlsForReads() };
   }
 
   async logsFor(taskId: number): Promise<TaskLog[]> {

@@ -325,15 +325,11 @@ export class SqlStore extends SqlReads implements Store {
 
   /**
    * For transitions asking for the next ready task (TransitionSpec.nextReady), read in their own
-   * transaction: whom it is read for, the marks of delayed tasks come due cleared first (in a
-   * transaction of their own, as before any walk). Null: none asks.
+   * transaction: whom it is read for (SqlReads.readyAt). Null: none asks.
    */
   private async nextReadyFor(specs: readonly TransitionSpec[]): Promise<ReadyFor | null> {
     const asking = specs.filter((spec) => spec.nextReady);
-    if (asking.length === 0) return null;
-    const now = Math.max(...asking.map((spec) => spec.now));
-    await this.dueMarks.cleared(now);
-    return { now, instanceId: null, controls: await this.controlsForReads() };
+    return asking.length === 0 ? null : this.readyAt(Math.max(...asking.map((spec) => spec.now)), null);
   }
 
   /** Transitions of one kind on different tasks, in one transaction and one UPDATE (sql-transition-batch.ts). */
