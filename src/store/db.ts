@@ -101,6 +101,13 @@ export type TxOptions = {
    * as a peek's hold, which lasts two seconds. SQLite's commits follow SQLITE_SYNCHRONOUS either way.
    */
   durable?: boolean;
+  /**
+   * true: PostgreSQL runs the transaction's statements with their one generic plan (plan_cache_mode
+   * force_generic_plan, for this transaction only) instead of planning them again for each call's
+   * values. For statements whose plan is the same for any value but which PostgreSQL kept planning
+   * anew: the peek, whose planning cost more than its run. SQLite ignores it.
+   */
+  genericPlans?: boolean;
 };
 
 /** A connection of its own outside the pool, held open for LISTEN or a session lock; its opener ends it. */

@@ -136,7 +136,7 @@ describe('a peek on PostgreSQL', () => {
       const { task } = await queue.create({ description: 'peeked' });
       asked.length = 0;
       expect((await queue.offerNext('agent-1'))?.id).toBe(task.id);
-      expect(asked).toEqual([{ durable: false }]);
+      expect(asked).toEqual([{ durable: false, genericPlans: true }]);
       expect(await opened.db.get('SELECT task_id, holder FROM peek_holds')).toEqual({ task_id: task.id, holder: 'agent-1' });
     } finally {
       await opened.cleanup();

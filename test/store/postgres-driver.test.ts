@@ -91,6 +91,40 @@ describe('PostgreSQL driver', () => {
     expect(await db.get('SELECT name, position FROM cursors')).toEqual({ name: 'a', position: 1 });
   });
 
+  it('a transaction asking for generic plans runs its statements on their one generic plan, and only it', async () => {
+    const { db } = await freshDb();
+    const mode = (q: { get: typeof db.get }) => q.get<{ s: string }>(`SELECT current_setting('plan_cache_mode') AS s`).then((r) => r?.s);
+    expect(await db.tx((q) => mode(q), { genericPlans: true, durable: false })).toBe('force_generic_plan');
+    expect(await db.tx((q) => mode(q))).toBe('auto');
+    expect(await mode(db)).toBe('auto');
+  });
+
+  it('peeks are planned once per connection, not for each call (planning cost more than the peek)', async () => {
+    const schema = await createTestSchema();
+    cleanups.push(() => schema.drop());
+    // One connection, so the view below shows the peeks' prepared statement.
+    const db = await openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 });
+    cleanups.push(() => db.close());
+    await db.migrate();
+    const store = new SqlStore(db);
+    const now = 1_767_225_600_000;
+    for (let i = 0; i < 12; i++) {
+      await store.createTask({ description: `t${i}`, priority: 'medium', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: now, idempotencyKey: null }, now);
+    }
+    const shown = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      const { task } = await store.peekAndHold({ instanceId: `agent-${i}`, now: now + i, holdUntil: now + 2_000, window: 64 });
+      shown.add(task!.id);
+    }
+    expect(shown.size).toBe(10); // each held task passed over, as before
+    const plans = await db.all<{ generic_plans: number; custom_plans: number }>(
+      `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH candidate AS%'`,
+    );
+    // Left to choose, PostgreSQL plans the first five for their values (and, with many tasks queued, went on
+    // planning every peek so: its estimate of the generic plan, not knowing `now`, came out dearer).
+    expect(plans).toEqual([{ generic_plans: 10, custom_plans: 0 }]);
+  });
+
   it('transactions run without JIT compilation (a claim batch over many pending tasks would compile for 100 ms), reads outside keep the server setting', async () => {
     const { db } = await freshDb();
     const jit = (q: { get: typeof db.get }) => q.get<{ s: string }>(`SELECT current_setting('jit') AS s`).then((r) => r?.s);

@@ -38,8 +38,14 @@ const TX_ATTEMPTS = 5;
  */
 const BEGIN = 'BEGIN; SET LOCAL jit TO off';
 
-/** A transaction whose commit does not wait for the disk either (TxOptions.durable false). */
-const BEGIN_ASYNCHRONOUS_COMMIT = `${BEGIN}; SET LOCAL synchronous_commit TO OFF`;
+/** BEGIN with what TxOptions ask of this transaction, in the same message. */
+const beginFor = (options: TxOptions): string =>
+  [
+    BEGIN,
+    // A commit that does not wait for the disk (durable false).
+    ...(options.durable === false ? ['SET LOCAL synchronous_commit TO OFF'] : []),
+    ...(options.genericPlans ? ['SET LOCAL plan_cache_mode TO force_generic_plan'] : []),
+  ].join('; ');
 
 /** Distinct statements kept prepared per connection; texts beyond it (long IN lists) run unprepared. */
 const MAX_PREPARED = 300;
@@ -190,7 +196,7 @@ export class PostgresDb implements Db {
   async tx<T>(fn: (q: Queryable) => Promise<T>, options: TxOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.txOnce(fn, options.durable === false);
+        return await this.txOnce(fn, beginFor(options));
       } catch (err) {
         const trouble = isPreparedStatementTrouble(err);
         // Fresh names: every connection prepares the current text again instead of reusing its stale one.
@@ -244,7 +250,7 @@ export class PostgresDb implements Db {
     };
   }
 
-  private async txOnce<T>(fn: (q: Queryable) => Promise<T>, asynchronousCommit: boolean): Promise<T> {
+  private async txOnce<T>(fn: (q: Queryable) => Promise<T>, begin: string): Promise<T> {
     const { client, done } = await this.checkout();
     let broken: unknown;
     try {
@@ -263,7 +269,7 @@ export class PostgresDb implements Db {
         });
       };
       gather();
-      const begun = client.query(asynchronousCommit ? BEGIN_ASYNCHRONOUS_COMMIT : BEGIN);
+      const begun = client.query(begin);
       begun.catch(() => {}); // a failed BEGIN also fails the statement behind it; awaited below
       // Raw pg errors escape from here: their SQLSTATE decides about retrying; tx() maps them once.
       // Every statement is kept: the body may return before an answer it does not need (the COMMIT
