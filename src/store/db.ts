@@ -105,7 +105,7 @@ export type TxOptions = {
    * true: PostgreSQL runs the transaction's statements with their one generic plan (plan_cache_mode
    * force_generic_plan, for this transaction only) instead of planning them again for each call's
    * values. For statements whose plan is the same for any value but which PostgreSQL kept planning
-   * anew: the peek, whose planning cost more than its run. SQLite ignores it.
+   * anew, at more cost than their run: claims, transitions and peeks. SQLite ignores it.
    */
   genericPlans?: boolean;
 };

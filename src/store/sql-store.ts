@@ -105,7 +105,8 @@ export class SqlStore extends SqlReads implements Store {
 
   /**
    * A write transaction whose body may record agents as seen (`markSeen`); a busy agent's last_seen is
-   * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed.
+   * written at most every LAST_SEEN_WINDOW_MS, and a write counts only once it has committed. Claims and
+   * transitions: their statements run on their generic plans (TxOptions.genericPlans).
    */
   private async txRecordingLastSeen<T>(fn: (q: Queryable, markSeen: MarkSeen) => Promise<T | Unanswered<T>>): Promise<T> {
     const seen: Seen[] = [];
@@ -120,7 +121,7 @@ export class SqlStore extends SqlReads implements Store {
         seen.push(...due); // counted below, once the transaction committed
         return recordSeen(q, due);
       });
-    });
+    }, { genericPlans: true });
     const result = await answered(sent);
     for (const [id, name, now] of seen) this.lastSeen.wrote(id, name, now);
     return result;

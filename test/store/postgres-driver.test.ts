@@ -7,7 +7,9 @@ import { numberPlaceholders } from '../../src/store/postgres/placeholders.js';
 import { loadMigrations } from '../../src/store/migrations.js';
 import { SqlStore } from '../../src/store/sql-store.js';
 import type { CreateOutcome } from '../../src/core/ports.js';
-import { createTestSchema, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';
+import { createQueue } from '../../src/core/queue.js';
+import { createEventBus } from '../../src/core/events.js';
+import { createTestSchema, defaultQueueConfig, TEST_DATABASE_URL, withSearchPath } from '../helpers/stores.js';
 
 /** A create that went through (these tests create without dependencies). */
 type Created = Extract<CreateOutcome, { ok: true }>;
@@ -99,30 +101,36 @@ describe('PostgreSQL driver', () => {
     expect(await mode(db)).toBe('auto');
   });
 
-  it('peeks are planned once per connection, not for each call (planning cost more than the peek)', async () => {
+  it('claims, completes and peeks are planned once per connection, not for each call (planning cost more than their run)', async () => {
     const schema = await createTestSchema();
     cleanups.push(() => schema.drop());
-    // One connection, so the view below shows the peeks' prepared statement.
+    // One connection, so the view below shows every prepared statement.
     const db = await openPostgres(schema.url, { poolSize: 1, startupRetryMs: 0 });
     cleanups.push(() => db.close());
     await db.migrate();
-    const store = new SqlStore(db);
-    const now = 1_767_225_600_000;
-    for (let i = 0; i < 12; i++) {
-      await store.createTask({ description: `t${i}`, priority: 'medium', submittedBy: null, notes: null, project: null, labels: [], dependsOn: [], maxAttempts: 3, runAfter: now, idempotencyKey: null }, now);
-    }
+    const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: defaultQueueConfig });
+    for (let i = 0; i < 40; i++) await queue.create({ description: `t${i}` });
     const shown = new Set<number>();
-    for (let i = 0; i < 10; i++) {
-      const { task } = await store.peekAndHold({ instanceId: `agent-${i}`, now: now + i, holdUntil: now + 2_000, window: 64 });
-      shown.add(task!.id);
-    }
+    for (let i = 0; i < 10; i++) shown.add((await queue.offerNext(`peeker-${i}`))!.id);
     expect(shown.size).toBe(10); // each held task passed over, as before
-    const plans = await db.all<{ generic_plans: number; custom_plans: number }>(
-      `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH candidate AS%'`,
+    // Agents at once (claims and completes batched) and one at a time (each on its own).
+    const cycle = async (agent: string) => {
+      const task = (await queue.claimNext({ instanceId: agent }))!;
+      await queue.complete(task.id, { leaseToken: task.leaseToken });
+    };
+    for (let round = 0; round < 3; round++) await Promise.all(['a', 'b', 'c', 'd'].map(cycle));
+    for (let i = 0; i < 8; i++) await cycle('alone');
+    expect((await queue.stats()).byStatus.completed).toBe(20);
+    const plans = await db.all<{ statement: string; generic_plans: number; custom_plans: number }>(
+      `SELECT left(statement, 60) AS statement, generic_plans, custom_plans FROM pg_prepared_statements
+        WHERE statement LIKE 'WITH candidate AS%' OR statement LIKE 'WITH agents AS%' OR statement LIKE 'UPDATE tasks SET status%'`,
     );
-    // Left to choose, PostgreSQL plans the first five for their values (and, with many tasks queued, went on
-    // planning every peek so: its estimate of the generic plan, not knowing `now`, came out dearer).
-    expect(plans).toEqual([{ generic_plans: 10, custom_plans: 0 }]);
+    expect(plans.length).toBeGreaterThanOrEqual(4); // the peek, a claim batch, a claim alone, completes
+    // Left to choose, PostgreSQL plans the first five calls of each for their values (and, with a few
+    // thousand tasks queued, went on planning every call so: its estimate of the generic plan, not
+    // knowing `now`, came out dearer).
+    for (const plan of plans) expect(plan, plan.statement).toMatchObject({ custom_plans: 0 });
+    expect(plans.find((p) => p.statement.startsWith('WITH candidate'))).toMatchObject({ generic_plans: 10 });
   });
 
   it('transactions run without JIT compilation (a claim batch over many pending tasks would compile for 100 ms), reads outside keep the server setting', async () => {
