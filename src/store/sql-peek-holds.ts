@@ -55,18 +55,15 @@ function candidateSql(dialect: Dialect, spec: PeekSpec, controls: ClaimControls,
 const TAKE_HOLD = `ON CONFLICT (task_id) DO UPDATE SET holder = excluded.holder, held_until = excluded.held_until
   WHERE peek_holds.held_until <= ? OR peek_holds.holder = excluded.holder`;
 
+type PeekRow = TaskRow & { peek_pref: number; peek_held: number };
+
 /**
  * PostgreSQL: one statement picks the task, deletes a few expired holds, takes the hold and returns
  * the task's row. `peek_pref` says which branch chose it, `peek_held` whether the hold was taken.
- * Its transaction is not durable: a hold lasts two seconds, and one lost in a crash of the database
- * server costs at most a claim race, so its commit need not wait for the disk (which, one peek
- * each, was most of a peek's time).
  */
-async function peekInOneStatement(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
-  const parts = await claimParts(db, db.dialect, controls, '*', [], null);
-  if (parts?.length === 0) return { task: null, lostRace: false };
+function peekStatement(dialect: Dialect, spec: PeekSpec, controls: ClaimControls, parts: ClaimSlice[] | null): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
-  const candidate = candidateSql(db.dialect, spec, controls, parts, params);
+  const candidate = candidateSql(dialect, spec, controls, parts, params);
   params.push(spec.now, EXPIRED_DELETED_PER_PEEK, spec.instanceId, spec.holdUntil, spec.now);
   const sql = `WITH candidate AS (${candidate}),
      expired AS (
@@ -80,14 +77,32 @@ async function peekInOneStatement(db: Db, spec: PeekSpec, controls: ClaimControl
        RETURNING task_id
      )
      SELECT t.*, c.pref AS peek_pref, (SELECT COUNT(*) FROM held) AS peek_held FROM candidate c JOIN tasks t ON t.id = c.id`;
-  // The answer is not waited for inside the transaction: its COMMIT travels right behind the statement.
-  // Its generic plan walks the queue's index as each call's own plan does, and PostgreSQL, left to
-  // choose, planned it anew on every call: that planning was most of a peek's cost (the original
-  // protocol on one server: about 320 -> 500 cycles/s).
-  const sent = await db.tx(async (q) => new Unanswered(q.get<TaskRow & { peek_pref: number; peek_held: number }>(sql, params)), { durable: false, genericPlans: true });
-  const row = await answered(sent);
-  if (!row) return { task: null, lostRace: false };
-  return { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 };
+  return { sql, params };
+}
+
+const peekOutcome = (row: PeekRow | undefined): PeekOutcome =>
+  row ? { task: rowToTask(row), lostRace: Number(row.peek_pref) < ALL_HELD && Number(row.peek_held) === 0 } : { task: null, lostRace: false };
+
+/**
+ * PostgreSQL: peeks that arrive together (one or more), each its own statement (peekStatement), sent
+ * together in one transaction: they run one after the other, each seeing the holds taken before it,
+ * so each is answered as it would be alone, in one round trip instead of one each. The transaction
+ * is not durable: a hold lasts two seconds, and one lost in a crash of the database server costs at
+ * most a claim race, so its commit need not wait for the disk (which, one peek each, was most of a
+ * peek's time). Its statements run on their generic plan: PostgreSQL, left to choose, planned each
+ * peek anew for its values, which cost more than running it (the original protocol on one server:
+ * about 320 -> 500 cycles/s).
+ */
+export async function peeksInOneTransaction(db: Db, specs: readonly PeekSpec[], controls: ClaimControls): Promise<PeekOutcome[]> {
+  const parts = await claimParts(db, db.dialect, controls, '*', [], null);
+  if (parts?.length === 0) return specs.map(() => peekOutcome(undefined));
+  const statements = specs.map((spec) => peekStatement(db.dialect, spec, controls, parts));
+  // The answers are not waited for inside the transaction: its COMMIT travels right behind the statements.
+  const sent = await db.tx(async (q) => new Unanswered(Promise.all(statements.map(({ sql, params }) => q.get<PeekRow>(sql, params)))), {
+    durable: false,
+    genericPlans: true,
+  });
+  return (await answered(sent)).map(peekOutcome);
 }
 
 /** SQLite (no writes inside WITH): the same steps in one write transaction, which nothing interleaves. */
@@ -112,6 +127,6 @@ async function peekInTransaction(q: Queryable, dialect: Dialect, spec: PeekSpec,
 }
 
 /** The peek, showing only what a claim under `controls` (the pauses and limits in force) would take. */
-export function peekAndHold(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
-  return db.dialect.writableCte ? peekInOneStatement(db, spec, controls) : db.tx((q) => peekInTransaction(q, db.dialect, spec, controls));
+export async function peekAndHold(db: Db, spec: PeekSpec, controls: ClaimControls): Promise<PeekOutcome> {
+  return db.dialect.writableCte ? (await peeksInOneTransaction(db, [spec], controls))[0]! : db.tx((q) => peekInTransaction(q, db.dialect, spec, controls));
 }

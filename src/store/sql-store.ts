@@ -22,7 +22,7 @@ import * as edits from './sql-task-edits.js';
 import { rowToTask, type TaskRow } from './rows.js';
 import { changeTask, taskChange } from './task-change.js';
 import { taskInsert } from './task-columns.js';
-import { peekAndHold } from './sql-peek-holds.js';
+import { peekAndHold, peeksInOneTransaction } from './sql-peek-holds.js';
 import { WALKED, afterTransition, dependenciesWritten } from './sql-waiting.js';
 import type {
   AddDependenciesOutcome,
@@ -78,6 +78,9 @@ const createdBy = (input: NewTask): string | null => (input.submittedBy ? `by ${
 /** A create batched with others (see createTask), with its batch key. */
 type PlainCreate = { input: NewTask; now: number; key: string };
 
+/** A peek with the batch key it runs under (SqlStore.peekAndHold). */
+type KeyedPeek = { key: string; spec: PeekSpec };
+
 export class SqlStore extends SqlReads implements Store {
   private readonly statistics: PlannerStatistics;
   private readonly lastSeen = new LastSeenThrottle();
@@ -88,8 +91,10 @@ export class SqlStore extends SqlReads implements Store {
     claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>;
     transitions: WriteBatches<TransitionSpec, TransitionOutcome>;
     creates: WriteBatches<PlainCreate, CreateOutcome>;
+    peeks: WriteBatches<KeyedPeek, PeekOutcome>;
   } | null;
   private createsGathered = 0;
+  private peeksGathered = 0;
 
   constructor(db: Db) {
     super(db);
@@ -99,6 +104,7 @@ export class SqlStore extends SqlReads implements Store {
           claims: new WriteBatches((specs) => this.claimTogether(specs), (spec) => this.claimAlone(spec)),
           transitions: new WriteBatches((specs) => this.transitionTogether(specs), (spec) => this.transitionAlone(spec)),
           creates: new WriteBatches((specs) => this.createTogether(specs), (spec) => this.insertTask(spec.input, spec.now)),
+          peeks: new WriteBatches((peeks) => this.peekTogether(peeks), ({ spec }) => this.peekAlone(spec)),
         }
       : null;
   }
@@ -128,8 +134,23 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   async peekAndHold(spec: PeekSpec): Promise<PeekOutcome> {
+    if (!this.batches) return this.peekAlone(spec);
+    // Each peek is a batch key of its own: an agent's second peek may run in the same transaction,
+    // after its first, as it would after it alone.
+    const key = `peek:${++this.peeksGathered}`;
+    return this.batches.peeks.run(`peek ${spec.window}`, [key], { key, spec });
+  }
+
+  private async peekAlone(spec: PeekSpec): Promise<PeekOutcome> {
     await this.dueMarks.cleared(spec.now);
     return peekAndHold(this.db, spec, await this.controlsInForce.inForce(this.db));
+  }
+
+  /** Peeks that arrived together: one transaction, one statement each (sql-peek-holds.ts). */
+  private async peekTogether(peeks: KeyedPeek[]): Promise<Served<PeekOutcome>> {
+    await this.dueMarks.cleared(Math.max(...peeks.map(({ spec }) => spec.now)));
+    const outcomes = await peeksInOneTransaction(this.db, peeks.map(({ spec }) => spec), await this.controlsInForce.inForce(this.db));
+    return new Map(peeks.map(({ key }, i) => [key, outcomes[i]!]));
   }
 
   protected override controlsForReads(): Promise<ClaimControls> {

@@ -142,4 +142,38 @@ describe('a peek on PostgreSQL', () => {
       await opened.cleanup();
     }
   });
+
+  it('peeks arriving together are answered in one transaction, each as it would be after the ones before it', async () => {
+    const opened = await postgresBackend.open();
+    try {
+      let peekTransactions = 0;
+      const db: Db = Object.assign(Object.create(opened.db) as Db, {
+        tx: <T>(fn: (q: Queryable) => Promise<T>, options?: TxOptions) => {
+          if (options?.genericPlans && options.durable === false) peekTransactions++;
+          return opened.db.tx(fn, options);
+        },
+      });
+      const queue = createQueue({ store: new SqlStore(db), bus: createEventBus(), config: defaultQueueConfig, clock: testClock().fn });
+      const ids: number[] = [];
+      for (let i = 0; i < 8; i++) ids.push((await queue.create({ description: `task ${i}` })).task.id);
+      expect((await queue.offerNext('agent-0'))?.id).toBe(ids[0]);
+      peekTransactions = 0;
+      // agent-0 again (its hold: the same task), six others (a free task each, in queue order), one
+      // without an instance (the next free one), and agent-5 a second time (its own hold, taken just before).
+      const agents = ['agent-0', 'agent-1', 'agent-2', 'agent-3', 'agent-4', 'agent-5', null, 'agent-5'];
+      const shown = await Promise.all(agents.map((agent) => queue.offerNext(agent)));
+      expect(shown.map((task) => task?.id)).toEqual([ids[0], ids[1], ids[2], ids[3], ids[4], ids[5], ids[6], ids[5]]);
+      expect(peekTransactions).toBe(1);
+      // Every ready task is held now but the last: the next peek is shown it, and then the first (all held).
+      expect(await Promise.all([queue.offerNext('agent-8'), queue.offerNext('agent-9')]).then((t) => t.map((x) => x?.id))).toEqual([ids[7], ids[0]]);
+      const holds = await opened.db.all<{ task_id: number; holder: string | null }>('SELECT task_id, holder FROM peek_holds ORDER BY task_id');
+      expect(holds).toEqual([
+        { task_id: ids[0], holder: 'agent-0' }, { task_id: ids[1], holder: 'agent-1' }, { task_id: ids[2], holder: 'agent-2' },
+        { task_id: ids[3], holder: 'agent-3' }, { task_id: ids[4], holder: 'agent-4' }, { task_id: ids[5], holder: 'agent-5' },
+        { task_id: ids[6], holder: null }, { task_id: ids[7], holder: 'agent-8' },
+      ]);
+    } finally {
+      await opened.cleanup();
+    }
+  });
 });
