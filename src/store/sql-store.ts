@@ -86,7 +86,7 @@ export class SqlStore extends SqlReads implements Store {
   private readonly lastSeen = new LastSeenThrottle();
   private readonly controlsInForce = new controls.ControlsCache();
   private readonly webhooksInForce = new WebhooksInForce();
-  /** Where the backend batches writes (Capabilities.batchedWrites): claims and transitions arriving together. */
+  /** Where the backend batches writes (Capabilities.batchedWrites): claims, transitions, creates and peeks arriving together. */
   private readonly batches: {
     claims: WriteBatches<ClaimNextSpec, ClaimNextOutcome>;
     transitions: WriteBatches<TransitionSpec, TransitionOutcome>;
