@@ -36,7 +36,7 @@ export async function readOpenApiDocument(): Promise<OpenApiDocument> {
     });
     const server = await startServer(config, createLogger('silent'));
     try {
-      return JSON.parse(JSON.stringify(server.app.swagger())) as OpenApiDocument;
+      return JSON.parse(JSON.stringify(await server.app.openApiDocument())) as OpenApiDocument;
     } finally {
       await server.close();
     }

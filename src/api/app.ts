@@ -1,12 +1,12 @@
 // Builds the fastify app (routes, validation, errors, OpenAPI) without listening; tests use inject().
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import secureJson from 'secure-json-parse';
-import swagger from '@fastify/swagger';
 import { jsonSchemaTransform, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Logger } from '../logger.js';
 import type { AppContext } from './context.js';
 import { answerFrameworkError, installErrorHandler } from './error-handler.js';
 import { docsUiRoutes } from './docs-ui.js';
+import { describeRoutes } from './openapi-document.js';
 import { closeRefusedConnections, requestDeadlines } from './connection-guard.js';
 import { createAccessControl } from './keys-access.js';
 import { createHeldRequests } from './held-requests.js';
@@ -95,7 +95,7 @@ export async function buildApp(ctx: AppContext, options: BuildAppOptions = {}): 
   app.addHook('preValidation', access.preValidation);
 
   if (options.docs !== false) {
-    await app.register(swagger, {
+    describeRoutes(app, {
       openapi: {
         info: { title: 'Athena', description: 'Task queue for AI coding agents', version: '1.0.0' },
         components: { securitySchemes: SECURITY_SCHEMES },

@@ -19,7 +19,7 @@ export function docsUiRoutes(app: FastifyInstance, prefix = '/docs'): void {
       import('@fastify/swagger-ui'),
     ]);
     const inner = Fastify();
-    await inner.register(swagger, { mode: 'static', specification: { document: app.swagger() as never } });
+    await inner.register(swagger, { mode: 'static', specification: { document: (await app.openApiDocument()) as never } });
     await inner.register(swaggerUi, { routePrefix: prefix });
     await inner.ready();
     return inner;

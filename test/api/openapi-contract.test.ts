@@ -41,7 +41,7 @@ describe('the OpenAPI document', () => {
   let doc: Document;
   beforeAll(async () => {
     full = await openFullApp(true);
-    doc = full.app.swagger() as unknown as Document;
+    doc = (await full.app.openApiDocument()) as unknown as Document;
   });
   afterAll(async () => {
     full.waiters.releaseAll();
@@ -96,7 +96,7 @@ describe('the OpenAPI document', () => {
   it('lists /metrics without a key when METRICS_AUTH=false', async () => {
     const open = await openFullApp(false);
     try {
-      const metricsOp = (open.app.swagger() as unknown as Document).paths['/metrics'].get;
+      const metricsOp = ((await open.app.openApiDocument()) as unknown as Document).paths['/metrics'].get;
       expect(metricsOp.security).toEqual([]);
       expect((await open.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200);
     } finally {

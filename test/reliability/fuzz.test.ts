@@ -48,9 +48,9 @@ async function seed(t: KeyedApp): Promise<string[]> {
   return [claimed.leaseToken, asking.leaseToken, failing.leaseToken, held.leaseToken, mine.leaseToken];
 }
 
-function documentedRoutes(t: KeyedApp): RouteShape[] {
+async function documentedRoutes(t: KeyedApp): Promise<RouteShape[]> {
   type Op = { requestBody?: { content?: Record<string, { schema?: { properties?: object; required?: string[] } }> }; parameters?: Array<{ in: string; name: string }> };
-  const spec = t.app.swagger() as { paths: Record<string, Record<string, Op>> };
+  const spec = (await t.app.openApiDocument()) as { paths: Record<string, Record<string, Op>> };
   const routes = Object.entries(spec.paths).flatMap(([path, ops]) =>
     Object.entries(ops).map(([m, op]): RouteShape => {
       const schema = op.requestBody?.content?.['application/json']?.schema;
@@ -195,7 +195,7 @@ describe.each(backends)('fuzzing the API on $name', (backend) => {
         const leaseTokens = await seed(t);
         const keys: Keys = { admin: ADMIN_KEY, agent: await t.issue('agent', 'fuzz agent', 'fuzz-agent'), reader: await t.issue('reader', 'fuzz reader') };
         let current = await snapshot(t);
-        const routes = documentedRoutes(t);
+        const routes = await documentedRoutes(t);
         expect(routes.length).toBeGreaterThan(25);
         await fc.assert(
           fc.asyncProperty(requestArb(routes, keys, leaseTokens), async (req) => {
@@ -238,7 +238,7 @@ describe.each(backends)('fuzzing the API on $name', (backend) => {
     const t = await openKeyedApp(backend, { clock: testClock(), bodyLimitBytes: BODY_LIMIT, longPollMaxSeconds: 0.05 as never, queue: { wipLimit: 0 } });
     try {
       await seed(t);
-      const writes = documentedRoutes(t).filter((r) => r.method !== 'GET' && !r.path.startsWith('/mcp'));
+      const writes = (await documentedRoutes(t)).filter((r) => r.method !== 'GET' && !r.path.startsWith('/mcp'));
       const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
       const deepObject = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
       // Bodies no route may accept: too large, too deep, not JSON, not UTF-8, two documents.
