@@ -1,8 +1,9 @@
 // `npm run bench:compare -- --base=<commit>`: one server's HTTP cycles/s of this tree against an earlier
 // commit's, runs alternated (this, base, base, this, …) so a busy machine slows both alike; prints
-// the ratio of each pair and their median, per store and protocol. `--inproc`: both trees' cores in
+// the ratio of each pair and their median, per store and protocol. `--replicas=3`: that many servers of
+// each tree on one PostgreSQL schema, the agents spread over them. `--inproc`: both trees' cores in
 // this one process instead, in short alternated slices. Writes nothing.
-import { execSync, spawn } from 'node:child_process';
+import { execSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,8 @@ const STORES = (args.get('stores') ?? 'sqlite,postgres').split(',') as Array<'sq
 const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROOT = resolve(import.meta.dirname, '..');
 const INPROC = args.has('inproc');
+/** Servers of each tree per run (PostgreSQL only: they share one schema, as replicas do). */
+const REPLICAS = Number(args.get('replicas') ?? 1);
 /** --inproc: agents at once, and the length of one slice of cycles. */
 const INPROC_AGENTS = 16;
 const SLICE_MS = 500;
@@ -51,34 +54,45 @@ async function run(bin: string, store: 'sqlite' | 'postgres', mode: CycleMode): 
     cleanup = () => schema.drop();
     Object.assign(env, { DATABASE_URL: schema.url, PG_POOL_SIZE: '10' });
   }
-  const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const procs: ChildProcess[] = [];
+  const start = async () => {
+    const proc = spawn(process.execPath, [bin, 'serve'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    procs.push(proc);
+    return servingUrl(proc);
+  };
   try {
-    const url = await servingUrl(proc);
-    // Seeded once the server has migrated its store (each build with its own migrations).
+    const urls = [await start()];
+    // Seeded once the first server has migrated its store (each build with its own migrations).
     if (store === 'postgres') {
       const admin = new pg.Client({ connectionString: env.DATABASE_URL });
       await admin.connect();
       await admin.query(seedTasksSql(seedCount, Date.now()));
       await admin.query('ANALYZE tasks');
       await admin.end();
+      while (urls.length < REPLICAS) urls.push(await start());
     } else {
       const db = new Database(env.DB_PATH!);
       db.pragma('busy_timeout = 5000');
       db.exec(seedTasksSql(seedCount, Date.now()));
       db.close();
     }
-    const client = createClient(url, BENCH_KEY, AGENTS * 2);
+    const clients = urls.map((url) => createClient(url, BENCH_KEY, AGENTS * 2));
     try {
-      return (await driveCycles([client], { agents: AGENTS, seconds: SECONDS, mode })).perSecond;
+      return (await driveCycles(clients, { agents: AGENTS, seconds: SECONDS, mode })).perSecond;
     } finally {
-      client.close();
+      for (const client of clients) client.close();
     }
   } finally {
-    await new Promise<void>((ok) => {
-      if (proc.exitCode !== null) return ok();
-      proc.once('exit', () => ok());
-      proc.kill('SIGTERM');
-    });
+    await Promise.all(
+      procs.map(
+        (proc) =>
+          new Promise<void>((ok) => {
+            if (proc.exitCode !== null) return ok();
+            proc.once('exit', () => ok());
+            proc.kill('SIGTERM');
+          }),
+      ),
+    );
     await cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -164,7 +178,7 @@ async function compareInProcess(baseTree: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!BASE) throw new Error('usage: npm run bench:compare -- --base=<commit> [--rounds=5 --seconds=5 --agents=32 --stores=sqlite,postgres --modes=claim-next,next-claim]');
+  if (!BASE) throw new Error('usage: npm run bench:compare -- --base=<commit> [--rounds=5 --seconds=5 --agents=32 --stores=sqlite,postgres --modes=claim-next,next-claim --replicas=1]');
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: npm run build`);
   const base = buildBase(BASE);
   if (INPROC) {
@@ -175,7 +189,8 @@ async function main(): Promise<void> {
     }
   }
   try {
-    console.log(`this tree against ${BASE}: ${AGENTS} agents, ${SECONDS} s a run, ${ROUNDS} rounds; load average at the start ${fmt(loadavg()[0]!, 1)}`);
+    if (REPLICAS > 1 && STORES.includes('sqlite')) throw new Error('--replicas needs --stores=postgres (SQLite serves from one process)');
+    console.log(`this tree against ${BASE}: ${AGENTS} agents${REPLICAS > 1 ? ` over ${REPLICAS} servers` : ''}, ${SECONDS} s a run, ${ROUNDS} rounds; load average at the start ${fmt(loadavg()[0]!, 1)}`);
     console.log('| store | protocol | cycles/s, this tree (each round) | cycles/s, base | this ÷ base, median (range) |');
     console.log('|---|---|---|---|---|');
     for (const store of STORES) {
