@@ -17,7 +17,7 @@ describe('athena serve at start', () => {
     const dir = tempDir('athena-lean-');
     dirs.push(dir);
     const file = join(dir.path, 'packages.txt');
-    const server = await startServerProcess({ dataDir: dir.path, env: { NODE_OPTIONS: `--require ${HOOK}`, LOADED_PACKAGES_FILE: file } });
+    const server = await startServerProcess({ dataDir: dir.path, env: { NODE_OPTIONS: `--require "${HOOK}"`, LOADED_PACKAGES_FILE: file } });
     try {
       await use(server);
     } finally {
