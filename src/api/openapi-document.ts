@@ -5,11 +5,11 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { SwaggerOptions } from '@fastify/swagger';
 
 /** The document as @fastify/swagger builds it (OpenAPI 3). */
-export type OpenApiDocument = ReturnType<Extract<FastifyInstance['swagger'], (opts?: { yaml?: false }) => unknown>>;
+export type OpenApiDocument = Exclude<ReturnType<FastifyInstance['swagger']>, string>;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The app's OpenAPI document (built on the first call, then the same object). */
+    /** The app's OpenAPI document (built on the first call, once the app is ready; then the same object). */
     openApiDocument(): Promise<OpenApiDocument>;
   }
 }
@@ -27,7 +27,8 @@ export function describeRoutes(app: FastifyInstance, options: SwaggerOptions): v
   });
   let document: Promise<OpenApiDocument> | undefined;
   app.decorate('openApiDocument', function openApiDocument() {
-    document ??= build(routes, options).catch((err: unknown) => {
+    // After ready: every route the app will have is registered by then.
+    document ??= Promise.resolve(app.ready()).then(() => build(routes, options)).catch((err: unknown) => {
       document = undefined; // try again on the next call
       throw err;
     });
@@ -48,7 +49,7 @@ async function build(routes: RouteOptions[], options: SwaggerOptions): Promise<O
   for (const route of routes) inner.route({ method: route.method, url: route.url, schema: route.schema, config: route.config, handler: unused });
   await inner.ready();
   try {
-    return inner.swagger();
+    return inner.swagger() as OpenApiDocument;
   } finally {
     await inner.close();
   }
