@@ -142,15 +142,20 @@ export class SqlStore extends SqlReads implements Store {
   }
 
   private async peekAlone(spec: PeekSpec): Promise<PeekOutcome> {
-    await this.dueMarks.cleared(spec.now);
-    return peekAndHold(this.db, spec, await this.controlsInForce.inForce(this.db));
+    return peekAndHold(this.db, spec, await this.controlsForPeeks(spec.now));
   }
 
   /** Peeks that arrived together: one transaction, one statement each (sql-peek-holds.ts). */
   private async peekTogether(peeks: KeyedPeek[]): Promise<Served<PeekOutcome>> {
-    await this.dueMarks.cleared(Math.max(...peeks.map(({ spec }) => spec.now)));
-    const outcomes = await peeksInOneTransaction(this.db, peeks.map(({ spec }) => spec), await this.controlsInForce.inForce(this.db));
+    const controls = await this.controlsForPeeks(Math.max(...peeks.map(({ spec }) => spec.now)));
+    const outcomes = await peeksInOneTransaction(this.db, peeks.map(({ spec }) => spec), controls);
     return new Map(peeks.map(({ key }, i) => [key, outcomes[i]!]));
+  }
+
+  /** What a peek at `now` walks under: the marks of delayed tasks come due cleared, and the controls in force. */
+  private async controlsForPeeks(now: number): Promise<ClaimControls> {
+    await this.dueMarks.cleared(now);
+    return this.controlsInForce.inForce(this.db);
   }
 
   protected override controlsForReads(): Promise<ClaimControls> {
