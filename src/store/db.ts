@@ -52,11 +52,12 @@ export type Dialect = {
   /** Statement that moves a table's id sequence past rows inserted with explicit ids, if needed. */
   resetSequence: ((table: string) => string) | null;
   /**
-   * Refreshing the planner's statistics of the queue tables (`refresh`), and reading how many task
-   * rows changed since and how many there are (`changes`, as columns "changes" and "live"); null
-   * where the backend keeps no such statistics (capabilities.analyze is false).
+   * Refreshing the planner's statistics of the queue tables (`refresh`), and reading how many rows
+   * every session has inserted into tasks so far (`inserted`, as column "inserted": a counter that
+   * only grows, unless the database's statistics are reset); null where the backend keeps no such
+   * statistics (capabilities.analyze is false).
    */
-  statistics: { refresh: string; changes: string } | null;
+  statistics: { refresh: string; inserted: string } | null;
   /** Query returning the column names of the table named by its one parameter (as column "name"). */
   columnNames: string;
   /**

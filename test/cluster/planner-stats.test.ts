@@ -1,4 +1,4 @@
-// The leader keeps the tasks table's planner statistics fresh after a burst of writes (PostgreSQL).
+// The leader keeps the tasks table's planner statistics fresh after a burst of new tasks (PostgreSQL).
 import { expect, it } from 'vitest';
 import { keepPlannerStatsFresh } from '../../src/cluster/planner-stats.js';
 import { silentLogger } from '../../src/logger.js';
@@ -26,42 +26,58 @@ function recorded(db: Db): { db: Db; calls: { method: string; sql: unknown; resu
   return { db: proxy, calls };
 }
 
-it('runs ANALYZE on tasks once a burst changed a tenth of it, and not before', async () => {
+it('runs ANALYZE when it takes over, then once enough new tasks arrived (half of those pending then, 500 at least), not for changes that only take tasks away', async () => {
   const schema = await createTestSchema();
   const db = await openPostgres(schema.url, { poolSize: 2, startupRetryMs: 0 });
   const stop = new AbortController();
   let running: Promise<void> | undefined;
   try {
     await db.migrate();
-    const lastAnalyze = async () =>
-      (await db.get<{ at: Date | null }>(`SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`))?.at ?? null;
-    // The inserting session hands its counts to pg_stat_user_tables when its transaction ends, forced
+    const analyzed = async () =>
+      Number((await db.get<{ n: number }>(`SELECT analyze_count AS n FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`))?.n ?? 0);
+    // The writing session hands its counts to pg_stat_user_tables when its transaction ends, forced
     // (PostgreSQL 15+): left to itself an idle session may hold them back for up to 10 s, and the
     // loop would wait for changes the test already made.
     const forceFlush = Number((await db.get<{ v: number }>(`SELECT current_setting('server_version_num')::int AS v`))?.v) >= 150000;
-    const insert = (count: number) =>
+    const write = (sql: string, params: unknown[] = []) =>
       db.tx(async (q) => {
-        await q.run(
-          `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at) SELECT 'burst', 'pending', 'medium', 1, 0, 0 FROM generate_series(1, ?::int)`,
-          [count],
-        );
+        await q.run(sql, params);
         if (forceFlush) await q.get('SELECT pg_stat_force_next_flush()');
       });
+    const insert = (count: number) =>
+      write(
+        `INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at) SELECT 'burst', 'pending', 'medium', 1, 0, 0 FROM generate_series(1, ?::int)`,
+        [count],
+      );
+    // A history of finished tasks, far larger than the bursts below (a tenth of the table would never be reached).
+    await write(`INSERT INTO tasks (description, status, priority, priority_rank, created_at, updated_at) SELECT 'done', 'completed', 'medium', 1, 0, 0 FROM generate_series(1, 20000)`);
     const watched = recorded(db);
-    const checksSeeing = (changes: number) =>
-      watched.calls.filter((c) => c.method === 'get' && ((c.result as { changes?: number } | undefined)?.changes ?? 0) >= changes).length;
+    const analyzes = () => watched.calls.filter((c) => c.method === 'run').map((c) => c.sql);
+    /** Checks that have seen at least `count` tasks inserted. */
+    const checksSeeing = (count: number) =>
+      watched.calls.filter((c) => c.method === 'get' && ((c.result as { inserted?: number } | undefined)?.inserted ?? 0) >= count).length;
     running = keepPlannerStatsFresh(watched.db, stop.signal, { log: silentLogger, intervalMs: 100 });
-    await insert(200); // below the threshold
-    // Two checks have seen the 200 changes (statistics reach pg_stat_user_tables a little later), so the
-    // loop has decided about them at least once: no ANALYZE.
-    await waitFor(() => checksSeeing(200) >= 2, 30_000, 'the loop to see the small burst');
-    expect(watched.calls.filter((c) => c.method === 'run')).toEqual([]);
-    expect(await lastAnalyze()).toBeNull();
-    await insert(3000);
-    await waitFor(async () => (await lastAnalyze()) !== null, 30_000, 'ANALYZE');
-    expect(watched.calls.filter((c) => c.method === 'run').map((c) => c.sql)).toEqual(['ANALYZE tasks']); // one mechanism (store/statistics.ts) refreshes the queue's table
+    // Taking over, it does not know what the statistics describe: one refresh.
+    await waitFor(async () => (await analyzed()) === 1, 30_000, 'the first ANALYZE');
+    expect(analyzes()).toEqual(['ANALYZE tasks']); // one mechanism (store/statistics.ts) refreshes the queue's table
+    await insert(300); // below 500
+    // Every one of the 20,000 finished tasks changed again: changes only, no new task.
+    await write(`UPDATE tasks SET updated_at = 1 WHERE status = 'completed'`);
+    // Two checks have seen the 300 new tasks (statistics reach pg_stat_user_tables a little later), so
+    // the loop has decided about them at least once: no ANALYZE.
+    await waitFor(() => checksSeeing(20_300) >= 2, 30_000, 'the loop to see the small burst');
+    expect(analyzes()).toHaveLength(1);
+    await insert(300); // 600 new tasks since the refresh, when none was pending
+    await waitFor(async () => (await analyzed()) === 2, 30_000, 'ANALYZE after the burst');
     const stats = await db.get<{ n: number }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass('tasks')`);
-    expect(Number(stats?.n)).toBe(3200);
+    expect(Number(stats?.n)).toBe(20_600);
+    // 600 pending now: the next refresh waits for 500 more (half of 600 is less), not for 60 (a tenth of the table would be 2,060).
+    await insert(400);
+    await waitFor(() => checksSeeing(21_000) >= 2, 30_000, 'the loop to see the second burst');
+    expect(analyzes()).toHaveLength(2);
+    await insert(100);
+    await waitFor(async () => (await analyzed()) === 3, 30_000, 'ANALYZE after 500 more');
+    expect(analyzes()).toEqual(['ANALYZE tasks', 'ANALYZE tasks', 'ANALYZE tasks']);
   } finally {
     stop.abort();
     await running;

@@ -25,7 +25,7 @@ export const postgresDialect: Dialect = {
   // Autovacuum analyzes late; stale statistics make every claim sort all pending tasks (statistics.ts).
   statistics: {
     refresh: 'ANALYZE tasks',
-    changes: `SELECT n_mod_since_analyze AS changes, n_live_tup AS live FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`,
+    inserted: `SELECT n_tup_ins AS inserted FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`,
   },
   columnNames: 'SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position',
   // The lists are JSON text, as on SQLite. Both forms are function calls, so they may follow the
