@@ -1,7 +1,8 @@
 // `npm run bench:replicas`: HTTP lease cycles/s on PostgreSQL with 1 and with 3 `athena serve`
 // replicas on one database (agents spread round-robin), beside one SQLite server run the same way,
 // for each protocol (claim-next, the original next → claim, complete with claim_next), with what each
-// cycle cost: the servers' CPU, PostgreSQL's CPU and its transactions. Writes bench/RESULTS-replicas.md
+// cycle cost: the servers' CPU, PostgreSQL's CPU and its transactions, the load generator's CPU, and
+// how busy the machine's cores were. Writes bench/RESULTS-replicas.md
 // (earlier runs kept below the new one).
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -42,8 +43,21 @@ function postgresTicks(): number {
   return ticks;
 }
 
-/** What one cycle cost: ms of CPU of the servers and of PostgreSQL, and PostgreSQL's transactions (commits and rollbacks). */
-type CycleCost = { serverMs: number; postgresMs: number | null; transactions: number | null };
+/** The machine's CPU time so far, busy and in all (every core), in clock ticks, from /proc/stat. */
+function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  // user nice system idle iowait irq softirq steal (guest time is counted in user already)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
+
+/**
+ * What one cycle cost: ms of CPU of the servers, of PostgreSQL and of the load generator (this
+ * process: the agents' HTTP clients), PostgreSQL's transactions (commits and rollbacks), and the
+ * share of the machine's cores busy meanwhile (everything running on it).
+ */
+type CycleCost = { serverMs: number; postgresMs: number | null; loadMs: number; transactions: number | null; busy: number };
 
 /** One run on a fresh store (a new schema, or a new SQLite file): seed, then agents cycle for SECONDS. */
 async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: CycleMode, dir: string): Promise<CycleResult & CycleCost> {
@@ -79,11 +93,13 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: Cycle
     const transactions = async () =>
       schema ? Number((await schema.admin.query('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = current_database()')).rows[0].n) : null;
     try {
-      const before = { server: ticks(), postgres: postgresTicks(), transactions: await transactions() };
+      const before = { server: ticks(), postgres: postgresTicks(), transactions: await transactions(), load: process.cpuUsage(), machine: machineTicks() };
       const result = await driveCycles(clients, { agents: AGENTS, seconds: SECONDS, mode });
       // Read before the servers stop: their sessions' processes end with them.
       const server = ticks() - before.server;
       const postgres = postgresTicks() - before.postgres;
+      const load = process.cpuUsage(before.load);
+      const machine = machineTicks();
       closeClients();
       // A session reports its transactions when it ends (or within seconds when idle): counted after the servers stopped.
       await Promise.all(servers.map(stop));
@@ -94,6 +110,8 @@ async function run(backend: 'sqlite' | 'postgres', replicas: number, mode: Cycle
         ...result,
         serverMs: perCycle(server * 10),
         postgresMs: schema ? perCycle(postgres * 10) : null,
+        loadMs: perCycle((load.user + load.system) / 1000),
+        busy: (machine.busy - before.machine.busy) / Math.max(1, machine.total - before.machine.total),
         transactions: after !== null && before.transactions !== null ? perCycle(after - before.transactions) : null,
       };
     } finally {
@@ -120,10 +138,10 @@ async function main(): Promise<void> {
     log(`- Servers: \`node dist/athena.mjs serve\` processes on 127.0.0.1, one PostgreSQL on the same machine (pool of 10 each); load from another process. Everything shares the machine's cores.`);
     log(`- Agents: ${AGENTS} (spread round-robin over the replicas), ${SECONDS} s per run, over HTTP: ${MODES.map((m) => CYCLE_NAMES[m]).join(', ')}.`);
     log('- "vs 1 server" divides by the same store and protocol with one server, measured in this run. The machine is shared with other developers\' work at the same time: compare ratios rather than absolute figures.');
-    log('- A cycle\'s cost: CPU of the servers, and of every PostgreSQL process of the machine, per cycle (from /proc); PostgreSQL\'s transactions per cycle (`pg_stat_database`: each statement outside a transaction is one, and so is each listening session\'s read of a notification: a NOTIFY costs one more for every LISTEN session of the database, one a replica).');
+    log('- A cycle\'s cost: CPU of the servers, of every PostgreSQL process of the machine, and of the load generator (the agents\' HTTP clients, one process), per cycle (from /proc); PostgreSQL\'s transactions per cycle (`pg_stat_database`: each statement outside a transaction is one, and so is each listening session\'s read of a notification: a NOTIFY costs one more for every LISTEN session of the database, one a replica); the share of the machine\'s cores busy during the run (`/proc/stat`, everything on the machine).');
     log('');
-    log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims | server CPU per cycle | PostgreSQL CPU per cycle | transactions per cycle |');
-    log('|---|---|---|---|---|---|---|---|---|---|---|');
+    log('| store | protocol | servers | cycles/s | vs 1 server | claim latency p50 / p99 | lost claim races (409) | double claims | server CPU per cycle | PostgreSQL CPU per cycle | load generator CPU per cycle | transactions per cycle | cores busy |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const mode of MODES) {
       const single = new Map<string, number>();
       for (const [backend, replicas] of [['sqlite', 1], ['postgres', 1], ['postgres', 3]] as const) {
@@ -134,7 +152,7 @@ async function main(): Promise<void> {
         log(
           `| ${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'} | ${protocol} | ${replicas} | ${fmt(r.perSecond)} (${fmt(r.cycles)} cycles) | ${fmt(ratio, 2)} | ` +
             `${fmt(r.claimP50, 2)} ms / ${fmt(r.claimP99, 2)} ms | ${fmt(r.conflicts)} | ${r.doubleClaims} | ` +
-            `${fmt(r.serverMs, 2)} ms | ${r.postgresMs === null ? '–' : `${fmt(r.postgresMs, 2)} ms`} | ${r.transactions === null ? '–' : fmt(r.transactions, 2)} |`,
+            `${fmt(r.serverMs, 2)} ms | ${r.postgresMs === null ? '–' : `${fmt(r.postgresMs, 2)} ms`} | ${fmt(r.loadMs, 2)} ms | ${r.transactions === null ? '–' : fmt(r.transactions, 2)} | ${fmt(r.busy * 100)} % |`,
         );
       }
     }
