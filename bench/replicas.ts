@@ -4,13 +4,13 @@
 // cycle cost: the servers' CPU, PostgreSQL's CPU and its transactions, the load generator's CPU, and
 // how busy the machine's cores were. Writes bench/RESULTS-replicas.md
 // (earlier runs kept below the new one).
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openAthenaCore, seedTasksSql } from './athena-core.js';
 import { CYCLE_NAMES, driveCycles, fmt, type CycleMode, type CycleResult } from './cycles.js';
 import { createClient } from './http-client.js';
-import { BENCH_KEY, cpuTicks, startBenchServer, type BenchServer } from './server-process.js';
+import { BENCH_KEY, cpuTicks, postgresTicks, startBenchServer, type BenchServer } from './server-process.js';
 import { createBenchSchema } from './pg-schema.js';
 import { benchArgs } from './args.js';
 
@@ -28,20 +28,6 @@ const startServer = (dbPath: string, url: string | null): Promise<Server> =>
   startBenchServer(dbPath, url ? { DATABASE_URL: url, PG_POOL_SIZE: '10' } : {});
 
 const stop = (server: Server) => server.stop();
-
-/** CPU used so far by every PostgreSQL process of the machine (its server and each session), in clock ticks. */
-function postgresTicks(): number {
-  let ticks = 0;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ticks += cpuTicks(Number(pid));
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return ticks;
-}
 
 /** The machine's CPU time so far, busy and in all (every core), in clock ticks, from /proc/stat. */
 function machineTicks(): { busy: number; total: number } {

@@ -12,6 +12,7 @@ import { BENCH_KEY, cpuTicks, servingUrl, startBenchServer, type BenchServer } f
 import { webhookBench, writeWebhookSection } from './webhooks.js';
 import { labelsBench } from './labels.js';
 import { idleWaitersBench } from './idle-waiters.js';
+import { plannerStatsBench } from './planner-stats.js';
 import { memoryBench, writeSection } from './memory.js';
 import { statementCounts, statementLines } from './statements.js';
 import { benchArgs } from './args.js';
@@ -32,6 +33,9 @@ const DATABASE_URL = args.get('pg') ?? process.env.BENCH_DATABASE_URL;
  *   behind them, against one whose labels cover them; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
  * `--only=idle-waiters`: claim-next cycles/s while `--idle` (20) agents of as many scopes long-poll idle, against none, in `--rounds`
  *   (3) alternated pairs; writes its own section of RESULTS.md (RESULTS-postgres.md with --pg).
+ * `--only=planner-stats --pg=URL`: the ANALYZEs a burst of `--creates` (40,000) creates over HTTP runs, and labelled claims after another
+ *   writer's burst of `--burst` (10,000) tasks on `--history` (200,000) finished ones, against fresh statistics; `--rounds` (2).
+ *   Writes its own section of RESULTS-postgres.md.
  * `--only=memory`: the server's RSS (on PostgreSQL with --pg=URL) at idle, with `--tasks` (1,000,000) stored and through a `--load-minutes` (10) mixed
  * load; `--quick` is 100,000 tasks and 1 minute. Writes the Memory section of RESULTS.md (not with `--quick`).
  */
@@ -233,6 +237,18 @@ async function main(): Promise<void> {
     const options = { idle: Number(args.get('idle') ?? 20), agents: AGENTS, seconds: Number(args.get('seconds') ?? 4), rounds: Number(args.get('rounds') ?? 3), databaseUrl: DATABASE_URL };
     await inTempDir((dir) => idleWaitersBench(dir, options, seed, log));
     console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, DATABASE_URL ? 'RESULTS-postgres.md' : 'RESULTS.md'), heading, lines)}`);
+    return;
+  }
+  if (ONLY === 'planner-stats') {
+    if (!DATABASE_URL) throw new Error('--only=planner-stats measures PostgreSQL: give --pg=<url>');
+    const heading = '## Planner statistics: when the server refreshes them, and what that buys';
+    const { lines, log } = section(heading);
+    const options = {
+      databaseUrl: DATABASE_URL, creates: Number(args.get('creates') ?? 40_000), history: Number(args.get('history') ?? 200_000),
+      burst: Number(args.get('burst') ?? 10_000), rounds: Number(args.get('rounds') ?? 2),
+    };
+    await inTempDir((dir) => plannerStatsBench(dir, options, log));
+    console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, 'RESULTS-postgres.md'), heading, lines)}`);
     return;
   }
   if (ONLY === 'memory') {

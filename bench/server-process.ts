@@ -1,6 +1,6 @@
 // Starts `node dist/athena.mjs serve` for a benchmark on a loopback port and stops it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const BIN = resolve(import.meta.dirname, '../dist/athena.mjs');
@@ -10,6 +10,20 @@ export const BENCH_KEY = 'bench-key-0123456789abcdefgh';
 export function cpuTicks(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(fields[11]) + Number(fields[12]);
+}
+
+/** CPU used so far by every PostgreSQL process of the machine (its server and each session), in clock ticks. */
+export function postgresTicks(): number {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres') ticks += cpuTicks(Number(pid));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return ticks;
 }
 
 export type BenchServer = {
