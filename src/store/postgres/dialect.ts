@@ -22,7 +22,7 @@ export const postgresDialect: Dialect = {
   // Rows imported with explicit ids do not advance the BIGSERIAL sequence by themselves.
   resetSequence: (table) =>
     `SELECT setval(pg_get_serial_sequence('${table}', 'id'), COALESCE((SELECT MAX(id) FROM ${table}), 0) + 1, false)`,
-  // Autovacuum analyzes late; stale statistics make every claim sort all pending tasks (statistics.ts).
+  // Autovacuum analyzes late; stale statistics make labelled claims read every matching pending task (statistics.ts).
   statistics: {
     refresh: 'ANALYZE tasks',
     inserted: `SELECT n_tup_ins AS inserted FROM pg_stat_user_tables WHERE relid = to_regclass('tasks')`,
