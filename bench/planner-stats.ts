@@ -22,24 +22,17 @@ async function analyzeCount(admin: pg.Client, schema: BenchSchema): Promise<numb
   return Number(row?.n ?? 0);
 }
 
-/** `count` creates over HTTP from 32 clients at once, on a fresh schema. */
-async function createBurst(dir: string, o: PlannerStatsOptions) {
+type Client = ReturnType<typeof createClient>;
+
+/** `o.creates` creates over HTTP (`seed`: the bench's creates from 32 clients at once), on a fresh schema. */
+async function createBurst(dir: string, o: PlannerStatsOptions, seed: (client: Client, count: number) => Promise<void>) {
   const schema = await createBenchSchema(o.databaseUrl, 'athena_bench_stats');
   const server = await startBenchServer(join(dir, 'unused.db'), { DATABASE_URL: schema.url });
   const client = createClient(server.url, BENCH_KEY, 64);
   try {
     const before = { server: cpuTicks(server.pid), postgres: postgresTicks(), analyzes: await analyzeCount(schema.admin, schema) };
     const started = performance.now();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 32 }, async () => {
-        while (next < o.creates) {
-          next++;
-          const res = await client.call('POST', '/api/tasks', { description: `bench task ${next}`, priority: 'medium' });
-          if (res.status !== 201) throw new Error(`create failed: ${res.status} ${JSON.stringify(res.json)}`);
-        }
-      }),
-    );
+    await seed(client, o.creates);
     const seconds = (performance.now() - started) / 1000;
     return {
       perSecond: o.creates / seconds,
@@ -108,11 +101,11 @@ async function labelledBurst(dir: string, o: PlannerStatsOptions) {
   }
 }
 
-export async function plannerStatsBench(dir: string, o: PlannerStatsOptions, log: (line: string) => void): Promise<void> {
+export async function plannerStatsBench(dir: string, o: PlannerStatsOptions, seed: (client: Client, count: number) => Promise<void>, log: (line: string) => void): Promise<void> {
   const creates: Array<Awaited<ReturnType<typeof createBurst>>> = [];
   const bursts: Array<Awaited<ReturnType<typeof labelledBurst>>> = [];
   for (let round = 0; round < o.rounds; round++) {
-    creates.push(await createBurst(dir, o));
+    creates.push(await createBurst(dir, o, seed));
     bursts.push(await labelledBurst(dir, o));
     console.error(`round ${round + 1}: ${fmt(creates.at(-1)!.perSecond)} creates/s, labelled claims p50 ${fmt(bursts.at(-1)!.asLeft.p50, 2)} ms (${fmt(bursts.at(-1)!.fresh.p50, 2)} fresh)`);
   }

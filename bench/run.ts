@@ -247,7 +247,7 @@ async function main(): Promise<void> {
       databaseUrl: DATABASE_URL, creates: Number(args.get('creates') ?? 40_000), history: Number(args.get('history') ?? 200_000),
       burst: Number(args.get('burst') ?? 10_000), rounds: Number(args.get('rounds') ?? 2),
     };
-    await inTempDir((dir) => plannerStatsBench(dir, options, log));
+    await inTempDir((dir) => plannerStatsBench(dir, options, seed, log));
     console.log(`\nwritten to ${writeSection(resolve(import.meta.dirname, 'RESULTS-postgres.md'), heading, lines)}`);
     return;
   }
