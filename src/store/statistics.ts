@@ -51,12 +51,13 @@ export function plannerStatistics(db: Db): PlannerStatistics {
     return row?.inserted == null ? null : Number(row.inserted);
   };
 
-  const refresh = (): Promise<void> => {
+  /** `seen`: the inserted count, when the caller has just read it. */
+  const refresh = (seen?: number): Promise<void> => {
     running ??= (async () => {
       fresh = 0;
       try {
         // Read first: tasks inserted while ANALYZE samples count towards the next refresh.
-        const before = await inserted();
+        const before = seen ?? (await inserted());
         await db.run(statements.refresh);
         const row = await db.get<{ pending: number }>(`SELECT COUNT(*) AS pending FROM tasks WHERE status = 'pending'`);
         threshold = Math.max(MIN_NEW, Math.round(Number(row?.pending ?? 0) * NEW_SHARE));
@@ -80,7 +81,7 @@ export function plannerStatistics(db: Db): PlannerStatistics {
       if (now === null) return; // no tasks table (yet)
       // No refresh yet (this process does not know what the statistics describe), or the
       // database's counters were reset: refresh, which also sets the count to compare with.
-      if (insertedThen === null || now < insertedThen || now - insertedThen >= threshold) await refresh();
+      if (insertedThen === null || now < insertedThen || now - insertedThen >= threshold) await refresh(now);
     },
   };
   perDb.set(db, statistics);
