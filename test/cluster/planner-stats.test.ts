@@ -71,13 +71,19 @@ it('runs ANALYZE when it takes over, then once enough new tasks arrived (half of
     await waitFor(async () => (await analyzed()) === 2, 30_000, 'ANALYZE after the burst');
     const stats = await db.get<{ n: number }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = to_regclass('tasks')`);
     expect(Number(stats?.n)).toBe(20_600);
-    // 600 pending now: the next refresh waits for 500 more (half of 600 is less), not for 60 (a tenth of the table would be 2,060).
+    // 600 pending now: the next refresh waits for 500 more new tasks (half of 600 is below that floor).
     await insert(400);
     await waitFor(() => checksSeeing(21_000) >= 2, 30_000, 'the loop to see the second burst');
     expect(analyzes()).toHaveLength(2);
     await insert(100);
     await waitFor(async () => (await analyzed()) === 3, 30_000, 'ANALYZE after 500 more');
     expect(analyzes()).toEqual(['ANALYZE tasks', 'ANALYZE tasks', 'ANALYZE tasks']);
+    // 1,100 pending now: half of them, 550, is the threshold, above the floor of 500.
+    await insert(520);
+    await waitFor(() => checksSeeing(21_620) >= 2, 30_000, 'the loop to see the third burst');
+    expect(analyzes()).toHaveLength(3);
+    await insert(30);
+    await waitFor(async () => (await analyzed()) === 4, 30_000, 'ANALYZE after 550 more');
   } finally {
     stop.abort();
     await running;
